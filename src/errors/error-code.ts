@@ -1,0 +1,42 @@
+/** Stable error codes. Each maps to its CUDA Runtime counterpart where one exists. */
+export const ErrorCode = {
+  INVALID_VALUE: 'ERR_INVALID_VALUE',
+  OUT_OF_MEMORY: 'ERR_OUT_OF_MEMORY',
+  INVALID_DEVICE: 'ERR_INVALID_DEVICE',
+  INVALID_HANDLE: 'ERR_INVALID_HANDLE',
+  NOT_READY: 'ERR_NOT_READY',
+  ILLEGAL_ADDRESS: 'ERR_ILLEGAL_ADDRESS',
+  LAUNCH_FAILURE: 'ERR_LAUNCH_FAILURE',
+  DEVICE_LOST: 'ERR_DEVICE_LOST',
+  RUNTIME_CLOSED: 'ERR_RUNTIME_CLOSED',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * Numeric form of each code: the `cudaError_t` value where CUDA has one. Device
+ * workers store sticky errors in shared memory as these numbers.
+ */
+export const errorNumber: Readonly<Record<ErrorCode, number>> = {
+  ERR_INVALID_VALUE: 1,
+  ERR_OUT_OF_MEMORY: 2,
+  ERR_INVALID_DEVICE: 101,
+  ERR_INVALID_HANDLE: 400,
+  ERR_NOT_READY: 600,
+  ERR_ILLEGAL_ADDRESS: 700,
+  ERR_LAUNCH_FAILURE: 719,
+  ERR_DEVICE_LOST: 10001,
+  ERR_RUNTIME_CLOSED: 10002,
+};
+
+const codeByNumber = new Map<number, ErrorCode>(
+  Object.entries(errorNumber).map(([code, n]) => [n, code as ErrorCode]),
+);
+
+export function errorCodeFromNumber(n: number): ErrorCode | undefined {
+  return codeByNumber.get(n);
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && value in errorNumber;
+}

@@ -1,0 +1,12 @@
+export { Runtime } from './runtime/runtime.js';
+export type { DeviceStats, EventOptions, PointerAttributes, StreamOptions } from './runtime/runtime.js';
+export type { RuntimeOptions } from './runtime/options.js';
+export { OpenRegError } from './errors/openreg-error.js';
+export { ErrorCode } from './errors/error-code.js';
+export { MemcpyKind } from './memory/memcpy-kind.js';
+export { Stream } from './stream/stream.js';
+export { Event } from './stream/event.js';
+export { Kernel, KernelModule } from './kernel/kernel-module.js';
+export type { KernelContext, KernelFunction } from './kernel/kernel-context.js';
+export type { KernelArg } from './stream/stream-queue.js';
+export type { DevicePtr } from './protocol/pointer.js';

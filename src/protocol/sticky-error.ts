@@ -1,0 +1,73 @@
+import { type ErrorCode, errorCodeFromNumber, errorNumber } from '../errors/error-code.js';
+import { OpenRegError } from '../errors/openreg-error.js';
+import { DeviceWord, ERROR_MESSAGE_CAPACITY, ERROR_MESSAGE_OFFSET, MAIN_WATCHER_BIT, RuntimeWord } from './layout.js';
+
+/** Set while the first thread to fail is still writing the message. */
+const WRITING = -1;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Records a device's sticky error in its control block. The first error wins (CUDA keeps
+ * the first sticky error); returns false if one was already set.
+ */
+export function raiseStickyError(control: Int32Array, code: ErrorCode, message: string): boolean {
+  if (Atomics.compareExchange(control, DeviceWord.STICKY_ERROR, 0, WRITING) !== 0) return false;
+  writeMessage(control, message);
+  Atomics.store(control, DeviceWord.STICKY_ERROR, errorNumber[code]);
+  return true;
+}
+
+/** Marks the device lost, replacing any earlier sticky error (a dead device stays dead). */
+export function markDeviceLost(control: Int32Array, message: string): void {
+  writeMessage(control, message);
+  Atomics.store(control, DeviceWord.STICKY_ERROR, errorNumber.ERR_DEVICE_LOST);
+}
+
+export function clearStickyError(control: Int32Array): void {
+  Atomics.store(control, DeviceWord.ERROR_MESSAGE_BYTES, 0);
+  Atomics.store(control, DeviceWord.STICKY_ERROR, 0);
+}
+
+export function hasStickyError(control: Int32Array): boolean {
+  return Atomics.load(control, DeviceWord.STICKY_ERROR) !== 0;
+}
+
+/** The device's sticky error as thrown by `call`, or undefined if there is none. */
+export function readStickyError(control: Int32Array, device: number, call: string): OpenRegError | undefined {
+  let n = Atomics.load(control, DeviceWord.STICKY_ERROR);
+  if (n === 0) return undefined;
+  // The writer holds WRITING only while copying a short message: wait it out.
+  for (let i = 0; n === WRITING && i < 1_000_000; i++) n = Atomics.load(control, DeviceWord.STICKY_ERROR);
+  const code = errorCodeFromNumber(n) ?? 'ERR_LAUNCH_FAILURE';
+  const length = Atomics.load(control, DeviceWord.ERROR_MESSAGE_BYTES);
+  const bytes = new Uint8Array(control.buffer, ERROR_MESSAGE_OFFSET, length).slice();
+  return new OpenRegError(code, `${call}: device ${device} has a sticky error: ${decoder.decode(bytes)}`, { device });
+}
+
+/** Wakes main-thread waiters (sync and async). */
+export function wakeMain(runtimeWords: Int32Array): void {
+  Atomics.add(runtimeWords, RuntimeWord.MAIN_WAKE, 1);
+  Atomics.notify(runtimeWords, RuntimeWord.MAIN_WAKE);
+}
+
+/** Wakes every thread registered in a device's WATCHERS word. */
+export function wakeWatchers(control: Int32Array, controls: readonly Int32Array[], runtimeWords: Int32Array): void {
+  const watchers = Atomics.exchange(control, DeviceWord.WATCHERS, 0);
+  if (watchers === 0) return;
+  if (watchers & MAIN_WATCHER_BIT) wakeMain(runtimeWords);
+  for (let d = 0; d < controls.length; d++) {
+    if (watchers & (1 << d)) ringDoorbell(controls[d]!);
+  }
+}
+
+export function ringDoorbell(control: Int32Array): void {
+  Atomics.add(control, DeviceWord.DOORBELL, 1);
+  Atomics.notify(control, DeviceWord.DOORBELL);
+}
+
+function writeMessage(control: Int32Array, message: string): void {
+  const target = new Uint8Array(control.buffer, ERROR_MESSAGE_OFFSET, ERROR_MESSAGE_CAPACITY);
+  const { written } = encoder.encodeInto(message, target);
+  Atomics.store(control, DeviceWord.ERROR_MESSAGE_BYTES, written);
+}

@@ -1,0 +1,41 @@
+/** What a device worker is started with (its `workerData`). */
+export interface DeviceWorkerInit {
+  device: number;
+  /** Every device's control block: workers wait on each other's streams. */
+  controls: SharedArrayBuffer[];
+  /** Every device's heap: peer copies run on one device's worker. */
+  heaps: SharedArrayBuffer[];
+  runtimeBlock: SharedArrayBuffer;
+  hostPool: SharedArrayBuffer;
+  /** This device's allocation table, for bounds-checking kernel views. */
+  allocationOwner: SharedArrayBuffer;
+  allocationSize: SharedArrayBuffer;
+}
+
+/** Counters a device worker keeps. */
+export interface DeviceWorkerStats {
+  device: number;
+  kernels: number;
+  copies: number;
+  bytesCopied: number;
+  memsets: number;
+  hostFunctions: number;
+  eventsRecorded: number;
+  commands: number;
+  modules: number;
+}
+
+/** The control plane of a device worker, called through comlink. */
+export interface DeviceWorkerApi {
+  /** Imports a module and returns the names of its function exports, sorted. */
+  loadModule(moduleId: number, url: string): Promise<string[]>;
+  /** Drops all pending work (device reset); the stream table is re-read. */
+  reset(): void;
+  stats(): DeviceWorkerStats;
+  /** Stops the engine before the worker is terminated. */
+  shutdown(): void;
+}
+
+/** Kernel ids: module id in the high bits, export index in the low 12. */
+export const KERNEL_INDEX_BITS = 12;
+export const MAX_MODULE_EXPORTS = 1 << KERNEL_INDEX_BITS;

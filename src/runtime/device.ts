@@ -1,0 +1,245 @@
+import { type Remote, wrap } from 'comlink';
+import { Worker } from 'node:worker_threads';
+import { ErrorCode } from '../errors/error-code.js';
+import { OpenRegError } from '../errors/openreg-error.js';
+import { AllocationTable } from '../memory/allocation-table.js';
+import { FencedAllocator } from '../memory/fenced-allocator.js';
+import { comlinkEndpoint } from '../protocol/comlink-endpoint.js';
+import {
+  DEFAULT_STREAM_INDEX,
+  DEVICE_CONTROL_BYTES,
+  DeviceWord,
+  GRANULE_BYTES,
+  MAX_STREAMS,
+  StreamFlag,
+  StreamState,
+  StreamWord,
+  streamWordIndex,
+} from '../protocol/layout.js';
+import { clearStickyError, markDeviceLost, readStickyError, wakeMain, wakeWatchers } from '../protocol/sticky-error.js';
+import { discardPendingCommands } from '../protocol/stream-ring.js';
+import type { DeviceWorkerApi, DeviceWorkerInit } from '../protocol/worker-protocol.js';
+import type { Fence } from '../stream/fence.js';
+import { StreamQueue } from '../stream/stream-queue.js';
+import { Stream } from '../stream/stream.js';
+import type { HostWaiter } from './host-waiter.js';
+
+const WORKER_URL = new URL('../../workers/device-worker.js', import.meta.url);
+/** How long close() waits for a worker to acknowledge shutdown before terminating it. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+/** Main-thread side of one emulated device: its worker, control block, heap and streams. */
+export class Device {
+  readonly index: number;
+  readonly controlBuffer = new SharedArrayBuffer(DEVICE_CONTROL_BYTES);
+  readonly control = new Int32Array(this.controlBuffer);
+  readonly controlF64 = new Float64Array(this.controlBuffer);
+  readonly controlI64 = new BigInt64Array(this.controlBuffer);
+  readonly controlU64 = new BigUint64Array(this.controlBuffer);
+  readonly heap: SharedArrayBuffer;
+  readonly heapBytes: Uint8Array;
+  readonly memory: FencedAllocator;
+  /** Active stream queues by record index (the default stream is record 0). */
+  readonly queues: (StreamQueue | undefined)[] = new Array(MAX_STREAMS);
+  /** Non-default streams without `nonBlocking`, for the legacy default stream. */
+  blockingStreams: StreamQueue[] = [];
+  readonly defaultStream: StreamQueue;
+  readonly defaultStreamHandle: Stream;
+  /** Bumped by deviceReset: streams and events of older generations are invalid. */
+  generation = 0;
+  lost = false;
+  #worker: Worker | undefined;
+  #remote: Remote<DeviceWorkerApi> | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #closing = false;
+  readonly #waiter: HostWaiter;
+  readonly #onLost: (device: Device) => void;
+  readonly #runtimeWords: Int32Array;
+  #allControls: Int32Array[] = [];
+
+  constructor(index: number, heapBytes: number, waiter: HostWaiter, runtimeWords: Int32Array, onLost: (device: Device) => void) {
+    this.index = index;
+    this.heap = new SharedArrayBuffer(heapBytes);
+    this.heapBytes = new Uint8Array(this.heap);
+    this.memory = new FencedAllocator(heapBytes, GRANULE_BYTES, AllocationTable.create(heapBytes));
+    this.#waiter = waiter;
+    this.#runtimeWords = runtimeWords;
+    this.#onLost = onLost;
+    const h = streamWordIndex(DEFAULT_STREAM_INDEX, 0);
+    this.control[h + StreamWord.FLAGS] = StreamFlag.DEFAULT;
+    this.control[h + StreamWord.STATE] = StreamState.ACTIVE;
+    this.defaultStream = new StreamQueue(this, DEFAULT_STREAM_INDEX, 0, false);
+    this.queues[DEFAULT_STREAM_INDEX] = this.defaultStream;
+    this.defaultStreamHandle = new Stream(this.defaultStream);
+  }
+
+  /** Starts (or restarts) the device's worker. */
+  async start(init: Omit<DeviceWorkerInit, 'device' | 'allocationOwner' | 'allocationSize'>): Promise<void> {
+    this.#allControls = init.controls.map((b) => new Int32Array(b));
+    const worker = new Worker(WORKER_URL, {
+      workerData: {
+        ...init,
+        device: this.index,
+        allocationOwner: this.memory.table.ownerBuffer,
+        allocationSize: this.memory.table.sizeBuffer,
+      } satisfies DeviceWorkerInit,
+    });
+    // A forgotten runtime must not keep the process alive; pending waits hold it instead.
+    worker.unref();
+    this.#worker = worker;
+    this.#remote = wrap<DeviceWorkerApi>(comlinkEndpoint(worker));
+    this.#exited = new Promise((resolve) => {
+      worker.once('exit', (code) => {
+        resolve();
+        if (!this.#closing && this.#worker === worker) this.#markLost(`device ${this.index}'s worker exited with code ${code}`);
+      });
+    });
+    worker.on('error', (error) => {
+      if (!this.#closing && this.#worker === worker) this.#markLost(`device ${this.index}'s worker crashed: ${error.message}`);
+    });
+    await this.call('start', (r) => r.stats());
+  }
+
+  /** A control-plane call: the worker turns its event loop until the reply is sent. */
+  async call<T>(call: string, fn: (remote: Remote<DeviceWorkerApi>) => Promise<T>): Promise<T> {
+    const remote = this.#remote;
+    if (remote === undefined || this.lost) throw this.error(call) ?? lostError(call, this.index);
+    Atomics.add(this.control, DeviceWord.CONTROL_PENDING, 1);
+    Atomics.add(this.control, DeviceWord.DOORBELL, 1);
+    Atomics.notify(this.control, DeviceWord.DOORBELL);
+    this.#waiter.hold();
+    try {
+      return await Promise.race([fn(remote), this.#exited.then(() => Promise.reject(this.error(call) ?? lostError(call, this.index)))]);
+    } finally {
+      Atomics.sub(this.control, DeviceWord.CONTROL_PENDING, 1);
+      this.#waiter.release();
+    }
+  }
+
+  /** The device's sticky error as thrown by `call`, if any. */
+  error(call: string): OpenRegError | undefined {
+    return readStickyError(this.control, this.index, call);
+  }
+
+  throwIfFailed(call: string): void {
+    if (Atomics.load(this.control, DeviceWord.STICKY_ERROR) !== 0) throw this.error(call)!;
+  }
+
+  /** A new stream record, or undefined if all are in use. */
+  createStream(priority: number, nonBlocking: boolean): StreamQueue | undefined {
+    for (let index = 1; index < MAX_STREAMS; index++) {
+      if (this.queues[index] !== undefined) continue;
+      const h = streamWordIndex(index, 0);
+      const state = Atomics.load(this.control, h + StreamWord.STATE);
+      // A retired record is reused only once the worker has drained it.
+      if (state === StreamState.RETIRED && Atomics.load(this.control, h + StreamWord.SUBMITTED) !== Atomics.load(this.control, h + StreamWord.COMPLETED)) {
+        continue;
+      }
+      this.control[h + StreamWord.PRIORITY] = priority;
+      this.control[h + StreamWord.FLAGS] = nonBlocking ? StreamFlag.NON_BLOCKING : 0;
+      Atomics.store(this.control, h + StreamWord.HOST_PENDING, 0);
+      Atomics.store(this.control, h + StreamWord.HOST_DONE, 0);
+      Atomics.store(this.control, h + StreamWord.STATE, StreamState.ACTIVE);
+      const queue = new StreamQueue(this, index, priority, nonBlocking);
+      this.queues[index] = queue;
+      if (!nonBlocking) this.blockingStreams.push(queue);
+      Atomics.add(this.control, DeviceWord.STREAM_TABLE_GEN, 1);
+      return queue;
+    }
+    return undefined;
+  }
+
+  /** Retires a stream: its enqueued work still runs; the record is reused once drained. */
+  destroyStream(queue: StreamQueue): void {
+    queue.destroyed = true;
+    this.queues[queue.index] = undefined;
+    Atomics.store(this.control, queue.header + StreamWord.STATE, StreamState.RETIRED);
+    Atomics.add(this.control, DeviceWord.STREAM_TABLE_GEN, 1);
+  }
+
+  /** Drops destroyed streams the default stream no longer needs to wait for. */
+  pruneBlockingStreams(): void {
+    if (this.blockingStreams.some((q) => q.destroyed && q.submitted === q.syncedIntoDefault)) {
+      this.blockingStreams = this.blockingStreams.filter((q) => !q.destroyed || q.submitted !== q.syncedIntoDefault);
+    }
+  }
+
+  /** Adds every stream of this device with unfinished work to `fence`. */
+  addToFence(fence: Fence): void {
+    const control = this.control;
+    for (let index = 0; index < MAX_STREAMS; index++) {
+      const h = streamWordIndex(index, 0);
+      if (Atomics.load(control, h + StreamWord.STATE) === StreamState.FREE) continue;
+      fence.add(control, h + StreamWord.COMPLETED, Atomics.load(control, h + StreamWord.SUBMITTED));
+    }
+  }
+
+  /** Called by a full ring: blocks until the worker has consumed enough slots. */
+  waitForRingSpace(queue: StreamQueue, slots: number, call: string): void {
+    this.#waiter.waitSync(call, [this], () => {
+      this.throwIfFailed(call);
+      return queue.freeSlots() >= slots;
+    });
+  }
+
+  /**
+   * Device reset: pending work is dropped, all memory freed, user streams retired.
+   * A lost device gets a new worker (modules are reloaded by the caller).
+   */
+  async reset(restart: () => Promise<void>): Promise<void> {
+    this.generation++;
+    for (const q of this.queues) if (q !== undefined && !q.isDefault) this.destroyStream(q);
+    this.blockingStreams = [];
+    if (this.lost) {
+      await this.#terminate();
+      this.lost = false;
+      clearStickyError(this.control);
+      await restart();
+    } else {
+      await this.call('deviceReset', (r) => r.reset());
+    }
+    this.memory.reset();
+    clearStickyError(this.control);
+    this.defaultStream.syncedIntoDefault = this.defaultStream.submitted;
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    if (this.#worker === undefined) return;
+    if (!this.lost) {
+      const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+      await Promise.race([this.call('close', (r) => r.shutdown()).catch(() => undefined), grace]);
+    }
+    await this.#terminate();
+  }
+
+  async #terminate(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.#remote = undefined;
+    if (worker !== undefined) {
+      await worker.terminate();
+      await this.#exited;
+    }
+  }
+
+  #markLost(message: string): void {
+    if (this.lost) return;
+    this.lost = true;
+    markDeviceLost(this.control, message);
+    // Nobody will drain this device's streams again: complete them, so that waits on
+    // them elsewhere (other devices, events, the host) end instead of hanging.
+    for (let index = 0; index < MAX_STREAMS; index++) {
+      if (Atomics.load(this.control, streamWordIndex(index, StreamWord.STATE)) !== StreamState.FREE) {
+        discardPendingCommands(this.control, index);
+      }
+    }
+    wakeWatchers(this.control, this.#allControls, this.#runtimeWords);
+    wakeMain(this.#runtimeWords);
+    this.#onLost(this);
+  }
+}
+
+function lostError(call: string, device: number): OpenRegError {
+  return new OpenRegError(ErrorCode.DEVICE_LOST, `${call}: device ${device} is lost`, { device });
+}

@@ -1,0 +1,149 @@
+import { ErrorCode } from '../errors/error-code.js';
+import { OpenRegError } from '../errors/openreg-error.js';
+import { DeviceWord, MAIN_WATCHER_BIT, RuntimeWord } from '../protocol/layout.js';
+import type { HostFunctions } from './host-functions.js';
+
+/** Something a wait can be woken by: a device's WATCHERS word. */
+export interface Watchable {
+  readonly control: Int32Array;
+}
+
+interface AsyncWait {
+  watch: readonly Watchable[];
+  ready: () => boolean;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Spins on the condition before sleeping: most waits on this runtime are short. */
+const SYNC_SPINS = 200;
+/** Longest single Atomics.wait on the main thread; the loop re-checks device state between. */
+const SYNC_SLICE_MS = 50;
+/** Safety poll while async waits are pending: a ref'd handle, and a bound on a lost wake-up. */
+const ASYNC_POLL_MS = 25;
+
+/**
+ * Main-thread waiting. Workers bump RuntimeWord.MAIN_WAKE (and notify) when they complete
+ * work on a device whose WATCHERS word has the main bit. Synchronous waits block in
+ * Atomics.wait with a timeout; asynchronous ones share a single Atomics.waitAsync.
+ */
+export class HostWaiter {
+  readonly #words: Int32Array;
+  readonly #hostFunctions: HostFunctions;
+  #waits: AsyncWait[] = [];
+  #armed = false;
+  #keepAlive: NodeJS.Timeout | undefined;
+  #holds = 0;
+  #closed = false;
+
+  constructor(words: Int32Array, hostFunctions: HostFunctions) {
+    this.#words = words;
+    this.#hostFunctions = hostFunctions;
+  }
+
+  /** Blocks until `ready()` (which may throw the error to surface). */
+  waitSync(call: string, watch: readonly Watchable[], ready: () => boolean): void {
+    if (ready()) return;
+    if (this.#hostFunctions.insideHostFunction) {
+      throw new OpenRegError(ErrorCode.INVALID_VALUE, `${call}: cannot block inside a host function (it would deadlock its stream)`);
+    }
+    const words = this.#words;
+    for (let spin = 0; ; spin++) {
+      this.#hostFunctions.runReady();
+      if (ready()) return;
+      if (spin < SYNC_SPINS) continue;
+      const seq = Atomics.load(words, RuntimeWord.MAIN_WAKE);
+      for (const w of watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+      if (ready()) return;
+      Atomics.wait(words, RuntimeWord.MAIN_WAKE, seq, SYNC_SLICE_MS);
+    }
+  }
+
+  /** Resolves once `ready()`; rejects with what `ready()` throws. */
+  waitAsync(watch: readonly Watchable[], ready: () => boolean): Promise<void> {
+    try {
+      if (ready()) return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#waits.push({ watch, ready, resolve, reject });
+      for (const w of watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+      this.poll();
+    });
+  }
+
+  /** Keeps the process alive (and polling) while control-plane calls are in flight. */
+  hold(): void {
+    this.#holds++;
+    this.#updateKeepAlive();
+  }
+
+  release(): void {
+    this.#holds--;
+    this.#updateKeepAlive();
+  }
+
+  /** Runs ready host functions, settles ready waits, and re-arms the wake-up if needed. */
+  readonly poll = (): void => {
+    if (this.#closed) return;
+    const seq = Atomics.load(this.#words, RuntimeWord.MAIN_WAKE);
+    this.#hostFunctions.runReady();
+    this.#settle();
+    this.#updateKeepAlive();
+    if (this.#armed || (this.#waits.length === 0 && !this.#hostFunctions.pending)) return;
+    for (const wait of this.#waits) for (const w of wait.watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+    const result = Atomics.waitAsync(this.#words, RuntimeWord.MAIN_WAKE, seq);
+    if (!result.async) {
+      setImmediate(this.poll);
+      return;
+    }
+    this.#armed = true;
+    void result.value.then(this.#onWake);
+  };
+
+  /** Rejects every pending wait (runtime closed). */
+  close(): void {
+    this.#closed = true;
+    const waits = this.#waits;
+    this.#waits = [];
+    for (const w of waits) w.reject(new OpenRegError(ErrorCode.RUNTIME_CLOSED, 'wait: the runtime was closed while waiting'));
+    this.#holds = 0;
+    this.#updateKeepAlive();
+    // Release the pending Atomics.waitAsync.
+    Atomics.add(this.#words, RuntimeWord.MAIN_WAKE, 1);
+    Atomics.notify(this.#words, RuntimeWord.MAIN_WAKE);
+  }
+
+  readonly #onWake = (): void => {
+    this.#armed = false;
+    this.poll();
+  };
+
+  #settle(): void {
+    if (this.#waits.length === 0) return;
+    const still: AsyncWait[] = [];
+    for (const wait of this.#waits) {
+      let done: boolean;
+      try {
+        done = wait.ready();
+      } catch (error) {
+        wait.reject(error);
+        continue;
+      }
+      if (done) wait.resolve();
+      else still.push(wait);
+    }
+    this.#waits = still;
+  }
+
+  #updateKeepAlive(): void {
+    const needed = !this.#closed && (this.#waits.length > 0 || this.#hostFunctions.pending || this.#holds > 0);
+    if (needed && this.#keepAlive === undefined) {
+      this.#keepAlive = setInterval(this.poll, ASYNC_POLL_MS);
+    } else if (!needed && this.#keepAlive !== undefined) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+}

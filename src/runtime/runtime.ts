@@ -1,0 +1,766 @@
+import { ErrorCode } from '../errors/error-code.js';
+import { invalidDevice, invalidHandle, invalidValue, requireInteger, runtimeClosed } from '../errors/errors.js';
+import { OpenRegError, describe } from '../errors/openreg-error.js';
+import { kEventState, kKernelId, kOwner, kQueue } from '../internal/symbols.js';
+import { Kernel, KernelModule } from '../kernel/kernel-module.js';
+import { HostMemory } from '../memory/host-memory.js';
+import { MemcpyKind } from '../memory/memcpy-kind.js';
+import { type CopyPlan, type EnqueuedCopy, Transfers } from '../memory/transfers.js';
+import { MAX_KERNEL_ARGS } from '../protocol/command.js';
+import { installErrorTransfer } from '../protocol/error-transfer.js';
+import { RUNTIME_BLOCK_BYTES, eventEpochIndex, eventTimeIndex } from '../protocol/layout.js';
+import { type DevicePtr, deviceBase, deviceOfPointer, heapOffset } from '../protocol/pointer.js';
+import type { DeviceWorkerInit } from '../protocol/worker-protocol.js';
+import { Event, type EventState } from '../stream/event.js';
+import { EventTable } from '../stream/event-table.js';
+import { Fence } from '../stream/fence.js';
+import { type KernelArg, StreamQueue, isEncodableBigInt } from '../stream/stream-queue.js';
+import { Stream } from '../stream/stream.js';
+import { CurrentDevice } from './current-device.js';
+import { Device } from './device.js';
+import { HostFunctions } from './host-functions.js';
+import { HostWaiter } from './host-waiter.js';
+import { type ResolvedRuntimeOptions, type RuntimeOptions, resolveRuntimeOptions } from './options.js';
+
+/** Result of `pointerGetAttributes` (`cudaPointerAttributes`). */
+export interface PointerAttributes {
+  type: 'device' | 'host' | 'unregistered';
+  /** Owning device; -1 when unregistered. */
+  device: number;
+  /** Start of the allocation: a DevicePtr for device memory, a view of the whole allocation for pinned memory. */
+  basePointer: DevicePtr | Uint8Array | null;
+  /** Size of the allocation in bytes (0 when unregistered). */
+  size: number;
+}
+
+/** Options of `streamCreate` (`cudaStreamCreateWithPriority` and its flags). */
+export interface StreamOptions {
+  /** Lower number = higher priority; clamped to the device's range. @default 0 */
+  priority?: number;
+  /** Exempt from the legacy default stream's implicit synchronization. @default false */
+  nonBlocking?: boolean;
+}
+
+/** Options of `eventCreate` (`cudaEventCreateWithFlags`). */
+export interface EventOptions {
+  /** No timestamps: cheaper, and `eventElapsedTime` rejects the event. @default false */
+  disableTiming?: boolean;
+  /** Accepted for CUDA compatibility: host waits always sleep rather than spin for long. @default false */
+  blockingSync?: boolean;
+}
+
+/** Counters of one device, as its worker reports them. */
+export interface DeviceStats {
+  device: number;
+  kernels: number;
+  copies: number;
+  bytesCopied: number;
+  memsets: number;
+  hostFunctions: number;
+  eventsRecorded: number;
+  commands: number;
+  modules: number;
+  /** Device memory in use, in bytes (rounded to the 256-byte alignment). */
+  allocatedBytes: number;
+  allocations: number;
+}
+
+const PRIORITY_LEAST = 0;
+const PRIORITY_GREATEST = -5;
+
+/**
+ * The device runtime: the role of OpenReg's libopenreg and of the CUDA Runtime. Each
+ * device is a worker thread; device memory, streams and events live in shared memory.
+ */
+export class Runtime implements AsyncDisposable {
+  readonly options: Readonly<ResolvedRuntimeOptions>;
+  readonly #devices: Device[];
+  readonly #runtimeBlock: SharedArrayBuffer;
+  readonly #runtimeWords: Int32Array;
+  readonly #runtimeF64: Float64Array;
+  readonly #host: HostMemory;
+  readonly #hostFunctions = new HostFunctions();
+  readonly #waiter: HostWaiter;
+  readonly #transfers: Transfers;
+  readonly #current = new CurrentDevice();
+  readonly #events = new EventTable();
+  readonly #modules: { id: number; url: string }[] = [];
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: ResolvedRuntimeOptions) {
+    this.options = Object.freeze(options);
+    this.#runtimeBlock = new SharedArrayBuffer(RUNTIME_BLOCK_BYTES);
+    this.#runtimeWords = new Int32Array(this.#runtimeBlock);
+    this.#runtimeF64 = new Float64Array(this.#runtimeBlock);
+    this.#host = new HostMemory(options.stagingBytes, options.hostMemoryBytes);
+    this.#waiter = new HostWaiter(this.#runtimeWords, this.#hostFunctions);
+    this.#devices = [];
+    for (let d = 0; d < options.deviceCount; d++) {
+      this.#devices.push(new Device(d, options.deviceMemoryBytes, this.#waiter, this.#runtimeWords, (device) => this.#onDeviceLost(device)));
+    }
+    this.#transfers = new Transfers(this.#devices, this.#host, this.#waiter);
+  }
+
+  /** Starts one worker thread per device. */
+  static async create(options?: RuntimeOptions): Promise<Runtime> {
+    installErrorTransfer();
+    const runtime = new Runtime(resolveRuntimeOptions(options));
+    try {
+      await Promise.all(runtime.#devices.map((d) => d.start(runtime.#workerInit())));
+    } catch (error) {
+      await runtime.close().catch(() => undefined);
+      throw error;
+    }
+    return runtime;
+  }
+
+  // ---------------------------------------------------------------- lifecycle
+
+  /** Waits for enqueued work, then terminates every worker. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async #close(): Promise<void> {
+    // Let enqueued work finish; a failed or lost device has nothing left to finish.
+    const idle = this.#devices.map((device) => {
+      const fence = new Fence();
+      device.addToFence(fence);
+      return this.#waiter.waitAsync([device], () => device.lost || fence.complete).catch(() => undefined);
+    });
+    this.#closed = true;
+    await Promise.all(idle);
+    this.#waiter.close();
+    await Promise.all(this.#devices.map((d) => d.close()));
+  }
+
+  // ---------------------------------------------------------------- devices
+
+  getDeviceCount(): number {
+    this.#open('getDeviceCount');
+    return this.#devices.length;
+  }
+
+  /** Current device of the calling async context (0 by default). */
+  getDevice(): number {
+    this.#open('getDevice');
+    return this.#current.get();
+  }
+
+  setDevice(device: number): void {
+    this.#open('setDevice');
+    this.#current.set(this.#deviceIndex('setDevice', device));
+  }
+
+  /** Sets the current device and returns the previous one. */
+  exchangeDevice(device: number): number {
+    this.#open('exchangeDevice');
+    const d = this.#deviceIndex('exchangeDevice', device);
+    const previous = this.#current.get();
+    this.#current.set(d);
+    return previous;
+  }
+
+  /**
+   * The device guard: runs `fn` with current device `device` in a scope of its own; the
+   * caller's device is untouched, whether `fn` returns, throws or awaits.
+   */
+  withDevice<T>(device: number, fn: () => T): T {
+    this.#open('withDevice');
+    const d = this.#deviceIndex('withDevice', device);
+    if (typeof fn !== 'function') throw invalidValue('withDevice', 'fn must be a function', fn);
+    return this.#current.run(d, fn);
+  }
+
+  /** Resolves once all work enqueued so far on the current device has completed. */
+  deviceSynchronize(): Promise<void> {
+    const call = 'deviceSynchronize';
+    try {
+      const device = this.#currentDevice(call);
+      const fence = this.#deviceFence(device);
+      return this.#waiter.waitAsync([device], this.#until(call, [device], () => fence.complete)).then(() => {
+        device.memory.collect();
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  deviceSynchronizeSync(): void {
+    const call = 'deviceSynchronizeSync';
+    const device = this.#currentDevice(call);
+    const fence = this.#deviceFence(device);
+    this.#waiter.waitSync(call, [device], this.#until(call, [device], () => fence.complete));
+    device.memory.collect();
+  }
+
+  /** `{ least: 0, greatest: -5 }`: lower number = higher priority, as CUDA. */
+  deviceGetStreamPriorityRange(): { least: number; greatest: number } {
+    this.#open('deviceGetStreamPriorityRange');
+    return { least: PRIORITY_LEAST, greatest: PRIORITY_GREATEST };
+  }
+
+  /** Free and total bytes of the current device's memory. */
+  memGetInfo(): { free: number; total: number } {
+    const device = this.#currentDevice('memGetInfo');
+    device.memory.collect();
+    return { free: device.memory.ranges.freeBytes, total: device.memory.ranges.capacity };
+  }
+
+  /**
+   * Clears device `device`'s sticky error: its pending work is discarded, its memory
+   * freed, its streams and events invalidated. A lost device gets a new worker.
+   */
+  async deviceReset(device: number): Promise<void> {
+    this.#open('deviceReset');
+    const d = this.#devices[this.#deviceIndex('deviceReset', device)]!;
+    this.#hostFunctions.dropDevice(d.index);
+    await d.reset(async () => {
+      await d.start(this.#workerInit());
+      for (const m of this.#modules) await d.call('deviceReset', (r) => r.loadModule(m.id, m.url));
+    });
+    this.#waiter.poll();
+  }
+
+  /** Counters kept by the device's worker, plus its memory use. */
+  async deviceStats(device: number): Promise<DeviceStats> {
+    this.#open('deviceStats');
+    const d = this.#devices[this.#deviceIndex('deviceStats', device)]!;
+    const stats = await d.call('deviceStats', (r) => r.stats());
+    return { ...stats, allocatedBytes: d.memory.liveBytes, allocations: d.memory.liveCount };
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  /** Device memory on the current device, 256-byte aligned (`cudaMalloc`). */
+  malloc(size: number): DevicePtr {
+    const call = 'malloc';
+    const device = this.#currentDevice(call);
+    const n = requireSize(call, size);
+    let offset = device.memory.allocate(n);
+    if (offset < 0 && device.memory.hasPendingReleases) {
+      // cudaFree would have synchronized: wait for the deferred frees, then retry.
+      this.#waiter.waitSync(call, this.#devices, () => {
+        device.throwIfFailed(call);
+        device.memory.collect();
+        return !device.memory.hasPendingReleases;
+      });
+      offset = device.memory.allocate(n);
+    }
+    if (offset < 0) {
+      throw new OpenRegError(
+        ErrorCode.OUT_OF_MEMORY,
+        `malloc: cannot allocate ${n} bytes on device ${device.index}: ${device.memory.ranges.freeBytes} bytes free ` +
+          `(largest free block ${device.memory.ranges.largestFreeRange}) of ${device.memory.ranges.capacity} total`,
+        { device: device.index },
+      );
+    }
+    return deviceBase(device.index) + offset;
+  }
+
+  /** Frees device memory; it is reused only after all work enqueued before the free has completed. */
+  free(ptr: DevicePtr): void {
+    const call = 'free';
+    this.#open(call);
+    if (ptr === 0) return;
+    if (typeof ptr !== 'number') throw invalidValue(call, 'ptr must be a DevicePtr', ptr);
+    const d = deviceOfPointer(ptr, this.#devices.length);
+    if (d < 0) throw invalidValue(call, 'not a device pointer', ptr);
+    const device = this.#devices[d]!;
+    device.throwIfFailed(call);
+    const offset = heapOffset(ptr, d);
+    if (!device.memory.free(offset, this.#allWorkFence())) {
+      const interior = device.memory.find(offset, 1) >= 0;
+      throw invalidValue(call, interior ? 'not the start of an allocation (interior pointer)' : `no live allocation at this address on device ${d} (unknown or already freed)`, ptr);
+    }
+  }
+
+  /** Pinned host memory: a Uint8Array over shared memory, copied to and from asynchronously. */
+  mallocHost(size: number): Uint8Array {
+    const call = 'mallocHost';
+    this.#open(call);
+    const n = requireSize(call, size);
+    const pinned = this.#host.pinned;
+    let view = this.#host.allocate(n, this.#current.get());
+    if (view === undefined && pinned.hasPendingReleases) {
+      this.#waiter.waitSync(call, this.#devices, () => {
+        pinned.collect();
+        return !pinned.hasPendingReleases;
+      });
+      view = this.#host.allocate(n, this.#current.get());
+    }
+    if (view === undefined) {
+      throw new OpenRegError(
+        ErrorCode.OUT_OF_MEMORY,
+        `mallocHost: cannot allocate ${n} bytes of pinned memory: ${pinned.ranges.freeBytes} bytes free of ${pinned.ranges.capacity} total`,
+      );
+    }
+    return view;
+  }
+
+  freeHost(view: ArrayBufferView): void {
+    const call = 'freeHost';
+    this.#open(call);
+    if (!ArrayBuffer.isView(view)) throw invalidValue(call, 'view must be a view returned by mallocHost', view);
+    if (!this.#host.free(view, this.#allWorkFence())) {
+      const interior = this.#host.allocationOf(view) !== undefined;
+      throw invalidValue(call, interior ? 'not the start of a pinned allocation (interior view)' : 'not a live pinned allocation (unknown or already freed)', view);
+    }
+  }
+
+  /** True for a pinned allocation or any view inside one. */
+  isPinned(view: ArrayBufferView): boolean {
+    this.#open('isPinned');
+    if (!ArrayBuffer.isView(view)) throw invalidValue('isPinned', 'view must be an ArrayBufferView', view);
+    return this.#host.isPinned(view);
+  }
+
+  pointerGetAttributes(ptr: DevicePtr | ArrayBufferView): PointerAttributes {
+    const call = 'pointerGetAttributes';
+    this.#open(call);
+    if (typeof ptr === 'number') {
+      const d = deviceOfPointer(ptr, this.#devices.length);
+      const memory = d >= 0 ? this.#devices[d]!.memory : undefined;
+      const base = memory?.find(heapOffset(ptr, d), 1) ?? -1;
+      if (base >= 0) return { type: 'device', device: d, basePointer: deviceBase(d) + base, size: memory!.sizeOf(base) };
+      return { type: 'unregistered', device: -1, basePointer: null, size: 0 };
+    }
+    if (ArrayBuffer.isView(ptr)) {
+      const pinned = this.#host.allocationOf(ptr);
+      if (pinned !== undefined) return { type: 'host', device: pinned.device, basePointer: pinned.base, size: pinned.base.byteLength };
+      return { type: 'unregistered', device: -1, basePointer: null, size: 0 };
+    }
+    throw invalidValue(call, 'ptr must be a DevicePtr or an ArrayBufferView', ptr);
+  }
+
+  /** Copies `count` bytes and resolves when done (`cudaMemcpy`), on the legacy default stream. */
+  memcpy(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, count: number, kind: MemcpyKind = MemcpyKind.default): Promise<void> {
+    try {
+      const copy = this.#memcpyBlocking('memcpy', dst, src, count, kind);
+      if (copy === undefined) return Promise.resolve();
+      const { enqueued, devices } = copy;
+      return this.#waiter
+        .waitAsync(devices, this.#until('memcpy', devices, () => enqueued.queue.hasCompleted(enqueued.seq)))
+        .then(() => enqueued.after?.());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  memcpySync(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, count: number, kind: MemcpyKind = MemcpyKind.default): void {
+    const copy = this.#memcpyBlocking('memcpySync', dst, src, count, kind);
+    if (copy === undefined) return;
+    const { enqueued, devices } = copy;
+    this.#waiter.waitSync('memcpySync', devices, this.#until('memcpySync', devices, () => enqueued.queue.hasCompleted(enqueued.seq)));
+    enqueued.after?.();
+  }
+
+  /**
+   * Enqueues a copy on `stream` (`cudaMemcpyAsync`). From pageable memory the bytes are
+   * captured before returning; to pageable memory it returns once the copy is done.
+   */
+  memcpyAsync(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, count: number, kind: MemcpyKind = MemcpyKind.default, stream?: Stream): void {
+    const call = 'memcpyAsync';
+    this.#open(call);
+    const plan = this.#transfers.plan(call, dst, src, count, kind);
+    const queue = this.#queueOrDefault(call, stream);
+    if (plan === undefined) return;
+    const devices = this.#touched(call, plan, queue);
+    const enqueued = this.#transfers.enqueue(call, queue, plan);
+    if (enqueued.after !== undefined) {
+      this.#waiter.waitSync(call, devices, this.#until(call, devices, () => queue.hasCompleted(enqueued.seq)));
+      enqueued.after();
+    }
+  }
+
+  /** Fills device memory with a byte and resolves when done (`cudaMemset`). */
+  memset(ptr: DevicePtr, value: number, count: number): Promise<void> {
+    try {
+      const fill = this.#memsetDefault('memset', ptr, value, count);
+      if (fill === undefined) return Promise.resolve();
+      return this.#waiter.waitAsync([fill.queue.device], this.#until('memset', [fill.queue.device], () => fill.queue.hasCompleted(fill.seq)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  memsetSync(ptr: DevicePtr, value: number, count: number): void {
+    const fill = this.#memsetDefault('memsetSync', ptr, value, count);
+    if (fill === undefined) return;
+    this.#waiter.waitSync('memsetSync', [fill.queue.device], this.#until('memsetSync', [fill.queue.device], () => fill.queue.hasCompleted(fill.seq)));
+  }
+
+  memsetAsync(ptr: DevicePtr, value: number, count: number, stream?: Stream): void {
+    const call = 'memsetAsync';
+    this.#open(call);
+    const fill = this.#transfers.planMemset(call, ptr, value, count);
+    const queue = this.#queueOrDefault(call, stream);
+    if (fill === undefined) return;
+    fill.device.throwIfFailed(call);
+    queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call);
+  }
+
+  // ---------------------------------------------------------------- streams
+
+  /** A new stream on the current device. */
+  streamCreate(options?: StreamOptions): Stream {
+    const call = 'streamCreate';
+    const device = this.#currentDevice(call);
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidValue(call, 'options must be an object', options);
+    const priority = options?.priority ?? 0;
+    if (typeof priority !== 'number' || !Number.isInteger(priority)) throw invalidValue(call, 'options.priority must be an integer', priority);
+    const nonBlocking = options?.nonBlocking ?? false;
+    if (typeof nonBlocking !== 'boolean') throw invalidValue(call, 'options.nonBlocking must be a boolean', nonBlocking);
+    const clamped = Math.min(PRIORITY_LEAST, Math.max(PRIORITY_GREATEST, priority));
+    const queue = device.createStream(clamped, nonBlocking);
+    if (queue === undefined) {
+      throw new OpenRegError(ErrorCode.OUT_OF_MEMORY, `${call}: device ${device.index} has no free stream (all ${device.queues.length - 1} are in use)`, {
+        device: device.index,
+      });
+    }
+    return new Stream(queue);
+  }
+
+  /** The legacy default stream of `device` (default: the current device). */
+  defaultStream(device?: number): Stream {
+    this.#open('defaultStream');
+    const d = device === undefined ? this.#current.get() : this.#deviceIndex('defaultStream', device);
+    return this.#devices[d]!.defaultStreamHandle;
+  }
+
+  streamGetPriority(stream: Stream): number {
+    return this.#queue('streamGetPriority', stream).priority;
+  }
+
+  /** True iff all work enqueued on the stream has finished. */
+  streamQuery(stream: Stream): boolean {
+    const queue = this.#queue('streamQuery', stream);
+    queue.device.throwIfFailed('streamQuery');
+    return queue.idle;
+  }
+
+  streamSynchronize(stream: Stream): Promise<void> {
+    const call = 'streamSynchronize';
+    try {
+      const queue = this.#queue(call, stream);
+      const seq = queue.submitted;
+      return this.#waiter.waitAsync([queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  streamSynchronizeSync(stream: Stream): void {
+    const call = 'streamSynchronizeSync';
+    const queue = this.#queue(call, stream);
+    const seq = queue.submitted;
+    this.#waiter.waitSync(call, [queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
+  }
+
+  /**
+   * Later work on `stream` waits for the event's most recent record as of this call; a
+   * later re-record does not affect it. A never-recorded event is a no-op.
+   */
+  streamWaitEvent(stream: Stream, event: Event): void {
+    const call = 'streamWaitEvent';
+    const queue = this.#queue(call, stream);
+    const state = this.#event(call, event);
+    queue.device.throwIfFailed(call);
+    const record = state.record;
+    if (record === undefined || record.queue.hasCompleted(record.seq)) return;
+    queue.enqueueWait(record.queue.device.index, record.queue.index, record.seq, call);
+  }
+
+  /** Work already enqueued still completes; further use of the stream is an error. */
+  streamDestroy(stream: Stream): void {
+    const call = 'streamDestroy';
+    const queue = this.#queue(call, stream);
+    if (queue.isDefault) throw invalidHandle(call, `${stream} is a default stream and cannot be destroyed`);
+    queue.device.destroyStream(queue);
+  }
+
+  // ---------------------------------------------------------------- events
+
+  /** A new event on the current device; timing is on unless `disableTiming`. */
+  eventCreate(options?: EventOptions): Event {
+    const call = 'eventCreate';
+    const device = this.#currentDevice(call);
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidValue(call, 'options must be an object', options);
+    const disableTiming = options?.disableTiming ?? false;
+    const blockingSync = options?.blockingSync ?? false;
+    if (typeof disableTiming !== 'boolean') throw invalidValue(call, 'options.disableTiming must be a boolean', disableTiming);
+    if (typeof blockingSync !== 'boolean') throw invalidValue(call, 'options.blockingSync must be a boolean', blockingSync);
+    const slot = this.#events.allocate();
+    if (slot < 0) throw new OpenRegError(ErrorCode.OUT_OF_MEMORY, `${call}: the event table is full`);
+    return new Event({
+      owner: this,
+      device: device.index,
+      slot,
+      timing: !disableTiming,
+      blockingSync,
+      generation: device.generation,
+      destroyed: false,
+      record: undefined,
+    });
+  }
+
+  /** Captures all work enqueued on `stream` so far; re-recording replaces the capture. */
+  eventRecord(event: Event, stream?: Stream): void {
+    const call = 'eventRecord';
+    const state = this.#event(call, event);
+    const queue = this.#queueOrDefault(call, stream);
+    if (queue.device.index !== state.device) {
+      throw invalidHandle(call, `${event} belongs to device ${state.device} but the stream is on device ${queue.device.index}`);
+    }
+    queue.device.throwIfFailed(call);
+    const epoch = this.#events.nextEpoch();
+    const seq = queue.enqueueRecordEvent(state.slot, epoch, state.timing, call);
+    state.record = { queue, seq, epoch };
+  }
+
+  /** True once the captured work has completed (a never-recorded event is complete). */
+  eventQuery(event: Event): boolean {
+    const state = this.#event('eventQuery', event);
+    const record = state.record;
+    if (record === undefined) return true;
+    record.queue.device.throwIfFailed('eventQuery');
+    return record.queue.hasCompleted(record.seq);
+  }
+
+  eventSynchronize(event: Event): Promise<void> {
+    const call = 'eventSynchronize';
+    try {
+      const record = this.#event(call, event).record;
+      if (record === undefined) return Promise.resolve();
+      const { queue, seq } = record;
+      return this.#waiter.waitAsync([queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  eventSynchronizeSync(event: Event): void {
+    const call = 'eventSynchronizeSync';
+    const record = this.#event(call, event).record;
+    if (record === undefined) return;
+    const { queue, seq } = record;
+    this.#waiter.waitSync(call, [queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
+  }
+
+  /** Milliseconds between the completion of two events' records, on the shared clock. */
+  eventElapsedTime(start: Event, end: Event): number {
+    const call = 'eventElapsedTime';
+    const a = this.#event(call, start);
+    const b = this.#event(call, end);
+    if (a.device !== b.device) throw invalidHandle(call, `the events are on different devices (${a.device} and ${b.device})`);
+    for (const [name, s] of [['start', a], ['end', b]] as const) {
+      if (!s.timing) throw invalidHandle(call, `${name} event was created with disableTiming`);
+      if (s.record === undefined) throw invalidHandle(call, `${name} event was never recorded`);
+    }
+    for (const s of [a, b]) {
+      const r = s.record!;
+      r.queue.device.throwIfFailed(call);
+      if (!r.queue.hasCompleted(r.seq) || Atomics.load(this.#runtimeWords, eventEpochIndex(s.slot)) !== r.epoch) {
+        throw new OpenRegError(ErrorCode.NOT_READY, `${call}: ${s === a ? 'start' : 'end'} event has not completed yet`);
+      }
+    }
+    return this.#runtimeF64[eventTimeIndex(b.slot)]! - this.#runtimeF64[eventTimeIndex(a.slot)]!;
+  }
+
+  /** Further use is an error; waits already enqueued on the event still resolve. */
+  eventDestroy(event: Event): void {
+    const state = this.#event('eventDestroy', event);
+    state.destroyed = true;
+    this.#events.release(state);
+  }
+
+  // ---------------------------------------------------------------- kernels
+
+  /** Imports an ES module of kernels in every device worker. */
+  async loadModule(url: string | URL): Promise<KernelModule> {
+    const call = 'loadModule';
+    this.#open(call);
+    let href: string;
+    if (url instanceof URL) href = url.href;
+    else if (typeof url === 'string' && url.startsWith('file:')) href = url;
+    else if (typeof url === 'string' && url.startsWith('/')) href = new URL(`file://${url}`).href;
+    else throw invalidValue(call, 'url must be a file: URL or an absolute path', url);
+    const id = this.#modules.length;
+    this.#modules.push({ id, url: href });
+    const live = this.#devices.filter((d) => !d.lost);
+    const names = await Promise.all(live.map((d) => d.call(call, (r) => r.loadModule(id, href))));
+    return new KernelModule(this, id, href, names[0] ?? []);
+  }
+
+  /** Enqueues `kernel(ctx, ...args)` on the stream's device (`cudaLaunchKernel`). */
+  launchKernel(kernel: Kernel, args: readonly KernelArg[], stream?: Stream): void {
+    const call = 'launchKernel';
+    if (this.#closed) throw runtimeClosed(call);
+    if (!(kernel instanceof Kernel) || kernel.module[kOwner] !== this) throw invalidValue(call, 'kernel must be a Kernel of this runtime', kernel);
+    if (!Array.isArray(args)) throw invalidValue(call, 'args must be an array', args);
+    if (args.length > MAX_KERNEL_ARGS) throw invalidValue(call, `at most ${MAX_KERNEL_ARGS} arguments are supported, got ${args.length}`);
+    for (let i = 0; i < args.length; i++) {
+      const a: unknown = args[i];
+      const t = typeof a;
+      if (t !== 'number' && t !== 'boolean' && !(t === 'bigint' && isEncodableBigInt(a as bigint))) {
+        throw invalidValue(call, `args[${i}] of ${kernel.name} must be a number, a boolean or a 64-bit bigint`, a);
+      }
+    }
+    const queue = stream === undefined ? this.#devices[this.#current.get()]!.defaultStream : this.#queue(call, stream);
+    queue.device.throwIfFailed(call);
+    queue.enqueueKernel(kernel[kKernelId], args, call);
+  }
+
+  /**
+   * Runs `fn` on the main thread once all earlier work on `stream` has completed; later
+   * work on the stream waits until it returns (or until the promise it returns settles).
+   */
+  launchHostFunc(stream: Stream | undefined, fn: () => unknown): void {
+    const call = 'launchHostFunc';
+    const queue = this.#queueOrDefault(call, stream);
+    if (typeof fn !== 'function') throw invalidValue(call, 'fn must be a function', fn);
+    queue.device.throwIfFailed(call);
+    const seq = queue.enqueueHostFunction(call);
+    this.#hostFunctions.add(queue, seq, fn);
+    this.#waiter.poll();
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  #workerInit(): Omit<DeviceWorkerInit, 'device' | 'allocationOwner' | 'allocationSize'> {
+    return {
+      controls: this.#devices.map((d) => d.controlBuffer),
+      heaps: this.#devices.map((d) => d.heap),
+      runtimeBlock: this.#runtimeBlock,
+      hostPool: this.#host.pool,
+    };
+  }
+
+  #open(call: string): void {
+    if (this.#closed) throw runtimeClosed(call);
+  }
+
+  #deviceIndex(call: string, device: unknown): number {
+    if (typeof device !== 'number' || !Number.isInteger(device) || device < 0 || device >= this.#devices.length) {
+      throw invalidDevice(call, device, this.#devices.length);
+    }
+    return device;
+  }
+
+  #currentDevice(call: string): Device {
+    this.#open(call);
+    const device = this.#devices[this.#current.get()]!;
+    device.throwIfFailed(call);
+    return device;
+  }
+
+  #queue(call: string, stream: unknown): StreamQueue {
+    this.#open(call);
+    if (!(stream instanceof Stream)) throw invalidHandle(call, `expected a Stream, got ${describe(stream)}`);
+    const queue = stream[kQueue];
+    if (this.#devices[queue.device.index] !== queue.device) throw invalidHandle(call, `${stream} belongs to another runtime`);
+    if (!queue.isDefault && queue.generation !== queue.device.generation) {
+      throw invalidHandle(call, `${stream} was invalidated by deviceReset(${queue.device.index})`);
+    }
+    if (queue.destroyed) throw invalidHandle(call, `${stream} was destroyed`);
+    return queue;
+  }
+
+  #queueOrDefault(call: string, stream: Stream | undefined): StreamQueue {
+    if (stream === undefined) {
+      this.#open(call);
+      return this.#devices[this.#current.get()]!.defaultStream;
+    }
+    return this.#queue(call, stream);
+  }
+
+  #event(call: string, event: unknown): EventState {
+    this.#open(call);
+    if (!(event instanceof Event)) throw invalidHandle(call, `expected an Event, got ${describe(event)}`);
+    const state = event[kEventState];
+    if (state.owner !== this) throw invalidHandle(call, `${event} belongs to another runtime`);
+    const device = this.#devices[state.device]!;
+    if (state.destroyed) throw invalidHandle(call, `${event} was destroyed`);
+    if (state.generation !== device.generation) throw invalidHandle(call, `${event} was invalidated by deviceReset(${state.device})`);
+    return state;
+  }
+
+  /** A wait condition that surfaces the sticky error of any device involved. */
+  #until(call: string, devices: readonly Device[], done: () => boolean): () => boolean {
+    return () => {
+      for (const d of devices) d.throwIfFailed(call);
+      return done();
+    };
+  }
+
+  /** Every stream position enqueued so far, on every device: what a free must wait for. */
+  #allWorkFence(): Fence {
+    const fence = new Fence();
+    for (const d of this.#devices) if (!d.lost) d.addToFence(fence);
+    return fence;
+  }
+
+  #deviceFence(device: Device): Fence {
+    const fence = new Fence();
+    device.addToFence(fence);
+    return fence;
+  }
+
+  /** Devices a copy involves (each must be healthy), in the order to watch them. */
+  #touched(call: string, plan: CopyPlan, queue: StreamQueue): Device[] {
+    const devices = this.#transfers.devicesOf(plan);
+    if (!devices.includes(queue.device)) devices.push(queue.device);
+    for (const d of devices) d.throwIfFailed(call);
+    return devices;
+  }
+
+  /**
+   * cudaMemcpy: enqueued on the legacy default stream of the device owning the source
+   * (else the destination); a peer copy is also ordered with the other device's default stream.
+   */
+  #memcpyBlocking(call: string, dst: unknown, src: unknown, count: unknown, kind: unknown): { enqueued: EnqueuedCopy; devices: Device[] } | undefined {
+    this.#open(call);
+    const plan = this.#transfers.plan(call, dst, src, count, kind);
+    if (plan === undefined) return undefined;
+    if (this.#transfers.isHostOnly(plan)) {
+      this.#transfers.copyOnHost(plan);
+      return undefined;
+    }
+    const involved = this.#transfers.devicesOf(plan);
+    const queue = involved[0]!.defaultStream;
+    const devices = this.#touched(call, plan, queue);
+    const peer = involved[1]?.defaultStream;
+    if (peer !== undefined && !peer.hasCompleted(peer.submitted)) queue.enqueueWait(peer.device.index, peer.index, peer.submitted, call);
+    const enqueued = this.#transfers.enqueue(call, queue, plan);
+    if (peer !== undefined) peer.enqueueWait(queue.device.index, queue.index, enqueued.seq, call);
+    return { enqueued, devices };
+  }
+
+  #memsetDefault(call: string, ptr: unknown, value: unknown, count: unknown): { queue: StreamQueue; seq: number } | undefined {
+    this.#open(call);
+    const fill = this.#transfers.planMemset(call, ptr, value, count);
+    if (fill === undefined) return undefined;
+    fill.device.throwIfFailed(call);
+    const queue = fill.device.defaultStream;
+    return { queue, seq: queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call) };
+  }
+
+  #onDeviceLost(device: Device): void {
+    this.#hostFunctions.dropDevice(device.index);
+    this.#waiter.poll();
+  }
+}
+
+function requireSize(call: string, size: unknown): number {
+  return requireInteger(call, 'size', size, 1);
+}

@@ -1,0 +1,43 @@
+/**
+ * Entry point of a device worker: one per emulated device. The stream engine drains the
+ * command rings; comlink serves the control plane (module loading, reset, stats).
+ */
+import { expose } from 'comlink';
+import { parentPort, workerData } from 'node:worker_threads';
+import { comlinkEndpoint } from '../src/protocol/comlink-endpoint.js';
+import { installErrorTransfer } from '../src/protocol/error-transfer.js';
+import { DeviceWord } from '../src/protocol/layout.js';
+import { markDeviceLost, wakeMain, wakeWatchers } from '../src/protocol/sticky-error.js';
+import type { DeviceWorkerApi, DeviceWorkerInit } from '../src/protocol/worker-protocol.js';
+import { StreamEngine } from './stream-engine.js';
+
+const init = workerData as DeviceWorkerInit;
+const control = new Int32Array(init.controls[init.device]!);
+const runtimeWords = new Int32Array(init.runtimeBlock);
+const engine = new StreamEngine(init);
+let shuttingDown = false;
+
+// A kernel that calls process.exit() ends this thread: say so in shared memory first,
+// so that a main thread blocked in a synchronous wait sees the loss at once.
+process.on('exit', (code) => {
+  if (shuttingDown) return;
+  markDeviceLost(control, `device ${init.device}'s worker exited with code ${code}`);
+  wakeWatchers(control, init.controls.map((b) => new Int32Array(b)), runtimeWords);
+  wakeMain(runtimeWords);
+});
+
+installErrorTransfer();
+
+const api: DeviceWorkerApi = {
+  loadModule: (moduleId, url) => engine.loadModule(moduleId, url),
+  reset: () => engine.reset(),
+  stats: () => engine.stats(),
+  shutdown: () => {
+    shuttingDown = true;
+    engine.stop();
+    Atomics.add(control, DeviceWord.DOORBELL, 1);
+  },
+};
+
+expose(api, comlinkEndpoint(parentPort!));
+engine.start();
