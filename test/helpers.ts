@@ -1,0 +1,63 @@
+import { expect } from 'vitest';
+import { OpenRegError, Runtime, type RuntimeOptions } from '../dist/src/index.js';
+
+export const kernelsUrl = new URL('./fixtures/kernels.mjs', import.meta.url);
+
+/** A runtime small enough to start quickly; tests close it in afterAll/finally. */
+export function createRuntime(options: RuntimeOptions = {}): Promise<Runtime> {
+  return Runtime.create({ deviceMemoryBytes: 8 << 20, hostMemoryBytes: 8 << 20, stagingBytes: 1 << 20, ...options });
+}
+
+/** Asserts that `fn` throws an OpenRegError with `code` and returns it. */
+export function expectCode(fn: () => unknown, code: string): OpenRegError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected ${code}`).toBeInstanceOf(OpenRegError);
+  expect((caught as OpenRegError).code).toBe(code);
+  return caught as OpenRegError;
+}
+
+/** Asserts that a promise rejects with an OpenRegError with `code`. */
+export async function expectRejectCode(promise: Promise<unknown>, code: string): Promise<OpenRegError> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught, `expected rejection with ${code}`).toBeInstanceOf(OpenRegError);
+  expect((caught as OpenRegError).code).toBe(code);
+  return caught as OpenRegError;
+}
+
+/**
+ * A gate for a stream: a host function whose promise settles only when `open()` is
+ * called. Work enqueued after it waits; the device worker stays free for other streams.
+ */
+export function gate(rt: Runtime, stream: Parameters<Runtime['launchHostFunc']>[0]): { open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  rt.launchHostFunc(stream, () => opened);
+  return { open };
+}
+
+/** Reads an i32 log written by the `append` kernel: [count, ...entries]. */
+export async function readLog(rt: Runtime, log: number, capacity: number): Promise<number[]> {
+  const out = new Int32Array(capacity);
+  await rt.memcpy(out, log, capacity * 4);
+  return Array.from(out.subarray(1, 1 + out[0]!));
+}
+
+/** Byte-wise equality of two views, reporting the first difference (vitest's deep equality is slow on large arrays). */
+export function expectBytes(actual: ArrayBufferView, expected: ArrayBufferView): void {
+  const a = Buffer.from(actual.buffer, actual.byteOffset, actual.byteLength);
+  const b = Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength);
+  if (a.equals(b)) return;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  expect.fail(`bytes differ at offset ${i} (${a[i]} vs ${b[i]}; lengths ${a.length} and ${b.length})`);
+}
