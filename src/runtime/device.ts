@@ -1,6 +1,6 @@
 import { type Remote, wrap } from 'comlink';
 import { Worker } from 'node:worker_threads';
-import { ErrorCode } from '../errors/error-code.js';
+import { ErrorCode, errorNumber } from '../errors/error-code.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import { AllocationTable } from '../memory/allocation-table.js';
 import { FencedAllocator } from '../memory/fenced-allocator.js';
@@ -8,6 +8,8 @@ import { comlinkEndpoint } from '../protocol/comlink-endpoint.js';
 import {
   DEFAULT_STREAM_INDEX,
   DEVICE_CONTROL_BYTES,
+  DEVICE_STATS_OFFSET,
+  DEVICE_STAT_COUNT,
   DeviceWord,
   GRANULE_BYTES,
   MAX_STREAMS,
@@ -103,7 +105,7 @@ export class Device {
   /** A control-plane call: the worker turns its event loop until the reply is sent. */
   async call<T>(call: string, fn: (remote: Remote<DeviceWorkerApi>) => Promise<T>): Promise<T> {
     const remote = this.#remote;
-    if (remote === undefined || this.lost) throw this.error(call) ?? lostError(call, this.index);
+    if (remote === undefined || this.lost || this.#stickyNumber() === errorNumber.ERR_DEVICE_LOST) throw this.error(call) ?? lostError(call, this.index);
     Atomics.add(this.control, DeviceWord.CONTROL_PENDING, 1);
     Atomics.add(this.control, DeviceWord.DOORBELL, 1);
     Atomics.notify(this.control, DeviceWord.DOORBELL);
@@ -119,6 +121,10 @@ export class Device {
   /** The device's sticky error as thrown by `call`, if any. */
   error(call: string): OpenRegError | undefined {
     return readStickyError(this.control, this.index, call);
+  }
+
+  #stickyNumber(): number {
+    return Atomics.load(this.control, DeviceWord.STICKY_ERROR);
   }
 
   throwIfFailed(call: string): void {
@@ -187,6 +193,8 @@ export class Device {
    * A lost device gets a new worker (modules are reloaded by the caller).
    */
   async reset(restart: () => Promise<void>): Promise<void> {
+    // The worker marks the loss in shared memory before the host sees its exit event.
+    if (!this.lost && this.#stickyNumber() === errorNumber.ERR_DEVICE_LOST) await this.#exited;
     this.generation++;
     for (const q of this.queues) if (q !== undefined && !q.isDefault) this.destroyStream(q);
     this.blockingStreams = [];
@@ -199,6 +207,7 @@ export class Device {
       await this.call('deviceReset', (r) => r.reset());
     }
     this.memory.reset();
+    new Float64Array(this.controlBuffer, DEVICE_STATS_OFFSET, DEVICE_STAT_COUNT).fill(0);
     clearStickyError(this.control);
     this.defaultStream.syncedIntoDefault = this.defaultStream.submitted;
   }
