@@ -104,6 +104,13 @@ describe('current device and the device guard', () => {
     rt.free(p);
   });
 
+  it('deviceStats reports counters and validates the device', async () => {
+    const stats = await rt.deviceStats(2);
+    expect(stats).toMatchObject({ device: 2, allocations: 0, allocatedBytes: 0 });
+    await expect(rt.deviceStats(3)).rejects.toMatchObject({ code: ErrorCode.INVALID_DEVICE });
+    await expect(rt.deviceStats('0' as never)).rejects.toMatchObject({ code: ErrorCode.INVALID_DEVICE });
+  });
+
   it('deviceSynchronize waits for all streams of the current device', async () => {
     await rt.deviceSynchronize();
     rt.deviceSynchronizeSync();

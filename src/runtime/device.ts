@@ -79,6 +79,7 @@ export class Device {
   async start(init: Omit<DeviceWorkerInit, 'device' | 'allocationOwner' | 'allocationSize'>): Promise<void> {
     this.#allControls = init.controls.map((b) => new Int32Array(b));
     const worker = new Worker(WORKER_URL, {
+      execArgv: workerExecArgv(process.execArgv),
       workerData: {
         ...init,
         device: this.index,
@@ -86,10 +87,11 @@ export class Device {
         allocationSize: this.memory.table.sizeBuffer,
       } satisfies DeviceWorkerInit,
     });
-    // A forgotten runtime must not keep the process alive; pending waits hold it instead.
-    worker.unref();
     this.#worker = worker;
     this.#remote = wrap<DeviceWorkerApi>(comlinkEndpoint(worker));
+    // A forgotten runtime must not keep the process alive; pending waits hold it instead.
+    // (After wrap: adding a 'message' listener refs the worker's port again.)
+    worker.unref();
     this.#exited = new Promise((resolve) => {
       worker.once('exit', (code) => {
         resolve();
@@ -216,8 +218,10 @@ export class Device {
     this.#closing = true;
     if (this.#worker === undefined) return;
     if (!this.lost) {
-      const grace = new Promise<void>((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)));
       await Promise.race([this.call('close', (r) => r.shutdown()).catch(() => undefined), grace]);
+      clearTimeout(timer);
     }
     await this.#terminate();
   }
@@ -247,6 +251,21 @@ export class Device {
     wakeMain(this.#runtimeWords);
     this.#onLost(this);
   }
+}
+
+/**
+ * The parent's Node options minus those that only make sense for the main script: a
+ * worker started with `--input-type` or `--eval` (inherited by default) fails to start.
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const withValue = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
+  const result: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if (withValue.has(arg)) i++;
+    else if (!/^--(eval|print|input-type)=/.test(arg)) result.push(arg);
+  }
+  return result;
 }
 
 function lostError(call: string, device: number): OpenRegError {

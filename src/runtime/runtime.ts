@@ -132,6 +132,16 @@ export class Runtime implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    // Workers are unref'd: hold the process open until they are gone.
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      await this.#shutdown();
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  async #shutdown(): Promise<void> {
     // Let enqueued work finish; a failed or lost device has nothing left to finish.
     const idle = this.#devices.map((device) => {
       const fence = new Fence();
