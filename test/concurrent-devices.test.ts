@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type KernelModule, type Runtime } from '../dist/src/index.js';
-import { createRuntime, kernelsUrl } from './helpers.js';
+import { useRuntime } from './helpers.js';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('concurrent async work across devices', () => {
   let rt: Runtime;
   let mod: KernelModule;
-  beforeAll(async () => {
-    rt = await createRuntime({ deviceCount: 3 });
-    mod = await rt.loadModule(kernelsUrl);
-  });
-  afterAll(async () => {
-    await rt.close();
+  useRuntime({ deviceCount: 3 }, (r, kernels) => {
+    rt = r;
+    mod = kernels;
   });
 
   it('many tasks through the guard each see only their own device and data', async () => {

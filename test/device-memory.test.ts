@@ -1,16 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type KernelModule, type Runtime } from '../dist/src/index.js';
-import { createRuntime, expectCode, gate, kernelsUrl } from './helpers.js';
+import { createRuntime, expectCode, gate, useRuntime } from './helpers.js';
 
 describe('device memory', () => {
   let rt: Runtime;
   let mod: KernelModule;
-  beforeAll(async () => {
-    rt = await createRuntime();
-    mod = await rt.loadModule(kernelsUrl);
-  });
-  afterAll(async () => {
-    await rt.close();
+  useRuntime({}, (r, kernels) => {
+    rt = r;
+    mod = kernels;
   });
 
   it('allocates 256-byte aligned memory on the current device', () => {

@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, type KernelModule, type Runtime } from '../dist/src/index.js';
-import { createRuntime, expectCode, expectRejectCode, gate, kernelsUrl } from './helpers.js';
+import { expectCode, expectRejectCode, gate, useRuntime } from './helpers.js';
 
 describe('events', () => {
   let rt: Runtime;
   let mod: KernelModule;
-  beforeAll(async () => {
-    rt = await createRuntime();
-    mod = await rt.loadModule(kernelsUrl);
-  });
-  afterAll(async () => {
-    await rt.close();
+  useRuntime({}, (r, kernels) => {
+    rt = r;
+    mod = kernels;
   });
 
   const readF32 = async (ptr: number) => {

@@ -1,5 +1,5 @@
-import { expect } from 'vitest';
-import { OpenRegError, Runtime, type RuntimeOptions } from '../dist/src/index.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { type KernelModule, OpenRegError, Runtime, type RuntimeOptions } from '../dist/src/index.js';
 
 export const kernelsUrl = new URL('./fixtures/kernels.mjs', import.meta.url);
 
@@ -60,4 +60,19 @@ export function expectBytes(actual: ArrayBufferView, expected: ArrayBufferView):
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
   expect.fail(`bytes differ at offset ${i} (${a[i]} vs ${b[i]}; lengths ${a.length} and ${b.length})`);
+}
+
+/**
+ * One runtime (with the fixture kernels loaded) for a whole test file: created in
+ * beforeAll, closed in afterAll, handed to `bind`.
+ */
+export function useRuntime(options: RuntimeOptions, bind: (rt: Runtime, kernels: KernelModule) => void): void {
+  let rt: Runtime | undefined;
+  beforeAll(async () => {
+    rt = await createRuntime(options);
+    bind(rt, await rt.loadModule(kernelsUrl));
+  });
+  afterAll(async () => {
+    await rt?.close();
+  });
 }

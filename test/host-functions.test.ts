@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, type KernelModule, type Runtime } from '../dist/src/index.js';
-import { createRuntime, expectCode, expectRejectCode, kernelsUrl, readLog } from './helpers.js';
+import { createRuntime, expectCode, expectRejectCode, readLog, useRuntime } from './helpers.js';
 
 describe('host functions', () => {
   let rt: Runtime;
   let mod: KernelModule;
-  beforeAll(async () => {
-    rt = await createRuntime();
-    mod = await rt.loadModule(kernelsUrl);
-  });
-  afterAll(async () => {
-    await rt.close();
+  useRuntime({}, (r, kernels) => {
+    rt = r;
+    mod = kernels;
   });
 
   it('run after earlier work and hold back later work until they return', async () => {

@@ -1,16 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, type KernelModule, type Runtime } from '../dist/src/index.js';
-import { createRuntime, expectCode, kernelsUrl } from './helpers.js';
+import { createRuntime, expectCode, kernelsUrl, useRuntime } from './helpers.js';
 
 describe('kernels', () => {
   let rt: Runtime;
   let mod: KernelModule;
-  beforeAll(async () => {
-    rt = await createRuntime();
-    mod = await rt.loadModule(kernelsUrl);
-  });
-  afterAll(async () => {
-    await rt.close();
+  useRuntime({}, (r, kernels) => {
+    rt = r;
+    mod = kernels;
   });
 
   it('loads a module in every worker and lists its functions', async () => {

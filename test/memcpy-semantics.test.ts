@@ -1,18 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ErrorCode, MemcpyKind, type KernelModule, type Runtime } from '../dist/src/index.js';
-import { createRuntime, expectBytes, expectCode, expectRejectCode, gate, kernelsUrl } from './helpers.js';
+import { expectBytes, expectCode, expectRejectCode, gate, useRuntime } from './helpers.js';
 
 const iota = (n: number, k = 1) => Uint8Array.from({ length: n }, (_, i) => (i * k + 3) & 0xff);
 
 describe('memcpy and memset', () => {
   let rt: Runtime;
   let mod: KernelModule;
-  beforeAll(async () => {
-    rt = await createRuntime();
-    mod = await rt.loadModule(kernelsUrl);
-  });
-  afterAll(async () => {
-    await rt.close();
+  useRuntime({}, (r, kernels) => {
+    rt = r;
+    mod = kernels;
   });
 
   it('round-trips host → device → device → host in every variant', async () => {

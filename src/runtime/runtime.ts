@@ -10,7 +10,7 @@ import { MAX_KERNEL_ARGS } from '../protocol/command.js';
 import { installErrorTransfer } from '../protocol/error-transfer.js';
 import { RUNTIME_BLOCK_BYTES, eventEpochIndex, eventTimeIndex } from '../protocol/layout.js';
 import { type DevicePtr, deviceBase, deviceOfPointer, heapOffset } from '../protocol/pointer.js';
-import type { DeviceWorkerInit } from '../protocol/worker-protocol.js';
+import type { DeviceWorkerInit, DeviceWorkerStats } from '../protocol/worker-protocol.js';
 import { Event, type EventState } from '../stream/event.js';
 import { EventTable } from '../stream/event-table.js';
 import { Fence } from '../stream/fence.js';
@@ -49,17 +49,8 @@ export interface EventOptions {
   blockingSync?: boolean;
 }
 
-/** Counters of one device, as its worker reports them. */
-export interface DeviceStats {
-  device: number;
-  kernels: number;
-  copies: number;
-  bytesCopied: number;
-  memsets: number;
-  hostFunctions: number;
-  eventsRecorded: number;
-  commands: number;
-  modules: number;
+/** Counters of one device, as its worker reports them, plus its memory use. */
+export interface DeviceStats extends DeviceWorkerStats {
   /** Device memory in use, in bytes (rounded to the 256-byte alignment). */
   allocatedBytes: number;
   allocations: number;
