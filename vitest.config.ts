@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 20_000,
     teardownTimeout: 10_000,
+    // The JSON report gives CI a plain "N passed, N failed" line (see .ci/run).
+    reporters: ['default', 'json'],
+    outputFile: { json: 'test-results.json' },
   },
 });
