@@ -65,7 +65,7 @@ describe('host functions', () => {
       }
     });
     await rt.streamSynchronize(s);
-    expect(caught).toMatchObject({ code: ErrorCode.INVALID_VALUE });
+    expect(caught).toMatchObject({ code: ErrorCode.NOT_PERMITTED });
   });
 
   it('a host function that throws becomes the device sticky error', async () => {

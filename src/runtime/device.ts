@@ -21,6 +21,7 @@ import {
 import { clearStickyError, markDeviceLost, readStickyError, wakeMain, wakeWatchers } from '../protocol/sticky-error.js';
 import { discardPendingCommands } from '../protocol/stream-ring.js';
 import type { DeviceWorkerApi, DeviceWorkerInit } from '../protocol/worker-protocol.js';
+import type { Backlogs } from '../stream/backlogs.js';
 import type { Fence } from '../stream/fence.js';
 import { StreamQueue } from '../stream/stream-queue.js';
 import { Stream } from '../stream/stream.js';
@@ -55,12 +56,14 @@ export class Device {
   #exited: Promise<void> = Promise.resolve();
   #closing = false;
   readonly #waiter: HostWaiter;
+  readonly backlogs: Backlogs;
   readonly #onLost: (device: Device) => void;
   readonly #runtimeWords: Int32Array;
   #allControls: Int32Array[] = [];
 
-  constructor(index: number, heapBytes: number, waiter: HostWaiter, runtimeWords: Int32Array, onLost: (device: Device) => void) {
+  constructor(index: number, heapBytes: number, waiter: HostWaiter, backlogs: Backlogs, runtimeWords: Int32Array, onLost: (device: Device) => void) {
     this.index = index;
+    this.backlogs = backlogs;
     this.heap = new SharedArrayBuffer(heapBytes);
     this.heapBytes = new Uint8Array(this.heap);
     this.memory = new FencedAllocator(heapBytes, GRANULE_BYTES, AllocationTable.create(heapBytes));
@@ -136,7 +139,7 @@ export class Device {
   /** A new stream record, or undefined if all are in use. */
   createStream(priority: number, nonBlocking: boolean): StreamQueue | undefined {
     for (let index = 1; index < MAX_STREAMS; index++) {
-      if (this.queues[index] !== undefined) continue;
+      if (this.queues[index] !== undefined || this.backlogs.holdsRecord(this.index, index)) continue;
       const h = streamWordIndex(index, 0);
       const state = Atomics.load(this.control, h + StreamWord.STATE);
       // A retired record is reused only once the worker has drained it.
@@ -172,22 +175,28 @@ export class Device {
     }
   }
 
-  /** Adds every stream of this device with unfinished work to `fence`. */
+  /** Adds every stream of this device with unfinished work (backlog included) to `fence`. */
   addToFence(fence: Fence): void {
     const control = this.control;
+    const backlogged = this.backlogs.pendingSeqs(this.index);
     for (let index = 0; index < MAX_STREAMS; index++) {
       const h = streamWordIndex(index, 0);
       if (Atomics.load(control, h + StreamWord.STATE) === StreamState.FREE) continue;
-      fence.add(control, h + StreamWord.COMPLETED, Atomics.load(control, h + StreamWord.SUBMITTED));
+      fence.add(control, h + StreamWord.COMPLETED, backlogged.get(index) ?? Atomics.load(control, h + StreamWord.SUBMITTED));
     }
   }
 
-  /** Called by a full ring: blocks until the worker has consumed enough slots. */
-  waitForRingSpace(queue: StreamQueue, slots: number, call: string): void {
+  /**
+   * Called by a full ring: blocks until the worker has consumed enough slots, unless
+   * blocking could deadlock (then false: the caller backlogs the command).
+   */
+  waitForRingSpace(queue: StreamQueue, slots: number, call: string): boolean {
+    if (!this.#waiter.blockingIsSafe) return false;
     this.#waiter.waitSync(call, [this], () => {
       this.throwIfFailed(call);
-      return queue.freeSlots() >= slots;
+      return queue.freeSlots() >= slots || !this.#waiter.blockingIsSafe;
     });
+    return queue.freeSlots() >= slots;
   }
 
   /**
@@ -198,6 +207,7 @@ export class Device {
     // The worker marks the loss in shared memory before the host sees its exit event.
     if (!this.lost && this.#stickyNumber() === errorNumber.ERR_DEVICE_LOST) await this.#exited;
     this.generation++;
+    this.backlogs.dropDevice(this.index);
     for (const q of this.queues) if (q !== undefined && !q.isDefault) this.destroyStream(q);
     this.blockingStreams = [];
     if (this.lost) {
@@ -240,6 +250,7 @@ export class Device {
     if (this.lost) return;
     this.lost = true;
     markDeviceLost(this.control, message);
+    this.backlogs.dropDevice(this.index);
     // Nobody will drain this device's streams again: complete them, so that waits on
     // them elsewhere (other devices, events, the host) end instead of hanging.
     for (let index = 0; index < MAX_STREAMS; index++) {

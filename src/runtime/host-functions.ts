@@ -19,6 +19,8 @@ export class HostFunctions {
   #pending: PendingHostFunction[] = [];
   /** Depth of host functions running synchronously right now. */
   #depth = 0;
+  /** Host functions whose returned promise has not settled: they need the event loop. */
+  #inFlight = 0;
 
   get pending(): boolean {
     return this.#pending.length > 0;
@@ -27,6 +29,11 @@ export class HostFunctions {
   /** True while a host function runs on this stack: blocking on the device would deadlock. */
   get insideHostFunction(): boolean {
     return this.#depth > 0;
+  }
+
+  /** True while a host function's promise is pending: it cannot settle while the main thread blocks. */
+  get asyncInFlight(): boolean {
+    return this.#inFlight > 0;
   }
 
   add(queue: StreamQueue, seq: number, fn: () => unknown): void {
@@ -64,9 +71,14 @@ export class HostFunctions {
       this.#depth--;
     }
     if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+      this.#inFlight++;
       (result as PromiseLike<unknown>).then(
-        () => this.#finish(entry),
+        () => {
+          this.#inFlight--;
+          this.#finish(entry);
+        },
         (error: unknown) => {
+          this.#inFlight--;
           this.#fail(entry, error);
           this.#finish(entry);
         },

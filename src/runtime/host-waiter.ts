@@ -1,6 +1,7 @@
 import { ErrorCode } from '../errors/error-code.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import { DeviceWord, MAIN_WATCHER_BIT, RuntimeWord } from '../protocol/layout.js';
+import type { Backlogs } from '../stream/backlogs.js';
 import type { HostFunctions } from './host-functions.js';
 
 /** Something a wait can be woken by: a device's WATCHERS word. */
@@ -21,6 +22,8 @@ const SYNC_SPINS = 200;
 const SYNC_SLICE_MS = 50;
 /** Safety poll while async waits are pending: a ref'd handle, and a bound on a lost wake-up. */
 const ASYNC_POLL_MS = 25;
+/** Slices a blocking wait may make no progress while a host function's promise is pending. */
+const DEADLOCK_SLICES = 20;
 
 /**
  * Main-thread waiting. Workers bump RuntimeWord.MAIN_WAKE (and notify) when they complete
@@ -30,32 +33,50 @@ const ASYNC_POLL_MS = 25;
 export class HostWaiter {
   readonly #words: Int32Array;
   readonly #hostFunctions: HostFunctions;
+  readonly #backlogs: Backlogs;
   #waits: AsyncWait[] = [];
   #armed = false;
   #keepAlive: NodeJS.Timeout | undefined;
   #holds = 0;
   #closed = false;
 
-  constructor(words: Int32Array, hostFunctions: HostFunctions) {
+  constructor(words: Int32Array, hostFunctions: HostFunctions, backlogs: Backlogs) {
     this.#words = words;
     this.#hostFunctions = hostFunctions;
+    this.#backlogs = backlogs;
+  }
+
+  /** False when blocking the main thread could keep a host function from running or settling. */
+  get blockingIsSafe(): boolean {
+    return !this.#hostFunctions.insideHostFunction && !this.#hostFunctions.asyncInFlight;
   }
 
   /** Blocks until `ready()` (which may throw the error to surface). */
   waitSync(call: string, watch: readonly Watchable[], ready: () => boolean): void {
     if (ready()) return;
     if (this.#hostFunctions.insideHostFunction) {
-      throw new OpenRegError(ErrorCode.INVALID_VALUE, `${call}: cannot block inside a host function (it would deadlock its stream)`);
+      throw new OpenRegError(ErrorCode.NOT_PERMITTED, `${call}: cannot block inside a host function (it would deadlock its stream)`);
     }
     const words = this.#words;
+    let stalled = 0;
     for (let spin = 0; ; spin++) {
       this.#hostFunctions.runReady();
+      this.#backlogs.flush();
       if (ready()) return;
       if (spin < SYNC_SPINS) continue;
       const seq = Atomics.load(words, RuntimeWord.MAIN_WAKE);
       for (const w of watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+      for (const d of this.#backlogs.watched()) Atomics.or(d.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
       if (ready()) return;
-      Atomics.wait(words, RuntimeWord.MAIN_WAKE, seq, SYNC_SLICE_MS);
+      if (Atomics.wait(words, RuntimeWord.MAIN_WAKE, seq, SYNC_SLICE_MS) !== 'timed-out') continue;
+      // A pending host-function promise can only settle on the event loop this wait blocks.
+      if (this.#hostFunctions.asyncInFlight && ++stalled >= DEADLOCK_SLICES) {
+        throw new OpenRegError(
+          ErrorCode.NOT_PERMITTED,
+          `${call}: blocked for ${DEADLOCK_SLICES * SYNC_SLICE_MS} ms while a host function's promise is pending; ` +
+            'it cannot settle while the main thread blocks (use the Promise form of this call)',
+        );
+      }
     }
   }
 
@@ -89,10 +110,12 @@ export class HostWaiter {
     if (this.#closed) return;
     const seq = Atomics.load(this.#words, RuntimeWord.MAIN_WAKE);
     this.#hostFunctions.runReady();
+    this.#backlogs.flush();
     this.#settle();
     this.#updateKeepAlive();
-    if (this.#armed || (this.#waits.length === 0 && !this.#hostFunctions.pending)) return;
+    if (this.#armed || !this.#busy) return;
     for (const wait of this.#waits) for (const w of wait.watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+    for (const d of this.#backlogs.watched()) Atomics.or(d.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
     const result = Atomics.waitAsync(this.#words, RuntimeWord.MAIN_WAKE, seq);
     if (!result.async) {
       setImmediate(this.poll);
@@ -137,8 +160,13 @@ export class HostWaiter {
     this.#waits = still;
   }
 
+  /** Waits, host functions or backlogged commands that need the main thread. */
+  get #busy(): boolean {
+    return this.#waits.length > 0 || this.#hostFunctions.pending || this.#backlogs.pending;
+  }
+
   #updateKeepAlive(): void {
-    const needed = !this.#closed && (this.#waits.length > 0 || this.#hostFunctions.pending || this.#holds > 0);
+    const needed = !this.#closed && (this.#busy || this.#holds > 0);
     if (needed && this.#keepAlive === undefined) {
       this.#keepAlive = setInterval(this.poll, ASYNC_POLL_MS);
     } else if (!needed && this.#keepAlive !== undefined) {

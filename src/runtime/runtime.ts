@@ -12,6 +12,7 @@ import { RUNTIME_BLOCK_BYTES, eventEpochIndex, eventTimeIndex } from '../protoco
 import { type DevicePtr, deviceBase, deviceOfPointer, heapOffset } from '../protocol/pointer.js';
 import type { DeviceWorkerInit, DeviceWorkerStats } from '../protocol/worker-protocol.js';
 import { Event, type EventState } from '../stream/event.js';
+import { Backlogs } from '../stream/backlogs.js';
 import { EventTable } from '../stream/event-table.js';
 import { Fence } from '../stream/fence.js';
 import { type KernelArg, StreamQueue, isEncodableBigInt } from '../stream/stream-queue.js';
@@ -85,10 +86,12 @@ export class Runtime implements AsyncDisposable {
     this.#runtimeWords = new Int32Array(this.#runtimeBlock);
     this.#runtimeF64 = new Float64Array(this.#runtimeBlock);
     this.#host = new HostMemory(options.stagingBytes, options.hostMemoryBytes);
-    this.#waiter = new HostWaiter(this.#runtimeWords, this.#hostFunctions);
+    // Flush from the event loop, never inside the enqueue that started the backlog.
+    const backlogs = new Backlogs(() => setImmediate(this.#waiter.poll));
+    this.#waiter = new HostWaiter(this.#runtimeWords, this.#hostFunctions, backlogs);
     this.#devices = [];
     for (let d = 0; d < options.deviceCount; d++) {
-      this.#devices.push(new Device(d, options.deviceMemoryBytes, this.#waiter, this.#runtimeWords, (device) => this.#onDeviceLost(device)));
+      this.#devices.push(new Device(d, options.deviceMemoryBytes, this.#waiter, backlogs, this.#runtimeWords, (device) => this.#onDeviceLost(device)));
     }
     this.#transfers = new Transfers(this.#devices, this.#host, this.#waiter);
   }

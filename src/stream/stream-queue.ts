@@ -20,9 +20,15 @@ export function isEncodableBigInt(value: bigint): boolean {
   return value >= INT64_MIN && value < UINT64_LIMIT;
 }
 
+interface DeferredCommand {
+  slots: number;
+  write: (slot: number) => void;
+}
+
 /**
- * The producer side of one stream ring, on the main thread: writes commands into
- * slots and publishes them with one atomic store. No allocation per command.
+ * The producer side of one stream ring, on the main thread: writes a command's words
+ * into its slots and publishes it with one atomic store. No allocation per command,
+ * except in the backlog (a full ring at a moment when blocking could deadlock).
  */
 export class StreamQueue {
   readonly device: Device;
@@ -35,6 +41,13 @@ export class StreamQueue {
   /** Int32 index of the record header in the device control block. */
   readonly header: number;
   readonly completedIndex: number;
+  /** Sequence number of the last command enqueued (published, or waiting in the backlog). */
+  submitted: number;
+  /** Legacy default stream: the default stream's last command this stream already waits for. */
+  syncedDefault = Number.NaN;
+  /** Legacy default stream: this stream's last command the default stream already waits for. */
+  syncedIntoDefault: number;
+  destroyed = false;
   readonly #i32: Int32Array;
   readonly #f64: Float64Array;
   readonly #i64: BigInt64Array;
@@ -42,13 +55,10 @@ export class StreamQueue {
   readonly #ringI32: number;
   readonly #ringF64: number;
   #writeSlot: number;
-  /** Mirror of SUBMITTED: sequence number of the last published command. */
-  submitted: number;
-  /** Legacy default stream: the default stream's last command this stream already waits for. */
-  syncedDefault = Number.NaN;
-  /** Legacy default stream: this stream's last command the default stream already waits for. */
-  syncedIntoDefault: number;
-  destroyed = false;
+  /** Sequence number of the last command published to the ring (its SUBMITTED word). */
+  #published: number;
+  /** Commands that did not fit in the ring when blocking was unsafe, in order. */
+  readonly #backlog: DeferredCommand[] = [];
 
   constructor(device: Device, index: number, priority: number, nonBlocking: boolean) {
     this.device = device;
@@ -65,13 +75,9 @@ export class StreamQueue {
     this.#u64 = device.controlU64;
     this.#ringI32 = ringI32Base(index);
     this.#ringF64 = ringF64Base(index);
-    this.submitted = Atomics.load(this.#i32, this.header + StreamWord.SUBMITTED);
+    this.submitted = this.#published = Atomics.load(this.#i32, this.header + StreamWord.SUBMITTED);
     this.#writeSlot = Atomics.load(this.#i32, this.header + StreamWord.READ_SLOT);
     this.syncedIntoDefault = this.submitted;
-  }
-
-  get completed(): number {
-    return Atomics.load(this.#i32, this.completedIndex);
   }
 
   /** True once command `seq` of this stream has completed. */
@@ -83,11 +89,156 @@ export class StreamQueue {
     return Atomics.load(this.#i32, this.completedIndex) === this.submitted;
   }
 
+  freeSlots(): number {
+    return RING_SLOTS - ((this.#writeSlot - Atomics.load(this.#i32, this.header + StreamWord.READ_SLOT)) | 0);
+  }
+
   enqueueKernel(kernelId: number, args: readonly KernelArg[], call: string): number {
     this.#orderAgainstDefault(call);
+    const slots = kernelSlots(args.length);
+    if (!this.#room(slots, call)) {
+      const copy = args.slice();
+      return this.#defer(slots, (slot) => this.#writeKernel(slot, slots, kernelId, copy));
+    }
+    this.#writeKernel(this.#writeSlot, slots, kernelId, args);
+    return this.#publish(slots);
+  }
+
+  enqueueCopy(srcSpace: number, srcOffset: number, dstSpace: number, dstOffset: number, bytes: number, call: string): number {
+    this.#orderAgainstDefault(call);
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writeCopy(slot, srcSpace, srcOffset, dstSpace, dstOffset, bytes));
+    this.#writeCopy(this.#writeSlot, srcSpace, srcOffset, dstSpace, dstOffset, bytes);
+    return this.#publish(1);
+  }
+
+  enqueueMemset(space: number, offset: number, value: number, count: number, call: string): number {
+    this.#orderAgainstDefault(call);
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writeMemset(slot, space, offset, value, count));
+    this.#writeMemset(this.#writeSlot, space, offset, value, count);
+    return this.#publish(1);
+  }
+
+  enqueueRecordEvent(eventSlot: number, epoch: number, timing: boolean, call: string): number {
+    this.#orderAgainstDefault(call);
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writeRecordEvent(slot, eventSlot, epoch, timing));
+    this.#writeRecordEvent(this.#writeSlot, eventSlot, epoch, timing);
+    return this.#publish(1);
+  }
+
+  /** Later work on this stream waits until stream (device, index) has completed `seq`. */
+  enqueueWait(device: number, index: number, seq: number, call: string): number {
+    this.#orderAgainstDefault(call);
+    return this.#wait(device, index, seq, call);
+  }
+
+  enqueueHostFunction(call: string): number {
+    this.#orderAgainstDefault(call);
+    return this.#simple(Op.HOST_FUNC, call);
+  }
+
+  /** A no-op command: completes once all earlier work of the stream has. */
+  enqueueMarker(call: string): number {
+    this.#orderAgainstDefault(call);
+    return this.#simple(Op.NOP, call);
+  }
+
+  /** Writes the backlogged commands that fit; true once the backlog is empty. */
+  flushBacklog(): boolean {
+    let n = 0;
+    for (; n < this.#backlog.length; n++) {
+      const { slots, write } = this.#backlog[n]!;
+      if (this.freeSlots() < slots) break;
+      write(this.#writeSlot);
+      this.#writeSlot = (this.#writeSlot + slots) | 0;
+      this.#published = (this.#published + 1) | 0;
+    }
+    if (n > 0) {
+      this.#backlog.splice(0, n);
+      this.#store();
+    }
+    return this.#backlog.length === 0;
+  }
+
+  /** Forgets commands never written to the ring (device reset or loss). */
+  dropBacklog(): void {
+    this.#backlog.length = 0;
+    this.submitted = this.#published;
+  }
+
+  /**
+   * CUDA's legacy default stream: work on it waits for all earlier work on the device's
+   * blocking streams, and work on a blocking stream waits for earlier default-stream work.
+   */
+  #orderAgainstDefault(call: string): void {
+    if (this.nonBlocking) return;
+    if (this.isDefault) {
+      const blocking = this.device.blockingStreams;
+      for (let i = 0; i < blocking.length; i++) {
+        const b = blocking[i]!;
+        if (b.submitted === b.syncedIntoDefault) continue;
+        b.syncedIntoDefault = b.submitted;
+        if (!b.hasCompleted(b.submitted)) this.#wait(this.device.index, b.index, b.submitted, call);
+      }
+      this.device.pruneBlockingStreams();
+      return;
+    }
+    const d = this.device.defaultStream;
+    if (d.submitted === this.syncedDefault) return;
+    this.syncedDefault = d.submitted;
+    if (!d.hasCompleted(d.submitted)) this.#wait(this.device.index, d.index, d.submitted, call);
+  }
+
+  #wait(device: number, index: number, seq: number, call: string): number {
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writeWait(slot, device, index, seq));
+    this.#writeWait(this.#writeSlot, device, index, seq);
+    return this.#publish(1);
+  }
+
+  #simple(op: number, call: string): number {
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writeHeader(slot, op, 1));
+    this.#writeHeader(this.#writeSlot, op, 1);
+    return this.#publish(1);
+  }
+
+  /**
+   * True if `slots` slots can be written now. A full ring blocks (boundedly, servicing
+   * host functions) until the worker catches up; when blocking could deadlock, the
+   * command goes to the backlog instead.
+   */
+  #room(slots: number, call: string): boolean {
+    if (this.#backlog.length > 0) return false;
+    if (this.freeSlots() >= slots) return true;
+    return this.device.waitForRingSpace(this, slots, call);
+  }
+
+  #defer(slots: number, write: (slot: number) => void): number {
+    this.#backlog.push({ slots, write });
+    if (this.#backlog.length === 1) this.device.backlogs.add(this);
+    return (this.submitted = (this.submitted + 1) | 0);
+  }
+
+  /** Publishes the command just written at the write slot (the backlog is empty). */
+  #publish(slots: number): number {
+    this.#writeSlot = (this.#writeSlot + slots) | 0;
+    const seq = (this.submitted = this.#published = (this.#published + 1) | 0);
+    this.#store();
+    return seq;
+  }
+
+  #store(): void {
+    Atomics.store(this.#i32, this.header + StreamWord.SUBMITTED, this.#published);
+    // The worker announces sleep before its last look at the rings: ring only then.
+    if (Atomics.load(this.#i32, DeviceWord.SLEEPING) !== 0) ringDoorbell(this.#i32);
+  }
+
+  // Writers fill a command's words; the header word goes last, then SUBMITTED is stored.
+
+  #writeHeader(slot: number, op: number, slots: number): void {
+    this.#i32[this.#ringI32 + ((slot & RING_MASK) << 4)] = op | (slots << SLOTS_SHIFT);
+  }
+
+  #writeKernel(slot: number, slots: number, kernelId: number, args: readonly KernelArg[]): void {
     const argc = args.length;
-    const slots = kernelSlots(argc);
-    const slot = this.#reserve(slots, call);
     const i32 = this.#i32;
     const at = this.#ringI32 + ((slot & RING_MASK) << 4);
     i32[at + CmdI32.ARGC] = argc;
@@ -114,13 +265,10 @@ export class StreamQueue {
       }
       if (tag !== 0) i32[at + CmdI32.ARG_TAGS + (k >>> 4)]! |= tag << ((k & 15) << 1);
     }
-    i32[at] = Op.KERNEL | (slots << SLOTS_SHIFT);
-    return this.#publish(slots);
+    this.#writeHeader(slot, Op.KERNEL, slots);
   }
 
-  enqueueCopy(srcSpace: number, srcOffset: number, dstSpace: number, dstOffset: number, bytes: number, call: string): number {
-    this.#orderAgainstDefault(call);
-    const slot = this.#reserve(1, call);
+  #writeCopy(slot: number, srcSpace: number, srcOffset: number, dstSpace: number, dstOffset: number, bytes: number): void {
     const at = this.#ringI32 + ((slot & RING_MASK) << 4);
     const f = this.#ringF64 + ((slot & RING_MASK) << 3);
     this.#i32[at + CmdI32.SRC_SPACE] = srcSpace;
@@ -128,105 +276,32 @@ export class StreamQueue {
     this.#f64[f + CmdF64.SRC_OFFSET] = srcOffset;
     this.#f64[f + CmdF64.DST_OFFSET] = dstOffset;
     this.#f64[f + CmdF64.BYTES] = bytes;
-    this.#i32[at] = Op.COPY | (1 << SLOTS_SHIFT);
-    return this.#publish(1);
+    this.#writeHeader(slot, Op.COPY, 1);
   }
 
-  enqueueMemset(space: number, offset: number, value: number, count: number, call: string): number {
-    this.#orderAgainstDefault(call);
-    const slot = this.#reserve(1, call);
+  #writeMemset(slot: number, space: number, offset: number, value: number, count: number): void {
     const at = this.#ringI32 + ((slot & RING_MASK) << 4);
     const f = this.#ringF64 + ((slot & RING_MASK) << 3);
     this.#i32[at + CmdI32.VALUE] = value;
     this.#i32[at + CmdI32.MEMSET_SPACE] = space;
     this.#f64[f + CmdF64.OFFSET] = offset;
     this.#f64[f + CmdF64.COUNT] = count;
-    this.#i32[at] = Op.MEMSET | (1 << SLOTS_SHIFT);
-    return this.#publish(1);
+    this.#writeHeader(slot, Op.MEMSET, 1);
   }
 
-  enqueueRecordEvent(eventSlot: number, epoch: number, timing: boolean, call: string): number {
-    this.#orderAgainstDefault(call);
-    const slot = this.#reserve(1, call);
+  #writeRecordEvent(slot: number, eventSlot: number, epoch: number, timing: boolean): void {
     const at = this.#ringI32 + ((slot & RING_MASK) << 4);
     this.#i32[at + CmdI32.EVENT_SLOT] = eventSlot;
     this.#i32[at + CmdI32.EVENT_EPOCH] = epoch;
     this.#i32[at + CmdI32.EVENT_TIMING] = timing ? 1 : 0;
-    this.#i32[at] = Op.RECORD_EVENT | (1 << SLOTS_SHIFT);
-    return this.#publish(1);
+    this.#writeHeader(slot, Op.RECORD_EVENT, 1);
   }
 
-  /** Later work on this stream waits until stream (device, index) has completed `seq`. */
-  enqueueWait(device: number, index: number, seq: number, call: string): void {
-    this.#orderAgainstDefault(call);
-    this.#writeWait(device, index, seq, call);
-  }
-
-  enqueueHostFunction(call: string): number {
-    this.#orderAgainstDefault(call);
-    const slot = this.#reserve(1, call);
-    this.#i32[this.#ringI32 + ((slot & RING_MASK) << 4)] = Op.HOST_FUNC | (1 << SLOTS_SHIFT);
-    return this.#publish(1);
-  }
-
-  /** A no-op command: completes once all earlier work of the stream has. */
-  enqueueMarker(call: string): number {
-    this.#orderAgainstDefault(call);
-    const slot = this.#reserve(1, call);
-    this.#i32[this.#ringI32 + ((slot & RING_MASK) << 4)] = Op.NOP | (1 << SLOTS_SHIFT);
-    return this.#publish(1);
-  }
-
-  /**
-   * CUDA's legacy default stream: work on it waits for all earlier work on the device's
-   * blocking streams, and work on a blocking stream waits for earlier default-stream work.
-   */
-  #orderAgainstDefault(call: string): void {
-    if (this.nonBlocking) return;
-    if (this.isDefault) {
-      const blocking = this.device.blockingStreams;
-      for (let i = 0; i < blocking.length; i++) {
-        const b = blocking[i]!;
-        if (b.submitted === b.syncedIntoDefault) continue;
-        b.syncedIntoDefault = b.submitted;
-        if (!b.hasCompleted(b.submitted)) this.#writeWait(this.device.index, b.index, b.submitted, call);
-      }
-      this.device.pruneBlockingStreams();
-      return;
-    }
-    const d = this.device.defaultStream;
-    if (d.submitted === this.syncedDefault) return;
-    this.syncedDefault = d.submitted;
-    if (!d.hasCompleted(d.submitted)) this.#writeWait(this.device.index, d.index, d.submitted, call);
-  }
-
-  #writeWait(device: number, index: number, seq: number, call: string): void {
-    const slot = this.#reserve(1, call);
+  #writeWait(slot: number, device: number, index: number, seq: number): void {
     const at = this.#ringI32 + ((slot & RING_MASK) << 4);
     this.#i32[at + CmdI32.WAIT_DEVICE] = device;
     this.#i32[at + CmdI32.WAIT_STREAM] = index;
     this.#i32[at + CmdI32.WAIT_SEQ] = seq;
-    this.#i32[at] = Op.WAIT_STREAM | (1 << SLOTS_SHIFT);
-    this.#publish(1);
-  }
-
-  /** First slot of `slots` free slots; blocks (boundedly, servicing host functions) while the ring is full. */
-  #reserve(slots: number, call: string): number {
-    const used = (this.#writeSlot - Atomics.load(this.#i32, this.header + StreamWord.READ_SLOT)) | 0;
-    if (RING_SLOTS - used < slots) this.device.waitForRingSpace(this, slots, call);
-    return this.#writeSlot;
-  }
-
-  freeSlots(): number {
-    return RING_SLOTS - ((this.#writeSlot - Atomics.load(this.#i32, this.header + StreamWord.READ_SLOT)) | 0);
-  }
-
-  #publish(slots: number): number {
-    this.#writeSlot = (this.#writeSlot + slots) | 0;
-    const seq = (this.submitted = (this.submitted + 1) | 0);
-    Atomics.store(this.#i32, this.header + StreamWord.SUBMITTED, seq);
-    // The worker announces sleep before its last look at the rings: ring only then.
-    if (Atomics.load(this.#i32, DeviceWord.SLEEPING) !== 0) ringDoorbell(this.#i32);
-    return seq;
+    this.#writeHeader(slot, Op.WAIT_STREAM, 1);
   }
 }
