@@ -40,8 +40,8 @@ type Kernel = (...args: unknown[]) => unknown;
 
 /** Spin iterations on the rings before sleeping: cheap wake-ups for back-to-back work. */
 const IDLE_SPINS = 2000;
-/** Longest sleep before the worker turns its event loop once (control plane, timers). */
-const IDLE_SLEEP_MS = 20;
+/** Longest sleep before the worker turns its event loop once; producers and the control plane ring the doorbell. */
+const IDLE_SLEEP_MS = 200;
 
 /**
  * Drains the streams of one device in priority order. Runs on the device worker's
@@ -67,6 +67,8 @@ export class StreamEngine {
   #streams: StreamCursor[] = [];
   #tableGeneration = -1;
   #stopped = false;
+  /** Set after a sleep that timed out: an idle device goes back to sleep without spinning. */
+  #idle = false;
   readonly #args: unknown[] = [];
 
   constructor(init: DeviceWorkerInit) {
@@ -148,9 +150,12 @@ export class StreamEngine {
         setImmediate(this.#loop);
         return;
       }
-      if (this.#drain()) continue;
+      if (this.#drain()) {
+        this.#idle = false;
+        continue;
+      }
       let progressed = false;
-      for (let i = 0; i < IDLE_SPINS && !progressed; i++) progressed = this.#hasSubmissions() && this.#drain();
+      for (let i = 0; i < IDLE_SPINS && !progressed && !this.#idle; i++) progressed = this.#hasSubmissions() && this.#drain();
       if (progressed) continue;
       // Announce the sleep, then look once more: a producer that published after this
       // point sees SLEEPING and rings the doorbell, so no wake-up is lost.
@@ -162,7 +167,8 @@ export class StreamEngine {
       }
       const woke = Atomics.wait(control, DeviceWord.DOORBELL, bell, IDLE_SLEEP_MS);
       Atomics.store(control, DeviceWord.SLEEPING, 0);
-      if (woke === 'timed-out') {
+      this.#idle = woke === 'timed-out';
+      if (this.#idle) {
         setImmediate(this.#loop);
         return;
       }
