@@ -88,11 +88,6 @@ export class RangeAllocator {
     this.#free += len;
   }
 
-  /** Number of disjoint free ranges (fragmentation). */
-  get freeRangeCount(): number {
-    return this.#offsets.length;
-  }
-
   reset(): void {
     this.#offsets = this.capacity > 0 ? [0] : [];
     this.#sizes = this.capacity > 0 ? [this.capacity] : [];

@@ -34,12 +34,6 @@ export class StagingRing {
     return this.base + start;
   }
 
-  /** True if chunks are still in flight (so waiting can free space). */
-  get busy(): boolean {
-    this.reclaim();
-    return this.#head < this.#chunks.length;
-  }
-
   reclaim(): void {
     while (this.#head < this.#chunks.length && this.#chunks[this.#head]!.done()) this.#head++;
     if (this.#head === this.#chunks.length) {

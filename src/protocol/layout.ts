@@ -30,10 +30,6 @@ export const DeviceWord = {
   WATCHERS: 5,
   /** Length in bytes of the sticky error's message. */
   ERROR_MESSAGE_BYTES: 6,
-  /** Bumped by deviceReset: the worker drops its pending work. */
-  RESET_EPOCH: 7,
-  /** Reset epoch the worker has finished applying. */
-  RESET_DONE: 8,
 } as const;
 
 export const MAIN_WATCHER_BIT = 1 << 30;
@@ -53,7 +49,6 @@ export const DeviceStat = {
 } as const;
 export const DEVICE_STAT_COUNT = 8;
 
-export const DEVICE_HEADER_BYTES = 256;
 export const DEVICE_STATS_OFFSET = 256;
 export const ERROR_MESSAGE_OFFSET = 512;
 export const ERROR_MESSAGE_CAPACITY = 1024;
@@ -133,4 +128,3 @@ export const RUNTIME_BLOCK_BYTES = RUNTIME_HEADER_BYTES + MAX_EVENTS * 4 + MAX_E
 
 /** Device memory bookkeeping: one granule of the allocation table per 256 bytes. */
 export const GRANULE_BYTES = 256;
-export const GRANULE_SHIFT = 8;

@@ -29,10 +29,6 @@ export function clearStickyError(control: Int32Array): void {
   Atomics.store(control, DeviceWord.STICKY_ERROR, 0);
 }
 
-export function hasStickyError(control: Int32Array): boolean {
-  return Atomics.load(control, DeviceWord.STICKY_ERROR) !== 0;
-}
-
 /** The device's sticky error as thrown by `call`, or undefined if there is none. */
 export function readStickyError(control: Int32Array, device: number, call: string): OpenRegError | undefined {
   let n = Atomics.load(control, DeviceWord.STICKY_ERROR);

@@ -21,8 +21,3 @@ export function discardPendingCommands(control: Int32Array, index: number): void
   Atomics.store(control, h + StreamWord.HOST_DONE, 0);
   Atomics.store(control, h + StreamWord.COMPLETED, completed);
 }
-
-/** True once the stream whose header is `header` has completed command `seq`. */
-export function hasCompleted(control: Int32Array, header: number, seq: number): boolean {
-  return ((Atomics.load(control, header + StreamWord.COMPLETED) - seq) | 0) >= 0;
-}

@@ -40,6 +40,14 @@ export class HostFunctions {
     this.#pending.push({ queue, seq, fn, running: false });
   }
 
+  /** True if a device has parked a stream at a host function that has not run yet. */
+  hasRequest(): boolean {
+    for (const entry of this.#pending) {
+      if (!entry.running && Atomics.load(entry.queue.device.control, entry.queue.header + StreamWord.HOST_PENDING) === entry.seq) return true;
+    }
+    return false;
+  }
+
   /** Runs every host function whose stream has reached it. */
   runReady(): void {
     if (this.#pending.length === 0) return;

@@ -89,8 +89,7 @@ export class HostWaiter {
     }
     return new Promise<void>((resolve, reject) => {
       this.#waits.push({ watch, ready, resolve, reject });
-      for (const w of watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
-      this.poll();
+      this.arm();
     });
   }
 
@@ -105,17 +104,31 @@ export class HostWaiter {
     this.#updateKeepAlive();
   }
 
-  /** Runs ready host functions, settles ready waits, and re-arms the wake-up if needed. */
+  /** From the event loop: runs ready host functions, flushes backlogs, settles waits, re-arms. */
   readonly poll = (): void => {
     if (this.#closed) return;
     const seq = Atomics.load(this.#words, RuntimeWord.MAIN_WAKE);
     this.#hostFunctions.runReady();
     this.#backlogs.flush();
+    this.#arm(seq);
+  };
+
+  /** Makes sure a wake-up is pending for whatever needs the main thread; runs no user code. */
+  arm(): void {
+    if (this.#closed) return;
+    const seq = Atomics.load(this.#words, RuntimeWord.MAIN_WAKE);
+    // A request that rang before `seq` was read would not wake the wait below.
+    if (this.#hostFunctions.hasRequest()) setImmediate(this.poll);
+    this.#arm(seq);
+  }
+
+  #arm(seq: number): void {
+    // Register, then look: a completion after this point rings MAIN_WAKE past `seq`.
+    for (const wait of this.#waits) for (const w of wait.watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+    for (const d of this.#backlogs.watched()) Atomics.or(d.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
     this.#settle();
     this.#updateKeepAlive();
     if (this.#armed || !this.#busy) return;
-    for (const wait of this.#waits) for (const w of wait.watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
-    for (const d of this.#backlogs.watched()) Atomics.or(d.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
     const result = Atomics.waitAsync(this.#words, RuntimeWord.MAIN_WAKE, seq);
     if (!result.async) {
       setImmediate(this.poll);
@@ -123,7 +136,7 @@ export class HostWaiter {
     }
     this.#armed = true;
     void result.value.then(this.#onWake);
-  };
+  }
 
   /** Rejects every pending wait (runtime closed). */
   close(): void {

@@ -87,7 +87,7 @@ export class Runtime implements AsyncDisposable {
     this.#runtimeF64 = new Float64Array(this.#runtimeBlock);
     this.#host = new HostMemory(options.stagingBytes, options.hostMemoryBytes);
     // Flush from the event loop, never inside the enqueue that started the backlog.
-    const backlogs = new Backlogs(() => setImmediate(this.#waiter.poll));
+    const backlogs = new Backlogs(() => this.#waiter.arm());
     this.#waiter = new HostWaiter(this.#runtimeWords, this.#hostFunctions, backlogs);
     this.#devices = [];
     for (let d = 0; d < options.deviceCount; d++) {
@@ -233,7 +233,7 @@ export class Runtime implements AsyncDisposable {
       await d.start(this.#workerInit());
       for (const m of this.#modules) await d.call('deviceReset', (r) => r.loadModule(m.id, m.url));
     });
-    this.#waiter.poll();
+    this.#waiter.arm();
   }
 
   /** Counters kept by the device's worker, plus its memory use. */
@@ -636,7 +636,7 @@ export class Runtime implements AsyncDisposable {
     queue.device.throwIfFailed(call);
     const seq = queue.enqueueHostFunction(call);
     this.#hostFunctions.add(queue, seq, fn);
-    this.#waiter.poll();
+    this.#waiter.arm();
   }
 
   // ---------------------------------------------------------------- internals
