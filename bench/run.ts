@@ -22,7 +22,7 @@ try {
   const dSrc = rt.malloc(COPY_BYTES);
   const dDst = rt.malloc(COPY_BYTES);
 
-  const bench = new Bench({ name: 'openreg runtime', time: 1000, warmupTime: 200 });
+  const bench = new Bench({ name: 'openreg runtime', time: 1000, warmupTime: 1000 });
   bench
     .add(`launch ${LAUNCH_BATCH} empty kernels + sync (1 stream)`, () => {
       for (let i = 0; i < LAUNCH_BATCH; i++) rt.launchKernel(empty, [], s);
