@@ -31,6 +31,8 @@ describe('a device whose worker dies', () => {
   });
 
   it('comes back after deviceReset, with its modules reloaded', async () => {
+    // A module that failed to load is not among those reloaded.
+    await expect(rt.loadModule(new URL('./fixtures/missing.mjs', import.meta.url))).rejects.toMatchObject({ code: ErrorCode.INVALID_VALUE });
     await rt.deviceReset(0);
     const p = rt.malloc(64);
     rt.launchKernel(mod.getFunction('fill'), [p, 16, 6]);

@@ -37,7 +37,8 @@ describe('asynchronous, sticky device errors', () => {
     await rt.deviceReset(0);
     expect(rt.memGetInfo().free).toBe(rt.memGetInfo().total);
     expectCode(() => rt.streamQuery(s), ErrorCode.INVALID_HANDLE);
-    expectCode(() => rt.eventQuery(e), ErrorCode.INVALID_HANDLE);
+    expect(expectCode(() => rt.eventQuery(e), ErrorCode.INVALID_HANDLE).message).toMatch(/invalidated by deviceReset\(0\)/);
+    expect(expectCode(() => rt.streamQuery(s), ErrorCode.INVALID_HANDLE).message).toMatch(/invalidated by deviceReset\(0\)/);
     expectCode(() => rt.memcpySync(new Uint8Array(4), p, 4), ErrorCode.INVALID_VALUE);
     const fresh = rt.malloc(16);
     rt.launchKernel(mod.getFunction('empty'), []);

@@ -110,7 +110,7 @@ export class Device {
   /** A control-plane call: the worker turns its event loop until the reply is sent. */
   async call<T>(call: string, fn: (remote: Remote<DeviceWorkerApi>) => Promise<T>): Promise<T> {
     const remote = this.#remote;
-    if (remote === undefined || this.lost || this.#stickyNumber() === errorNumber.ERR_DEVICE_LOST) throw this.error(call) ?? lostError(call, this.index);
+    if (remote === undefined || this.isLost) throw this.error(call) ?? lostError(call, this.index);
     Atomics.add(this.control, DeviceWord.CONTROL_PENDING, 1);
     Atomics.add(this.control, DeviceWord.DOORBELL, 1);
     Atomics.notify(this.control, DeviceWord.DOORBELL);
@@ -128,8 +128,12 @@ export class Device {
     return readStickyError(this.control, this.index, call);
   }
 
-  #stickyNumber(): number {
-    return Atomics.load(this.control, DeviceWord.STICKY_ERROR);
+  /**
+   * True once the worker is gone. The worker marks the loss in shared memory before the
+   * host handles its exit event, so both are consulted.
+   */
+  get isLost(): boolean {
+    return this.lost || Atomics.load(this.control, DeviceWord.STICKY_ERROR) === errorNumber.ERR_DEVICE_LOST;
   }
 
   throwIfFailed(call: string): void {
@@ -205,7 +209,7 @@ export class Device {
    */
   async reset(restart: () => Promise<void>): Promise<void> {
     // The worker marks the loss in shared memory before the host sees its exit event.
-    if (!this.lost && this.#stickyNumber() === errorNumber.ERR_DEVICE_LOST) await this.#exited;
+    if (!this.lost && this.isLost) await this.#exited;
     this.generation++;
     this.backlogs.dropDevice(this.index);
     for (const q of this.queues) if (q !== undefined && !q.isDefault) this.destroyStream(q);
@@ -227,7 +231,7 @@ export class Device {
   async close(): Promise<void> {
     this.#closing = true;
     if (this.#worker === undefined) return;
-    if (!this.lost) {
+    if (!this.isLost) {
       let timer: NodeJS.Timeout | undefined;
       const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)));
       await Promise.race([this.call('close', (r) => r.shutdown()).catch(() => undefined), grace]);

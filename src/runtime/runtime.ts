@@ -77,6 +77,7 @@ export class Runtime implements AsyncDisposable {
   readonly #current = new CurrentDevice();
   readonly #events = new EventTable();
   readonly #modules: { id: number; url: string }[] = [];
+  #nextModuleId = 0;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -140,7 +141,7 @@ export class Runtime implements AsyncDisposable {
     const idle = this.#devices.map((device) => {
       const fence = new Fence();
       device.addToFence(fence);
-      return this.#waiter.waitAsync([device], () => device.lost || fence.complete).catch(() => undefined);
+      return this.#waiter.waitAsync([device], () => device.isLost || fence.complete).catch(() => undefined);
     });
     this.#closed = true;
     await Promise.all(idle);
@@ -229,6 +230,7 @@ export class Runtime implements AsyncDisposable {
     this.#open('deviceReset');
     const d = this.#devices[this.#deviceIndex('deviceReset', device)]!;
     this.#hostFunctions.dropDevice(d.index);
+    this.#events.releaseDevice(d.index);
     await d.reset(async () => {
       await d.start(this.#workerInit());
       for (const m of this.#modules) await d.call('deviceReset', (r) => r.loadModule(m.id, m.url));
@@ -506,7 +508,7 @@ export class Runtime implements AsyncDisposable {
     if (typeof blockingSync !== 'boolean') throw invalidValue(call, 'options.blockingSync must be a boolean', blockingSync);
     const slot = this.#events.allocate();
     if (slot < 0) throw new OpenRegError(ErrorCode.OUT_OF_MEMORY, `${call}: the event table is full`);
-    return new Event({
+    const state: EventState = {
       owner: this,
       device: device.index,
       slot,
@@ -515,7 +517,9 @@ export class Runtime implements AsyncDisposable {
       generation: device.generation,
       destroyed: false,
       record: undefined,
-    });
+    };
+    this.#events.track(state);
+    return new Event(state);
   }
 
   /** Captures all work enqueued on `stream` so far; re-recording replaces the capture. */
@@ -599,10 +603,11 @@ export class Runtime implements AsyncDisposable {
     else if (typeof url === 'string' && url.startsWith('file:')) href = url;
     else if (typeof url === 'string' && url.startsWith('/')) href = new URL(`file://${url}`).href;
     else throw invalidValue(call, 'url must be a file: URL or an absolute path', url);
-    const id = this.#modules.length;
-    this.#modules.push({ id, url: href });
-    const live = this.#devices.filter((d) => !d.lost);
+    const id = this.#nextModuleId++;
+    const live = this.#devices.filter((d) => !d.isLost);
     const names = await Promise.all(live.map((d) => d.call(call, (r) => r.loadModule(id, href))));
+    // Only modules that loaded are reloaded into a restarted worker.
+    this.#modules.push({ id, url: href });
     return new KernelModule(this, id, href, names[0] ?? []);
   }
 
@@ -694,8 +699,8 @@ export class Runtime implements AsyncDisposable {
     const state = event[kEventState];
     if (state.owner !== this) throw invalidHandle(call, `${event} belongs to another runtime`);
     const device = this.#devices[state.device]!;
-    if (state.destroyed) throw invalidHandle(call, `${event} was destroyed`);
     if (state.generation !== device.generation) throw invalidHandle(call, `${event} was invalidated by deviceReset(${state.device})`);
+    if (state.destroyed) throw invalidHandle(call, `${event} was destroyed`);
     return state;
   }
 
@@ -710,7 +715,7 @@ export class Runtime implements AsyncDisposable {
   /** Every stream position enqueued so far, on every device: what a free must wait for. */
   #allWorkFence(): Fence {
     const fence = new Fence();
-    for (const d of this.#devices) if (!d.lost) d.addToFence(fence);
+    for (const d of this.#devices) if (!d.isLost) d.addToFence(fence);
     return fence;
   }
 

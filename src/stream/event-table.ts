@@ -9,6 +9,8 @@ export class EventTable {
   readonly #free: number[] = [];
   #next = 0;
   #retired: EventState[] = [];
+  /** Live events, so that a device reset can release the slots of the events it invalidates. */
+  readonly #live = new Set<EventState>();
   /** Epochs are runtime-wide, so a reused slot never sees an old record's epoch again. */
   #epoch = 0;
 
@@ -18,7 +20,22 @@ export class EventTable {
     return this.#next < MAX_EVENTS ? this.#next++ : -1;
   }
 
+  track(state: EventState): void {
+    this.#live.add(state);
+  }
+
+  /** Releases the events of a device being reset: they become invalid handles. */
+  releaseDevice(device: number): void {
+    for (const state of this.#live) {
+      if (state.device === device) {
+        state.destroyed = true;
+        this.release(state);
+      }
+    }
+  }
+
   release(state: EventState): void {
+    this.#live.delete(state);
     const r = state.record;
     if (r === undefined || r.queue.hasCompleted(r.seq)) this.#free.push(state.slot);
     else this.#retired.push(state);
