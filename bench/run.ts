@@ -1,78 +1,110 @@
 /**
- * Runtime benchmarks (tinybench 6). Run with `npm run bench`.
- * The stream engine is the hot path: launch throughput and synchronization latency
- * are measured through the public API, as users call it.
+ * `npm run bench [-- --json FILE] [-- --only suite,suite]`: every suite side by side with
+ * the baselines a user would otherwise pick, in the same run, then the targets.
  */
-import { Bench } from 'tinybench';
-import { Runtime } from '../src/index.js';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { type BenchContext, createContext } from './context.js';
+import { type Row, printSuite, row } from './harness.js';
+import { allocation } from './suites/allocation.js';
+import { copyBandwidth } from './suites/copy-bandwidth.js';
+import { launchThroughput } from './suites/launch-throughput.js';
+import { multiDeviceScaling } from './suites/multi-device-scaling.js';
+import { syncLatency } from './suites/sync-latency.js';
 
-const LAUNCH_BATCH = 10_000;
-const COPY_BYTES = 64 << 20;
+const suites = {
+  'launch-throughput': { title: 'Launch throughput (empty kernels, then one synchronize)', run: launchThroughput },
+  'sync-latency': { title: 'Synchronization latency (one round trip)', run: syncLatency },
+  'copy-bandwidth': { title: 'Copy bandwidth (memcpySync)', run: copyBandwidth },
+  'multi-device-scaling': { title: 'Multi-device scaling (compute-bound kernel, same total work)', run: multiDeviceScaling },
+  allocation: { title: 'Allocation', run: allocation },
+} as const;
+type SuiteName = keyof typeof suites;
 
-const rt = await Runtime.create({ deviceMemoryBytes: 256 << 20, hostMemoryBytes: 160 << 20 });
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+const { values } = parseArgs({ options: { json: { type: 'string' }, only: { type: 'string' }, time: { type: 'string' } } });
+const selected = (values.only?.split(',') ?? Object.keys(suites)) as SuiteName[];
+for (const name of selected) if (!(name in suites)) throw new Error(`unknown suite ${name}; suites: ${Object.keys(suites).join(', ')}`);
+const options = { time: Number(values.time ?? 600), warmupTime: 800 };
+
+const machine = {
+  cpus: os.cpus().length,
+  cpuModel: os.cpus()[0]?.model ?? 'unknown',
+  memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+  node: process.version,
+  platform: `${os.platform()} ${os.release()}`,
+};
+console.log(`openreg benchmarks: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}`);
+
+const started = performance.now();
+const ctx = await createContext();
+const rows: Row[] = [];
+let idlePercent: number | undefined;
 try {
-  const mod = await rt.loadModule(new URL('./kernels.js', import.meta.url));
-  const empty = mod.getFunction('empty');
-  const s = rt.streamCreate();
-  const recorded = rt.eventCreate({ disableTiming: true });
-  rt.eventRecord(recorded, s);
-  rt.streamSynchronizeSync(s);
-  const pinned = rt.mallocHost(COPY_BYTES);
-  const pageable = new Uint8Array(COPY_BYTES);
-  const dSrc = rt.malloc(COPY_BYTES);
-  const dDst = rt.malloc(COPY_BYTES);
-
-  const bench = new Bench({ name: 'openreg runtime', time: 1000, warmupTime: 1000 });
-  bench
-    .add(`launch ${LAUNCH_BATCH} empty kernels + sync (1 stream)`, () => {
-      for (let i = 0; i < LAUNCH_BATCH; i++) rt.launchKernel(empty, [], s);
-      rt.streamSynchronizeSync(s);
-    })
-    .add('launch + streamSynchronizeSync', () => {
-      rt.launchKernel(empty, [], s);
-      rt.streamSynchronizeSync(s);
-    })
-    .add('launch + await streamSynchronize', async () => {
-      rt.launchKernel(empty, [], s);
-      await rt.streamSynchronize(s);
-    })
-    .add('eventQuery', () => {
-      rt.eventQuery(recorded);
-    })
-    .add('memcpySync 64 MiB host→device (pinned)', () => {
-      rt.memcpySync(dDst, pinned, COPY_BYTES);
-    })
-    .add('memcpySync 64 MiB host→device (pageable)', () => {
-      rt.memcpySync(dDst, pageable, COPY_BYTES);
-    })
-    .add('memcpySync 64 MiB device→device', () => {
-      rt.memcpySync(dDst, dSrc, COPY_BYTES);
-    })
-    .add('TypedArray.set 64 MiB (reference)', () => {
-      pinned.set(pageable);
-    })
-    .add('malloc + free (4 KiB)', () => {
-      rt.free(rt.malloc(4096));
-    });
-
-  await bench.run();
-
-  const rows = bench.tasks.map((task) => {
-    const r = task.result;
-    if (r.state !== 'completed') return { task: task.name, state: r.state };
-    const meanMs = r.latency.mean;
-    const row: Record<string, string> = {
-      task: task.name,
-      'p50 (µs)': (r.latency.p50 * 1000).toFixed(2),
-      'p99 (µs)': (r.latency.p99 * 1000).toFixed(2),
-      'ops/s': Math.round(r.throughput.mean).toLocaleString('en-US'),
-    };
-    if (task.name.startsWith('launch 10')) row.derived = `${((LAUNCH_BATCH / meanMs) * 1000 / 1e6).toFixed(2)} M launches/s`;
-    if (task.name.includes('64 MiB')) row.derived = `${((COPY_BYTES / 2 ** 30) / (meanMs / 1000)).toFixed(2)} GiB/s`;
-    return row;
-  });
-  console.log(`${bench.name} — node ${process.version}, ${(await import('node:os')).cpus().length} cores`);
-  console.table(rows);
+  idlePercent = await idleCpuPercent(ctx);
+  console.log(`\nidle runtime (2 devices, nothing enqueued): ${idlePercent.toFixed(2)} % of one core`);
+  for (const name of selected) {
+    const suiteRows = await suites[name].run(ctx, options);
+    printSuite(suites[name].title, suiteRows);
+    rows.push(...suiteRows);
+  }
 } finally {
-  await rt.close();
+  await ctx.close();
+}
+
+const targets = checkTargets(rows, idlePercent);
+console.log('\n## Targets');
+console.table(targets.map((t) => ({ target: t.target, measured: t.measured, met: t.met ? 'yes' : 'NO' })));
+const seconds = (performance.now() - started) / 1000;
+console.log(`\n${rows.length} benchmarks in ${seconds.toFixed(0)} s`);
+
+if (values.json !== undefined) {
+  writeFileSync(values.json, `${JSON.stringify({ date: new Date().toISOString(), machine, options, idlePercent, rows, targets }, null, 2)}\n`);
+  console.log(`wrote ${values.json}`);
+}
+
+/** CPU used by the whole process (all threads) while the runtime sits idle, as % of one core. */
+async function idleCpuPercent(context: BenchContext): Promise<number> {
+  void context;
+  await new Promise((r) => setTimeout(r, 500));
+  const before = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, 2000));
+  const used = process.cpuUsage(before);
+  return ((used.user + used.system) / 1000 / (performance.now() - t0)) * 100;
+}
+
+function checkTargets(all: Row[], idle: number | undefined): Target[] {
+  const has = (name: string) => all.some((r) => r.name === name);
+  const out: Target[] = [];
+  const add = (target: string, measured: string, met: boolean) => out.push({ target, measured, met });
+  if (has('openreg: 1 stream')) {
+    const r = row(all, 'openreg: 1 stream');
+    add('launch throughput, 1 stream ≥ 1.0× bare Atomics ring', `${(r.opsPerSecond / 1e6).toFixed(2)} M/s = ${r.ratio!.value.toFixed(2)}×`, r.ratio!.value >= 1);
+  }
+  if (has('openreg: launch + streamSynchronizeSync')) {
+    const sync = row(all, 'openreg: launch + streamSynchronizeSync');
+    const wait = row(all, 'openreg: launch + await streamSynchronize');
+    const query = row(all, 'openreg: eventQuery');
+    add('launch + streamSynchronizeSync median ≤ 8 µs, ≥ 5× piscina', `${sync.p50Us.toFixed(2)} µs, ${sync.ratio!.value.toFixed(0)}×`, sync.p50Us <= 8 && sync.ratio!.value >= 5);
+    add('launch + await streamSynchronize median ≤ 25 µs, ≥ 5× piscina', `${wait.p50Us.toFixed(2)} µs, ${wait.ratio!.value.toFixed(0)}×`, wait.p50Us <= 25 && wait.ratio!.value >= 5);
+    add('eventQuery ≤ 0.2 µs', `${query.p50Us.toFixed(3)} µs (p50)`, query.p50Us <= 0.2);
+  }
+  for (const r of all) {
+    if (r.suite === 'copy bandwidth' && r.name.includes('64 MiB') && r.ratio !== undefined) {
+      add(`${r.name.replace('openreg: ', '')} ≥ 0.8× TypedArray.set`, `${r.gibPerSecond!.toFixed(2)} GiB/s = ${r.ratio.value.toFixed(2)}×`, r.ratio.value >= 0.8);
+    }
+  }
+  if (has('openreg: 2 devices')) {
+    const r = row(all, 'openreg: 2 devices');
+    add('2 devices ≥ 1.7× 1 device (compute-bound)', `${r.ratio!.value.toFixed(2)}×`, r.ratio!.value >= 1.7);
+  }
+  if (idle !== undefined) add('idle runtime < 2 % of a core', `${idle.toFixed(2)} %`, idle < 2);
+  return out;
 }
