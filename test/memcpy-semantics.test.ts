@@ -37,12 +37,42 @@ describe('memcpy and memset', () => {
     const src = iota(n, 7);
     const p = rt.malloc(n);
     const s = rt.streamCreate();
+    rt.launchKernel(mod.getFunction('spin'), [5], s); // busy stream: the copy is staged, not direct
     rt.memcpyAsync(p, src, n, MemcpyKind.hostToDevice, s);
     const out = new Uint8Array(n);
     rt.memcpyAsync(out, p, n, MemcpyKind.deviceToHost, s);
     expectBytes(out, src);
     rt.free(p);
     rt.streamDestroy(s);
+  });
+
+  it('from pageable memory on an idle stream, memcpyAsync copies at once', async () => {
+    const s = rt.streamCreate();
+    const p = rt.malloc(64);
+    const host = iota(64);
+    rt.memcpyAsync(p, host, 64, MemcpyKind.hostToDevice, s);
+    host.fill(0);
+    const out = new Uint8Array(64);
+    rt.memcpyAsync(out, p, 64, MemcpyKind.deviceToHost, s);
+    expect(out).toEqual(iota(64));
+    rt.free(p);
+  });
+
+  it('a staged copy that would deadlock behind a host function fails with ERR_NOT_PERMITTED', async () => {
+    const s = rt.streamCreate();
+    const p = rt.malloc(2 << 20);
+    rt.memsetSync(p, 0, 2 << 20);
+    const g = gate(rt, s);
+    await new Promise((r) => setTimeout(r, 5)); // the gate's promise is now pending
+    expectCode(() => rt.memcpyAsync(p, new Uint8Array(2 << 20).fill(1), 2 << 20, MemcpyKind.hostToDevice, s), ErrorCode.NOT_PERMITTED);
+    rt.memcpyAsync(p, new Uint8Array(1000).fill(2), 1000, MemcpyKind.hostToDevice, s); // fits: staged whole
+    g.open();
+    await rt.streamSynchronize(s);
+    const out = new Uint8Array(2 << 20);
+    await rt.memcpy(out, p, 2 << 20);
+    expect(out[0]).toBe(2);
+    expect(out[1000]).toBe(0); // the refused copy left nothing behind
+    rt.free(p);
   });
 
   it('from pageable memory, memcpyAsync captures the bytes at call time', async () => {

@@ -9,14 +9,16 @@ type ViewConstructor<T> = { new (buffer: ArrayBufferLike, byteOffset: number, le
 /** The KernelContext of one device: one instance, reused by every launch. */
 export class DeviceKernelContext implements KernelContext {
   readonly device: number;
-  /** Name of the kernel running now, for error messages. */
-  kernelName = '';
+  /** Id of the kernel running now; its name is looked up only for an error message. */
+  kernelId = 0;
+  readonly #nameOf: (id: number) => string;
   readonly #heap: SharedArrayBuffer;
   readonly #table: AllocationTable;
   readonly #base: number;
 
-  constructor(device: number, heap: SharedArrayBuffer, table: AllocationTable) {
+  constructor(device: number, heap: SharedArrayBuffer, table: AllocationTable, nameOf: (id: number) => string) {
     this.device = device;
+    this.#nameOf = nameOf;
     this.#heap = heap;
     this.#table = table;
     this.#base = deviceBase(device);
@@ -49,6 +51,6 @@ export class DeviceKernelContext implements KernelContext {
   }
 
   #illegal(message: string): OpenRegError {
-    return new OpenRegError(ErrorCode.ILLEGAL_ADDRESS, `kernel ${this.kernelName}: ${message}`, { device: this.device });
+    return new OpenRegError(ErrorCode.ILLEGAL_ADDRESS, `kernel ${this.#nameOf(this.kernelId)}: ${message}`, { device: this.device });
   }
 }

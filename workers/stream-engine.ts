@@ -34,12 +34,14 @@ interface StreamCursor {
   ringF64: number;
   readSlot: number;
   completed: number;
+  /** SUBMITTED as last read: re-read only once caught up, so the producer's line is not pulled per command. */
+  submitted: number;
 }
 
 type Kernel = (...args: unknown[]) => unknown;
 
-/** Spin iterations on the rings before sleeping: cheap wake-ups for back-to-back work. */
-const IDLE_SPINS = 2000;
+/** How long the worker polls its rings before sleeping: back-to-back work needs no doorbell. */
+const IDLE_SPIN_MS = 0.1;
 /** Longest sleep before the worker turns its event loop once; producers and the control plane ring the doorbell. */
 const IDLE_SLEEP_MS = 200;
 
@@ -86,7 +88,7 @@ export class StreamEngine {
     this.#heaps = init.heaps.map((h) => new Uint8Array(h));
     this.#hostPool = new Uint8Array(init.hostPool);
     const table = new AllocationTable(init.allocationOwner, init.allocationSize);
-    this.#ctx = new DeviceKernelContext(init.device, init.heaps[init.device]!, table);
+    this.#ctx = new DeviceKernelContext(init.device, init.heaps[init.device]!, table, this.#kernelName);
   }
 
   /** Starts draining; returns at once (the loop re-enters through setImmediate). */
@@ -155,7 +157,10 @@ export class StreamEngine {
         continue;
       }
       let progressed = false;
-      for (let i = 0; i < IDLE_SPINS && !progressed && !this.#idle; i++) progressed = this.#hasSubmissions() && this.#drain();
+      if (!this.#idle) {
+        const spinUntil = performance.now() + IDLE_SPIN_MS;
+        while (!progressed && performance.now() < spinUntil) progressed = this.#hasSubmissions() && this.#drain();
+      }
       if (progressed) continue;
       // Announce the sleep, then look once more: a producer that published after this
       // point sees SLEEPING and rings the doorbell, so no wake-up is lost.
@@ -192,7 +197,7 @@ export class StreamEngine {
       const streams = this.#streams;
       for (let i = 0; i < streams.length; i++) {
         const s = streams[i]!;
-        if (Atomics.load(control, s.header + StreamWord.SUBMITTED) === s.completed) continue;
+        if (s.submitted === s.completed && (s.submitted = Atomics.load(control, s.header + StreamWord.SUBMITTED)) === s.completed) continue;
         if (this.#execute(s)) {
           progressed = true;
           continue next;
@@ -217,6 +222,7 @@ export class StreamEngine {
         ringF64: ringF64Base(index),
         readSlot: Atomics.load(control, header + StreamWord.READ_SLOT),
         completed: Atomics.load(control, header + StreamWord.COMPLETED),
+        submitted: Atomics.load(control, header + StreamWord.COMPLETED),
       });
     }
     // Lower number = higher priority (CUDA); equal priorities keep creation order.
@@ -256,7 +262,9 @@ export class StreamEngine {
     }
     s.readSlot = (slot + ((header >>> SLOTS_SHIFT) & 0xff)) | 0;
     s.completed = seq;
-    Atomics.store(i32, s.header + StreamWord.READ_SLOT, s.readSlot);
+    // READ_SLOT is for this thread's rescans and resets (a plain store); the producer derives
+    // free space from COMPLETED, whose seq-cst store also publishes READ_SLOT.
+    i32[s.header + StreamWord.READ_SLOT] = s.readSlot;
     Atomics.store(i32, s.header + StreamWord.COMPLETED, seq);
     this.#stats[DeviceStat.COMMANDS]!++;
     if (Atomics.load(this.#control, DeviceWord.WATCHERS) !== 0) wakeWatchers(this.#control, this.#controls, this.#runtime);
@@ -289,8 +297,8 @@ export class StreamEngine {
     const moduleId = id >>> KERNEL_INDEX_BITS;
     const exportIndex = id & (MAX_MODULE_EXPORTS - 1);
     const fn = this.#modules[moduleId]?.[exportIndex];
+    this.#ctx.kernelId = id;
     const ctx = this.#ctx;
-    ctx.kernelName = this.#kernelNames[moduleId]?.[exportIndex] ?? `#${id}`;
     this.#stats[DeviceStat.KERNELS]!++;
     try {
       if (fn === undefined) throw new Error('kernel is not loaded on this device');
@@ -321,8 +329,12 @@ export class StreamEngine {
     }
   }
 
+  /** Name of kernel `id`, for messages. */
+  readonly #kernelName = (id: number): string =>
+    this.#kernelNames[id >>> KERNEL_INDEX_BITS]?.[id & (MAX_MODULE_EXPORTS - 1)] ?? `#${id}`;
+
   #fail(s: StreamCursor, error: unknown): void {
-    const name = this.#ctx.kernelName;
+    const name = this.#kernelName(this.#ctx.kernelId);
     if (error instanceof OpenRegError && error.code === ErrorCode.ILLEGAL_ADDRESS) {
       raiseStickyError(this.#control, ErrorCode.ILLEGAL_ADDRESS, `illegal address on stream ${s.index}: ${error.message}`);
     } else {

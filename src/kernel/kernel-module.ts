@@ -8,12 +8,15 @@ export class Kernel {
   readonly module: KernelModule;
   /** @internal */
   readonly [kKernelId]: number;
+  /** @internal The runtime that loaded the kernel (checked on every launch). */
+  readonly [kOwner]: object;
 
   /** @internal */
   constructor(module: KernelModule, name: string, id: number) {
     this.module = module;
     this.name = name;
     this[kKernelId] = id;
+    this[kOwner] = module[kOwner];
   }
 
   toString(): string {

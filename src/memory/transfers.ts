@@ -1,4 +1,6 @@
+import { ErrorCode } from '../errors/error-code.js';
 import { invalidValue, requireInteger } from '../errors/errors.js';
+import { OpenRegError } from '../errors/openreg-error.js';
 import { HOST_POOL_SPACE } from '../protocol/command.js';
 import { deviceOfPointer, heapOffset } from '../protocol/pointer.js';
 import type { Device } from '../runtime/device.js';
@@ -79,19 +81,30 @@ export class Transfers {
   }
 
   /**
-   * Enqueues a planned copy on `queue`. Pageable sources are captured now (through the
-   * staging ring); pageable destinations are written by the host once the stream has
-   * reached the copy, which the caller must wait for before running `after`.
+   * Enqueues a planned copy on `queue`. Pageable sources are captured now: copied straight
+   * into the device if the stream is idle, else through the staging ring. Pageable
+   * destinations are written by the host once the stream has reached the copy, which
+   * the caller must wait for before running `after`. A `blocking` caller (it waits for
+   * the copy anyway) gets pageable sources the same way: one copy, after the wait.
    */
-  enqueue(call: string, queue: StreamQueue, plan: CopyPlan): EnqueuedCopy {
+  enqueue(call: string, queue: StreamQueue, plan: CopyPlan, blocking = false): EnqueuedCopy {
     const { dst, src, count } = plan;
+    if (src.kind === 'pageable' && dst.kind === 'device') {
+      const into = dst.device.heapBytes;
+      const from = src.bytes.subarray(0, count);
+      if (queue.readyNow) {
+        into.set(from, dst.offset);
+        return { queue, seq: queue.submitted, after: undefined };
+      }
+      if (blocking) return { queue, seq: queue.enqueueMarker(call), after: () => into.set(from, dst.offset) };
+      return { queue, seq: this.#stage(call, queue, dst, src.bytes, count), after: undefined };
+    }
     if (dst.kind === 'pageable' || (src.kind === 'pageable' && dst.kind !== 'device')) {
       const seq = queue.enqueueMarker(call);
       const from = src.kind === 'device' ? src.device.heapBytes.subarray(src.offset, src.offset + count) : src.bytes.subarray(0, count);
       const to = dst.bytes;
       return { queue, seq, after: () => to.set(from) };
     }
-    if (src.kind === 'pageable') return { queue, seq: this.#stage(call, queue, dst as DeviceOperand, src.bytes, count), after: undefined };
     const seq = queue.enqueueCopy(space(src), src.offset, space(dst), dst.offset, count, call);
     return { queue, seq, after: undefined };
   }
@@ -108,12 +121,21 @@ export class Transfers {
   /** Copies pageable bytes into staging chunks, each followed by a device copy in stream order. */
   #stage(call: string, queue: StreamQueue, dst: DeviceOperand, bytes: Uint8Array, count: number): number {
     const staging = this.#host.staging;
+    // Behind a pending host function nothing may block: stage all of it at once, or nothing.
+    const unsafe = !this.#waiter.blockingIsSafe;
     let seq = 0;
     for (let pos = 0; pos < count; ) {
-      const n = Math.min(count - pos, staging.chunkLimit);
+      const n = unsafe ? count : Math.min(count - pos, staging.chunkLimit);
       const chunk = { seq: 0 };
       const done = () => chunk.seq !== 0 && queue.hasCompleted(chunk.seq);
       let at = staging.allocate(n, done);
+      if (at < 0 && unsafe) {
+        throw new OpenRegError(
+          ErrorCode.NOT_PERMITTED,
+          `${call}: the staging memory is full and waiting for it would deadlock behind a host function; ` +
+            'copy from pinned memory (mallocHost) or raise stagingBytes',
+        );
+      }
       if (at < 0) {
         // Staging is full: wait for earlier copies to drain it (as CUDA's pageable copies do).
         this.#waiter.waitSync(call, this.#devices, () => {

@@ -7,8 +7,9 @@
  *   [256, 512)      statistics (Float64), written only by the device worker
  *   [512, 1536)     UTF-8 message of the sticky error
  *   [2048, …)       stream table: MAX_STREAMS stream records
- * A stream record is a 64-byte header followed by a ring of RING_SLOTS command
- * slots of 64 bytes (single producer: the main thread; single consumer: the worker).
+ * A stream record is a 128-byte header (a producer line, then a consumer line) followed
+ * by a ring of RING_SLOTS command slots of 64 bytes (single producer: the main thread;
+ * single consumer: the worker).
  *
  * Per runtime, one SharedArrayBuffer (the runtime block): header words, then the
  * event table (completed-record epoch per event, then a timestamp per event).
@@ -66,8 +67,13 @@ export const SLOT_F64 = SLOT_BYTES / 8;
 export const RING_SLOTS = 1024;
 export const RING_MASK = RING_SLOTS - 1;
 
-/** Words of a stream record header (Int32 indices relative to the record). */
+/**
+ * Words of a stream record header (Int32 indices relative to the record). The words the
+ * main thread writes and those the worker writes sit on separate 64-byte cache lines:
+ * sharing one line made both sides stall on every command.
+ */
 export const StreamWord = {
+  // Written by the main thread (the producer).
   /** StreamState. */
   STATE: 0,
   PRIORITY: 1,
@@ -75,16 +81,17 @@ export const StreamWord = {
   FLAGS: 2,
   /** Commands published by the producer (wrapping sequence number). */
   SUBMITTED: 3,
-  /** Commands finished by the worker (wrapping; commands finish in order). */
-  COMPLETED: 4,
-  /** Slot cursor the worker has consumed up to: the producer's free space. */
-  READ_SLOT: 5,
-  /** Sequence number of a host-function command waiting for the main thread (0 = none). */
-  HOST_PENDING: 6,
   /** Last host-function command the main thread has finished. */
-  HOST_DONE: 7,
+  HOST_DONE: 4,
+  // Written by the device worker (the consumer).
+  /** Commands finished by the worker (wrapping; commands finish in order). */
+  COMPLETED: 16,
+  /** Slot cursor the worker has consumed up to: the producer's free space. */
+  READ_SLOT: 17,
+  /** Sequence number of a host-function command waiting for the main thread (0 = none). */
+  HOST_PENDING: 18,
 } as const;
-export const STREAM_HEADER_BYTES = 64;
+export const STREAM_HEADER_BYTES = 128;
 export const STREAM_RECORD_BYTES = STREAM_HEADER_BYTES + RING_SLOTS * SLOT_BYTES;
 
 export const StreamState = { FREE: 0, ACTIVE: 1, RETIRED: 2 } as const;

@@ -13,6 +13,7 @@ import {
   DeviceWord,
   GRANULE_BYTES,
   MAX_STREAMS,
+  RING_SLOTS,
   StreamFlag,
   StreamState,
   StreamWord,
@@ -196,9 +197,12 @@ export class Device {
    */
   waitForRingSpace(queue: StreamQueue, slots: number, call: string): boolean {
     if (!this.#waiter.blockingIsSafe) return false;
+    // Wait for a quarter of the ring, not one slot: refilling it one command at a time
+    // would wake this thread once per command.
+    const wanted = Math.max(slots, RING_SLOTS >> 2);
     this.#waiter.waitSync(call, [this], () => {
       this.throwIfFailed(call);
-      return queue.freeSlots() >= slots || !this.#waiter.blockingIsSafe;
+      return queue.freeSlots() >= wanted || queue.idle || !this.#waiter.blockingIsSafe;
     });
     return queue.freeSlots() >= slots;
   }

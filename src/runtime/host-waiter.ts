@@ -16,8 +16,11 @@ interface AsyncWait {
   reject: (error: unknown) => void;
 }
 
-/** Spins on the condition before sleeping: most waits on this runtime are short. */
-const SYNC_SPINS = 200;
+/**
+ * How long a blocking wait spins before it sleeps, and again after each wake-up: most
+ * waits here are short, and a sleeping waiter costs the worker a notify per command.
+ */
+const SYNC_SPIN_MS = 0.05;
 /** Longest single Atomics.wait on the main thread; the loop re-checks device state between. */
 const SYNC_SLICE_MS = 50;
 /** Safety poll while async waits are pending: a ref'd handle, and a bound on a lost wake-up. */
@@ -59,16 +62,20 @@ export class HostWaiter {
     }
     const words = this.#words;
     let stalled = 0;
-    for (let spin = 0; ; spin++) {
+    let spinUntil = performance.now() + SYNC_SPIN_MS;
+    for (;;) {
       this.#hostFunctions.runReady();
       this.#backlogs.flush();
       if (ready()) return;
-      if (spin < SYNC_SPINS) continue;
+      if (performance.now() < spinUntil) continue;
       const seq = Atomics.load(words, RuntimeWord.MAIN_WAKE);
       for (const w of watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
       for (const d of this.#backlogs.watched()) Atomics.or(d.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
       if (ready()) return;
-      if (Atomics.wait(words, RuntimeWord.MAIN_WAKE, seq, SYNC_SLICE_MS) !== 'timed-out') continue;
+      if (Atomics.wait(words, RuntimeWord.MAIN_WAKE, seq, SYNC_SLICE_MS) !== 'timed-out') {
+        spinUntil = performance.now() + SYNC_SPIN_MS;
+        continue;
+      }
       // A pending host-function promise can only settle on the event loop this wait blocks.
       if (this.#hostFunctions.asyncInFlight && ++stalled >= DEADLOCK_SLICES) {
         throw new OpenRegError(

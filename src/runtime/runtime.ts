@@ -352,7 +352,7 @@ export class Runtime implements AsyncDisposable {
   /** Copies `count` bytes and resolves when done (`cudaMemcpy`), on the legacy default stream. */
   memcpy(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, count: number, kind: MemcpyKind = MemcpyKind.default): Promise<void> {
     try {
-      const copy = this.#memcpyBlocking('memcpy', dst, src, count, kind);
+      const copy = this.#enqueueMemcpy('memcpy', dst, src, count, kind, false);
       if (copy === undefined) return Promise.resolve();
       const { enqueued, devices } = copy;
       return this.#waiter
@@ -364,7 +364,7 @@ export class Runtime implements AsyncDisposable {
   }
 
   memcpySync(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, count: number, kind: MemcpyKind = MemcpyKind.default): void {
-    const copy = this.#memcpyBlocking('memcpySync', dst, src, count, kind);
+    const copy = this.#enqueueMemcpy('memcpySync', dst, src, count, kind, true);
     if (copy === undefined) return;
     const { enqueued, devices } = copy;
     this.#waiter.waitSync('memcpySync', devices, this.#until('memcpySync', devices, () => enqueued.queue.hasCompleted(enqueued.seq)));
@@ -615,7 +615,7 @@ export class Runtime implements AsyncDisposable {
   launchKernel(kernel: Kernel, args: readonly KernelArg[], stream?: Stream): void {
     const call = 'launchKernel';
     if (this.#closed) throw runtimeClosed(call);
-    if (!(kernel instanceof Kernel) || kernel.module[kOwner] !== this) throw invalidValue(call, 'kernel must be a Kernel of this runtime', kernel);
+    if (!(kernel instanceof Kernel) || kernel[kOwner] !== this) throw invalidValue(call, 'kernel must be a Kernel of this runtime', kernel);
     if (!Array.isArray(args)) throw invalidValue(call, 'args must be an array', args);
     if (args.length > MAX_KERNEL_ARGS) throw invalidValue(call, `at most ${MAX_KERNEL_ARGS} arguments are supported, got ${args.length}`);
     for (let i = 0; i < args.length; i++) {
@@ -737,7 +737,7 @@ export class Runtime implements AsyncDisposable {
    * cudaMemcpy: enqueued on the legacy default stream of the device owning the source
    * (else the destination); a peer copy is also ordered with the other device's default stream.
    */
-  #memcpyBlocking(call: string, dst: unknown, src: unknown, count: unknown, kind: unknown): { enqueued: EnqueuedCopy; devices: Device[] } | undefined {
+  #enqueueMemcpy(call: string, dst: unknown, src: unknown, count: unknown, kind: unknown, blocking: boolean): { enqueued: EnqueuedCopy; devices: Device[] } | undefined {
     this.#open(call);
     const plan = this.#transfers.plan(call, dst, src, count, kind);
     if (plan === undefined) return undefined;
@@ -750,7 +750,7 @@ export class Runtime implements AsyncDisposable {
     const devices = this.#touched(call, plan, queue);
     const peer = involved[1]?.defaultStream;
     if (peer !== undefined && !peer.hasCompleted(peer.submitted)) queue.enqueueWait(peer.device.index, peer.index, peer.submitted, call);
-    const enqueued = this.#transfers.enqueue(call, queue, plan);
+    const enqueued = this.#transfers.enqueue(call, queue, plan, blocking);
     if (peer !== undefined) peer.enqueueWait(queue.device.index, queue.index, enqueued.seq, call);
     return { enqueued, devices };
   }

@@ -5,6 +5,8 @@ import type { StreamQueue } from './stream-queue.js';
  * blocking the main thread could deadlock (a host function still has to run or settle).
  * Flushed, in order, as the device frees ring slots.
  */
+const NO_DEVICES: readonly StreamQueue['device'][] = [];
+
 export class Backlogs {
   readonly #queues = new Set<StreamQueue>();
   readonly #onPending: () => void;
@@ -29,8 +31,9 @@ export class Backlogs {
     for (const q of this.#queues) if (q.flushBacklog()) this.#queues.delete(q);
   }
 
-  /** The control blocks to watch for freed slots. */
-  watched(): StreamQueue['device'][] {
+  /** The devices to watch for freed slots. */
+  watched(): readonly StreamQueue['device'][] {
+    if (this.#queues.size === 0) return NO_DEVICES;
     return [...new Set([...this.#queues].map((q) => q.device))];
   }
 

@@ -20,6 +20,9 @@ export function isEncodableBigInt(value: bigint): boolean {
   return value >= INT64_MIN && value < UINT64_LIMIT;
 }
 
+/** At most RING_SLOTS commands are outstanding: a log twice that size never wraps onto one. */
+const SLOT_LOG_MASK = 2 * RING_SLOTS - 1;
+
 interface DeferredCommand {
   slots: number;
   write: (slot: number) => void;
@@ -55,6 +58,10 @@ export class StreamQueue {
   readonly #ringI32: number;
   readonly #ringF64: number;
   #writeSlot: number;
+  /** The worker's slot cursor as last derived: re-derived only when the ring looks full. */
+  #consumed: number;
+  /** Write cursor after each published command (by sequence number), to derive the worker's cursor from COMPLETED. */
+  readonly #slotAfter = new Int32Array(2 * RING_SLOTS);
   /** Sequence number of the last command published to the ring (its SUBMITTED word). */
   #published: number;
   /** Commands that did not fit in the ring when blocking was unsafe, in order. */
@@ -76,7 +83,8 @@ export class StreamQueue {
     this.#ringI32 = ringI32Base(index);
     this.#ringF64 = ringF64Base(index);
     this.submitted = this.#published = Atomics.load(this.#i32, this.header + StreamWord.SUBMITTED);
-    this.#writeSlot = Atomics.load(this.#i32, this.header + StreamWord.READ_SLOT);
+    this.#writeSlot = this.#consumed = Atomics.load(this.#i32, this.header + StreamWord.READ_SLOT);
+    this.#slotAfter[this.#published & SLOT_LOG_MASK] = this.#writeSlot;
     this.syncedIntoDefault = this.submitted;
   }
 
@@ -89,8 +97,23 @@ export class StreamQueue {
     return Atomics.load(this.#i32, this.completedIndex) === this.submitted;
   }
 
+  /**
+   * True if a command enqueued now could run at once: this stream and every stream the
+   * legacy default stream would order it after have finished their work.
+   */
+  get readyNow(): boolean {
+    if (!this.idle) return false;
+    if (this.nonBlocking) return true;
+    if (!this.isDefault) return this.device.defaultStream.idle;
+    const blocking = this.device.blockingStreams;
+    for (let i = 0; i < blocking.length; i++) if (!blocking[i]!.idle) return false;
+    return true;
+  }
+
+  /** Free ring slots, from the worker's current position. */
   freeSlots(): number {
-    return RING_SLOTS - ((this.#writeSlot - Atomics.load(this.#i32, this.header + StreamWord.READ_SLOT)) | 0);
+    this.#consumed = this.#slotAfter[Atomics.load(this.#i32, this.completedIndex) & SLOT_LOG_MASK]!;
+    return RING_SLOTS - ((this.#writeSlot - this.#consumed) | 0);
   }
 
   enqueueKernel(kernelId: number, args: readonly KernelArg[], call: string): number {
@@ -151,6 +174,7 @@ export class StreamQueue {
       write(this.#writeSlot);
       this.#writeSlot = (this.#writeSlot + slots) | 0;
       this.#published = (this.#published + 1) | 0;
+      this.#slotAfter[this.#published & SLOT_LOG_MASK] = this.#writeSlot;
     }
     if (n > 0) {
       this.#backlog.splice(0, n);
@@ -207,7 +231,8 @@ export class StreamQueue {
    */
   #room(slots: number, call: string): boolean {
     if (this.#backlog.length > 0) return false;
-    if (this.freeSlots() >= slots) return true;
+    // The cached position never overstates free space: the worker only moves forward.
+    if (RING_SLOTS - ((this.#writeSlot - this.#consumed) | 0) >= slots || this.freeSlots() >= slots) return true;
     return this.device.waitForRingSpace(this, slots, call);
   }
 
@@ -221,6 +246,7 @@ export class StreamQueue {
   #publish(slots: number): number {
     this.#writeSlot = (this.#writeSlot + slots) | 0;
     const seq = (this.submitted = this.#published = (this.#published + 1) | 0);
+    this.#slotAfter[seq & SLOT_LOG_MASK] = this.#writeSlot;
     this.#store();
     return seq;
   }
@@ -243,10 +269,7 @@ export class StreamQueue {
     const at = this.#ringI32 + ((slot & RING_MASK) << 4);
     i32[at + CmdI32.ARGC] = argc;
     i32[at + CmdI32.KERNEL_ID] = kernelId;
-    i32[at + CmdI32.ARG_TAGS] = 0;
-    i32[at + CmdI32.ARG_TAGS + 1] = 0;
-    i32[at + CmdI32.ARG_TAGS + 2] = 0;
-    i32[at + CmdI32.ARG_TAGS + 3] = 0;
+    for (let w = 0; w < (argc + 15) >>> 4; w++) i32[at + CmdI32.ARG_TAGS + w] = 0;
     for (let k = 0; k < argc; k++) {
       const arg = args[k]!;
       const word = CmdF64.ARGS + k;
