@@ -7,6 +7,8 @@ export { MemcpyKind } from './memory/memcpy-kind.js';
 export { Stream } from './stream/stream.js';
 export { Event } from './stream/event.js';
 export { Kernel, KernelModule } from './kernel/kernel-module.js';
+export { DeviceGuard, OptionalDeviceGuard } from './guard/device-guard.js';
+export { StreamGuard } from './guard/stream-guard.js';
 export type { KernelContext, KernelFunction } from './kernel/kernel-context.js';
 export type { KernelArg } from './stream/stream-queue.js';
 export type { DevicePtr } from './protocol/pointer.js';

@@ -3,3 +3,4 @@ export const kQueue = Symbol('openreg.streamQueue');
 export const kEventState = Symbol('openreg.eventState');
 export const kKernelId = Symbol('openreg.kernelId');
 export const kOwner = Symbol('openreg.owner');
+export const kRuntime = Symbol('openreg.runtime');

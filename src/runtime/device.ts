@@ -27,6 +27,7 @@ import type { Fence } from '../stream/fence.js';
 import { StreamQueue } from '../stream/stream-queue.js';
 import { Stream } from '../stream/stream.js';
 import type { HostWaiter } from './host-waiter.js';
+import type { Runtime } from './runtime.js';
 
 const WORKER_URL = new URL('../../workers/device-worker.js', import.meta.url);
 /** How long close() waits for a worker to acknowledge shutdown before terminating it. */
@@ -62,7 +63,15 @@ export class Device {
   readonly #runtimeWords: Int32Array;
   #allControls: Int32Array[] = [];
 
-  constructor(index: number, heapBytes: number, waiter: HostWaiter, backlogs: Backlogs, runtimeWords: Int32Array, onLost: (device: Device) => void) {
+  constructor(
+    owner: Runtime,
+    index: number,
+    heapBytes: number,
+    waiter: HostWaiter,
+    backlogs: Backlogs,
+    runtimeWords: Int32Array,
+    onLost: (device: Device) => void,
+  ) {
     this.index = index;
     this.backlogs = backlogs;
     this.heap = new SharedArrayBuffer(heapBytes);
@@ -76,7 +85,7 @@ export class Device {
     this.control[h + StreamWord.STATE] = StreamState.ACTIVE;
     this.defaultStream = new StreamQueue(this, DEFAULT_STREAM_INDEX, 0, false);
     this.queues[DEFAULT_STREAM_INDEX] = this.defaultStream;
-    this.defaultStreamHandle = new Stream(this.defaultStream);
+    this.defaultStreamHandle = new Stream(this.defaultStream, owner);
   }
 
   /** Starts (or restarts) the device's worker. */

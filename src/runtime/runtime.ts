@@ -17,6 +17,9 @@ import { EventTable } from '../stream/event-table.js';
 import { Fence } from '../stream/fence.js';
 import { type KernelArg, StreamQueue, isEncodableBigInt } from '../stream/stream-queue.js';
 import { Stream } from '../stream/stream.js';
+import { DeviceGuard, OptionalDeviceGuard } from '../guard/device-guard.js';
+import { StreamGuard } from '../guard/stream-guard.js';
+import { StreamPools } from '../stream/stream-pools.js';
 import { CurrentDevice } from './current-device.js';
 import { Device } from './device.js';
 import { HostFunctions } from './host-functions.js';
@@ -75,6 +78,7 @@ export class Runtime implements AsyncDisposable {
   readonly #waiter: HostWaiter;
   readonly #transfers: Transfers;
   readonly #current = new CurrentDevice();
+  readonly #pools = new StreamPools();
   readonly #events = new EventTable();
   readonly #modules: { id: number; url: string }[] = [];
   #nextModuleId = 0;
@@ -92,7 +96,7 @@ export class Runtime implements AsyncDisposable {
     this.#waiter = new HostWaiter(this.#runtimeWords, this.#hostFunctions, backlogs);
     this.#devices = [];
     for (let d = 0; d < options.deviceCount; d++) {
-      this.#devices.push(new Device(d, options.deviceMemoryBytes, this.#waiter, backlogs, this.#runtimeWords, (device) => this.#onDeviceLost(device)));
+      this.#devices.push(new Device(this, d, options.deviceMemoryBytes, this.#waiter, backlogs, this.#runtimeWords, (device) => this.#onDeviceLost(device)));
     }
     this.#transfers = new Transfers(this.#devices, this.#host, this.#waiter);
   }
@@ -231,6 +235,7 @@ export class Runtime implements AsyncDisposable {
     const d = this.#devices[this.#deviceIndex('deviceReset', device)]!;
     this.#hostFunctions.dropDevice(d.index);
     this.#events.releaseDevice(d.index);
+    this.#pools.dropDevice(d.index);
     await d.reset(async () => {
       await d.start(this.#workerInit());
       for (const m of this.#modules) await d.call('deviceReset', (r) => r.loadModule(m.id, m.url));
@@ -379,7 +384,7 @@ export class Runtime implements AsyncDisposable {
     const call = 'memcpyAsync';
     this.#open(call);
     const plan = this.#transfers.plan(call, dst, src, count, kind);
-    const queue = this.#queueOrDefault(call, stream);
+    const queue = this.#queueOrCurrent(call, stream);
     if (plan === undefined) return;
     const devices = this.#touched(call, plan, queue);
     const enqueued = this.#transfers.enqueue(call, queue, plan);
@@ -410,7 +415,7 @@ export class Runtime implements AsyncDisposable {
     const call = 'memsetAsync';
     this.#open(call);
     const fill = this.#transfers.planMemset(call, ptr, value, count);
-    const queue = this.#queueOrDefault(call, stream);
+    const queue = this.#queueOrCurrent(call, stream);
     if (fill === undefined) return;
     fill.device.throwIfFailed(call);
     queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call);
@@ -434,7 +439,7 @@ export class Runtime implements AsyncDisposable {
         device: device.index,
       });
     }
-    return new Stream(queue);
+    return new Stream(queue, this);
   }
 
   /** The legacy default stream of `device` (default: the current device). */
@@ -487,12 +492,83 @@ export class Runtime implements AsyncDisposable {
     queue.enqueueWait(record.queue.device.index, record.queue.index, record.seq, call);
   }
 
+  /** Later work on `stream` waits for all work enqueued on `other` so far (`waitStream`). */
+  streamWaitStream(stream: Stream, other: Stream): void {
+    const call = 'streamWaitStream';
+    const queue = this.#queue(call, stream);
+    const target = this.#queue(call, other);
+    queue.device.throwIfFailed(call);
+    if (target === queue || target.hasCompleted(target.submitted)) return;
+    queue.enqueueWait(target.device.index, target.index, target.submitted, call);
+  }
+
   /** Work already enqueued still completes; further use of the stream is an error. */
   streamDestroy(stream: Stream): void {
     const call = 'streamDestroy';
     const queue = this.#queue(call, stream);
     if (queue.isDefault) throw invalidHandle(call, `${stream} is a default stream and cannot be destroyed`);
+    if (this.#pools.owns(queue)) throw invalidHandle(call, `${stream} belongs to the stream pool and cannot be destroyed`);
+    if (this.#current.stream(queue.device.index) === stream) this.#current.setStream(queue.device.index, undefined);
     queue.device.destroyStream(queue);
+  }
+
+  /**
+   * A stream from the device's pool (`getStreamFromPool`): 32 non-blocking streams per
+   * priority, created on first use and handed out round-robin.
+   */
+  getStreamFromPool(options?: { highPriority?: boolean; device?: number }): Stream {
+    const call = 'getStreamFromPool';
+    this.#open(call);
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidValue(call, 'options must be an object', options);
+    const high = options?.highPriority ?? false;
+    if (typeof high !== 'boolean') throw invalidValue(call, 'options.highPriority must be a boolean', high);
+    const device = this.#devices[options?.device === undefined ? this.#current.get() : this.#deviceIndex(call, options.device)]!;
+    device.throwIfFailed(call);
+    return this.#pools.next(device, high, (priority) => {
+      const queue = device.createStream(priority, true);
+      if (queue === undefined) throw new OpenRegError(ErrorCode.OUT_OF_MEMORY, `${call}: device ${device.index} has no free stream for its pool`);
+      return new Stream(queue, this);
+    });
+  }
+
+  /** The current stream of `device` (default: the current device) in this async context. */
+  getCurrentStream(device?: number): Stream {
+    this.#open('getCurrentStream');
+    const d = device === undefined ? this.#current.get() : this.#deviceIndex('getCurrentStream', device);
+    return this.#current.stream(d) ?? this.#devices[d]!.defaultStreamHandle;
+  }
+
+  /** Makes `stream` the current stream of its device in this async context (it does not change the current device). */
+  setCurrentStream(stream: Stream): void {
+    const queue = this.#queue('setCurrentStream', stream);
+    this.#current.setStream(queue.device.index, queue.isDefault ? undefined : stream);
+  }
+
+  /**
+   * The stream guard as a scope: runs `fn` with `stream` as the current stream and its
+   * device as the current device; both are restored when `fn` returns or throws.
+   */
+  withStream<T>(stream: Stream, fn: () => T): T {
+    const queue = this.#queue('withStream', stream);
+    if (typeof fn !== 'function') throw invalidValue('withStream', 'fn must be a function', fn);
+    return this.#current.run(queue.device.index, fn, stream);
+  }
+
+  /** `using guard = rt.deviceGuard(d)`: device `d` until the block ends. */
+  deviceGuard(device: number): DeviceGuard {
+    return new DeviceGuard(this, device);
+  }
+
+  /** `using guard = rt.optionalDeviceGuard(d?)`: a guard that may hold no device. */
+  optionalDeviceGuard(device?: number | null): OptionalDeviceGuard {
+    this.#open('optionalDeviceGuard');
+    return new OptionalDeviceGuard(this, device);
+  }
+
+  /** `using guard = rt.streamGuard(s)`: `s` and its device are current until the block ends. */
+  streamGuard(stream: Stream): StreamGuard {
+    this.#queue('streamGuard', stream);
+    return new StreamGuard(this, stream);
   }
 
   // ---------------------------------------------------------------- events
@@ -501,32 +577,45 @@ export class Runtime implements AsyncDisposable {
   eventCreate(options?: EventOptions): Event {
     const call = 'eventCreate';
     const device = this.#currentDevice(call);
+    const state = this.#newEventState(call, options);
+    this.#bindEvent(call, state, device);
+    return new Event(state);
+  }
+
+  /**
+   * An event bound to a device only when first recorded, on the recording stream's device
+   * (`torch.cuda.Event`): until then it has no device and no slot in the event table.
+   */
+  lazyEvent(options?: EventOptions): Event {
+    const call = 'lazyEvent';
+    this.#open(call);
+    return new Event(this.#newEventState(call, options));
+  }
+
+  #newEventState(call: string, options: EventOptions | undefined): EventState {
     if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidValue(call, 'options must be an object', options);
     const disableTiming = options?.disableTiming ?? false;
     const blockingSync = options?.blockingSync ?? false;
     if (typeof disableTiming !== 'boolean') throw invalidValue(call, 'options.disableTiming must be a boolean', disableTiming);
     if (typeof blockingSync !== 'boolean') throw invalidValue(call, 'options.blockingSync must be a boolean', blockingSync);
+    return { owner: this, device: -1, slot: -1, timing: !disableTiming, blockingSync, generation: -1, destroyed: false, record: undefined };
+  }
+
+  #bindEvent(call: string, state: EventState, device: Device): void {
     const slot = this.#events.allocate();
     if (slot < 0) throw new OpenRegError(ErrorCode.OUT_OF_MEMORY, `${call}: the event table is full`);
-    const state: EventState = {
-      owner: this,
-      device: device.index,
-      slot,
-      timing: !disableTiming,
-      blockingSync,
-      generation: device.generation,
-      destroyed: false,
-      record: undefined,
-    };
+    state.slot = slot;
+    state.device = device.index;
+    state.generation = device.generation;
     this.#events.track(state);
-    return new Event(state);
   }
 
   /** Captures all work enqueued on `stream` so far; re-recording replaces the capture. */
   eventRecord(event: Event, stream?: Stream): void {
     const call = 'eventRecord';
     const state = this.#event(call, event);
-    const queue = this.#queueOrDefault(call, stream);
+    const queue = this.#queueOrCurrent(call, stream);
+    if (state.device < 0) this.#bindEvent(call, state, queue.device);
     if (queue.device.index !== state.device) {
       throw invalidHandle(call, `${event} belongs to device ${state.device} but the stream is on device ${queue.device.index}`);
     }
@@ -570,11 +659,11 @@ export class Runtime implements AsyncDisposable {
     const call = 'eventElapsedTime';
     const a = this.#event(call, start);
     const b = this.#event(call, end);
-    if (a.device !== b.device) throw invalidHandle(call, `the events are on different devices (${a.device} and ${b.device})`);
     for (const [name, s] of [['start', a], ['end', b]] as const) {
       if (!s.timing) throw invalidHandle(call, `${name} event was created with disableTiming`);
       if (s.record === undefined) throw invalidHandle(call, `${name} event was never recorded`);
     }
+    if (a.device !== b.device) throw invalidHandle(call, `the events are on different devices (${a.device} and ${b.device})`);
     for (const s of [a, b]) {
       const r = s.record!;
       r.queue.device.throwIfFailed(call);
@@ -589,7 +678,7 @@ export class Runtime implements AsyncDisposable {
   eventDestroy(event: Event): void {
     const state = this.#event('eventDestroy', event);
     state.destroyed = true;
-    this.#events.release(state);
+    if (state.slot >= 0) this.#events.release(state);
   }
 
   // ---------------------------------------------------------------- kernels
@@ -625,7 +714,7 @@ export class Runtime implements AsyncDisposable {
         throw invalidValue(call, `args[${i}] of ${kernel.name} must be a number, a boolean or a 64-bit bigint`, a);
       }
     }
-    const queue = stream === undefined ? this.#devices[this.#current.get()]!.defaultStream : this.#queue(call, stream);
+    const queue = this.#queueOrCurrent(call, stream);
     queue.device.throwIfFailed(call);
     queue.enqueueKernel(kernel[kKernelId], args, call);
   }
@@ -636,7 +725,7 @@ export class Runtime implements AsyncDisposable {
    */
   launchHostFunc(stream: Stream | undefined, fn: () => unknown): void {
     const call = 'launchHostFunc';
-    const queue = this.#queueOrDefault(call, stream);
+    const queue = this.#queueOrCurrent(call, stream);
     if (typeof fn !== 'function') throw invalidValue(call, 'fn must be a function', fn);
     queue.device.throwIfFailed(call);
     const seq = queue.enqueueHostFunction(call);
@@ -685,10 +774,13 @@ export class Runtime implements AsyncDisposable {
     return queue;
   }
 
-  #queueOrDefault(call: string, stream: Stream | undefined): StreamQueue {
+  /** The queue of `stream`, or of the current stream of the current device. */
+  #queueOrCurrent(call: string, stream: Stream | undefined): StreamQueue {
     if (stream === undefined) {
       this.#open(call);
-      return this.#devices[this.#current.get()]!.defaultStream;
+      const device = this.#current.get();
+      const current = this.#current.stream(device);
+      return current === undefined ? this.#devices[device]!.defaultStream : this.#queue(call, current);
     }
     return this.#queue(call, stream);
   }
@@ -698,8 +790,8 @@ export class Runtime implements AsyncDisposable {
     if (!(event instanceof Event)) throw invalidHandle(call, `expected an Event, got ${describe(event)}`);
     const state = event[kEventState];
     if (state.owner !== this) throw invalidHandle(call, `${event} belongs to another runtime`);
-    const device = this.#devices[state.device]!;
-    if (state.generation !== device.generation) throw invalidHandle(call, `${event} was invalidated by deviceReset(${state.device})`);
+    const device = this.#devices[state.device];
+    if (device !== undefined && state.generation !== device.generation) throw invalidHandle(call, `${event} was invalidated by deviceReset(${state.device})`);
     if (state.destroyed) throw invalidHandle(call, `${event} was destroyed`);
     return state;
   }

@@ -1,0 +1,49 @@
+import type { StreamQueue } from './stream-queue.js';
+import { kQueue } from '../internal/symbols.js';
+import type { Stream } from './stream.js';
+
+/** Streams per pool (PyTorch's kStreamsPerPool). */
+export const STREAMS_PER_POOL = 32;
+const HIGH_PRIORITY = -5;
+const NORMAL_PRIORITY = 0;
+
+interface Pool {
+  streams: Stream[];
+  next: number;
+}
+
+/**
+ * Per-device pools of streams, one per priority, created in full on first use and handed
+ * out round-robin (PyTorch's CUDA stream pool).
+ */
+export class StreamPools {
+  /** Per device: [normal, high]. */
+  readonly #pools: ([Pool | undefined, Pool | undefined] | undefined)[] = [];
+  readonly #members = new WeakSet<StreamQueue>();
+
+  next(device: { index: number }, high: boolean, create: (priority: number) => Stream): Stream {
+    const pools = (this.#pools[device.index] ??= [undefined, undefined]);
+    let pool = pools[high ? 1 : 0];
+    if (pool === undefined) {
+      const streams: Stream[] = [];
+      for (let i = 0; i < STREAMS_PER_POOL; i++) {
+        const s = create(high ? HIGH_PRIORITY : NORMAL_PRIORITY);
+        this.#members.add(s[kQueue]);
+        streams.push(s);
+      }
+      pool = pools[high ? 1 : 0] = { streams, next: 0 };
+    }
+    const stream = pool.streams[pool.next]!;
+    pool.next = (pool.next + 1) % STREAMS_PER_POOL;
+    return stream;
+  }
+
+  owns(queue: StreamQueue): boolean {
+    return this.#members.has(queue);
+  }
+
+  /** A reset invalidates the device's pool streams: the pool is rebuilt on next use. */
+  dropDevice(device: number): void {
+    this.#pools[device] = undefined;
+  }
+}
