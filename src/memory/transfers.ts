@@ -118,6 +118,13 @@ export class Transfers {
     return n === 0 ? undefined : { device: target.device, offset: target.offset, value: value & 0xff, count: n };
   }
 
+  /** The device and heap offset of [ptr, ptr + bytes), which must lie in one live allocation. */
+  deviceRange(call: string, ptr: unknown, bytes: number): { device: Device; offset: number } {
+    const target = this.#operand(call, 'ptr', ptr, bytes);
+    if (target.kind !== 'device') throw invalidValue(call, 'ptr must be a device pointer', ptr);
+    return { device: target.device, offset: target.offset };
+  }
+
   /** Copies pageable bytes into staging chunks, each followed by a device copy in stream order. */
   #stage(call: string, queue: StreamQueue, dst: DeviceOperand, bytes: Uint8Array, count: number): number {
     const staging = this.#host.staging;

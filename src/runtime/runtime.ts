@@ -20,6 +20,8 @@ import { Stream } from '../stream/stream.js';
 import { DeviceGuard, OptionalDeviceGuard } from '../guard/device-guard.js';
 import { StreamGuard } from '../guard/stream-guard.js';
 import { StreamPools } from '../stream/stream-pools.js';
+import { Generator } from '../random/generator.js';
+import { RANDOM_DTYPE_BYTES, RandomDType } from '../random/random-dtype.js';
 import { CurrentDevice } from './current-device.js';
 import { Device } from './device.js';
 import { HostFunctions } from './host-functions.js';
@@ -53,6 +55,16 @@ export interface EventOptions {
   blockingSync?: boolean;
 }
 
+/** Options shared by the random fills. */
+export interface RandomOptions<D extends RandomDType> {
+  /** Element type of the buffer. */
+  dtype?: D;
+  /** Generator to draw from; it must belong to the buffer's device. @default the device's default generator */
+  generator?: Generator;
+  /** Stream to fill on; it must be on the buffer's device. @default the device's current stream */
+  stream?: Stream;
+}
+
 /** Counters of one device, as its worker reports them, plus its memory use. */
 export interface DeviceStats extends DeviceWorkerStats {
   /** Device memory in use, in bytes (rounded to the 256-byte alignment). */
@@ -79,6 +91,8 @@ export class Runtime implements AsyncDisposable {
   readonly #transfers: Transfers;
   readonly #current = new CurrentDevice();
   readonly #pools = new StreamPools();
+  readonly #generators: (Generator | undefined)[] = [];
+  #builtins!: { uniform: Kernel; normal: Kernel; int: Kernel };
   readonly #events = new EventTable();
   readonly #modules: { id: number; url: string }[] = [];
   #nextModuleId = 0;
@@ -107,6 +121,12 @@ export class Runtime implements AsyncDisposable {
     const runtime = new Runtime(resolveRuntimeOptions(options));
     try {
       await Promise.all(runtime.#devices.map((d) => d.start(runtime.#workerInit())));
+      const builtins = await runtime.loadModule(new URL('../../workers/builtin-kernels.js', import.meta.url));
+      runtime.#builtins = {
+        uniform: builtins.getFunction('randomUniform'),
+        normal: builtins.getFunction('randomNormal'),
+        int: builtins.getFunction('randomInt'),
+      };
     } catch (error) {
       await runtime.close().catch(() => undefined);
       throw error;
@@ -731,6 +751,105 @@ export class Runtime implements AsyncDisposable {
     const seq = queue.enqueueHostFunction(call);
     this.#hostFunctions.add(queue, seq, fn);
     this.#waiter.arm();
+  }
+
+  // ---------------------------------------------------------------- random numbers
+
+  /** The default Philox generator of `device` (default: the current device), created on first use. */
+  defaultGenerator(device?: number): Generator {
+    this.#open('defaultGenerator');
+    const d = device === undefined ? this.#current.get() : this.#deviceIndex('defaultGenerator', device);
+    return (this.#generators[d] ??= new Generator(d));
+  }
+
+  /** A new generator for `device` (default: the current device), with the default seed. */
+  newGenerator(device?: number): Generator {
+    this.#open('newGenerator');
+    return new Generator(device === undefined ? this.#current.get() : this.#deviceIndex('newGenerator', device));
+  }
+
+  /** Seeds the current device's default generator (its offset goes back to 0). */
+  manualSeed(seed: number | bigint): void {
+    this.defaultGenerator().manualSeed(seed);
+  }
+
+  /** Seeds every device's default generator. */
+  manualSeedAll(seed: number | bigint): void {
+    for (let d = 0; d < this.#devices.length; d++) this.defaultGenerator(d).manualSeed(seed);
+  }
+
+  /** Seeds the current device's default generator nondeterministically; returns the seed. */
+  seed(): bigint {
+    return this.defaultGenerator().seed();
+  }
+
+  initialSeed(): bigint {
+    return this.defaultGenerator().initialSeed();
+  }
+
+  /** Fills `count` elements at `ptr` with uniform values in [0, 1) (float32 or float64). */
+  randomUniform(ptr: DevicePtr, count: number, options?: RandomOptions<'float32' | 'float64'>): void {
+    const dtype = options?.dtype ?? 'float32';
+    this.#randomFill('randomUniform', this.#builtins.uniform, ptr, count, dtype, ['float32', 'float64'], options, dtype === 'float64' ? 2 : 1, []);
+  }
+
+  /** Fills `count` elements at `ptr` with normal values (float32 or float64). */
+  randomNormal(ptr: DevicePtr, count: number, options?: RandomOptions<'float32' | 'float64'> & { mean?: number; std?: number }): void {
+    const call = 'randomNormal';
+    const mean = options?.mean ?? 0;
+    const std = options?.std ?? 1;
+    if (typeof mean !== 'number' || !Number.isFinite(mean)) throw invalidValue(call, 'options.mean must be a finite number', mean);
+    if (typeof std !== 'number' || !Number.isFinite(std) || std < 0) throw invalidValue(call, 'options.std must be a finite number >= 0', std);
+    this.#randomFill(call, this.#builtins.normal, ptr, count, options?.dtype ?? 'float32', ['float32', 'float64'], options, 2, [mean, std]);
+  }
+
+  /** Fills `count` elements at `ptr` with integers uniform in [low, high) (int32, float32 or float64). */
+  randomInt(ptr: DevicePtr, count: number, low: number, high: number, options?: RandomOptions<RandomDType>): void {
+    const call = 'randomInt';
+    const dtype = options?.dtype ?? 'int32';
+    const [min, max] = dtype === 'int32' ? [-(2 ** 31), 2 ** 31] : [-(2 ** 53), 2 ** 53];
+    if (typeof low !== 'number' || !Number.isSafeInteger(low) || low < min) throw invalidValue(call, `low must be an integer >= ${min}`, low);
+    if (typeof high !== 'number' || !Number.isSafeInteger(high) || high > max || high <= low || high - low > 2 ** 32) {
+      throw invalidValue(call, `high must be an integer in (low, min(low + 2^32, ${max})]`, high);
+    }
+    this.#randomFill(call, this.#builtins.int, ptr, count, dtype, ['int32', 'float32', 'float64'], options, 1, [low, high]);
+  }
+
+  /** Reserves the generator's offsets at launch, then launches a built-in fill on the buffer's device. */
+  #randomFill(
+    call: string,
+    kernel: Kernel,
+    ptr: DevicePtr,
+    count: number,
+    dtype: unknown,
+    dtypes: readonly RandomDType[],
+    options: RandomOptions<RandomDType> | undefined,
+    valuesPerElement: number,
+    extra: number[],
+  ): void {
+    this.#open(call);
+    if (options !== undefined && (typeof options !== 'object' || options === null)) throw invalidValue(call, 'options must be an object', options);
+    const n = requireInteger(call, 'count', count, 0);
+    if (!dtypes.includes(dtype as RandomDType)) throw invalidValue(call, `options.dtype must be one of ${dtypes.join(', ')}`, dtype);
+    const { device } = this.#transfers.deviceRange(call, ptr, Math.max(1, n * RANDOM_DTYPE_BYTES[dtype as RandomDType]));
+    const generator = options?.generator ?? this.defaultGenerator(device.index);
+    if (!(generator instanceof Generator)) throw invalidValue(call, 'options.generator must be a Generator', generator);
+    if (generator.device !== device.index) {
+      throw invalidValue(call, `the generator belongs to device ${generator.device} but the buffer is on device ${device.index}`);
+    }
+    const queue = options?.stream === undefined ? this.#currentQueueOf(device) : this.#queue(call, options.stream);
+    if (queue.device !== device) throw invalidValue(call, `the stream is on device ${queue.device.index} but the buffer is on device ${device.index}`);
+    device.throwIfFailed(call);
+    if (n === 0) return;
+    const [seedLo, seedHi] = generator.key;
+    const offset = generator.reserve(n * valuesPerElement);
+    queue.enqueueKernel(kernel[kKernelId], [ptr, n, RandomDType[dtype as RandomDType], seedLo, seedHi, offset, ...extra], call);
+  }
+
+  /** The current stream of a given device. */
+  #currentQueueOf(device: Device): StreamQueue {
+    const current = this.#current.stream(device.index);
+    return current === undefined ? device.defaultStream : this.#queue('current stream', current);
   }
 
   // ---------------------------------------------------------------- internals

@@ -1,0 +1,68 @@
+/**
+ * Kernels every device worker loads at start: the random fills behind rt.randomUniform,
+ * rt.randomNormal and rt.randomInt. Element i of a fill at offset `offset` reads 32-bit
+ * value number offset + i·k of the Philox stream (k = values per element), so a fill's
+ * result depends only on seed, offset and element index.
+ */
+import type { KernelContext } from '../src/kernel/kernel-context.js';
+import { RandomDType } from '../src/random/random-dtype.js';
+import { PhiloxStream, toUnitFloat32, toUnitFloat64 } from '../src/random/philox.js';
+
+const philox = new PhiloxStream();
+const TWO_PI = 2 * Math.PI;
+
+function view(ctx: KernelContext, ptr: number, count: number, dtype: number): Float32Array | Float64Array | Int32Array {
+  if (dtype === RandomDType.float64) return ctx.f64(ptr, count);
+  if (dtype === RandomDType.int32) return ctx.i32(ptr, count);
+  return ctx.f32(ptr, count);
+}
+
+/** Uniform in [0, 1): one value per float32 element, two per float64 element. */
+export function randomUniform(ctx: KernelContext, ptr: number, count: number, dtype: number, seedLo: number, seedHi: number, offset: number): void {
+  philox.reset(seedLo, seedHi);
+  const out = view(ctx, ptr, count, dtype);
+  if (dtype === RandomDType.float64) {
+    for (let i = 0; i < count; i++) out[i] = toUnitFloat64(philox.value(offset + 2 * i), philox.value(offset + 2 * i + 1));
+  } else {
+    for (let i = 0; i < count; i++) out[i] = toUnitFloat32(philox.value(offset + i));
+  }
+}
+
+/** Normal(mean, std) by Box-Muller: two values per element. */
+export function randomNormal(
+  ctx: KernelContext,
+  ptr: number,
+  count: number,
+  dtype: number,
+  seedLo: number,
+  seedHi: number,
+  offset: number,
+  mean: number,
+  std: number,
+): void {
+  philox.reset(seedLo, seedHi);
+  const out = view(ctx, ptr, count, dtype);
+  for (let i = 0; i < count; i++) {
+    const u1 = (philox.value(offset + 2 * i) + 1) * 2 ** -32; // (0, 1]: log is finite
+    const u2 = philox.value(offset + 2 * i + 1) * 2 ** -32;
+    out[i] = mean + std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(TWO_PI * u2);
+  }
+}
+
+/** Integers in [low, high): one value per element. */
+export function randomInt(
+  ctx: KernelContext,
+  ptr: number,
+  count: number,
+  dtype: number,
+  seedLo: number,
+  seedHi: number,
+  offset: number,
+  low: number,
+  high: number,
+): void {
+  philox.reset(seedLo, seedHi);
+  const out = view(ctx, ptr, count, dtype);
+  const range = high - low;
+  for (let i = 0; i < count; i++) out[i] = low + Math.floor((philox.value(offset + i) * range) / 2 ** 32);
+}
