@@ -21,6 +21,7 @@ import { DeviceGuard, OptionalDeviceGuard } from '../guard/device-guard.js';
 import { StreamGuard } from '../guard/stream-guard.js';
 import { StreamPools } from '../stream/stream-pools.js';
 import { Generator } from '../random/generator.js';
+import { CachingAllocator } from '../allocator/caching-allocator.js';
 import { RANDOM_DTYPE_BYTES, RandomDType } from '../random/random-dtype.js';
 import { CurrentDevice } from './current-device.js';
 import { Device } from './device.js';
@@ -92,6 +93,7 @@ export class Runtime implements AsyncDisposable {
   readonly #current = new CurrentDevice();
   readonly #pools = new StreamPools();
   readonly #generators: (Generator | undefined)[] = [];
+  #cachingAllocator: CachingAllocator | undefined;
   #builtins!: { uniform: Kernel; normal: Kernel; int: Kernel };
   readonly #events = new EventTable();
   readonly #modules: { id: number; url: string }[] = [];
@@ -256,6 +258,7 @@ export class Runtime implements AsyncDisposable {
     this.#hostFunctions.dropDevice(d.index);
     this.#events.releaseDevice(d.index);
     this.#pools.dropDevice(d.index);
+    this.#cachingAllocator?.dropDevice(d.index);
     await d.reset(async () => {
       await d.start(this.#workerInit());
       for (const m of this.#modules) await d.call('deviceReset', (r) => r.loadModule(m.id, m.url));
@@ -751,6 +754,14 @@ export class Runtime implements AsyncDisposable {
     const seq = queue.enqueueHostFunction(call);
     this.#hostFunctions.add(queue, seq, fn);
     this.#waiter.arm();
+  }
+
+  // ---------------------------------------------------------------- caching allocators
+
+  /** The caching device allocator (PyTorch's CUDA caching allocator semantics), created on first use. */
+  get cachingAllocator(): CachingAllocator {
+    this.#open('cachingAllocator');
+    return (this.#cachingAllocator ??= new CachingAllocator(this));
   }
 
   // ---------------------------------------------------------------- random numbers
