@@ -12,6 +12,8 @@ export { StreamGuard } from './guard/stream-guard.js';
 export { Generator } from './random/generator.js';
 export { CachingAllocator, DeviceBlock } from './allocator/caching-allocator.js';
 export type { MemoryStats, PooledStat, Stat } from './allocator/memory-stats.js';
+export { CachingHostAllocator } from './allocator/caching-host-allocator.js';
+export type { HostMemoryStats } from './allocator/caching-host-allocator.js';
 export type { RandomDType } from './random/random-dtype.js';
 export type { RandomOptions } from './runtime/runtime.js';
 export { philox4x32, PhiloxStream, toUnitFloat32, toUnitFloat64 } from './random/philox.js';

@@ -63,6 +63,17 @@ export class Transfers {
     return { dst: d, src: s, count: n };
   }
 
+  /** Byte offsets (in the pinned pool) of the pinned allocations a plan reads or writes. */
+  pinnedBases(plan: CopyPlan): number[] {
+    const bases: number[] = [];
+    for (const op of [plan.src, plan.dst]) {
+      if (op.kind !== 'pinned') continue;
+      const allocation = this.#host.allocationOf(op.bytes);
+      if (allocation !== undefined) bases.push(allocation.base.byteOffset);
+    }
+    return bases;
+  }
+
   /** Devices whose memory a plan touches. */
   devicesOf(plan: CopyPlan): Device[] {
     const devices: Device[] = [];

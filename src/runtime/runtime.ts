@@ -22,6 +22,7 @@ import { StreamGuard } from '../guard/stream-guard.js';
 import { StreamPools } from '../stream/stream-pools.js';
 import { Generator } from '../random/generator.js';
 import { CachingAllocator } from '../allocator/caching-allocator.js';
+import { CachingHostAllocator } from '../allocator/caching-host-allocator.js';
 import { RANDOM_DTYPE_BYTES, RandomDType } from '../random/random-dtype.js';
 import { CurrentDevice } from './current-device.js';
 import { Device } from './device.js';
@@ -94,6 +95,7 @@ export class Runtime implements AsyncDisposable {
   readonly #pools = new StreamPools();
   readonly #generators: (Generator | undefined)[] = [];
   #cachingAllocator: CachingAllocator | undefined;
+  #hostAllocator: CachingHostAllocator | undefined;
   #builtins!: { uniform: Kernel; normal: Kernel; int: Kernel };
   readonly #events = new EventTable();
   readonly #modules: { id: number; url: string }[] = [];
@@ -411,6 +413,7 @@ export class Runtime implements AsyncDisposable {
     if (plan === undefined) return;
     const devices = this.#touched(call, plan, queue);
     const enqueued = this.#transfers.enqueue(call, queue, plan);
+    if (this.#hostAllocator !== undefined) for (const base of this.#transfers.pinnedBases(plan)) this.#hostAllocator.noteUse(base, queue);
     if (enqueued.after !== undefined) {
       this.#waiter.waitSync(call, devices, this.#until(call, devices, () => queue.hasCompleted(enqueued.seq)));
       enqueued.after();
@@ -762,6 +765,12 @@ export class Runtime implements AsyncDisposable {
   get cachingAllocator(): CachingAllocator {
     this.#open('cachingAllocator');
     return (this.#cachingAllocator ??= new CachingAllocator(this));
+  }
+
+  /** The caching pinned host allocator (PyTorch's CachingHostAllocator semantics), created on first use. */
+  get hostAllocator(): CachingHostAllocator {
+    this.#open('hostAllocator');
+    return (this.#hostAllocator ??= new CachingHostAllocator(this));
   }
 
   // ---------------------------------------------------------------- random numbers
