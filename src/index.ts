@@ -14,6 +14,8 @@ export { CachingAllocator, DeviceBlock } from './allocator/caching-allocator.js'
 export type { MemoryStats, PooledStat, Stat } from './allocator/memory-stats.js';
 export { CachingHostAllocator } from './allocator/caching-host-allocator.js';
 export type { HostMemoryStats } from './allocator/caching-host-allocator.js';
+export { RuntimeHooks } from './hooks/runtime-hooks.js';
+export type { HookCallback, HookDisposer, HookEvents, HookType } from './hooks/hook-events.js';
 export type { RandomDType } from './random/random-dtype.js';
 export type { RandomOptions } from './runtime/runtime.js';
 export { philox4x32, PhiloxStream, toUnitFloat32, toUnitFloat64 } from './random/philox.js';

@@ -56,11 +56,16 @@ export class Transfers {
     const d = this.#operand(call, 'dst', dst, n);
     const s = this.#operand(call, 'src', src, n);
     if (n === 0) return undefined;
-    const actual = `${s.kind === 'device' ? 'device' : 'host'}To${d.kind === 'device' ? 'Device' : 'Host'}` as MemcpyKind;
+    const actual = this.kindOf({ dst: d, src: s, count: n });
     if (kind !== 'default' && kind !== actual) {
       throw invalidValue(call, `kind '${kind}' contradicts the pointers: src is ${where(s)} and dst is ${where(d)} ('${actual}')`);
     }
     return { dst: d, src: s, count: n };
+  }
+
+  /** The direction of a planned copy, as a MemcpyKind. */
+  kindOf(plan: CopyPlan): MemcpyKind {
+    return `${plan.src.kind === 'device' ? 'device' : 'host'}To${plan.dst.kind === 'device' ? 'Device' : 'Host'}` as MemcpyKind;
   }
 
   /** Byte offsets (in the pinned pool) of the pinned allocations a plan reads or writes. */

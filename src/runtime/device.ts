@@ -22,6 +22,7 @@ import {
 import { clearStickyError, markDeviceLost, readStickyError, wakeMain, wakeWatchers } from '../protocol/sticky-error.js';
 import { discardPendingCommands } from '../protocol/stream-ring.js';
 import type { DeviceWorkerApi, DeviceWorkerInit } from '../protocol/worker-protocol.js';
+import type { DeviceHooks } from '../hooks/device-hooks.js';
 import type { Backlogs } from '../stream/backlogs.js';
 import type { Fence } from '../stream/fence.js';
 import { StreamQueue } from '../stream/stream-queue.js';
@@ -53,6 +54,10 @@ export class Device {
   /** Bumped by deviceReset: streams and events of older generations are invalid. */
   generation = 0;
   lost = false;
+  /** Observable hooks, created on first registration: launches check this field only. */
+  hooks: DeviceHooks | undefined;
+  /** The sticky error has been reported to the error hooks. */
+  #errorReported = false;
   #worker: Worker | undefined;
   #remote: Remote<DeviceWorkerApi> | undefined;
   #exited: Promise<void> = Promise.resolve();
@@ -147,7 +152,13 @@ export class Device {
   }
 
   throwIfFailed(call: string): void {
-    if (Atomics.load(this.control, DeviceWord.STICKY_ERROR) !== 0) throw this.error(call)!;
+    if (Atomics.load(this.control, DeviceWord.STICKY_ERROR) === 0) return;
+    const error = this.error(call)!;
+    if (this.hooks !== undefined && !this.#errorReported) {
+      this.#errorReported = true;
+      this.hooks.emit('error', { device: this.index, error });
+    }
+    throw error;
   }
 
   /** A new stream record, or undefined if all are in use. */
@@ -238,6 +249,7 @@ export class Device {
     this.memory.reset();
     new Float64Array(this.controlBuffer, DEVICE_STATS_OFFSET, DEVICE_STAT_COUNT).fill(0);
     clearStickyError(this.control);
+    this.#errorReported = false;
     this.defaultStream.syncedIntoDefault = this.defaultStream.submitted;
   }
 
@@ -277,6 +289,10 @@ export class Device {
     }
     wakeWatchers(this.control, this.#allControls, this.#runtimeWords);
     wakeMain(this.#runtimeWords);
+    if (this.hooks !== undefined && !this.#errorReported) {
+      this.#errorReported = true;
+      this.hooks.emit('error', { device: this.index, error: this.error('device lost')! });
+    }
     this.#onLost(this);
   }
 }

@@ -23,6 +23,8 @@ import { StreamPools } from '../stream/stream-pools.js';
 import { Generator } from '../random/generator.js';
 import { CachingAllocator } from '../allocator/caching-allocator.js';
 import { CachingHostAllocator } from '../allocator/caching-host-allocator.js';
+import { DeviceHooks } from '../hooks/device-hooks.js';
+import { RuntimeHooks } from '../hooks/runtime-hooks.js';
 import { RANDOM_DTYPE_BYTES, RandomDType } from '../random/random-dtype.js';
 import { CurrentDevice } from './current-device.js';
 import { Device } from './device.js';
@@ -96,6 +98,7 @@ export class Runtime implements AsyncDisposable {
   readonly #generators: (Generator | undefined)[] = [];
   #cachingAllocator: CachingAllocator | undefined;
   #hostAllocator: CachingHostAllocator | undefined;
+  #hooks: RuntimeHooks | undefined;
   #builtins!: { uniform: Kernel; normal: Kernel; int: Kernel };
   readonly #events = new EventTable();
   readonly #modules: { id: number; url: string }[] = [];
@@ -221,6 +224,7 @@ export class Runtime implements AsyncDisposable {
     try {
       const device = this.#currentDevice(call);
       const fence = this.#deviceFence(device);
+      this.#emitSync(call, device);
       return this.#waiter.waitAsync([device], this.#until(call, [device], () => fence.complete)).then(() => {
         device.memory.collect();
       });
@@ -233,6 +237,7 @@ export class Runtime implements AsyncDisposable {
     const call = 'deviceSynchronizeSync';
     const device = this.#currentDevice(call);
     const fence = this.#deviceFence(device);
+    this.#emitSync(call, device);
     this.#waiter.waitSync(call, [device], this.#until(call, [device], () => fence.complete));
     device.memory.collect();
   }
@@ -301,7 +306,9 @@ export class Runtime implements AsyncDisposable {
         { device: device.index },
       );
     }
-    return deviceBase(device.index) + offset;
+    const ptr = deviceBase(device.index) + offset;
+    if (device.hooks !== undefined) device.hooks.emit('allocation', { device: device.index, ptr, size: n });
+    return ptr;
   }
 
   /** Frees device memory; it is reused only after all work enqueued before the free has completed. */
@@ -319,6 +326,7 @@ export class Runtime implements AsyncDisposable {
       const interior = device.memory.find(offset, 1) >= 0;
       throw invalidValue(call, interior ? 'not the start of an allocation (interior pointer)' : `no live allocation at this address on device ${d} (unknown or already freed)`, ptr);
     }
+    if (device.hooks !== undefined) device.hooks.emit('free', { device: d, ptr });
   }
 
   /** Pinned host memory: a Uint8Array over shared memory, copied to and from asynchronously. */
@@ -413,6 +421,7 @@ export class Runtime implements AsyncDisposable {
     if (plan === undefined) return;
     const devices = this.#touched(call, plan, queue);
     const enqueued = this.#transfers.enqueue(call, queue, plan);
+    this.#emitCopy(call, queue, plan);
     if (this.#hostAllocator !== undefined) for (const base of this.#transfers.pinnedBases(plan)) this.#hostAllocator.noteUse(base, queue);
     if (enqueued.after !== undefined) {
       this.#waiter.waitSync(call, devices, this.#until(call, devices, () => queue.hasCompleted(enqueued.seq)));
@@ -491,6 +500,7 @@ export class Runtime implements AsyncDisposable {
     try {
       const queue = this.#queue(call, stream);
       const seq = queue.submitted;
+      this.#emitSync(call, queue.device, queue);
       return this.#waiter.waitAsync([queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
     } catch (error) {
       return Promise.reject(error);
@@ -501,6 +511,7 @@ export class Runtime implements AsyncDisposable {
     const call = 'streamSynchronizeSync';
     const queue = this.#queue(call, stream);
     const seq = queue.submitted;
+    this.#emitSync(call, queue.device, queue);
     this.#waiter.waitSync(call, [queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
   }
 
@@ -666,6 +677,7 @@ export class Runtime implements AsyncDisposable {
       const record = this.#event(call, event).record;
       if (record === undefined) return Promise.resolve();
       const { queue, seq } = record;
+      this.#emitSync(call, queue.device, queue);
       return this.#waiter.waitAsync([queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
     } catch (error) {
       return Promise.reject(error);
@@ -677,6 +689,7 @@ export class Runtime implements AsyncDisposable {
     const record = this.#event(call, event).record;
     if (record === undefined) return;
     const { queue, seq } = record;
+    this.#emitSync(call, queue.device, queue);
     this.#waiter.waitSync(call, [queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
   }
 
@@ -743,6 +756,9 @@ export class Runtime implements AsyncDisposable {
     const queue = this.#queueOrCurrent(call, stream);
     queue.device.throwIfFailed(call);
     queue.enqueueKernel(kernel[kKernelId], args, call);
+    if (queue.device.hooks !== undefined) {
+      queue.device.hooks.emit('kernelLaunch', { device: queue.device.index, stream: queue.index, kernel: kernel.name, argc: args.length });
+    }
   }
 
   /**
@@ -765,6 +781,20 @@ export class Runtime implements AsyncDisposable {
   get cachingAllocator(): CachingAllocator {
     this.#open('cachingAllocator');
     return (this.#cachingAllocator ??= new CachingAllocator(this));
+  }
+
+  /** OpenReg's hooks interface: backend capabilities, and per-device observable hooks. */
+  get hooks(): RuntimeHooks {
+    this.#open('hooks');
+    return (this.#hooks ??= new RuntimeHooks({
+      runtime: this,
+      deviceHooks: (device) => (this.#devices[device]!.hooks ??= new DeviceHooks()),
+      isLive: (device) => !this.#devices[device]!.isLost,
+      deviceOfPointer: (ptr) => {
+        const attributes = this.pointerGetAttributes(ptr);
+        return attributes.type === 'device' ? attributes.device : -1;
+      },
+    }));
   }
 
   /** The caching pinned host allocator (PyTorch's CachingHostAllocator semantics), created on first use. */
@@ -982,6 +1012,7 @@ export class Runtime implements AsyncDisposable {
     const peer = involved[1]?.defaultStream;
     if (peer !== undefined && !peer.hasCompleted(peer.submitted)) queue.enqueueWait(peer.device.index, peer.index, peer.submitted, call);
     const enqueued = this.#transfers.enqueue(call, queue, plan, blocking);
+    this.#emitCopy(call, queue, plan);
     if (peer !== undefined) peer.enqueueWait(queue.device.index, queue.index, enqueued.seq, call);
     return { enqueued, devices };
   }
@@ -993,6 +1024,17 @@ export class Runtime implements AsyncDisposable {
     fill.device.throwIfFailed(call);
     const queue = fill.device.defaultStream;
     return { queue, seq: queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call) };
+  }
+
+  #emitCopy(call: string, queue: StreamQueue, plan: CopyPlan): void {
+    const hooks = queue.device.hooks;
+    if (hooks === undefined) return;
+    hooks.emit('copy', { device: queue.device.index, stream: queue.index, bytes: plan.count, kind: this.#transfers.kindOf(plan), call });
+  }
+
+  #emitSync(call: string, device: Device, stream?: StreamQueue): void {
+    if (device.hooks === undefined) return;
+    device.hooks.emit('synchronization', stream === undefined ? { device: device.index, call } : { device: device.index, call, stream: stream.index });
   }
 
   #onDeviceLost(device: Device): void {
