@@ -15,6 +15,8 @@ export type { MemoryStats, PooledStat, Stat } from './allocator/memory-stats.js'
 export { CachingHostAllocator } from './allocator/caching-host-allocator.js';
 export type { HostMemoryStats } from './allocator/caching-host-allocator.js';
 export { RuntimeHooks } from './hooks/runtime-hooks.js';
+export { Profiler } from './profiler/profiler.js';
+export type { ProfileFlow, ProfileKind, ProfileRecord } from './profiler/profile-record.js';
 export type { HookCallback, HookDisposer, HookEvents, HookType } from './hooks/hook-events.js';
 export type { RandomDType } from './random/random-dtype.js';
 export type { RandomOptions } from './runtime/runtime.js';

@@ -12,6 +12,12 @@ import {
   RING_MASK,
   StreamState,
   StreamWord,
+  TRACE_CAPACITY,
+  TRACE_HEADER_BYTES,
+  TRACE_RECORD_F64,
+  TraceField,
+  TraceKind,
+  TraceWord,
   eventEpochIndex,
   eventTimeIndex,
   ringF64Base,
@@ -64,6 +70,8 @@ export class StreamEngine {
   readonly #heaps: Uint8Array[];
   readonly #hostPool: Uint8Array;
   readonly #ctx: DeviceKernelContext;
+  readonly #traceWords: Int32Array;
+  readonly #traceRecords: Float64Array;
   readonly #modules: Kernel[][] = [];
   readonly #kernelNames: string[][] = [];
   #streams: StreamCursor[] = [];
@@ -88,6 +96,8 @@ export class StreamEngine {
     this.#heaps = init.heaps.map((h) => new Uint8Array(h));
     this.#hostPool = new Uint8Array(init.hostPool);
     const table = new AllocationTable(init.allocationOwner, init.allocationSize);
+    this.#traceWords = new Int32Array(init.traceBuffer, 0, TRACE_HEADER_BYTES / 4);
+    this.#traceRecords = new Float64Array(init.traceBuffer, TRACE_HEADER_BYTES);
     this.#ctx = new DeviceKernelContext(init.device, init.heaps[init.device]!, table, this.#kernelName);
   }
 
@@ -198,7 +208,7 @@ export class StreamEngine {
       for (let i = 0; i < streams.length; i++) {
         const s = streams[i]!;
         if (s.submitted === s.completed && (s.submitted = Atomics.load(control, s.header + StreamWord.SUBMITTED)) === s.completed) continue;
-        if (this.#execute(s)) {
+        if (Atomics.load(control, DeviceWord.TRACING) !== 0 ? this.#executeTraced(s) : this.#execute(s)) {
           progressed = true;
           continue next;
         }
@@ -269,6 +279,66 @@ export class StreamEngine {
     this.#stats[DeviceStat.COMMANDS]!++;
     if (Atomics.load(this.#control, DeviceWord.WATCHERS) !== 0) wakeWatchers(this.#control, this.#controls, this.#runtime);
     return true;
+  }
+
+  /** #execute, then a trace record for the command if it ran (profiling only; kept apart so #execute stays small). */
+  #executeTraced(s: StreamCursor): boolean {
+    const slot = s.readSlot;
+    const at = s.ringI32 + ((slot & RING_MASK) << 4);
+    const op = this.#ringI32[at]! & OP_MASK;
+    const started = sharedClockMs();
+    if (!this.#execute(s)) return false;
+    this.#trace(s, at, slot, op, started);
+    return true;
+  }
+
+  /** Appends a trace record for the command just executed (profiling only). */
+  #trace(s: StreamCursor, at: number, slot: number, op: number, started: number): void {
+    const header = this.#traceWords;
+    const count = header[TraceWord.COUNT]!;
+    if (count >= TRACE_CAPACITY) {
+      header[TraceWord.DROPPED]!++;
+      return;
+    }
+    let kind: number;
+    let bytes = 0;
+    let name = 0;
+    switch (op) {
+      case Op.KERNEL:
+        kind = TraceKind.KERNEL;
+        name = this.#ringI32[at + CmdI32.KERNEL_ID]!;
+        break;
+      case Op.COPY:
+        kind = TraceKind.MEMCPY;
+        bytes = this.#ringF64[this.#f64Index(s, slot, CmdF64.BYTES)]!;
+        break;
+      case Op.MEMSET:
+        kind = TraceKind.MEMSET;
+        bytes = this.#ringF64[this.#f64Index(s, slot, CmdF64.COUNT)]!;
+        break;
+      case Op.HOST_FUNC:
+        kind = TraceKind.HOST_FUNCTION;
+        break;
+      case Op.RECORD_EVENT:
+        kind = TraceKind.EVENT_RECORD;
+        name = this.#ringI32[at + CmdI32.EVENT_SLOT]!;
+        break;
+      case Op.WAIT_STREAM:
+        kind = TraceKind.WAIT;
+        break;
+      default:
+        return;
+    }
+    const r = this.#traceRecords;
+    const base = count * TRACE_RECORD_F64;
+    r[base + TraceField.KIND] = kind;
+    r[base + TraceField.STREAM] = s.index;
+    r[base + TraceField.START] = started;
+    r[base + TraceField.END] = sharedClockMs();
+    r[base + TraceField.BYTES] = bytes;
+    r[base + TraceField.CORRELATION] = this.#ringI32[at + CmdI32.CORRELATION]!;
+    r[base + TraceField.NAME] = name;
+    Atomics.store(header, TraceWord.COUNT, count + 1);
   }
 
   #f64Index(s: StreamCursor, slot: number, word: number): number {

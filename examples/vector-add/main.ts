@@ -2,8 +2,10 @@
  * The OpenReg example, grown up: a vector add on every device, two streams each.
  * Stream A uploads `a`, stream B uploads `b`; each stream waits for the other's upload
  * (cross-stream event waits), adds its half, and downloads it into pinned memory.
- * Events time each device's work; the results are verified on the host.
+ * Events time each device's work; the results are verified on the host; the profiler
+ * records the run as a Chrome trace.
  */
+import { resolve } from 'node:path';
 import { Runtime } from '../../src/index.js';
 
 const N = 1 << 22; // 4M floats (16 MiB) per vector, per device
@@ -15,6 +17,7 @@ try {
   const vectorAdd = mod.getFunction('vectorAdd');
   const count = rt.getDeviceCount();
   console.log(`openreg demo: vector add of ${N} floats on ${count} devices, 2 streams each\n`);
+  rt.profiler.start();
 
   const reports = await Promise.all(
     Array.from({ length: count }, (_, device) =>
@@ -67,6 +70,10 @@ try {
     ),
   );
 
+  rt.profiler.stop();
+  const tracePath = resolve('trace-vector-add.json');
+  await rt.profiler.exportChromeTrace(tracePath);
+
   let failures = 0;
   for (const { device, wrong, elapsedMs, stats } of reports) {
     failures += wrong;
@@ -82,6 +89,7 @@ try {
   } else {
     console.log('\nall results verified');
   }
+  console.log(`trace written to ${tracePath} (open it in Perfetto or chrome://tracing)`);
 } finally {
   await rt.close();
 }

@@ -20,9 +20,11 @@ export const SLOTS_SHIFT = 8;
 /** Int32 word positions within a command's first slot. */
 export const CmdI32 = {
   HEADER: 0,
+  /** Every command: the profiler's correlation id of the API call that enqueued it (0 = none). */
+  CORRELATION: 1,
   // KERNEL
-  ARGC: 1,
   KERNEL_ID: 2,
+  ARGC: 3,
   /** Words 4..7: 2-bit ArgTag per argument, 16 per word. */
   ARG_TAGS: 4,
   // COPY

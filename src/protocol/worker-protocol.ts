@@ -10,6 +10,8 @@ export interface DeviceWorkerInit {
   /** This device's allocation table, for bounds-checking kernel views. */
   allocationOwner: SharedArrayBuffer;
   allocationSize: SharedArrayBuffer;
+  /** This device's trace buffer (layout.ts: TraceWord, TraceField). */
+  traceBuffer: SharedArrayBuffer;
 }
 
 /** Counters a device worker keeps. */

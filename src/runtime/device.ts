@@ -17,6 +17,7 @@ import {
   StreamFlag,
   StreamState,
   StreamWord,
+  TRACE_BUFFER_BYTES,
   streamWordIndex,
 } from '../protocol/layout.js';
 import { clearStickyError, markDeviceLost, readStickyError, wakeMain, wakeWatchers } from '../protocol/sticky-error.js';
@@ -54,6 +55,10 @@ export class Device {
   /** Bumped by deviceReset: streams and events of older generations are invalid. */
   generation = 0;
   lost = false;
+  /** Correlation id of the API call enqueueing now, while the profiler runs (else 0). */
+  correlation = 0;
+  /** Where the worker writes trace records while profiling. */
+  readonly traceBuffer = new SharedArrayBuffer(TRACE_BUFFER_BYTES);
   /** Observable hooks, created on first registration: launches check this field only. */
   hooks: DeviceHooks | undefined;
   /** The sticky error has been reported to the error hooks. */
@@ -94,7 +99,7 @@ export class Device {
   }
 
   /** Starts (or restarts) the device's worker. */
-  async start(init: Omit<DeviceWorkerInit, 'device' | 'allocationOwner' | 'allocationSize'>): Promise<void> {
+  async start(init: Omit<DeviceWorkerInit, 'device' | 'allocationOwner' | 'allocationSize' | 'traceBuffer'>): Promise<void> {
     this.#allControls = init.controls.map((b) => new Int32Array(b));
     const worker = new Worker(WORKER_URL, {
       execArgv: workerExecArgv(process.execArgv),
@@ -103,6 +108,7 @@ export class Device {
         device: this.index,
         allocationOwner: this.memory.table.ownerBuffer,
         allocationSize: this.memory.table.sizeBuffer,
+        traceBuffer: this.traceBuffer,
       } satisfies DeviceWorkerInit,
     });
     this.#worker = worker;

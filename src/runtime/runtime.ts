@@ -25,6 +25,8 @@ import { CachingAllocator } from '../allocator/caching-allocator.js';
 import { CachingHostAllocator } from '../allocator/caching-host-allocator.js';
 import { DeviceHooks } from '../hooks/device-hooks.js';
 import { RuntimeHooks } from '../hooks/runtime-hooks.js';
+import { Profiler } from '../profiler/profiler.js';
+import { sharedClockMs } from '../protocol/clock.js';
 import { RANDOM_DTYPE_BYTES, RandomDType } from '../random/random-dtype.js';
 import { CurrentDevice } from './current-device.js';
 import { Device } from './device.js';
@@ -99,6 +101,8 @@ export class Runtime implements AsyncDisposable {
   #cachingAllocator: CachingAllocator | undefined;
   #hostAllocator: CachingHostAllocator | undefined;
   #hooks: RuntimeHooks | undefined;
+  readonly #kernelNames = new Map<number, string>();
+  readonly #profiler: Profiler;
   #builtins!: { uniform: Kernel; normal: Kernel; int: Kernel };
   readonly #events = new EventTable();
   readonly #modules: { id: number; url: string }[] = [];
@@ -120,6 +124,7 @@ export class Runtime implements AsyncDisposable {
       this.#devices.push(new Device(this, d, options.deviceMemoryBytes, this.#waiter, backlogs, this.#runtimeWords, (device) => this.#onDeviceLost(device)));
     }
     this.#transfers = new Transfers(this.#devices, this.#host, this.#waiter);
+    this.#profiler = new Profiler(this.#devices, (id) => this.#kernelNames.get(id) ?? `kernel #${id}`);
   }
 
   /** Starts one worker thread per device. */
@@ -224,9 +229,10 @@ export class Runtime implements AsyncDisposable {
     try {
       const device = this.#currentDevice(call);
       const fence = this.#deviceFence(device);
-      this.#emitSync(call, device);
+      const start = this.#beginSync(call, device);
       return this.#waiter.waitAsync([device], this.#until(call, [device], () => fence.complete)).then(() => {
         device.memory.collect();
+        this.#syncEnd(call, device, undefined, start);
       });
     } catch (error) {
       return Promise.reject(error);
@@ -237,9 +243,10 @@ export class Runtime implements AsyncDisposable {
     const call = 'deviceSynchronizeSync';
     const device = this.#currentDevice(call);
     const fence = this.#deviceFence(device);
-    this.#emitSync(call, device);
+    const start = this.#beginSync(call, device);
     this.#waiter.waitSync(call, [device], this.#until(call, [device], () => fence.complete));
     device.memory.collect();
+    this.#syncEnd(call, device, undefined, start);
   }
 
   /** `{ least: 0, greatest: -5 }`: lower number = higher priority, as CUDA. */
@@ -420,7 +427,7 @@ export class Runtime implements AsyncDisposable {
     const queue = this.#queueOrCurrent(call, stream);
     if (plan === undefined) return;
     const devices = this.#touched(call, plan, queue);
-    const enqueued = this.#transfers.enqueue(call, queue, plan);
+    const enqueued = this.#traced(call, queue, () => this.#transfers.enqueue(call, queue, plan));
     this.#emitCopy(call, queue, plan);
     if (this.#hostAllocator !== undefined) for (const base of this.#transfers.pinnedBases(plan)) this.#hostAllocator.noteUse(base, queue);
     if (enqueued.after !== undefined) {
@@ -453,7 +460,7 @@ export class Runtime implements AsyncDisposable {
     const queue = this.#queueOrCurrent(call, stream);
     if (fill === undefined) return;
     fill.device.throwIfFailed(call);
-    queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call);
+    this.#traced(call, queue, () => queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call));
   }
 
   // ---------------------------------------------------------------- streams
@@ -500,8 +507,10 @@ export class Runtime implements AsyncDisposable {
     try {
       const queue = this.#queue(call, stream);
       const seq = queue.submitted;
-      this.#emitSync(call, queue.device, queue);
-      return this.#waiter.waitAsync([queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
+      const start = this.#beginSync(call, queue.device, queue);
+      return this.#waiter
+        .waitAsync([queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)))
+        .then(() => this.#syncEnd(call, queue.device, queue, start));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -511,8 +520,9 @@ export class Runtime implements AsyncDisposable {
     const call = 'streamSynchronizeSync';
     const queue = this.#queue(call, stream);
     const seq = queue.submitted;
-    this.#emitSync(call, queue.device, queue);
+    const start = this.#beginSync(call, queue.device, queue);
     this.#waiter.waitSync(call, [queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
+    this.#syncEnd(call, queue.device, queue, start);
   }
 
   /**
@@ -526,7 +536,10 @@ export class Runtime implements AsyncDisposable {
     queue.device.throwIfFailed(call);
     const record = state.record;
     if (record === undefined || record.queue.hasCompleted(record.seq)) return;
-    queue.enqueueWait(record.queue.device.index, record.queue.index, record.seq, call);
+    this.#traced(call, queue, (correlation) => {
+      this.#profiler.flow(record.correlation, correlation);
+      queue.enqueueWait(record.queue.device.index, record.queue.index, record.seq, call);
+    });
   }
 
   /** Later work on `stream` waits for all work enqueued on `other` so far (`waitStream`). */
@@ -658,8 +671,12 @@ export class Runtime implements AsyncDisposable {
     }
     queue.device.throwIfFailed(call);
     const epoch = this.#events.nextEpoch();
-    const seq = queue.enqueueRecordEvent(state.slot, epoch, state.timing, call);
-    state.record = { queue, seq, epoch };
+    let correlation = 0;
+    const seq = this.#traced(call, queue, (c) => {
+      correlation = c;
+      return queue.enqueueRecordEvent(state.slot, epoch, state.timing, call);
+    });
+    state.record = { queue, seq, epoch, correlation };
   }
 
   /** True once the captured work has completed (a never-recorded event is complete). */
@@ -677,8 +694,10 @@ export class Runtime implements AsyncDisposable {
       const record = this.#event(call, event).record;
       if (record === undefined) return Promise.resolve();
       const { queue, seq } = record;
-      this.#emitSync(call, queue.device, queue);
-      return this.#waiter.waitAsync([queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
+      const start = this.#beginSync(call, queue.device, queue);
+      return this.#waiter
+        .waitAsync([queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)))
+        .then(() => this.#syncEnd(call, queue.device, queue, start));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -689,8 +708,9 @@ export class Runtime implements AsyncDisposable {
     const record = this.#event(call, event).record;
     if (record === undefined) return;
     const { queue, seq } = record;
-    this.#emitSync(call, queue.device, queue);
+    const start = this.#beginSync(call, queue.device, queue);
     this.#waiter.waitSync(call, [queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
+    this.#syncEnd(call, queue.device, queue, start);
   }
 
   /** Milliseconds between the completion of two events' records, on the shared clock. */
@@ -736,7 +756,9 @@ export class Runtime implements AsyncDisposable {
     const names = await Promise.all(live.map((d) => d.call(call, (r) => r.loadModule(id, href))));
     // Only modules that loaded are reloaded into a restarted worker.
     this.#modules.push({ id, url: href });
-    return new KernelModule(this, id, href, names[0] ?? []);
+    const module = new KernelModule(this, id, href, names[0] ?? []);
+    for (const name of module.functionNames) this.#kernelNames.set(module.getFunction(name)[kKernelId], name);
+    return module;
   }
 
   /** Enqueues `kernel(ctx, ...args)` on the stream's device (`cudaLaunchKernel`). */
@@ -755,7 +777,9 @@ export class Runtime implements AsyncDisposable {
     }
     const queue = this.#queueOrCurrent(call, stream);
     queue.device.throwIfFailed(call);
-    queue.enqueueKernel(kernel[kKernelId], args, call);
+    // The traced path lives in its own method: a closure here would cost every launch a context.
+    if (this.#profiler.active) this.#launchTraced(queue, kernel, args);
+    else queue.enqueueKernel(kernel[kKernelId], args, call);
     if (queue.device.hooks !== undefined) {
       queue.device.hooks.emit('kernelLaunch', { device: queue.device.index, stream: queue.index, kernel: kernel.name, argc: args.length });
     }
@@ -770,7 +794,7 @@ export class Runtime implements AsyncDisposable {
     const queue = this.#queueOrCurrent(call, stream);
     if (typeof fn !== 'function') throw invalidValue(call, 'fn must be a function', fn);
     queue.device.throwIfFailed(call);
-    const seq = queue.enqueueHostFunction(call);
+    const seq = this.#traced(call, queue, () => queue.enqueueHostFunction(call));
     this.#hostFunctions.add(queue, seq, fn);
     this.#waiter.arm();
   }
@@ -781,6 +805,12 @@ export class Runtime implements AsyncDisposable {
   get cachingAllocator(): CachingAllocator {
     this.#open('cachingAllocator');
     return (this.#cachingAllocator ??= new CachingAllocator(this));
+  }
+
+  /** The profiler: API calls and device execution on one clock, exported as a Chrome trace. */
+  get profiler(): Profiler {
+    this.#open('profiler');
+    return this.#profiler;
   }
 
   /** OpenReg's hooks interface: backend capabilities, and per-device observable hooks. */
@@ -904,7 +934,7 @@ export class Runtime implements AsyncDisposable {
 
   // ---------------------------------------------------------------- internals
 
-  #workerInit(): Omit<DeviceWorkerInit, 'device' | 'allocationOwner' | 'allocationSize'> {
+  #workerInit(): Omit<DeviceWorkerInit, 'device' | 'allocationOwner' | 'allocationSize' | 'traceBuffer'> {
     return {
       controls: this.#devices.map((d) => d.controlBuffer),
       heaps: this.#devices.map((d) => d.heap),
@@ -1011,7 +1041,7 @@ export class Runtime implements AsyncDisposable {
     const devices = this.#touched(call, plan, queue);
     const peer = involved[1]?.defaultStream;
     if (peer !== undefined && !peer.hasCompleted(peer.submitted)) queue.enqueueWait(peer.device.index, peer.index, peer.submitted, call);
-    const enqueued = this.#transfers.enqueue(call, queue, plan, blocking);
+    const enqueued = this.#traced(call, queue, () => this.#transfers.enqueue(call, queue, plan, blocking));
     this.#emitCopy(call, queue, plan);
     if (peer !== undefined) peer.enqueueWait(queue.device.index, queue.index, enqueued.seq, call);
     return { enqueued, devices };
@@ -1023,7 +1053,21 @@ export class Runtime implements AsyncDisposable {
     if (fill === undefined) return undefined;
     fill.device.throwIfFailed(call);
     const queue = fill.device.defaultStream;
-    return { queue, seq: queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call) };
+    return { queue, seq: this.#traced(call, queue, () => queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call)) };
+  }
+
+  #launchTraced(queue: StreamQueue, kernel: Kernel, args: readonly KernelArg[]): void {
+    this.#profiler.call('launchKernel', queue, () => queue.enqueueKernel(kernel[kKernelId], args, 'launchKernel'));
+  }
+
+  /** Runs an enqueueing step as a profiled call when the profiler is on. */
+  #traced<T>(call: string, queue: StreamQueue, fn: (correlation: number) => T): T {
+    return this.#profiler.active ? this.#profiler.call(call, queue, fn) : fn(0);
+  }
+
+  /** Records a synchronization span from `start` (0 = profiler was off) when the wait ends. */
+  #syncEnd(call: string, device: Device, stream: StreamQueue | undefined, start: number): void {
+    if (start !== 0 && this.#profiler.active) this.#profiler.synchronization(call, device.index, stream?.index ?? -1, start);
   }
 
   #emitCopy(call: string, queue: StreamQueue, plan: CopyPlan): void {
@@ -1032,9 +1076,12 @@ export class Runtime implements AsyncDisposable {
     hooks.emit('copy', { device: queue.device.index, stream: queue.index, bytes: plan.count, kind: this.#transfers.kindOf(plan), call });
   }
 
-  #emitSync(call: string, device: Device, stream?: StreamQueue): void {
-    if (device.hooks === undefined) return;
+  /** Reports a synchronization to the hooks; returns its start time if the profiler runs (else 0). */
+  #beginSync(call: string, device: Device, stream?: StreamQueue): number {
+    const start = this.#profiler.active ? sharedClockMs() : 0;
+    if (device.hooks === undefined) return start;
     device.hooks.emit('synchronization', stream === undefined ? { device: device.index, call } : { device: device.index, call, stream: stream.index });
+    return start;
   }
 
   #onDeviceLost(device: Device): void {

@@ -10,6 +10,8 @@ export interface EventRecord {
   seq: number;
   /** Epoch the worker stores when the record completes (with the timestamp). */
   epoch: number;
+  /** Profiler correlation id of the eventRecord call (0 when not profiling). */
+  correlation: number;
 }
 
 export interface EventState {

@@ -260,7 +260,9 @@ export class StreamQueue {
   // Writers fill a command's words; the header word goes last, then SUBMITTED is stored.
 
   #writeHeader(slot: number, op: number, slots: number): void {
-    this.#i32[this.#ringI32 + ((slot & RING_MASK) << 4)] = op | (slots << SLOTS_SHIFT);
+    const at = this.#ringI32 + ((slot & RING_MASK) << 4);
+    this.#i32[at + CmdI32.CORRELATION] = this.device.correlation;
+    this.#i32[at] = op | (slots << SLOTS_SHIFT);
   }
 
   #writeKernel(slot: number, slots: number, kernelId: number, args: readonly KernelArg[]): void {

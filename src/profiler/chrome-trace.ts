@@ -1,0 +1,70 @@
+import type { ProfileFlow, ProfileRecord } from './profile-record.js';
+
+/** An event of the Trace Event Format (what chrome://tracing and Perfetto read). */
+export interface TraceEvent {
+  name: string;
+  ph: 'X' | 'M' | 's' | 'f';
+  pid: number;
+  tid: number;
+  ts?: number;
+  dur?: number;
+  cat?: string;
+  id?: number;
+  bp?: 'e';
+  args?: Record<string, unknown>;
+}
+
+/**
+ * Trace Event Format JSON for a profile: one process per device and one for the host,
+ * one track per stream, complete ("X") events for spans, and flow arrows from each API
+ * call to the device work it enqueued, and from an event's record to the waits on it.
+ */
+export function toChromeTrace(records: readonly ProfileRecord[], flows: readonly ProfileFlow[], deviceCount: number): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' } {
+  const hostPid = deviceCount;
+  const origin = records.reduce((min, r) => Math.min(min, r.start), Number.POSITIVE_INFINITY);
+  const us = (ms: number) => Math.round((ms - origin) * 1000 * 1000) / 1000;
+  const events: TraceEvent[] = [];
+  for (let d = 0; d < deviceCount; d++) events.push({ name: 'process_name', ph: 'M', pid: d, tid: 0, args: { name: `device ${d}` } });
+  events.push({ name: 'process_name', ph: 'M', pid: hostPid, tid: 0, args: { name: 'host' } });
+  events.push({ name: 'thread_name', ph: 'M', pid: hostPid, tid: 0, args: { name: 'main thread' } });
+  const tracks = new Set<string>();
+  const pidOf = (r: ProfileRecord) => (r.thread === 'host' ? hostPid : r.device);
+  const tidOf = (r: ProfileRecord) => (r.thread === 'host' ? 0 : r.stream);
+  for (const r of records) {
+    const key = `${pidOf(r)}:${tidOf(r)}`;
+    if (r.thread === 'device' && !tracks.has(key)) {
+      tracks.add(key);
+      events.push({ name: 'thread_name', ph: 'M', pid: r.device, tid: r.stream, args: { name: r.stream === 0 ? 'default stream' : `stream ${r.stream}` } });
+    }
+    events.push({
+      name: r.name,
+      cat: r.kind,
+      ph: 'X',
+      pid: pidOf(r),
+      tid: tidOf(r),
+      ts: us(r.start),
+      dur: Math.max(0, us(r.end) - us(r.start)),
+      args: { correlation: r.correlation, device: r.device, stream: r.stream, ...(r.bytes > 0 ? { bytes: r.bytes } : {}) },
+    });
+  }
+  let flowId = 1;
+  const arrow = (from: ProfileRecord, to: ProfileRecord, name: string) => {
+    const id = flowId++;
+    events.push({ name, cat: 'flow', ph: 's', id, pid: pidOf(from), tid: tidOf(from), ts: us(from.start) });
+    events.push({ name, cat: 'flow', ph: 'f', bp: 'e', id, pid: pidOf(to), tid: tidOf(to), ts: us(to.start) });
+  };
+  // API call → the device work it enqueued.
+  const hostByCorrelation = new Map<number, ProfileRecord>();
+  for (const r of records) if (r.thread === 'host' && r.kind === 'runtime' && r.correlation > 0) hostByCorrelation.set(r.correlation, r);
+  for (const r of records) {
+    const call = r.thread === 'device' && r.kind !== 'wait' ? hostByCorrelation.get(r.correlation) : undefined;
+    if (call !== undefined) arrow(call, r, 'launch');
+  }
+  // Event record → the wait that depends on it.
+  for (const f of flows) {
+    const recorded = records.find((r) => r.thread === 'device' && r.kind === 'eventRecord' && r.correlation === f.from);
+    const waited = records.find((r) => r.thread === 'device' && r.kind === 'wait' && r.correlation === f.to);
+    if (recorded !== undefined && waited !== undefined) arrow(recorded, waited, 'event wait');
+  }
+  return { traceEvents: events, displayTimeUnit: 'ms' };
+}

@@ -1,0 +1,25 @@
+/** What a profile record describes. */
+export type ProfileKind = 'kernel' | 'memcpy' | 'memset' | 'hostFunction' | 'eventRecord' | 'wait' | 'synchronization' | 'runtime';
+
+/** One span of a profile, on the clock shared by every thread (milliseconds). */
+export interface ProfileRecord {
+  kind: ProfileKind;
+  /** Kernel name, or the API call. */
+  name: string;
+  /** Where it ran: 'host' for API calls, 'device' for execution in a device worker. */
+  thread: 'host' | 'device';
+  device: number;
+  /** Stream index on its device (-1 when none applies). */
+  stream: number;
+  start: number;
+  end: number;
+  bytes: number;
+  /** Correlation id: the API call and the device work it enqueued share one. */
+  correlation: number;
+}
+
+/** A cross-stream dependency: the work recorded by `from` is waited on by `to` (event waits). */
+export interface ProfileFlow {
+  from: number;
+  to: number;
+}
