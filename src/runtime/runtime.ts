@@ -506,11 +506,7 @@ export class Runtime implements AsyncDisposable {
     const call = 'streamSynchronize';
     try {
       const queue = this.#queue(call, stream);
-      const seq = queue.submitted;
-      const start = this.#beginSync(call, queue.device, queue);
-      return this.#waiter
-        .waitAsync([queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)))
-        .then(() => this.#syncEnd(call, queue.device, queue, start));
+      return this.#synchronize(call, queue, queue.submitted);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -519,10 +515,7 @@ export class Runtime implements AsyncDisposable {
   streamSynchronizeSync(stream: Stream): void {
     const call = 'streamSynchronizeSync';
     const queue = this.#queue(call, stream);
-    const seq = queue.submitted;
-    const start = this.#beginSync(call, queue.device, queue);
-    this.#waiter.waitSync(call, [queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
-    this.#syncEnd(call, queue.device, queue, start);
+    this.#synchronizeSync(call, queue, queue.submitted);
   }
 
   /**
@@ -693,11 +686,7 @@ export class Runtime implements AsyncDisposable {
     try {
       const record = this.#event(call, event).record;
       if (record === undefined) return Promise.resolve();
-      const { queue, seq } = record;
-      const start = this.#beginSync(call, queue.device, queue);
-      return this.#waiter
-        .waitAsync([queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)))
-        .then(() => this.#syncEnd(call, queue.device, queue, start));
+      return this.#synchronize(call, record.queue, record.seq);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -707,10 +696,7 @@ export class Runtime implements AsyncDisposable {
     const call = 'eventSynchronizeSync';
     const record = this.#event(call, event).record;
     if (record === undefined) return;
-    const { queue, seq } = record;
-    const start = this.#beginSync(call, queue.device, queue);
-    this.#waiter.waitSync(call, [queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
-    this.#syncEnd(call, queue.device, queue, start);
+    this.#synchronizeSync(call, record.queue, record.seq);
   }
 
   /** Milliseconds between the completion of two events' records, on the shared clock. */
@@ -1063,6 +1049,20 @@ export class Runtime implements AsyncDisposable {
   /** Runs an enqueueing step as a profiled call when the profiler is on. */
   #traced<T>(call: string, queue: StreamQueue, fn: (correlation: number) => T): T {
     return this.#profiler.active ? this.#profiler.call(call, queue, fn) : fn(0);
+  }
+
+  /** Waits until `queue` has completed `seq`: hooks, a profiler span, the device's sticky error. */
+  #synchronize(call: string, queue: StreamQueue, seq: number): Promise<void> {
+    const start = this.#beginSync(call, queue.device, queue);
+    return this.#waiter
+      .waitAsync([queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)))
+      .then(() => this.#syncEnd(call, queue.device, queue, start));
+  }
+
+  #synchronizeSync(call: string, queue: StreamQueue, seq: number): void {
+    const start = this.#beginSync(call, queue.device, queue);
+    this.#waiter.waitSync(call, [queue.device], this.#until(call, [queue.device], () => queue.hasCompleted(seq)));
+    this.#syncEnd(call, queue.device, queue, start);
   }
 
   /** Records a synchronization span from `start` (0 = profiler was off) when the wait ends. */
