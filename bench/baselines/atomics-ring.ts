@@ -3,7 +3,8 @@
  * two threads (as in ringbuf.js), with no runtime around it. It is the practical limit
  * the openreg stream engine is measured against: 64-byte command slots, one
  * Atomics.store publishing each command, the consumer's position stored after each
- * command, each index on its own cache line, and spin-then-sleep on both sides.
+ * command, each index on its own cache line, spin-then-sleep on both sides, and the
+ * same full-ring watermark as openreg.
  */
 export const RING_CAPACITY = 1024;
 const MASK = RING_CAPACITY - 1;
@@ -27,7 +28,9 @@ export class RingProducer {
   /** Publishes one command (an opcode word); returns its sequence number. */
   push(op: number): number {
     const w = this.#words;
-    while (this.#tail - Atomics.load(w, RingWord.HEAD) >= RING_CAPACITY) this.#waitForHead(this.#tail - RING_CAPACITY + 1);
+    // A full ring waits for a quarter of it to drain (as openreg's producer does): waiting
+    // for one slot would trade a wake-up per command once the consumer falls behind.
+    if (this.#tail - Atomics.load(w, RingWord.HEAD) >= RING_CAPACITY) this.#waitForHead(this.#tail - (RING_CAPACITY - (RING_CAPACITY >> 2)));
     w[SLOTS_BASE + (this.#tail & MASK) * SLOT_WORDS] = op;
     Atomics.store(w, RingWord.TAIL, ++this.#tail);
     if (Atomics.load(w, RingWord.SLEEPING) !== 0) {

@@ -116,7 +116,7 @@ export class Runtime implements AsyncDisposable {
     this.#runtimeWords = new Int32Array(this.#runtimeBlock);
     this.#runtimeF64 = new Float64Array(this.#runtimeBlock);
     this.#host = new HostMemory(options.stagingBytes, options.hostMemoryBytes);
-    // Flush from the event loop, never inside the enqueue that started the backlog.
+    // A new backlog arms the dispatcher; it flushes from the event loop, never inside the enqueue.
     const backlogs = new Backlogs(() => this.#waiter.arm());
     this.#waiter = new HostWaiter(this.#runtimeWords, this.#hostFunctions, backlogs);
     this.#devices = [];
