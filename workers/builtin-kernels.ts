@@ -11,7 +11,9 @@ import { PhiloxStream, toUnitFloat32, toUnitFloat64 } from '../src/random/philox
 const philox = new PhiloxStream();
 const TWO_PI = 2 * Math.PI;
 
-function view(ctx: KernelContext, ptr: number, count: number, dtype: number): Float32Array | Float64Array | Int32Array {
+/** Keys the Philox stream with the seed and returns the view the fill writes. */
+function target(ctx: KernelContext, ptr: number, count: number, dtype: number, seedLo: number, seedHi: number): Float32Array | Float64Array | Int32Array {
+  philox.reset(seedLo, seedHi);
   if (dtype === RandomDType.float64) return ctx.f64(ptr, count);
   if (dtype === RandomDType.int32) return ctx.i32(ptr, count);
   return ctx.f32(ptr, count);
@@ -19,8 +21,7 @@ function view(ctx: KernelContext, ptr: number, count: number, dtype: number): Fl
 
 /** Uniform in [0, 1): one value per float32 element, two per float64 element. */
 export function randomUniform(ctx: KernelContext, ptr: number, count: number, dtype: number, seedLo: number, seedHi: number, offset: number): void {
-  philox.reset(seedLo, seedHi);
-  const out = view(ctx, ptr, count, dtype);
+  const out = target(ctx, ptr, count, dtype, seedLo, seedHi);
   if (dtype === RandomDType.float64) {
     for (let i = 0; i < count; i++) out[i] = toUnitFloat64(philox.value(offset + 2 * i), philox.value(offset + 2 * i + 1));
   } else {
@@ -40,8 +41,7 @@ export function randomNormal(
   mean: number,
   std: number,
 ): void {
-  philox.reset(seedLo, seedHi);
-  const out = view(ctx, ptr, count, dtype);
+  const out = target(ctx, ptr, count, dtype, seedLo, seedHi);
   for (let i = 0; i < count; i++) {
     const u1 = (philox.value(offset + 2 * i) + 1) * 2 ** -32; // (0, 1]: log is finite
     const u2 = philox.value(offset + 2 * i + 1) * 2 ** -32;
@@ -61,8 +61,7 @@ export function randomInt(
   low: number,
   high: number,
 ): void {
-  philox.reset(seedLo, seedHi);
-  const out = view(ctx, ptr, count, dtype);
+  const out = target(ctx, ptr, count, dtype, seedLo, seedHi);
   const range = high - low;
   for (let i = 0; i < count; i++) out[i] = low + Math.floor((philox.value(offset + i) * range) / 2 ** 32);
 }
