@@ -22,6 +22,7 @@ describe('the profiler', () => {
     const q = rt.withDevice(1, () => rt.malloc(4096));
     const done = rt.eventCreate();
     rt.profiler.start();
+    rt.free(rt.malloc(256));
     rt.launchKernel(mod.getFunction('spin'), [2], a);
     rt.launchKernel(mod.getFunction('fill'), [p, 1024, 1], a);
     rt.eventRecord(done, a);
@@ -46,6 +47,7 @@ describe('the profiler', () => {
       expect(launch!.stream).toBe(k.stream);
       expect(k.start).toBeGreaterThanOrEqual(launch!.start); // runs after it was launched
     }
+    expect(records.filter((r) => r.thread === 'host' && (r.name === 'malloc' || r.name === 'free')).map((r) => r.name)).toEqual(['malloc', 'free']);
     const memset = records.find((r) => r.thread === 'device' && r.kind === 'memset')!;
     expect(memset.bytes).toBe(4096);
     expect(records.find((r) => r.thread === 'device' && r.kind === 'memcpy')!.bytes).toBe(4096);

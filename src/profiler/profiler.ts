@@ -144,9 +144,9 @@ export class Profiler {
     }
   }
 
-  /** @internal A synchronization span on the host, from `start` until now. */
-  synchronization(name: string, device: number, stream: number, start: number): void {
-    this.#host.push({ kind: 'synchronization', name, thread: 'host', device, stream, start, end: sharedClockMs(), bytes: 0, correlation: 0 });
+  /** @internal A host span that enqueues nothing (a synchronization, an allocation), from `start` until now. */
+  hostSpan(kind: 'synchronization' | 'runtime', name: string, device: number, stream: number, start: number, bytes = 0): void {
+    this.#host.push({ kind, name, thread: 'host', device, stream, start, end: sharedClockMs(), bytes, correlation: 0 });
   }
 
   /** @internal An event wait enqueued by `to` on the work recorded by `from`. */

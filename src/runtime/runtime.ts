@@ -293,6 +293,7 @@ export class Runtime implements AsyncDisposable {
   /** Device memory on the current device, 256-byte aligned (`cudaMalloc`). */
   malloc(size: number): DevicePtr {
     const call = 'malloc';
+    const start = this.#profiler.active ? sharedClockMs() : 0;
     const device = this.#currentDevice(call);
     const n = requireSize(call, size);
     let offset = device.memory.allocate(n);
@@ -315,12 +316,14 @@ export class Runtime implements AsyncDisposable {
     }
     const ptr = deviceBase(device.index) + offset;
     if (device.hooks !== undefined) device.hooks.emit('allocation', { device: device.index, ptr, size: n });
+    if (start !== 0) this.#profiler.hostSpan('runtime', call, device.index, -1, start, n);
     return ptr;
   }
 
   /** Frees device memory; it is reused only after all work enqueued before the free has completed. */
   free(ptr: DevicePtr): void {
     const call = 'free';
+    const start = this.#profiler.active ? sharedClockMs() : 0;
     this.#open(call);
     if (ptr === 0) return;
     if (typeof ptr !== 'number') throw invalidValue(call, 'ptr must be a DevicePtr', ptr);
@@ -334,6 +337,7 @@ export class Runtime implements AsyncDisposable {
       throw invalidValue(call, interior ? 'not the start of an allocation (interior pointer)' : `no live allocation at this address on device ${d} (unknown or already freed)`, ptr);
     }
     if (device.hooks !== undefined) device.hooks.emit('free', { device: d, ptr });
+    if (start !== 0) this.#profiler.hostSpan('runtime', call, d, -1, start);
   }
 
   /** Pinned host memory: a Uint8Array over shared memory, copied to and from asynchronously. */
@@ -1067,7 +1071,7 @@ export class Runtime implements AsyncDisposable {
 
   /** Records a synchronization span from `start` (0 = profiler was off) when the wait ends. */
   #syncEnd(call: string, device: Device, stream: StreamQueue | undefined, start: number): void {
-    if (start !== 0 && this.#profiler.active) this.#profiler.synchronization(call, device.index, stream?.index ?? -1, start);
+    if (start !== 0 && this.#profiler.active) this.#profiler.hostSpan('synchronization', call, device.index, stream?.index ?? -1, start);
   }
 
   #emitCopy(call: string, queue: StreamQueue, plan: CopyPlan): void {
