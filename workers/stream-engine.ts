@@ -209,6 +209,7 @@ export class StreamEngine {
         const s = streams[i]!;
         if (s.submitted === s.completed && (s.submitted = Atomics.load(control, s.header + StreamWord.SUBMITTED)) === s.completed) continue;
         if (Atomics.load(control, DeviceWord.TRACING) !== 0 ? this.#executeTraced(s) : this.#execute(s)) {
+          this.#publish(s);
           progressed = true;
           continue next;
         }
@@ -240,7 +241,7 @@ export class StreamEngine {
     this.#streams = streams;
   }
 
-  /** Executes the head command of `s`; false if it must wait. */
+  /** Executes the head command of `s` (the caller publishes its completion); false if it must wait. */
   #execute(s: StreamCursor): boolean {
     const i32 = this.#ringI32;
     const slot = s.readSlot;
@@ -272,13 +273,21 @@ export class StreamEngine {
     }
     s.readSlot = (slot + ((header >>> SLOTS_SHIFT) & 0xff)) | 0;
     s.completed = seq;
+    return true;
+  }
+
+  /**
+   * Publishes the command #execute just finished: only now may other threads see it
+   * complete (so a trace record written before this is never missed).
+   */
+  #publish(s: StreamCursor): void {
+    const i32 = this.#ringI32;
     // READ_SLOT is for this thread's rescans and resets (a plain store); the producer derives
     // free space from COMPLETED, whose seq-cst store also publishes READ_SLOT.
     i32[s.header + StreamWord.READ_SLOT] = s.readSlot;
-    Atomics.store(i32, s.header + StreamWord.COMPLETED, seq);
+    Atomics.store(i32, s.header + StreamWord.COMPLETED, s.completed);
     this.#stats[DeviceStat.COMMANDS]!++;
     if (Atomics.load(this.#control, DeviceWord.WATCHERS) !== 0) wakeWatchers(this.#control, this.#controls, this.#runtime);
-    return true;
   }
 
   /** #execute, then a trace record for the command if it ran (profiling only; kept apart so #execute stays small). */
