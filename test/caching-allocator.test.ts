@@ -178,5 +178,10 @@ describe('the caching device allocator', () => {
     s.destroy();
     expectCode(() => rt.cachingAllocator.allocate(10, s), ErrorCode.INVALID_HANDLE);
     expectCode(() => rt.cachingAllocator.memoryStats(5), ErrorCode.INVALID_DEVICE);
+    expectCode(() => rt.cachingAllocator.resetPeakMemoryStats(-1), ErrorCode.INVALID_DEVICE);
+    const live = rt.cachingAllocator.allocate(10);
+    expectCode(() => rt.cachingAllocator.recordStream(live, 'stream' as never), ErrorCode.INVALID_HANDLE);
+    expectCode(() => rt.cachingAllocator.recordStream(999, rt.defaultStream()), ErrorCode.INVALID_VALUE);
+    rt.cachingAllocator.free(live);
   });
 });

@@ -40,6 +40,7 @@ describe('per-device generators and random fills', () => {
     expect(rt.defaultGenerator(1).device).toBe(1);
     expect(rt.newGenerator(1)).not.toBe(rt.defaultGenerator(1));
     expectCode(() => rt.defaultGenerator(2), ErrorCode.INVALID_DEVICE);
+    expectCode(() => rt.newGenerator(-1), ErrorCode.INVALID_DEVICE);
   });
 
   it('seeds: manualSeed resets the offset, seed() is fresh, initialSeed reports it', () => {

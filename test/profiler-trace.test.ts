@@ -121,5 +121,6 @@ describe('the profiler', () => {
     rt.profiler.start();
     await expect(rt.profiler.exportChromeTrace('/tmp/x.json')).rejects.toMatchObject({ code: ErrorCode.INVALID_VALUE });
     rt.profiler.stop();
+    await expect(rt.profiler.exportChromeTrace('')).rejects.toMatchObject({ code: ErrorCode.INVALID_VALUE });
   });
 });

@@ -122,6 +122,10 @@ describe('device and stream guards, current streams', () => {
     expectCode(() => rt.setCurrentStream('s' as never), ErrorCode.INVALID_HANDLE);
     expectCode(() => rt.withStream(rt.defaultStream(), 5 as never), ErrorCode.INVALID_VALUE);
     expectCode(() => rt.getCurrentStream(7), ErrorCode.INVALID_DEVICE);
+    expectCode(() => rt.optionalDeviceGuard(7), ErrorCode.INVALID_DEVICE);
+    expectCode(() => rt.streamWaitStream(rt.defaultStream(), {} as never), ErrorCode.INVALID_HANDLE);
+    expectCode(() => rt.streamWaitStream('s' as never, rt.defaultStream()), ErrorCode.INVALID_HANDLE);
+    expect(rt.getDevice()).toBe(0);
   });
 });
 
