@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeviceGuard, ErrorCode, type KernelModule, OptionalDeviceGuard, type Runtime, StreamGuard } from '../dist/src/index.js';
+import { DeviceGuard, ErrorCode, type KernelModule, OptionalDeviceGuard, type Runtime, type Stream, StreamGuard } from '../dist/src/index.js';
 import { expectCode, gate, readLog, useRuntime } from './helpers.js';
 
 describe('device and stream guards, current streams', () => {
@@ -218,6 +218,24 @@ describe('stream pools, stream and event objects', () => {
     never.destroy();
     expectCode(() => e.query(), ErrorCode.INVALID_HANDLE);
     expectCode(() => rt.lazyEvent({ disableTiming: 1 as never }), ErrorCode.INVALID_VALUE);
+  });
+
+  it('a pool that cannot be completed takes no streams', () => {
+    const mine: Stream[] = [];
+    const create = () => rt.withDevice(1, () => rt.streamCreate());
+    for (;;) {
+      try {
+        mine.push(create());
+      } catch (error) {
+        expect(error).toMatchObject({ code: ErrorCode.OUT_OF_MEMORY });
+        break; // device 1 has no free stream left
+      }
+    }
+    for (const s of mine.splice(0, 10)) s.destroy(); // 10 free: too few for a pool of 32
+    expectCode(() => rt.getStreamFromPool({ device: 1, highPriority: true }), ErrorCode.OUT_OF_MEMORY);
+    const again = Array.from({ length: 10 }, create); // the failed pool gave all 10 back
+    for (const s of [...again, ...mine]) s.destroy();
+    expect(rt.getStreamFromPool({ device: 1, highPriority: true }).priority).toBe(-5);
   });
 
   it('a reset rebuilds the pool: old pooled streams are invalid', async () => {

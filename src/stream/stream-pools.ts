@@ -26,11 +26,14 @@ export class StreamPools {
     let pool = pools[high ? 1 : 0];
     if (pool === undefined) {
       const streams: Stream[] = [];
-      for (let i = 0; i < STREAMS_PER_POOL; i++) {
-        const s = create(high ? HIGH_PRIORITY : NORMAL_PRIORITY);
-        this.#members.add(s[kQueue]);
-        streams.push(s);
+      try {
+        for (let i = 0; i < STREAMS_PER_POOL; i++) streams.push(create(high ? HIGH_PRIORITY : NORMAL_PRIORITY));
+      } catch (error) {
+        // All or nothing: a pool that cannot be completed gives its streams back.
+        for (const s of streams) s.destroy();
+        throw error;
       }
+      for (const s of streams) this.#members.add(s[kQueue]);
       pool = pools[high ? 1 : 0] = { streams, next: 0 };
     }
     const stream = pool.streams[pool.next]!;
