@@ -129,9 +129,8 @@ export class Transfers {
   planMemset(call: string, ptr: unknown, value: unknown, count: unknown): { device: Device; offset: number; value: number; count: number } | undefined {
     if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidValue(call, 'value must be an integer (its low byte is used)', value);
     const n = requireInteger(call, 'count', count, 0);
-    const target = this.#operand(call, 'ptr', ptr, n);
-    if (target.kind !== 'device') throw invalidValue(call, 'ptr must be a device pointer', ptr);
-    return n === 0 ? undefined : { device: target.device, offset: target.offset, value: value & 0xff, count: n };
+    const { device, offset } = this.deviceRange(call, ptr, n);
+    return n === 0 ? undefined : { device, offset, value: value & 0xff, count: n };
   }
 
   /** The device and heap offset of [ptr, ptr + bytes), which must lie in one live allocation. */

@@ -907,7 +907,7 @@ export class Runtime implements AsyncDisposable {
     if (generator.device !== device.index) {
       throw invalidValue(call, `the generator belongs to device ${generator.device} but the buffer is on device ${device.index}`);
     }
-    const queue = options?.stream === undefined ? this.#currentQueueOf(device) : this.#queue(call, options.stream);
+    const queue = options?.stream === undefined ? this.#currentQueueOf(call, device) : this.#queue(call, options.stream);
     if (queue.device !== device) throw invalidValue(call, `the stream is on device ${queue.device.index} but the buffer is on device ${device.index}`);
     device.throwIfFailed(call);
     if (n === 0) return;
@@ -917,9 +917,9 @@ export class Runtime implements AsyncDisposable {
   }
 
   /** The current stream of a given device. */
-  #currentQueueOf(device: Device): StreamQueue {
+  #currentQueueOf(call: string, device: Device): StreamQueue {
     const current = this.#current.stream(device.index);
-    return current === undefined ? device.defaultStream : this.#queue('current stream', current);
+    return current === undefined ? device.defaultStream : this.#queue(call, current);
   }
 
   // ---------------------------------------------------------------- internals
@@ -967,9 +967,7 @@ export class Runtime implements AsyncDisposable {
   #queueOrCurrent(call: string, stream: Stream | undefined): StreamQueue {
     if (stream === undefined) {
       this.#open(call);
-      const device = this.#current.get();
-      const current = this.#current.stream(device);
-      return current === undefined ? this.#devices[device]!.defaultStream : this.#queue(call, current);
+      return this.#currentQueueOf(call, this.#devices[this.#current.get()]!);
     }
     return this.#queue(call, stream);
   }
