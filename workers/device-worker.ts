@@ -7,7 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { comlinkEndpoint } from '../src/protocol/comlink-endpoint.js';
 import { installErrorTransfer } from '../src/protocol/error-transfer.js';
 import { DeviceWord } from '../src/protocol/layout.js';
-import { markDeviceLost, wakeMain, wakeWatchers } from '../src/protocol/sticky-error.js';
+import { markDeviceLost } from '../src/protocol/sticky-error.js';
+import { wakeMain, wakeWatchers } from '../src/protocol/wake.js';
 import type { DeviceWorkerApi, DeviceWorkerInit } from '../src/protocol/worker-protocol.js';
 import { StreamEngine } from './stream-engine.js';
 

@@ -25,7 +25,8 @@ import {
   streamWordIndex,
 } from '../src/protocol/layout.js';
 import { discardPendingCommands } from '../src/protocol/stream-ring.js';
-import { raiseStickyError, wakeMain, wakeWatchers } from '../src/protocol/sticky-error.js';
+import { raiseStickyError } from '../src/protocol/sticky-error.js';
+import { wakeMain, wakeWatchers } from '../src/protocol/wake.js';
 import type { DeviceWorkerInit, DeviceWorkerStats } from '../src/protocol/worker-protocol.js';
 import { KERNEL_INDEX_BITS, MAX_MODULE_EXPORTS } from '../src/protocol/worker-protocol.js';
 import { DeviceKernelContext } from './device-kernel-context.js';

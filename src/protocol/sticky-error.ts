@@ -1,6 +1,6 @@
 import { type ErrorCode, errorCodeFromNumber, errorNumber } from '../errors/error-code.js';
 import { OpenRegError } from '../errors/openreg-error.js';
-import { DeviceWord, ERROR_MESSAGE_CAPACITY, ERROR_MESSAGE_OFFSET, MAIN_WATCHER_BIT, RuntimeWord } from './layout.js';
+import { DeviceWord, ERROR_MESSAGE_CAPACITY, ERROR_MESSAGE_OFFSET } from './layout.js';
 
 /** Set while the first thread to fail is still writing the message. */
 const WRITING = -1;
@@ -39,27 +39,6 @@ export function readStickyError(control: Int32Array, device: number, call: strin
   const length = Atomics.load(control, DeviceWord.ERROR_MESSAGE_BYTES);
   const bytes = new Uint8Array(control.buffer, ERROR_MESSAGE_OFFSET, length).slice();
   return new OpenRegError(code, `${call}: device ${device} has a sticky error: ${decoder.decode(bytes)}`, { device });
-}
-
-/** Wakes main-thread waiters (sync and async). */
-export function wakeMain(runtimeWords: Int32Array): void {
-  Atomics.add(runtimeWords, RuntimeWord.MAIN_WAKE, 1);
-  Atomics.notify(runtimeWords, RuntimeWord.MAIN_WAKE);
-}
-
-/** Wakes every thread registered in a device's WATCHERS word. */
-export function wakeWatchers(control: Int32Array, controls: readonly Int32Array[], runtimeWords: Int32Array): void {
-  const watchers = Atomics.exchange(control, DeviceWord.WATCHERS, 0);
-  if (watchers === 0) return;
-  if (watchers & MAIN_WATCHER_BIT) wakeMain(runtimeWords);
-  for (let d = 0; d < controls.length; d++) {
-    if (watchers & (1 << d)) ringDoorbell(controls[d]!);
-  }
-}
-
-export function ringDoorbell(control: Int32Array): void {
-  Atomics.add(control, DeviceWord.DOORBELL, 1);
-  Atomics.notify(control, DeviceWord.DOORBELL);
 }
 
 function writeMessage(control: Int32Array, message: string): void {

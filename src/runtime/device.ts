@@ -20,7 +20,8 @@ import {
   TRACE_BUFFER_BYTES,
   streamWordIndex,
 } from '../protocol/layout.js';
-import { clearStickyError, markDeviceLost, readStickyError, wakeMain, wakeWatchers } from '../protocol/sticky-error.js';
+import { clearStickyError, markDeviceLost, readStickyError } from '../protocol/sticky-error.js';
+import { ringDoorbell, wakeMain, wakeWatchers } from '../protocol/wake.js';
 import { discardPendingCommands } from '../protocol/stream-ring.js';
 import type { DeviceWorkerApi, DeviceWorkerInit } from '../protocol/worker-protocol.js';
 import type { DeviceHooks } from '../hooks/device-hooks.js';
@@ -133,8 +134,7 @@ export class Device {
     const remote = this.#remote;
     if (remote === undefined || this.isLost) throw this.error(call) ?? lostError(call, this.index);
     Atomics.add(this.control, DeviceWord.CONTROL_PENDING, 1);
-    Atomics.add(this.control, DeviceWord.DOORBELL, 1);
-    Atomics.notify(this.control, DeviceWord.DOORBELL);
+    ringDoorbell(this.control);
     this.#waiter.hold();
     try {
       return await Promise.race([fn(remote), this.#exited.then(() => Promise.reject(this.error(call) ?? lostError(call, this.index)))]);

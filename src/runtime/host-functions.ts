@@ -1,6 +1,7 @@
 import { ErrorCode } from '../errors/error-code.js';
 import { StreamWord } from '../protocol/layout.js';
-import { raiseStickyError, ringDoorbell } from '../protocol/sticky-error.js';
+import { raiseStickyError } from '../protocol/sticky-error.js';
+import { ringDoorbell } from '../protocol/wake.js';
 import type { StreamQueue } from '../stream/stream-queue.js';
 
 interface PendingHostFunction {

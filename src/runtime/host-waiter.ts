@@ -1,6 +1,7 @@
 import { ErrorCode } from '../errors/error-code.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import { DeviceWord, MAIN_WATCHER_BIT, RuntimeWord } from '../protocol/layout.js';
+import { wakeMain } from '../protocol/wake.js';
 import type { Backlogs } from '../stream/backlogs.js';
 import type { HostFunctions } from './host-functions.js';
 
@@ -154,8 +155,7 @@ export class HostWaiter {
     this.#holds = 0;
     this.#updateKeepAlive();
     // Release the pending Atomics.waitAsync.
-    Atomics.add(this.#words, RuntimeWord.MAIN_WAKE, 1);
-    Atomics.notify(this.#words, RuntimeWord.MAIN_WAKE);
+    wakeMain(this.#words);
   }
 
   readonly #onWake = (): void => {

@@ -1,6 +1,6 @@
 import { ArgTag, CmdF64, CmdI32, Op, SLOTS_SHIFT } from '../protocol/command.js';
 import { DEFAULT_STREAM_INDEX, DeviceWord, RING_MASK, RING_SLOTS, StreamWord, ringF64Base, ringI32Base, streamWordIndex } from '../protocol/layout.js';
-import { ringDoorbell } from '../protocol/sticky-error.js';
+import { ringDoorbell } from '../protocol/wake.js';
 import type { Device } from '../runtime/device.js';
 
 /** A kernel argument as it crosses into the ring. */
