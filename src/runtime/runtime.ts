@@ -986,8 +986,11 @@ export class Runtime implements AsyncDisposable {
   /** A wait condition that surfaces the sticky error of any device involved. */
   #until(call: string, devices: readonly Device[], done: () => boolean): () => boolean {
     return () => {
+      // Completion first: a worker raises a sticky error before it publishes the failed
+      // command's completion, so checking in this order never misses the error.
+      const finished = done();
       for (const d of devices) d.throwIfFailed(call);
-      return done();
+      return finished;
     };
   }
 
