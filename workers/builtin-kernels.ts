@@ -4,9 +4,9 @@
  * value number offset + i·k of the Philox stream (k = values per element), so a fill's
  * result depends only on seed, offset and element index.
  */
-import type { KernelContext } from '../src/kernel/kernel-context.js';
-import { RandomDType } from '../src/random/random-dtype.js';
-import { PhiloxStream, toUnitFloat32, toUnitFloat64 } from '../src/random/philox.js';
+import type { KernelContext } from '../src/protocol/kernel-context.js';
+import { RandomDType } from '../src/protocol/random-dtype.js';
+import { PhiloxStream, toUnitFloat32, toUnitFloat64 } from '../src/protocol/philox.js';
 
 const philox = new PhiloxStream();
 const TWO_PI = 2 * Math.PI;

@@ -1,6 +1,6 @@
 import { ErrorCode } from '../src/errors/error-code.js';
 import { OpenRegError, describe } from '../src/errors/openreg-error.js';
-import type { KernelContext } from '../src/kernel/kernel-context.js';
+import type { KernelContext } from '../src/protocol/kernel-context.js';
 import type { AllocationTable } from '../src/memory/allocation-table.js';
 import { deviceBase } from '../src/protocol/pointer.js';
 

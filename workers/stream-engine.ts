@@ -1,31 +1,24 @@
 import { ErrorCode } from '../src/errors/error-code.js';
+import { formatMessage } from '../src/errors/errors.js';
 import { OpenRegError } from '../src/errors/openreg-error.js';
 import { AllocationTable } from '../src/memory/allocation-table.js';
 import { sharedClockMs } from '../src/protocol/clock.js';
-import { ArgTag, CmdF64, CmdI32, HOST_POOL_SPACE, OP_MASK, Op, SLOTS_SHIFT } from '../src/protocol/command.js';
+import { CmdF64, CmdI32, CommandReader, HOST_POOL_SPACE, Op } from '../src/protocol/command.js';
 import {
   DEVICE_STATS_OFFSET,
   DEVICE_STAT_COUNT,
   DeviceStat,
   DeviceWord,
   MAX_STREAMS,
-  RING_MASK,
   StreamState,
   StreamWord,
-  TRACE_CAPACITY,
-  TRACE_HEADER_BYTES,
-  TRACE_RECORD_F64,
-  TraceField,
-  TraceKind,
-  TraceWord,
   eventEpochIndex,
   eventTimeIndex,
-  ringF64Base,
-  ringI32Base,
   streamWordIndex,
 } from '../src/protocol/layout.js';
-import { discardPendingCommands } from '../src/protocol/stream-ring.js';
 import { raiseStickyError } from '../src/protocol/sticky-error.js';
+import { discardPendingCommands, hasCompleted } from '../src/protocol/stream-ring.js';
+import { TraceKind, TraceWriter } from '../src/protocol/trace-format.js';
 import { wakeMain, wakeWatchers } from '../src/protocol/wake.js';
 import type { DeviceWorkerInit, DeviceWorkerStats } from '../src/protocol/worker-protocol.js';
 import { KERNEL_INDEX_BITS, MAX_MODULE_EXPORTS } from '../src/protocol/worker-protocol.js';
@@ -37,8 +30,8 @@ interface StreamCursor {
   priority: number;
   /** Int32 index of the record header. */
   header: number;
-  ringI32: number;
-  ringF64: number;
+  /** The stream's ring, decoded. */
+  ring: CommandReader;
   readSlot: number;
   completed: number;
   /** SUBMITTED as last read: re-read only once caught up, so the producer's line is not pulled per command. */
@@ -46,6 +39,18 @@ interface StreamCursor {
 }
 
 type Kernel = (...args: unknown[]) => unknown;
+
+/**
+ * The opcode table: how each command is traced — its trace kind, and which of its fields
+ * names it (kernel id, event slot) and gives its size. Execution switches on the same opcodes.
+ */
+const TRACED_OPS: readonly ({ kind: TraceKind; name?: number; bytes?: number } | undefined)[] = [];
+(TRACED_OPS as unknown[])[Op.KERNEL] = { kind: TraceKind.KERNEL, name: CmdI32.KERNEL_ID };
+(TRACED_OPS as unknown[])[Op.COPY] = { kind: TraceKind.MEMCPY, bytes: CmdF64.BYTES };
+(TRACED_OPS as unknown[])[Op.MEMSET] = { kind: TraceKind.MEMSET, bytes: CmdF64.COUNT };
+(TRACED_OPS as unknown[])[Op.HOST_FUNC] = { kind: TraceKind.HOST_FUNCTION };
+(TRACED_OPS as unknown[])[Op.RECORD_EVENT] = { kind: TraceKind.EVENT_RECORD, name: CmdI32.EVENT_SLOT };
+(TRACED_OPS as unknown[])[Op.WAIT_STREAM] = { kind: TraceKind.WAIT };
 
 /** How long the worker polls its rings before sleeping: back-to-back work needs no doorbell. */
 const IDLE_SPIN_MS = 0.1;
@@ -62,17 +67,13 @@ export class StreamEngine {
   readonly #controls: Int32Array[];
   readonly #runtime: Int32Array;
   readonly #runtimeF64: Float64Array;
-  readonly #ringI32: Int32Array;
-  readonly #ringF64: Float64Array;
-  readonly #ringI64: BigInt64Array;
-  readonly #ringU64: BigUint64Array;
+  readonly #controlBuffer: SharedArrayBuffer;
   readonly #stats: Float64Array;
   /** Byte views of every space a copy can touch: devices by index, pinned host memory. */
   readonly #heaps: Uint8Array[];
   readonly #hostPool: Uint8Array;
   readonly #ctx: DeviceKernelContext;
-  readonly #traceWords: Int32Array;
-  readonly #traceRecords: Float64Array;
+  readonly #trace: TraceWriter;
   readonly #modules: Kernel[][] = [];
   readonly #kernelNames: string[][] = [];
   #streams: StreamCursor[] = [];
@@ -86,19 +87,14 @@ export class StreamEngine {
     this.device = init.device;
     this.#controls = init.controls.map((b) => new Int32Array(b));
     this.#control = this.#controls[init.device]!;
-    const own = init.controls[init.device]!;
-    this.#ringI32 = this.#control;
-    this.#ringF64 = new Float64Array(own);
-    this.#ringI64 = new BigInt64Array(own);
-    this.#ringU64 = new BigUint64Array(own);
+    const own = (this.#controlBuffer = init.controls[init.device]!);
     this.#stats = new Float64Array(own, DEVICE_STATS_OFFSET, DEVICE_STAT_COUNT);
     this.#runtime = new Int32Array(init.runtimeBlock);
     this.#runtimeF64 = new Float64Array(init.runtimeBlock);
     this.#heaps = init.heaps.map((h) => new Uint8Array(h));
     this.#hostPool = new Uint8Array(init.hostPool);
     const table = new AllocationTable(init.allocationOwner, init.allocationSize);
-    this.#traceWords = new Int32Array(init.traceBuffer, 0, TRACE_HEADER_BYTES / 4);
-    this.#traceRecords = new Float64Array(init.traceBuffer, TRACE_HEADER_BYTES);
+    this.#trace = new TraceWriter(init.traceBuffer);
     this.#ctx = new DeviceKernelContext(init.device, init.heaps[init.device]!, table, this.#kernelName);
   }
 
@@ -230,8 +226,7 @@ export class StreamEngine {
         index,
         priority: Atomics.load(control, header + StreamWord.PRIORITY),
         header,
-        ringI32: ringI32Base(index),
-        ringF64: ringF64Base(index),
+        ring: new CommandReader(this.#controlBuffer, index),
         readSlot: Atomics.load(control, header + StreamWord.READ_SLOT),
         completed: Atomics.load(control, header + StreamWord.COMPLETED),
         submitted: Atomics.load(control, header + StreamWord.COMPLETED),
@@ -244,27 +239,25 @@ export class StreamEngine {
 
   /** Executes the head command of `s` (the caller publishes its completion); false if it must wait. */
   #execute(s: StreamCursor): boolean {
-    const i32 = this.#ringI32;
+    const ring = s.ring;
     const slot = s.readSlot;
-    const at = s.ringI32 + ((slot & RING_MASK) << 4);
-    const header = i32[at]!;
     const seq = (s.completed + 1) | 0;
     const failed = Atomics.load(this.#control, DeviceWord.STICKY_ERROR) !== 0;
-    switch (header & OP_MASK) {
+    switch (ring.op(slot)) {
       case Op.KERNEL:
-        if (!failed) this.#runKernel(s, at, slot);
+        if (!failed) this.#runKernel(s, slot);
         break;
       case Op.COPY:
-        if (!failed) this.#copy(s, at, slot);
+        if (!failed) this.#copy(ring, slot);
         break;
       case Op.MEMSET:
-        if (!failed) this.#memset(s, at, slot);
+        if (!failed) this.#memset(ring, slot);
         break;
       case Op.RECORD_EVENT:
-        this.#recordEvent(at);
+        this.#recordEvent(ring, slot);
         break;
       case Op.WAIT_STREAM:
-        if (!failed && !this.#waitSatisfied(at)) return false;
+        if (!failed && !this.#waitSatisfied(ring, slot)) return false;
         break;
       case Op.HOST_FUNC:
         if (!failed && !this.#hostFunctionDone(s, seq)) return false;
@@ -272,7 +265,7 @@ export class StreamEngine {
       default:
         break;
     }
-    s.readSlot = (slot + ((header >>> SLOTS_SHIFT) & 0xff)) | 0;
+    s.readSlot = (slot + ring.slots(slot)) | 0;
     s.completed = seq;
     return true;
   }
@@ -282,7 +275,7 @@ export class StreamEngine {
    * complete (so a trace record written before this is never missed).
    */
   #publish(s: StreamCursor): void {
-    const i32 = this.#ringI32;
+    const i32 = this.#control;
     // READ_SLOT is for this thread's rescans and resets (a plain store); the producer derives
     // free space from COMPLETED, whose seq-cst store also publishes READ_SLOT.
     i32[s.header + StreamWord.READ_SLOT] = s.readSlot;
@@ -291,92 +284,25 @@ export class StreamEngine {
     if (Atomics.load(this.#control, DeviceWord.WATCHERS) !== 0) wakeWatchers(this.#control, this.#controls, this.#runtime);
   }
 
-  /** #execute, then a trace record for the command if it ran (profiling only; kept apart so #execute stays small). */
+  /** #execute, then a trace record described by the opcode table (profiling only; kept apart so #execute stays small). */
   #executeTraced(s: StreamCursor): boolean {
+    const ring = s.ring;
     const slot = s.readSlot;
-    const at = s.ringI32 + ((slot & RING_MASK) << 4);
-    const op = this.#ringI32[at]! & OP_MASK;
+    const traced = TRACED_OPS[ring.op(slot)];
+    const correlation = ring.correlation(slot);
+    const name = traced?.name === undefined ? 0 : ring.word(slot, traced.name);
+    const bytes = traced?.bytes === undefined ? 0 : ring.number(slot, traced.bytes);
     const started = sharedClockMs();
     if (!this.#execute(s)) return false;
-    this.#trace(s, at, slot, op, started);
+    if (traced !== undefined) this.#trace.append(traced.kind, s.index, started, sharedClockMs(), bytes, correlation, name);
     return true;
   }
 
-  /** Appends a trace record for the command just executed (profiling only). */
-  #trace(s: StreamCursor, at: number, slot: number, op: number, started: number): void {
-    const header = this.#traceWords;
-    const count = header[TraceWord.COUNT]!;
-    if (count >= TRACE_CAPACITY) {
-      header[TraceWord.DROPPED]!++;
-      return;
-    }
-    let kind: number;
-    let bytes = 0;
-    let name = 0;
-    switch (op) {
-      case Op.KERNEL:
-        kind = TraceKind.KERNEL;
-        name = this.#ringI32[at + CmdI32.KERNEL_ID]!;
-        break;
-      case Op.COPY:
-        kind = TraceKind.MEMCPY;
-        bytes = this.#ringF64[this.#f64Index(s, slot, CmdF64.BYTES)]!;
-        break;
-      case Op.MEMSET:
-        kind = TraceKind.MEMSET;
-        bytes = this.#ringF64[this.#f64Index(s, slot, CmdF64.COUNT)]!;
-        break;
-      case Op.HOST_FUNC:
-        kind = TraceKind.HOST_FUNCTION;
-        break;
-      case Op.RECORD_EVENT:
-        kind = TraceKind.EVENT_RECORD;
-        name = this.#ringI32[at + CmdI32.EVENT_SLOT]!;
-        break;
-      case Op.WAIT_STREAM:
-        kind = TraceKind.WAIT;
-        break;
-      default:
-        return;
-    }
-    const r = this.#traceRecords;
-    const base = count * TRACE_RECORD_F64;
-    r[base + TraceField.KIND] = kind;
-    r[base + TraceField.STREAM] = s.index;
-    r[base + TraceField.START] = started;
-    r[base + TraceField.END] = sharedClockMs();
-    r[base + TraceField.BYTES] = bytes;
-    r[base + TraceField.CORRELATION] = this.#ringI32[at + CmdI32.CORRELATION]!;
-    r[base + TraceField.NAME] = name;
-    Atomics.store(header, TraceWord.COUNT, count + 1);
-  }
-
-  #f64Index(s: StreamCursor, slot: number, word: number): number {
-    return s.ringF64 + ((((slot + (word >>> 3)) & RING_MASK) << 3) | (word & 7));
-  }
-
-  #readArg(s: StreamCursor, at: number, slot: number, k: number): unknown {
-    const tag = (this.#ringI32[at + CmdI32.ARG_TAGS + (k >>> 4)]! >>> ((k & 15) << 1)) & 3;
-    const i = this.#f64Index(s, slot, CmdF64.ARGS + k);
-    switch (tag) {
-      case ArgTag.NUMBER:
-        return this.#ringF64[i];
-      case ArgTag.BIGINT:
-        return this.#ringI64[i];
-      case ArgTag.BOOLEAN:
-        return this.#ringF64[i] !== 0;
-      default:
-        return this.#ringU64[i];
-    }
-  }
-
-  #runKernel(s: StreamCursor, at: number, slot: number): void {
-    const i32 = this.#ringI32;
-    const argc = i32[at + CmdI32.ARGC]!;
-    const id = i32[at + CmdI32.KERNEL_ID]!;
-    const moduleId = id >>> KERNEL_INDEX_BITS;
-    const exportIndex = id & (MAX_MODULE_EXPORTS - 1);
-    const fn = this.#modules[moduleId]?.[exportIndex];
+  #runKernel(s: StreamCursor, slot: number): void {
+    const ring = s.ring;
+    const argc = ring.argc(slot);
+    const id = ring.word(slot, CmdI32.KERNEL_ID);
+    const fn = this.#modules[id >>> KERNEL_INDEX_BITS]?.[id & (MAX_MODULE_EXPORTS - 1)];
     this.#ctx.kernelId = id;
     const ctx = this.#ctx;
     this.#stats[DeviceStat.KERNELS]!++;
@@ -386,17 +312,15 @@ export class StreamEngine {
       // Direct calls for the common arities: no argument array per launch.
       switch (argc) {
         case 0: result = fn(ctx); break;
-        case 1: result = fn(ctx, this.#readArg(s, at, slot, 0)); break;
-        case 2: result = fn(ctx, this.#readArg(s, at, slot, 0), this.#readArg(s, at, slot, 1)); break;
-        case 3: result = fn(ctx, this.#readArg(s, at, slot, 0), this.#readArg(s, at, slot, 1), this.#readArg(s, at, slot, 2)); break;
-        case 4:
-          result = fn(ctx, this.#readArg(s, at, slot, 0), this.#readArg(s, at, slot, 1), this.#readArg(s, at, slot, 2), this.#readArg(s, at, slot, 3));
-          break;
+        case 1: result = fn(ctx, ring.arg(slot, 0)); break;
+        case 2: result = fn(ctx, ring.arg(slot, 0), ring.arg(slot, 1)); break;
+        case 3: result = fn(ctx, ring.arg(slot, 0), ring.arg(slot, 1), ring.arg(slot, 2)); break;
+        case 4: result = fn(ctx, ring.arg(slot, 0), ring.arg(slot, 1), ring.arg(slot, 2), ring.arg(slot, 3)); break;
         default: {
           const args = this.#args;
           args.length = argc + 1;
           args[0] = ctx;
-          for (let k = 0; k < argc; k++) args[k + 1] = this.#readArg(s, at, slot, k);
+          for (let k = 0; k < argc; k++) args[k + 1] = ring.arg(slot, k);
           result = fn.apply(undefined, args);
           args.length = 0;
         }
@@ -414,12 +338,12 @@ export class StreamEngine {
     this.#kernelNames[id >>> KERNEL_INDEX_BITS]?.[id & (MAX_MODULE_EXPORTS - 1)] ?? `#${id}`;
 
   #fail(s: StreamCursor, error: unknown): void {
-    const name = this.#kernelName(this.#ctx.kernelId);
+    const kernel = this.#kernelName(this.#ctx.kernelId);
     if (error instanceof OpenRegError && error.code === ErrorCode.ILLEGAL_ADDRESS) {
-      raiseStickyError(this.#control, ErrorCode.ILLEGAL_ADDRESS, `illegal address on stream ${s.index}: ${error.message}`);
+      raiseStickyError(this.#control, ErrorCode.ILLEGAL_ADDRESS, formatMessage('illegalAddress', { stream: s.index, problem: error.message }));
     } else {
       const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      raiseStickyError(this.#control, ErrorCode.LAUNCH_FAILURE, `kernel ${name} on stream ${s.index} threw ${what}`);
+      raiseStickyError(this.#control, ErrorCode.LAUNCH_FAILURE, formatMessage('kernelThrew', { kernel, stream: s.index, error: what }));
     }
   }
 
@@ -427,48 +351,46 @@ export class StreamEngine {
     return space === HOST_POOL_SPACE ? this.#hostPool : this.#heaps[space]!;
   }
 
-  #copy(s: StreamCursor, at: number, slot: number): void {
-    const f64 = this.#ringF64;
-    const srcSpace = this.#ringI32[at + CmdI32.SRC_SPACE]!;
-    const dstSpace = this.#ringI32[at + CmdI32.DST_SPACE]!;
-    const src = f64[this.#f64Index(s, slot, CmdF64.SRC_OFFSET)]!;
-    const dst = f64[this.#f64Index(s, slot, CmdF64.DST_OFFSET)]!;
-    const bytes = f64[this.#f64Index(s, slot, CmdF64.BYTES)]!;
+  #copy(ring: CommandReader, slot: number): void {
+    const src = ring.number(slot, CmdF64.SRC_OFFSET);
+    const dst = ring.number(slot, CmdF64.DST_OFFSET);
+    const bytes = ring.number(slot, CmdF64.BYTES);
+    const srcSpace = ring.word(slot, CmdI32.SRC_SPACE);
+    const dstSpace = ring.word(slot, CmdI32.DST_SPACE);
     if (srcSpace === dstSpace) this.#space(dstSpace).copyWithin(dst, src, src + bytes);
     else this.#space(dstSpace).set(this.#space(srcSpace).subarray(src, src + bytes), dst);
     this.#stats[DeviceStat.COPIES]!++;
     this.#stats[DeviceStat.BYTES_COPIED]! += bytes;
   }
 
-  #memset(s: StreamCursor, at: number, slot: number): void {
-    const offset = this.#ringF64[this.#f64Index(s, slot, CmdF64.OFFSET)]!;
-    const count = this.#ringF64[this.#f64Index(s, slot, CmdF64.COUNT)]!;
-    this.#heaps[this.#ringI32[at + CmdI32.MEMSET_SPACE]!]!.fill(this.#ringI32[at + CmdI32.VALUE]!, offset, offset + count);
+  #memset(ring: CommandReader, slot: number): void {
+    const offset = ring.number(slot, CmdF64.OFFSET);
+    const count = ring.number(slot, CmdF64.COUNT);
+    this.#heaps[ring.word(slot, CmdI32.MEMSET_SPACE)]!.fill(ring.word(slot, CmdI32.VALUE), offset, offset + count);
     this.#stats[DeviceStat.MEMSETS]!++;
   }
 
-  #recordEvent(at: number): void {
-    const slot = this.#ringI32[at + CmdI32.EVENT_SLOT]!;
-    const epoch = this.#ringI32[at + CmdI32.EVENT_EPOCH]!;
-    const epochIndex = eventEpochIndex(slot);
+  #recordEvent(ring: CommandReader, slot: number): void {
+    const eventSlot = ring.word(slot, CmdI32.EVENT_SLOT);
+    const epoch = ring.word(slot, CmdI32.EVENT_EPOCH);
+    const epochIndex = eventEpochIndex(eventSlot);
     // Records of one event complete in order on one device; never let an older one win.
     if (((epoch - Atomics.load(this.#runtime, epochIndex)) | 0) <= 0) return;
-    if (this.#ringI32[at + CmdI32.EVENT_TIMING] !== 0) this.#runtimeF64[eventTimeIndex(slot)] = sharedClockMs();
+    if (ring.word(slot, CmdI32.EVENT_TIMING) !== 0) this.#runtimeF64[eventTimeIndex(eventSlot)] = sharedClockMs();
     Atomics.store(this.#runtime, epochIndex, epoch);
     this.#stats[DeviceStat.EVENTS_RECORDED]!++;
   }
 
-  #waitSatisfied(at: number): boolean {
-    const i32 = this.#ringI32;
-    const device = i32[at + CmdI32.WAIT_DEVICE]!;
-    const completedAt = streamWordIndex(i32[at + CmdI32.WAIT_STREAM]!, StreamWord.COMPLETED);
-    const seq = i32[at + CmdI32.WAIT_SEQ]!;
+  #waitSatisfied(ring: CommandReader, slot: number): boolean {
+    const device = ring.word(slot, CmdI32.WAIT_DEVICE);
+    const completedAt = streamWordIndex(ring.word(slot, CmdI32.WAIT_STREAM), StreamWord.COMPLETED);
+    const seq = ring.word(slot, CmdI32.WAIT_SEQ);
     const target = this.#controls[device]!;
-    if (((Atomics.load(target, completedAt) - seq) | 0) >= 0) return true;
+    if (hasCompleted(Atomics.load(target, completedAt), seq)) return true;
     if (device === this.device) return false;
     // Ask the other device to ring our doorbell when it completes work, then look again.
     Atomics.or(target, DeviceWord.WATCHERS, 1 << this.device);
-    return ((Atomics.load(target, completedAt) - seq) | 0) >= 0;
+    return hasCompleted(Atomics.load(target, completedAt), seq);
   }
 
   #hostFunctionDone(s: StreamCursor, seq: number): boolean {

@@ -1,32 +1,77 @@
 import { ErrorCode } from './error-code.js';
 import { OpenRegError, describe } from './openreg-error.js';
 
+/**
+ * Every message template openreg throws, by name: `{call}` is the public call the user
+ * made; other `{fields}` are filled in. The README's error table lists each one (a test
+ * checks), as Node's error table and undici's do.
+ */
+export const MESSAGES = {
+  invalidValue: { code: ErrorCode.INVALID_VALUE, template: '{call}: {problem}, got {value}' },
+  invalidArgument: { code: ErrorCode.INVALID_VALUE, template: '{call}: {problem}' },
+  invalidDevice: { code: ErrorCode.INVALID_DEVICE, template: '{call}: device must be an integer in [0, {count}), got {value}' },
+  invalidHandle: { code: ErrorCode.INVALID_HANDLE, template: '{call}: {problem}' },
+  malformedHandle: { code: ErrorCode.INVALID_HANDLE, template: '{call}: {what} is not a {kind} made by a runtime (a malformed handle)' },
+  outOfDeviceMemory: {
+    code: ErrorCode.OUT_OF_MEMORY,
+    template: '{call}: cannot allocate {bytes} bytes on device {device}: {free} bytes free (largest free block {largest}) of {total} total',
+  },
+  outOfPinnedMemory: { code: ErrorCode.OUT_OF_MEMORY, template: '{call}: cannot allocate {bytes} bytes of pinned memory: {free} bytes free of {total} total' },
+  outOfCachedMemory: {
+    code: ErrorCode.OUT_OF_MEMORY,
+    template:
+      '{call}: out of memory on device {device}: tried to allocate {bytes} bytes ({segment} bytes of segment); {free} bytes free of {total}; {allocated} bytes allocated; {reserved} bytes reserved by the caching allocator',
+  },
+  outOfStreams: { code: ErrorCode.OUT_OF_MEMORY, template: '{call}: device {device} has no free stream (all {count} are in use)' },
+  outOfEvents: { code: ErrorCode.OUT_OF_MEMORY, template: '{call}: the event table is full' },
+  notReady: { code: ErrorCode.NOT_READY, template: '{call}: {which} event has not completed yet' },
+  blockingInHostFunction: { code: ErrorCode.NOT_PERMITTED, template: '{call}: cannot block inside a host function (it would deadlock its stream)' },
+  blockedBehindHostFunction: {
+    code: ErrorCode.NOT_PERMITTED,
+    template: "{call}: blocked for {ms} ms while a host function's promise is pending; it cannot settle while the main thread blocks (use the Promise form of this call)",
+  },
+  stagingDeadlock: {
+    code: ErrorCode.NOT_PERMITTED,
+    template:
+      '{call}: the staging memory is full and waiting for it would deadlock behind a host function; copy from pinned memory (mallocHost) or raise stagingBytes',
+  },
+  stickyError: { code: ErrorCode.LAUNCH_FAILURE, template: '{call}: device {device} has a sticky error: {message}' },
+  kernelThrew: { code: ErrorCode.LAUNCH_FAILURE, template: 'kernel {kernel} on stream {stream} threw {error}' },
+  hostFunctionThrew: { code: ErrorCode.LAUNCH_FAILURE, template: 'host function {name} on stream {stream} threw {error}' },
+  illegalAddress: { code: ErrorCode.ILLEGAL_ADDRESS, template: 'illegal address on stream {stream}: {problem}' },
+  deviceLost: { code: ErrorCode.DEVICE_LOST, template: '{call}: device {device} is lost' },
+  workerExited: { code: ErrorCode.DEVICE_LOST, template: "device {device}'s worker exited with code {exitCode}" },
+  runtimeClosed: { code: ErrorCode.RUNTIME_CLOSED, template: '{call}: the runtime is closed' },
+  closedWhileWaiting: { code: ErrorCode.RUNTIME_CLOSED, template: 'wait: the runtime was closed while waiting' },
+} as const satisfies Record<string, { code: ErrorCode; template: string }>;
+
+export type MessageName = keyof typeof MESSAGES;
+
+/** Fills a template's `{fields}`. */
+export function formatMessage(name: MessageName, fields: Readonly<Record<string, string | number>>): string {
+  return MESSAGES[name].template.replace(/\{(\w+)\}/g, (_, key: string) => (key in fields ? String(fields[key]) : `{${key}}`));
+}
+
+/** An OpenRegError from a named template. */
+export function openRegError(name: MessageName, fields: Readonly<Record<string, string | number>>, device?: number): OpenRegError {
+  return new OpenRegError(MESSAGES[name].code, formatMessage(name, fields), device === undefined ? undefined : { device });
+}
+
 // Factories for the common cases, so every message has the shape "call: problem, got value".
 
 export function invalidValue(call: string, problem: string, value?: unknown): OpenRegError {
-  const got = arguments.length > 2 ? `, got ${describe(value)}` : '';
-  return new OpenRegError(ErrorCode.INVALID_VALUE, `${call}: ${problem}${got}`);
+  if (arguments.length > 2) return openRegError('invalidValue', { call, problem, value: describe(value) });
+  return openRegError('invalidArgument', { call, problem });
 }
 
 export function invalidHandle(call: string, problem: string): OpenRegError {
-  return new OpenRegError(ErrorCode.INVALID_HANDLE, `${call}: ${problem}`);
+  return openRegError('invalidHandle', { call, problem });
 }
 
 export function invalidDevice(call: string, device: unknown, count: number): OpenRegError {
-  return new OpenRegError(
-    ErrorCode.INVALID_DEVICE,
-    `${call}: device must be an integer in [0, ${count}), got ${describe(device)}`,
-  );
+  return openRegError('invalidDevice', { call, count, value: describe(device) });
 }
 
 export function runtimeClosed(call: string): OpenRegError {
-  return new OpenRegError(ErrorCode.RUNTIME_CLOSED, `${call}: the runtime is closed`);
-}
-
-export function requireInteger(call: string, name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
-    throw invalidValue(call, `${name} must be an integer ${range}`, value);
-  }
-  return value;
+  return openRegError('runtimeClosed', { call });
 }

@@ -1,4 +1,4 @@
-import type { Fence } from '../stream/fence.js';
+import type { Fence } from '../protocol/fence.js';
 import { AllocationTable } from './allocation-table.js';
 import { RangeAllocator } from './range-allocator.js';
 

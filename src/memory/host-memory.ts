@@ -1,5 +1,5 @@
 import { GRANULE_BYTES } from '../protocol/layout.js';
-import type { Fence } from '../stream/fence.js';
+import type { Fence } from '../protocol/fence.js';
 import { FencedAllocator } from './fenced-allocator.js';
 import { StagingRing } from './staging-ring.js';
 

@@ -1,7 +1,11 @@
+import { RING_MASK, ringF64Base, ringI32Base } from './layout.js';
+
 /**
- * Command encoding in ring slots. Word 0 of the first slot holds the opcode
- * (bits 0..7) and the number of slots the command occupies (bits 8..15).
- * Int32 words and Float64 words alias the same 64-byte slot.
+ * The command codec: how a command sits in a stream ring's slots, with both halves — the
+ * producer's writers (main thread) and the consumer's readers (device worker). Word 0 of a
+ * command's first slot holds the opcode (bits 0..7) and its slot count (bits 8..15); the
+ * header word is written last, and the producer publishes with one SUBMITTED store.
+ * Int32 and Float64 words alias the same 64-byte slot.
  */
 export const Op = {
   NOP: 0,
@@ -13,6 +17,7 @@ export const Op = {
   /** Wait until stream (device, index) has completed `seq`: events, legacy-stream order. */
   WAIT_STREAM: 6,
 } as const;
+export type Op = (typeof Op)[keyof typeof Op];
 
 export const OP_MASK = 0xff;
 export const SLOTS_SHIFT = 8;
@@ -56,8 +61,189 @@ export const CmdF64 = {
   ARGS: 4,
 } as const;
 
-export const ArgTag = { NUMBER: 0, BIGINT: 1, BOOLEAN: 2 } as const;
+/** How a kernel argument's 64-bit word is read back. */
+export const ArgTag = { NUMBER: 0, BIGINT: 1, BOOLEAN: 2, BIGUINT: 3 } as const;
 export const MAX_KERNEL_ARGS = 64;
 
 /** Copy operand spaces: a device index (>= 0) or pinned host memory. */
 export const HOST_POOL_SPACE = -1;
+
+/** A kernel argument as it crosses into the ring. */
+export type KernelArg = number | bigint | boolean;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_LIMIT = 2n ** 63n;
+const UINT64_LIMIT = 2n ** 64n;
+
+/** True for a bigint that fits a signed or an unsigned 64-bit word. */
+export function isEncodableBigInt(value: bigint): boolean {
+  return value >= INT64_MIN && value < UINT64_LIMIT;
+}
+
+/** Slots a kernel launch with `argc` arguments occupies. */
+export function kernelSlots(argc: number): number {
+  return (CmdF64.ARGS + argc + 7) >>> 3;
+}
+
+/** Slots the command whose header word is `header` occupies. */
+export function commandSlots(header: number): number {
+  return (header >>> SLOTS_SHIFT) & 0xff;
+}
+
+/** Typed views of one stream ring (they cover the whole control block; the bases locate the ring). */
+class RingViews {
+  readonly i32: Int32Array;
+  readonly f64: Float64Array;
+  readonly i64: BigInt64Array;
+  readonly u64: BigUint64Array;
+  /** Int32 and Float64 index of the ring's first word. */
+  readonly baseI32: number;
+  readonly baseF64: number;
+
+  constructor(buffer: SharedArrayBuffer, stream: number) {
+    this.i32 = new Int32Array(buffer);
+    this.f64 = new Float64Array(buffer);
+    this.i64 = new BigInt64Array(buffer);
+    this.u64 = new BigUint64Array(buffer);
+    this.baseI32 = ringI32Base(stream);
+    this.baseF64 = ringF64Base(stream);
+  }
+
+  /** Int32 index of word 0 of the command starting at `slot`. */
+  at(slot: number): number {
+    return this.baseI32 + ((slot & RING_MASK) << 4);
+  }
+
+  /** Float64 index of word `word` of the command starting at `slot` (words run on into later slots). */
+  f64Index(slot: number, word: number): number {
+    return this.baseF64 + ((((slot + (word >>> 3)) & RING_MASK) << 3) | (word & 7));
+  }
+}
+
+/** The producer half: writes one command's words at a slot. Publication is the caller's. */
+export class CommandWriter extends RingViews {
+  /** Stamped into every command written: the profiler's correlation id (0 = none). */
+  correlation = 0;
+
+  writeNop(slot: number): void {
+    this.#header(slot, Op.NOP, 1);
+  }
+
+  writeHostFunction(slot: number): void {
+    this.#header(slot, Op.HOST_FUNC, 1);
+  }
+
+  writeKernel(slot: number, kernelId: number, args: readonly KernelArg[]): void {
+    const argc = args.length;
+    const i32 = this.i32;
+    const at = this.at(slot);
+    i32[at + CmdI32.ARGC] = argc;
+    i32[at + CmdI32.KERNEL_ID] = kernelId;
+    for (let w = 0; w < (argc + 15) >>> 4; w++) i32[at + CmdI32.ARG_TAGS + w] = 0;
+    for (let k = 0; k < argc; k++) {
+      const arg = args[k]!;
+      const i = this.f64Index(slot, CmdF64.ARGS + k);
+      let tag: number = ArgTag.NUMBER;
+      if (typeof arg === 'number') this.f64[i] = arg;
+      else if (typeof arg === 'boolean') {
+        this.f64[i] = arg ? 1 : 0;
+        tag = ArgTag.BOOLEAN;
+      } else if (arg < INT64_LIMIT) {
+        this.i64[i] = arg;
+        tag = ArgTag.BIGINT;
+      } else {
+        this.u64[i] = arg;
+        tag = ArgTag.BIGUINT;
+      }
+      if (tag !== 0) i32[at + CmdI32.ARG_TAGS + (k >>> 4)]! |= tag << ((k & 15) << 1);
+    }
+    this.#header(slot, Op.KERNEL, kernelSlots(argc));
+  }
+
+  writeCopy(slot: number, srcSpace: number, srcOffset: number, dstSpace: number, dstOffset: number, bytes: number): void {
+    const at = this.at(slot);
+    this.i32[at + CmdI32.SRC_SPACE] = srcSpace;
+    this.i32[at + CmdI32.DST_SPACE] = dstSpace;
+    this.f64[this.f64Index(slot, CmdF64.SRC_OFFSET)] = srcOffset;
+    this.f64[this.f64Index(slot, CmdF64.DST_OFFSET)] = dstOffset;
+    this.f64[this.f64Index(slot, CmdF64.BYTES)] = bytes;
+    this.#header(slot, Op.COPY, 1);
+  }
+
+  writeMemset(slot: number, space: number, offset: number, value: number, count: number): void {
+    const at = this.at(slot);
+    this.i32[at + CmdI32.VALUE] = value;
+    this.i32[at + CmdI32.MEMSET_SPACE] = space;
+    this.f64[this.f64Index(slot, CmdF64.OFFSET)] = offset;
+    this.f64[this.f64Index(slot, CmdF64.COUNT)] = count;
+    this.#header(slot, Op.MEMSET, 1);
+  }
+
+  writeRecordEvent(slot: number, eventSlot: number, epoch: number, timing: boolean): void {
+    const at = this.at(slot);
+    this.i32[at + CmdI32.EVENT_SLOT] = eventSlot;
+    this.i32[at + CmdI32.EVENT_EPOCH] = epoch;
+    this.i32[at + CmdI32.EVENT_TIMING] = timing ? 1 : 0;
+    this.#header(slot, Op.RECORD_EVENT, 1);
+  }
+
+  writeWait(slot: number, device: number, stream: number, seq: number): void {
+    const at = this.at(slot);
+    this.i32[at + CmdI32.WAIT_DEVICE] = device;
+    this.i32[at + CmdI32.WAIT_STREAM] = stream;
+    this.i32[at + CmdI32.WAIT_SEQ] = seq;
+    this.#header(slot, Op.WAIT_STREAM, 1);
+  }
+
+  /** The header goes last: a reader that sees it sees the whole command. */
+  #header(slot: number, op: Op, slots: number): void {
+    const at = this.at(slot);
+    this.i32[at + CmdI32.CORRELATION] = this.correlation;
+    this.i32[at] = op | (slots << SLOTS_SHIFT);
+  }
+}
+
+/** The consumer half: reads the fields of the command starting at a slot. */
+export class CommandReader extends RingViews {
+  op(slot: number): Op {
+    return (this.i32[this.at(slot)]! & OP_MASK) as Op;
+  }
+
+  slots(slot: number): number {
+    return commandSlots(this.i32[this.at(slot)]!);
+  }
+
+  correlation(slot: number): number {
+    return this.i32[this.at(slot) + CmdI32.CORRELATION]!;
+  }
+
+  /** An Int32 field (CmdI32) of the command. */
+  word(slot: number, field: number): number {
+    return this.i32[this.at(slot) + field]!;
+  }
+
+  /** A Float64 field (CmdF64) of the command. */
+  number(slot: number, field: number): number {
+    return this.f64[this.f64Index(slot, field)]!;
+  }
+
+  argc(slot: number): number {
+    return this.i32[this.at(slot) + CmdI32.ARGC]!;
+  }
+
+  /** Kernel argument `k`, as the type it was written with. */
+  arg(slot: number, k: number): KernelArg {
+    const tag = (this.i32[this.at(slot) + CmdI32.ARG_TAGS + (k >>> 4)]! >>> ((k & 15) << 1)) & 3;
+    const i = this.f64Index(slot, CmdF64.ARGS + k);
+    switch (tag) {
+      case ArgTag.NUMBER:
+        return this.f64[i]!;
+      case ArgTag.BIGINT:
+        return this.i64[i]!;
+      case ArgTag.BOOLEAN:
+        return this.f64[i] !== 0;
+      default:
+        return this.u64[i]!;
+    }
+  }
+}

@@ -137,17 +137,3 @@ export const RUNTIME_BLOCK_BYTES = RUNTIME_HEADER_BYTES + MAX_EVENTS * 4 + MAX_E
 
 /** Device memory bookkeeping: one granule of the allocation table per 256 bytes. */
 export const GRANULE_BYTES = 256;
-
-/**
- * The trace buffer of a device (one SharedArrayBuffer, written by its worker while
- * profiling): Int32 header words, then records of TRACE_RECORD_F64 Float64 words.
- */
-export const TraceWord = { COUNT: 0, DROPPED: 1 } as const;
-export const TRACE_HEADER_BYTES = 16;
-export const TraceField = { KIND: 0, STREAM: 1, START: 2, END: 3, BYTES: 4, CORRELATION: 5, NAME: 6 } as const;
-export const TRACE_RECORD_F64 = 8;
-/** Records per device per profiling session; later ones are counted as dropped. */
-export const TRACE_CAPACITY = 32768;
-export const TRACE_BUFFER_BYTES = TRACE_HEADER_BYTES + TRACE_CAPACITY * TRACE_RECORD_F64 * 8;
-/** What a device trace record describes. */
-export const TraceKind = { KERNEL: 1, MEMCPY: 2, MEMSET: 3, HOST_FUNCTION: 4, EVENT_RECORD: 5, WAIT: 6 } as const;

@@ -1,4 +1,5 @@
 import { type ErrorCode, errorCodeFromNumber, errorNumber } from '../errors/error-code.js';
+import { formatMessage } from '../errors/errors.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import { DeviceWord, ERROR_MESSAGE_CAPACITY, ERROR_MESSAGE_OFFSET } from './layout.js';
 
@@ -38,7 +39,7 @@ export function readStickyError(control: Int32Array, device: number, call: strin
   const code = errorCodeFromNumber(n) ?? 'ERR_LAUNCH_FAILURE';
   const length = Atomics.load(control, DeviceWord.ERROR_MESSAGE_BYTES);
   const bytes = new Uint8Array(control.buffer, ERROR_MESSAGE_OFFSET, length).slice();
-  return new OpenRegError(code, `${call}: device ${device} has a sticky error: ${decoder.decode(bytes)}`, { device });
+  return new OpenRegError(code, formatMessage('stickyError', { call, device, message: decoder.decode(bytes) }), { device });
 }
 
 function writeMessage(control: Int32Array, message: string): void {

@@ -1,5 +1,74 @@
-import { SLOTS_SHIFT } from './command.js';
-import { RING_MASK, StreamWord, ringI32Base, streamWordIndex } from './layout.js';
+import { commandSlots } from './command.js';
+import { RING_MASK, RING_SLOTS, StreamWord, ringI32Base, streamWordIndex } from './layout.js';
+
+/** At most RING_SLOTS commands are outstanding: a log twice that size never wraps onto one. */
+const SLOT_LOG_MASK = 2 * RING_SLOTS - 1;
+
+/**
+ * The producer's cursors over one stream ring (single producer: the main thread). Free
+ * space is derived from the consumer's COMPLETED word through a log of the write cursor
+ * after each command, so the producer never reads the consumer's slot cursor per command.
+ * Sequence numbers and slot cursors wrap as int32; every comparison is wrap-safe.
+ */
+export class RingProducer {
+  readonly #control: Int32Array;
+  readonly #submittedIndex: number;
+  readonly #completedIndex: number;
+  #writeSlot: number;
+  /** The consumer's slot cursor as last derived: re-derived only when the ring looks full. */
+  #consumed: number;
+  /** Write cursor after each command (by sequence number). */
+  readonly #slotAfter = new Int32Array(2 * RING_SLOTS);
+  #written: number;
+
+  constructor(control: Int32Array, stream: number) {
+    this.#control = control;
+    this.#submittedIndex = streamWordIndex(stream, StreamWord.SUBMITTED);
+    this.#completedIndex = streamWordIndex(stream, StreamWord.COMPLETED);
+    this.#written = Atomics.load(control, this.#submittedIndex);
+    this.#writeSlot = this.#consumed = Atomics.load(control, streamWordIndex(stream, StreamWord.READ_SLOT));
+    this.#slotAfter[this.#written & SLOT_LOG_MASK] = this.#writeSlot;
+  }
+
+  /** Where the next command's first slot goes. */
+  get writeSlot(): number {
+    return this.#writeSlot;
+  }
+
+  /** Sequence number of the last command written (visible to the consumer after `publish`). */
+  get written(): number {
+    return this.#written;
+  }
+
+  /** True if `slots` slots are free: from the cached consumer position first (it never overstates), then a fresh one. */
+  hasRoom(slots: number): boolean {
+    return RING_SLOTS - ((this.#writeSlot - this.#consumed) | 0) >= slots || this.freeSlots() >= slots;
+  }
+
+  /** Free slots, from the consumer's current position. */
+  freeSlots(): number {
+    this.#consumed = this.#slotAfter[Atomics.load(this.#control, this.#completedIndex) & SLOT_LOG_MASK]!;
+    return RING_SLOTS - ((this.#writeSlot - this.#consumed) | 0);
+  }
+
+  /** Moves past a command of `slots` slots just written at the write slot; returns its sequence number. */
+  advance(slots: number): number {
+    this.#writeSlot = (this.#writeSlot + slots) | 0;
+    const seq = (this.#written = (this.#written + 1) | 0);
+    this.#slotAfter[seq & SLOT_LOG_MASK] = this.#writeSlot;
+    return seq;
+  }
+
+  /** Makes every command advanced over visible to the consumer: one seq-cst store. */
+  publish(): void {
+    Atomics.store(this.#control, this.#submittedIndex, this.#written);
+  }
+}
+
+/** True once a stream whose COMPLETED word reads `completed` has completed command `seq` (wrap-safe). */
+export function hasCompleted(completed: number, seq: number): boolean {
+  return ((completed - seq) | 0) >= 0;
+}
 
 /**
  * Drops every command a stream has pending, as if each had completed: the consumer
@@ -13,7 +82,7 @@ export function discardPendingCommands(control: Int32Array, index: number): void
   let slot = Atomics.load(control, h + StreamWord.READ_SLOT);
   const ring = ringI32Base(index);
   while (completed !== submitted) {
-    slot = (slot + ((control[ring + ((slot & RING_MASK) << 4)]! >>> SLOTS_SHIFT) & 0xff)) | 0;
+    slot = (slot + commandSlots(control[ring + ((slot & RING_MASK) << 4)]!)) | 0;
     completed = (completed + 1) | 0;
   }
   Atomics.store(control, h + StreamWord.READ_SLOT, slot);

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Stream } from '../stream/stream.js';
+import type { Stream } from './handles.js';
 
 interface DeviceScope {
   device: number;

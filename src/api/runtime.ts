@@ -1,0 +1,427 @@
+import { MemcpyKind } from '../memory/memcpy-kind.js';
+import type { KernelArg } from '../protocol/command.js';
+import { installErrorTransfer } from '../protocol/error-transfer.js';
+import type { DevicePtr } from '../protocol/pointer.js';
+import type { RandomDType } from '../protocol/random-dtype.js';
+import { CopyService } from '../runtime/copy-service.js';
+import { type DeviceStats, DeviceService } from '../runtime/device-service.js';
+import { type EventOptions, EventService } from '../runtime/event-service.js';
+import type { Event, HandleOwner, Stream } from '../runtime/handles.js';
+import { integrationContext } from '../runtime/integration-context.js';
+import { KernelService } from '../runtime/kernel-service.js';
+import type { Kernel, KernelModule } from '../runtime/kernel-module.js';
+import { MemoryService, type PointerAttributes } from '../runtime/memory-service.js';
+import type { RuntimeSubscriber } from '../runtime/observer.js';
+import { type ResolvedRuntimeOptions, type RuntimeOptions, resolveRuntimeOptions } from '../runtime/options.js';
+import type { IntegrationContext, RuntimeApi } from '../runtime/runtime-api.js';
+import { RuntimeCore } from '../runtime/runtime-core.js';
+import { type StreamOptions, StreamService } from '../runtime/stream-service.js';
+import { CachingAllocator } from '../integration/allocators/caching-allocator.js';
+import { CachingHostAllocator } from '../integration/allocators/caching-host-allocator.js';
+import { DeviceGuard, OptionalDeviceGuard } from '../integration/guards/device-guard.js';
+import { StreamGuard } from '../integration/guards/stream-guard.js';
+import { RuntimeHooks } from '../integration/hooks/runtime-hooks.js';
+import { Profiler } from '../integration/profiler/profiler.js';
+import type { Generator } from '../integration/random/generator.js';
+import { RandomFills, type RandomOptions } from '../integration/random/random-fills.js';
+
+const BUILTIN_KERNELS = new URL('../../workers/builtin-kernels.js', import.meta.url);
+
+/**
+ * The device runtime: the role of OpenReg's libopenreg and of the CUDA Runtime. Each
+ * device is a worker thread; device memory, streams and events live in shared memory.
+ * This class is the facade: each call delegates to the service of its facet.
+ */
+export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
+  readonly #core: RuntimeCore;
+  readonly #devices: DeviceService;
+  readonly #memory: MemoryService;
+  readonly #copies: CopyService;
+  readonly #streams: StreamService;
+  readonly #events: EventService;
+  readonly #kernels: KernelService;
+  readonly #ctx: IntegrationContext;
+  readonly #profiler: Profiler;
+  #random!: RandomFills;
+  #cachingAllocator: CachingAllocator | undefined;
+  #hostAllocator: CachingHostAllocator | undefined;
+  #hooks: RuntimeHooks | undefined;
+
+  private constructor(options: ResolvedRuntimeOptions) {
+    const core = (this.#core = new RuntimeCore(options, this));
+    this.#devices = new DeviceService(core);
+    this.#memory = new MemoryService(core);
+    this.#copies = new CopyService(core);
+    this.#streams = new StreamService(core);
+    this.#events = new EventService(core);
+    this.#kernels = new KernelService(core);
+    this.#ctx = integrationContext(core, this, this.#memory, this.#kernels);
+    this.#profiler = new Profiler(this.#ctx);
+  }
+
+  /** Starts one worker thread per device. */
+  static async create(options?: RuntimeOptions): Promise<Runtime> {
+    installErrorTransfer();
+    const runtime = new Runtime(resolveRuntimeOptions(options));
+    try {
+      await runtime.#devices.start();
+      runtime.#random = new RandomFills(runtime.#ctx, await runtime.loadModule(BUILTIN_KERNELS));
+    } catch (error) {
+      await runtime.close().catch(() => undefined);
+      throw error;
+    }
+    return runtime;
+  }
+
+  /** The options the runtime was created with, defaults filled in. */
+  get options(): Readonly<ResolvedRuntimeOptions> {
+    return this.#core.options;
+  }
+
+  // ------------------------------------------------------------ lifecycle
+
+  /** Waits for enqueued work, then terminates every worker. Idempotent. */
+  close(): Promise<void> {
+    return this.#devices.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  /**
+   * Subscribes to the runtime's observer channel (the one hooks and the profiler use):
+   * stream, event, memory, launch, copy, wait and synchronization events. Returns the disposer.
+   */
+  observe(subscriber: RuntimeSubscriber): () => void {
+    this.#core.open('observe');
+    return this.#core.observer.subscribe(subscriber);
+  }
+
+  // ------------------------------------------------------------ devices
+
+  getDeviceCount(): number {
+    return this.#devices.getDeviceCount();
+  }
+
+  /** Current device of the calling async context (0 by default). */
+  getDevice(): number {
+    return this.#devices.getDevice();
+  }
+
+  setDevice(device: number): void {
+    this.#devices.setDevice(device);
+  }
+
+  /** Sets the current device and returns the previous one. */
+  exchangeDevice(device: number): number {
+    return this.#devices.exchangeDevice(device);
+  }
+
+  /** The device guard as a scope: `fn` runs with current device `device`; the caller's is untouched, whether `fn` returns, throws or awaits. */
+  withDevice<T>(device: number, fn: () => T): T {
+    return this.#devices.withDevice(device, fn);
+  }
+
+  /** Resolves once all work enqueued so far on the current device has completed. */
+  deviceSynchronize(): Promise<void> {
+    return this.#devices.deviceSynchronize();
+  }
+
+  deviceSynchronizeSync(): void {
+    this.#devices.deviceSynchronizeSync();
+  }
+
+  /** `{ least: 0, greatest: -5 }`: lower number = higher priority, as CUDA. */
+  deviceGetStreamPriorityRange(): { least: number; greatest: number } {
+    return this.#devices.deviceGetStreamPriorityRange();
+  }
+
+  /** Clears `device`'s sticky error: its pending work is discarded, its memory freed, its streams and events invalidated. A lost device gets a new worker. */
+  deviceReset(device: number): Promise<void> {
+    return this.#devices.deviceReset(device);
+  }
+
+  /** Counters kept by the device's worker, plus its memory use. */
+  deviceStats(device: number): Promise<DeviceStats> {
+    return this.#devices.deviceStats(device);
+  }
+
+  // ------------------------------------------------------------ memory
+
+  /** Device memory on the current device, 256-byte aligned (`cudaMalloc`). */
+  malloc(size: number): DevicePtr {
+    return this.#memory.malloc(size);
+  }
+
+  /** Frees device memory; it is reused only after all work enqueued before the free has completed. */
+  free(ptr: DevicePtr): void {
+    this.#memory.free(ptr);
+  }
+
+  /** Pinned host memory: a Uint8Array over shared memory, copied to and from asynchronously. */
+  mallocHost(size: number): Uint8Array {
+    return this.#memory.mallocHost(size);
+  }
+
+  freeHost(view: ArrayBufferView): void {
+    this.#memory.freeHost(view);
+  }
+
+  /** True for a pinned allocation or any view inside one. */
+  isPinned(view: ArrayBufferView): boolean {
+    return this.#memory.isPinned(view);
+  }
+
+  pointerGetAttributes(ptr: DevicePtr | ArrayBufferView): PointerAttributes {
+    return this.#memory.pointerGetAttributes(ptr);
+  }
+
+  /** Free and total bytes of the current device's memory. */
+  memGetInfo(): { free: number; total: number } {
+    return this.#memory.memGetInfo();
+  }
+
+  // ------------------------------------------------------------ copies
+
+  /** Copies `count` bytes and resolves when done (`cudaMemcpy`), on the legacy default stream. */
+  memcpy(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, count: number, kind: MemcpyKind = MemcpyKind.default): Promise<void> {
+    return this.#copies.memcpy(dst, src, count, kind);
+  }
+
+  memcpySync(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, count: number, kind: MemcpyKind = MemcpyKind.default): void {
+    this.#copies.memcpySync(dst, src, count, kind);
+  }
+
+  /** Enqueues a copy on `stream` (`cudaMemcpyAsync`): pageable sources are captured before it returns; to pageable memory it returns once the copy is done. */
+  memcpyAsync(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, count: number, kind: MemcpyKind = MemcpyKind.default, stream?: Stream): void {
+    this.#copies.memcpyAsync(dst, src, count, kind, stream);
+  }
+
+  /** Fills device memory with a byte and resolves when done (`cudaMemset`). */
+  memset(ptr: DevicePtr, value: number, count: number): Promise<void> {
+    return this.#copies.memset(ptr, value, count);
+  }
+
+  memsetSync(ptr: DevicePtr, value: number, count: number): void {
+    this.#copies.memsetSync(ptr, value, count);
+  }
+
+  memsetAsync(ptr: DevicePtr, value: number, count: number, stream?: Stream): void {
+    this.#copies.memsetAsync(ptr, value, count, stream);
+  }
+
+  // ------------------------------------------------------------ streams
+
+  /** A new stream on the current device. */
+  streamCreate(options?: StreamOptions): Stream {
+    return this.#streams.streamCreate(options);
+  }
+
+  /** The legacy default stream of `device` (default: the current device). */
+  defaultStream(device?: number): Stream {
+    return this.#streams.defaultStream(device);
+  }
+
+  streamGetPriority(stream: Stream): number {
+    return this.#streams.streamGetPriority(stream);
+  }
+
+  /** True iff all work enqueued on the stream has finished. */
+  streamQuery(stream: Stream): boolean {
+    return this.#streams.streamQuery(stream);
+  }
+
+  streamSynchronize(stream: Stream): Promise<void> {
+    return this.#streams.streamSynchronize(stream);
+  }
+
+  streamSynchronizeSync(stream: Stream): void {
+    this.#streams.streamSynchronizeSync(stream);
+  }
+
+  /** Later work on `stream` waits for the event's most recent record as of this call; a never-recorded event is a no-op. */
+  streamWaitEvent(stream: Stream, event: Event): void {
+    this.#streams.streamWaitEvent(stream, event);
+  }
+
+  /** Later work on `stream` waits for all work enqueued on `other` so far. */
+  streamWaitStream(stream: Stream, other: Stream): void {
+    this.#streams.streamWaitStream(stream, other);
+  }
+
+  /** Work already enqueued still completes; further use of the stream is an error. */
+  streamDestroy(stream: Stream): void {
+    this.#streams.streamDestroy(stream);
+  }
+
+  /** A stream from the device's pool (`getStreamFromPool`): 32 non-blocking streams per priority, created on first use, handed out round-robin. */
+  getStreamFromPool(options?: { highPriority?: boolean; device?: number }): Stream {
+    return this.#streams.getStreamFromPool(options);
+  }
+
+  /** The current stream of `device` (default: the current device) in this async context. */
+  getCurrentStream(device?: number): Stream {
+    return this.#streams.getCurrentStream(device);
+  }
+
+  /** Makes `stream` the current stream of its device in this async context (the current device is unchanged). */
+  setCurrentStream(stream: Stream): void {
+    this.#streams.setCurrentStream(stream);
+  }
+
+  /** The stream guard as a scope: `fn` runs with `stream` current and its device current; both are restored after. */
+  withStream<T>(stream: Stream, fn: () => T): T {
+    return this.#streams.withStream(stream, fn);
+  }
+
+  /** `using guard = rt.deviceGuard(d)`: device `d` until the block ends. */
+  deviceGuard(device: number): DeviceGuard {
+    return new DeviceGuard(this, this.#ctx.deviceIndex('deviceGuard', device));
+  }
+
+  /** `using guard = rt.optionalDeviceGuard(d?)`: a guard that may hold no device. */
+  optionalDeviceGuard(device?: number | null): OptionalDeviceGuard {
+    const call = 'optionalDeviceGuard';
+    this.#ctx.open(call);
+    return new OptionalDeviceGuard(this, device === undefined || device === null ? undefined : this.#ctx.deviceIndex(call, device));
+  }
+
+  /** `using guard = rt.streamGuard(s)`: `s` and its device are current until the block ends. */
+  streamGuard(stream: Stream): StreamGuard {
+    return new StreamGuard(this, this.#ctx.stream('streamGuard', stream));
+  }
+
+  // ------------------------------------------------------------ events
+
+  /** A new event on the current device; timing is on unless `disableTiming`. */
+  eventCreate(options?: EventOptions): Event {
+    return this.#events.eventCreate(options);
+  }
+
+  /** An event bound to a device when first recorded, on the recording stream's device (`torch.cuda.Event`). */
+  lazyEvent(options?: EventOptions): Event {
+    return this.#events.lazyEvent(options);
+  }
+
+  /** Captures all work enqueued on `stream` (default: the current stream) so far; re-recording replaces the capture. */
+  eventRecord(event: Event, stream?: Stream): void {
+    this.#events.eventRecord(event, stream);
+  }
+
+  /** True once the captured work has completed (a never-recorded event is complete). */
+  eventQuery(event: Event): boolean {
+    return this.#events.eventQuery(event);
+  }
+
+  eventSynchronize(event: Event): Promise<void> {
+    return this.#events.eventSynchronize(event);
+  }
+
+  eventSynchronizeSync(event: Event): void {
+    this.#events.eventSynchronizeSync(event);
+  }
+
+  /** Milliseconds between the completion of two events' records, on the shared clock. */
+  eventElapsedTime(start: Event, end: Event): number {
+    return this.#events.eventElapsedTime(start, end);
+  }
+
+  /** Further use is an error; waits already enqueued on the event still resolve. */
+  eventDestroy(event: Event): void {
+    this.#events.eventDestroy(event);
+  }
+
+  // ------------------------------------------------------------ kernels
+
+  /** Imports an ES module of kernels in every device worker. */
+  loadModule(url: string | URL): Promise<KernelModule> {
+    return this.#kernels.loadModule(url);
+  }
+
+  /** Enqueues `kernel(ctx, ...args)` on the stream's device (`cudaLaunchKernel`). */
+  launchKernel(kernel: Kernel, args: readonly KernelArg[], stream?: Stream): void {
+    this.#kernels.launchKernel(kernel, args, stream);
+  }
+
+  /** Runs `fn` on the main thread once earlier work on `stream` has completed; later work waits until it returns (or its promise settles). */
+  launchHostFunc(stream: Stream | undefined, fn: () => unknown): void {
+    this.#kernels.launchHostFunc(stream, fn);
+  }
+
+  // ------------------------------------------------------------ integration
+
+  /** The caching device allocator (PyTorch's CUDA caching allocator semantics), created on first use. */
+  get cachingAllocator(): CachingAllocator {
+    this.#core.open('cachingAllocator');
+    return (this.#cachingAllocator ??= new CachingAllocator(this.#ctx));
+  }
+
+  /** The caching pinned host allocator (PyTorch's CachingHostAllocator semantics), created on first use. */
+  get hostAllocator(): CachingHostAllocator {
+    this.#core.open('hostAllocator');
+    return (this.#hostAllocator ??= new CachingHostAllocator(this.#ctx));
+  }
+
+  /** The profiler: API calls and device execution on one clock, exported as a Chrome trace. */
+  get profiler(): Profiler {
+    this.#core.open('profiler');
+    return this.#profiler;
+  }
+
+  /** OpenReg's hooks interface: backend capabilities, and per-device observable hooks. */
+  get hooks(): RuntimeHooks {
+    this.#core.open('hooks');
+    return (this.#hooks ??= new RuntimeHooks(this.#ctx, this.#random, () => this.hostAllocator));
+  }
+
+  // ------------------------------------------------------------ random numbers
+
+  /** The default Philox generator of `device` (default: the current device), created on first use. */
+  defaultGenerator(device?: number): Generator {
+    return this.#random.defaultGenerator(device);
+  }
+
+  /** A new generator for `device` (default: the current device), with the default seed. */
+  newGenerator(device?: number): Generator {
+    return this.#random.newGenerator(device);
+  }
+
+  /** Seeds the current device's default generator (its offset goes back to 0). */
+  manualSeed(seed: number | bigint): void {
+    this.#random.manualSeed(seed);
+  }
+
+  /** Seeds every device's default generator. */
+  manualSeedAll(seed: number | bigint): void {
+    this.#random.manualSeedAll(seed);
+  }
+
+  /** Seeds the current device's default generator nondeterministically; returns the seed. */
+  seed(): bigint {
+    return this.#random.seed();
+  }
+
+  initialSeed(): bigint {
+    return this.#random.initialSeed();
+  }
+
+  /** Fills `count` elements at `ptr` with uniform values in [0, 1) (float32 or float64). */
+  randomUniform(ptr: DevicePtr, count: number, options?: RandomOptions<'float32' | 'float64'>): void {
+    this.#random.randomUniform(ptr, count, options);
+  }
+
+  /** Fills `count` elements at `ptr` with normal values (float32 or float64). */
+  randomNormal(ptr: DevicePtr, count: number, options?: RandomOptions<'float32' | 'float64'> & { mean?: number; std?: number }): void {
+    this.#random.randomNormal(ptr, count, options);
+  }
+
+  /** Fills `count` elements at `ptr` with integers uniform in [low, high) (int32, float32 or float64). */
+  randomInt(ptr: DevicePtr, count: number, low: number, high: number, options?: RandomOptions<RandomDType>): void {
+    this.#random.randomInt(ptr, count, low, high, options);
+  }
+}

@@ -1,0 +1,322 @@
+import { type Remote, wrap } from 'comlink';
+import { Worker } from 'node:worker_threads';
+import { errorNumber } from '../errors/error-code.js';
+import { formatMessage, openRegError } from '../errors/errors.js';
+import type { OpenRegError } from '../errors/openreg-error.js';
+import { AllocationTable } from '../memory/allocation-table.js';
+import { FencedAllocator } from '../memory/fenced-allocator.js';
+import { comlinkEndpoint } from '../protocol/comlink-endpoint.js';
+import type { Fence } from '../protocol/fence.js';
+import {
+  DEFAULT_STREAM_INDEX,
+  DEVICE_CONTROL_BYTES,
+  DEVICE_STATS_OFFSET,
+  DEVICE_STAT_COUNT,
+  DeviceWord,
+  GRANULE_BYTES,
+  MAX_STREAMS,
+  RING_SLOTS,
+  StreamFlag,
+  StreamState,
+  StreamWord,
+  streamWordIndex,
+} from '../protocol/layout.js';
+import { clearStickyError, markDeviceLost, readStickyError } from '../protocol/sticky-error.js';
+import { discardPendingCommands } from '../protocol/stream-ring.js';
+import { TRACE_BUFFER_BYTES } from '../protocol/trace-format.js';
+import { ringDoorbell, wakeMain, wakeWatchers } from '../protocol/wake.js';
+import type { DeviceWorkerApi, DeviceWorkerInit } from '../protocol/worker-protocol.js';
+import type { Backlogs } from './backlogs.js';
+import type { HostWaiter } from './host-waiter.js';
+import { type ImplicitWaitListener, type QueueOwner, StreamQueue } from './stream-queue.js';
+
+/** What a device needs of the runtime that owns it. */
+export interface DeviceHost {
+  readonly waiter: HostWaiter;
+  readonly backlogs: Backlogs;
+  readonly runtimeWords: Int32Array;
+  /** The worker died: the runtime drops what it kept for the device. */
+  onLost(device: Device): void;
+  /** The device's sticky error (or loss), reported once per error. */
+  onError(device: Device, error: OpenRegError): void;
+}
+
+/** The part of the worker's start data that is the same for every device. */
+export type SharedWorkerInit = Omit<DeviceWorkerInit, 'device' | 'allocationOwner' | 'allocationSize' | 'traceBuffer'>;
+
+const WORKER_URL = new URL('../../workers/device-worker.js', import.meta.url);
+/** How long close() waits for a worker to acknowledge shutdown before terminating it. */
+const SHUTDOWN_GRACE_MS = 2000;
+
+/** Main-thread side of one emulated device: its worker, control block, heap and streams. */
+export class Device implements QueueOwner {
+  readonly index: number;
+  readonly controlBuffer = new SharedArrayBuffer(DEVICE_CONTROL_BYTES);
+  readonly control = new Int32Array(this.controlBuffer);
+  readonly controlF64 = new Float64Array(this.controlBuffer);
+  readonly controlI64 = new BigInt64Array(this.controlBuffer);
+  readonly controlU64 = new BigUint64Array(this.controlBuffer);
+  readonly heap: SharedArrayBuffer;
+  readonly heapBytes: Uint8Array;
+  readonly memory: FencedAllocator;
+  /** Active stream queues by record index (the default stream is record 0). */
+  readonly queues: (StreamQueue | undefined)[] = new Array(MAX_STREAMS);
+  /** Non-default streams without `nonBlocking`, for the legacy default stream. */
+  blockingStreams: StreamQueue[] = [];
+  readonly defaultStream: StreamQueue;
+  /** Bumped by deviceReset: streams and events of older generations are invalid. */
+  generation = 0;
+  lost = false;
+  /** Where the worker writes trace records while profiling. */
+  readonly traceBuffer = new SharedArrayBuffer(TRACE_BUFFER_BYTES);
+  /** Set by the runtime while someone observes it. */
+  onImplicitWait: ImplicitWaitListener | undefined;
+  /** The sticky error has been reported to the host. */
+  #errorReported = false;
+  #worker: Worker | undefined;
+  #remote: Remote<DeviceWorkerApi> | undefined;
+  #exited: Promise<void> = Promise.resolve();
+  #closing = false;
+  readonly #host: DeviceHost;
+  #allControls: Int32Array[] = [];
+
+  constructor(host: DeviceHost, index: number, heapBytes: number) {
+    this.index = index;
+    this.#host = host;
+    this.heap = new SharedArrayBuffer(heapBytes);
+    this.heapBytes = new Uint8Array(this.heap);
+    this.memory = new FencedAllocator(heapBytes, GRANULE_BYTES, AllocationTable.create(heapBytes));
+    const h = streamWordIndex(DEFAULT_STREAM_INDEX, 0);
+    this.control[h + StreamWord.FLAGS] = StreamFlag.DEFAULT;
+    this.control[h + StreamWord.STATE] = StreamState.ACTIVE;
+    this.defaultStream = new StreamQueue(this, DEFAULT_STREAM_INDEX, 0, false);
+    this.queues[DEFAULT_STREAM_INDEX] = this.defaultStream;
+  }
+
+  /** Starts (or restarts) the device's worker. */
+  async start(init: SharedWorkerInit): Promise<void> {
+    this.#allControls = init.controls.map((b) => new Int32Array(b));
+    const worker = new Worker(WORKER_URL, {
+      execArgv: workerExecArgv(process.execArgv),
+      workerData: {
+        ...init,
+        device: this.index,
+        allocationOwner: this.memory.table.ownerBuffer,
+        allocationSize: this.memory.table.sizeBuffer,
+        traceBuffer: this.traceBuffer,
+      } satisfies DeviceWorkerInit,
+    });
+    this.#worker = worker;
+    this.#remote = wrap<DeviceWorkerApi>(comlinkEndpoint(worker));
+    // A forgotten runtime must not keep the process alive; pending waits hold it instead.
+    // (After wrap: adding a 'message' listener refs the worker's port again.)
+    worker.unref();
+    this.#exited = new Promise((resolve) => {
+      worker.once('exit', (code) => {
+        resolve();
+        if (!this.#closing && this.#worker === worker) this.#markLost(formatMessage('workerExited', { device: this.index, exitCode: code }));
+      });
+    });
+    worker.on('error', (error) => {
+      if (!this.#closing && this.#worker === worker) this.#markLost(`device ${this.index}'s worker crashed: ${error.message}`);
+    });
+    await this.call('start', (r) => r.stats());
+  }
+
+  /** A control-plane call: the worker turns its event loop until the reply is sent. */
+  async call<T>(call: string, fn: (remote: Remote<DeviceWorkerApi>) => Promise<T>): Promise<T> {
+    const remote = this.#remote;
+    if (remote === undefined || this.isLost) throw this.error(call) ?? lostError(call, this.index);
+    Atomics.add(this.control, DeviceWord.CONTROL_PENDING, 1);
+    ringDoorbell(this.control);
+    this.#host.waiter.hold();
+    try {
+      return await Promise.race([fn(remote), this.#exited.then(() => Promise.reject(this.error(call) ?? lostError(call, this.index)))]);
+    } finally {
+      Atomics.sub(this.control, DeviceWord.CONTROL_PENDING, 1);
+      this.#host.waiter.release();
+    }
+  }
+
+  /** The device's sticky error as thrown by `call`, if any. */
+  error(call: string): OpenRegError | undefined {
+    return readStickyError(this.control, this.index, call);
+  }
+
+  /**
+   * True once the worker is gone. The worker marks the loss in shared memory before the
+   * host handles its exit event, so both are consulted.
+   */
+  get isLost(): boolean {
+    return this.lost || Atomics.load(this.control, DeviceWord.STICKY_ERROR) === errorNumber.ERR_DEVICE_LOST;
+  }
+
+  throwIfFailed(call: string): void {
+    if (Atomics.load(this.control, DeviceWord.STICKY_ERROR) === 0) return;
+    const error = this.error(call)!;
+    this.#reportError(error);
+    throw error;
+  }
+
+  /** A stream queue started a backlog. */
+  backlogStarted(queue: StreamQueue): void {
+    this.#host.backlogs.add(queue);
+  }
+
+  /** A new stream record, or undefined if all are in use. */
+  createStream(priority: number, nonBlocking: boolean): StreamQueue | undefined {
+    for (let index = 1; index < MAX_STREAMS; index++) {
+      if (this.queues[index] !== undefined || this.#host.backlogs.holdsRecord(this.index, index)) continue;
+      const h = streamWordIndex(index, 0);
+      const state = Atomics.load(this.control, h + StreamWord.STATE);
+      // A retired record is reused only once the worker has drained it.
+      if (state === StreamState.RETIRED && Atomics.load(this.control, h + StreamWord.SUBMITTED) !== Atomics.load(this.control, h + StreamWord.COMPLETED)) {
+        continue;
+      }
+      this.control[h + StreamWord.PRIORITY] = priority;
+      this.control[h + StreamWord.FLAGS] = nonBlocking ? StreamFlag.NON_BLOCKING : 0;
+      Atomics.store(this.control, h + StreamWord.HOST_PENDING, 0);
+      Atomics.store(this.control, h + StreamWord.HOST_DONE, 0);
+      Atomics.store(this.control, h + StreamWord.STATE, StreamState.ACTIVE);
+      const queue = new StreamQueue(this, index, priority, nonBlocking);
+      this.queues[index] = queue;
+      if (!nonBlocking) this.blockingStreams.push(queue);
+      Atomics.add(this.control, DeviceWord.STREAM_TABLE_GEN, 1);
+      return queue;
+    }
+    return undefined;
+  }
+
+  /** Retires a stream: its enqueued work still runs; the record is reused once drained. */
+  destroyStream(queue: StreamQueue): void {
+    queue.destroyed = true;
+    this.queues[queue.index] = undefined;
+    Atomics.store(this.control, queue.header + StreamWord.STATE, StreamState.RETIRED);
+    Atomics.add(this.control, DeviceWord.STREAM_TABLE_GEN, 1);
+  }
+
+  /** Drops destroyed streams the default stream no longer needs to wait for. */
+  pruneBlockingStreams(): void {
+    if (this.blockingStreams.some((q) => q.destroyed && q.submitted === q.syncedIntoDefault)) {
+      this.blockingStreams = this.blockingStreams.filter((q) => !q.destroyed || q.submitted !== q.syncedIntoDefault);
+    }
+  }
+
+  /** Adds every stream of this device with unfinished work (backlog included) to `fence`. */
+  addToFence(fence: Fence): void {
+    const control = this.control;
+    const backlogged = this.#host.backlogs.pendingSeqs(this.index);
+    for (let index = 0; index < MAX_STREAMS; index++) {
+      const h = streamWordIndex(index, 0);
+      if (Atomics.load(control, h + StreamWord.STATE) === StreamState.FREE) continue;
+      fence.add(control, h + StreamWord.COMPLETED, backlogged.get(index) ?? Atomics.load(control, h + StreamWord.SUBMITTED));
+    }
+  }
+
+  /**
+   * Called by a full ring: blocks until the worker has consumed enough slots, unless
+   * blocking could deadlock (then false: the caller backlogs the command).
+   */
+  waitForRingSpace(queue: StreamQueue, slots: number, call: string): boolean {
+    if (!this.#host.waiter.blockingIsSafe) return false;
+    // Wait for a quarter of the ring, not one slot: refilling it one command at a time
+    // would wake this thread once per command.
+    const wanted = Math.max(slots, RING_SLOTS >> 2);
+    this.#host.waiter.waitSync(call, [this], () => {
+      this.throwIfFailed(call);
+      return queue.freeSlots() >= wanted || queue.idle || !this.#host.waiter.blockingIsSafe;
+    });
+    return queue.freeSlots() >= slots;
+  }
+
+  /**
+   * Device reset: pending work is dropped, all memory freed, user streams retired.
+   * A lost device gets a new worker (modules are reloaded by the caller).
+   */
+  async reset(restart: () => Promise<void>): Promise<void> {
+    // The worker marks the loss in shared memory before the host sees its exit event.
+    if (!this.lost && this.isLost) await this.#exited;
+    this.generation++;
+    this.#host.backlogs.dropDevice(this.index);
+    for (const q of this.queues) if (q !== undefined && !q.isDefault) this.destroyStream(q);
+    this.blockingStreams = [];
+    if (this.lost) {
+      await this.#terminate();
+      this.lost = false;
+      clearStickyError(this.control);
+      await restart();
+    } else {
+      await this.call('deviceReset', (r) => r.reset());
+    }
+    this.memory.reset();
+    new Float64Array(this.controlBuffer, DEVICE_STATS_OFFSET, DEVICE_STAT_COUNT).fill(0);
+    clearStickyError(this.control);
+    this.#errorReported = false;
+    this.defaultStream.syncedIntoDefault = this.defaultStream.submitted;
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    if (this.#worker === undefined) return;
+    if (!this.isLost) {
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)));
+      await Promise.race([this.call('close', (r) => r.shutdown()).catch(() => undefined), grace]);
+      clearTimeout(timer);
+    }
+    await this.#terminate();
+  }
+
+  async #terminate(): Promise<void> {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.#remote = undefined;
+    if (worker !== undefined) {
+      await worker.terminate();
+      await this.#exited;
+    }
+  }
+
+  #markLost(message: string): void {
+    if (this.lost) return;
+    this.lost = true;
+    markDeviceLost(this.control, message);
+    this.#host.backlogs.dropDevice(this.index);
+    // Nobody will drain this device's streams again: complete them, so that waits on
+    // them elsewhere (other devices, events, the host) end instead of hanging.
+    for (let index = 0; index < MAX_STREAMS; index++) {
+      if (Atomics.load(this.control, streamWordIndex(index, StreamWord.STATE)) !== StreamState.FREE) {
+        discardPendingCommands(this.control, index);
+      }
+    }
+    wakeWatchers(this.control, this.#allControls, this.#host.runtimeWords);
+    wakeMain(this.#host.runtimeWords);
+    this.#reportError(this.error('device lost')!);
+    this.#host.onLost(this);
+  }
+
+  #reportError(error: OpenRegError): void {
+    if (this.#errorReported) return;
+    this.#errorReported = true;
+    this.#host.onError(this, error);
+  }
+}
+
+/**
+ * The parent's Node options minus those that only make sense for the main script: a
+ * worker started with `--input-type` or `--eval` (inherited by default) fails to start.
+ */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const withValue = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
+  const result: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const arg = execArgv[i]!;
+    if (withValue.has(arg)) i++;
+    else if (!/^--(eval|print|input-type)=/.test(arg)) result.push(arg);
+  }
+  return result;
+}
+
+function lostError(call: string, device: number): OpenRegError {
+  return openRegError('deviceLost', { call, device }, device);
+}

@@ -1,0 +1,192 @@
+import { openRegError } from '../errors/errors.js';
+import { DeviceWord, MAIN_WATCHER_BIT, RuntimeWord } from '../protocol/layout.js';
+import { wakeMain } from '../protocol/wake.js';
+import type { Backlogs } from './backlogs.js';
+import type { HostFunctions } from './host-functions.js';
+
+/** Something a wait can be woken by: a device's WATCHERS word. */
+export interface Watchable {
+  readonly control: Int32Array;
+}
+
+interface AsyncWait {
+  watch: readonly Watchable[];
+  ready: () => boolean;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * How long a blocking wait spins before it sleeps, and again after each wake-up: most
+ * waits here are short, and a sleeping waiter costs the worker a notify per command.
+ */
+const SYNC_SPIN_MS = 0.05;
+/** Longest single Atomics.wait on the main thread; the loop re-checks device state between. */
+const SYNC_SLICE_MS = 50;
+/** Safety poll while async waits are pending: a ref'd handle, and a bound on a lost wake-up. */
+const ASYNC_POLL_MS = 25;
+/** Slices a blocking wait may make no progress while a host function's promise is pending. */
+const DEADLOCK_SLICES = 20;
+
+/**
+ * Main-thread waiting. Workers bump RuntimeWord.MAIN_WAKE (and notify) when they complete
+ * work on a device whose WATCHERS word has the main bit. Synchronous waits block in
+ * Atomics.wait with a timeout; asynchronous ones share a single Atomics.waitAsync.
+ */
+export class HostWaiter {
+  readonly #words: Int32Array;
+  readonly #hostFunctions: HostFunctions;
+  readonly #backlogs: Backlogs;
+  #waits: AsyncWait[] = [];
+  #armed = false;
+  #keepAlive: NodeJS.Timeout | undefined;
+  #holds = 0;
+  #closed = false;
+
+  constructor(words: Int32Array, hostFunctions: HostFunctions, backlogs: Backlogs) {
+    this.#words = words;
+    this.#hostFunctions = hostFunctions;
+    this.#backlogs = backlogs;
+  }
+
+  /** False when blocking the main thread could keep a host function from running or settling. */
+  get blockingIsSafe(): boolean {
+    return !this.#hostFunctions.insideHostFunction && !this.#hostFunctions.asyncInFlight;
+  }
+
+  /** Blocks until `ready()` (which may throw the error to surface). */
+  waitSync(call: string, watch: readonly Watchable[], ready: () => boolean): void {
+    if (ready()) return;
+    if (this.#hostFunctions.insideHostFunction) {
+      throw openRegError('blockingInHostFunction', { call });
+    }
+    const words = this.#words;
+    let stalled = 0;
+    let spinUntil = performance.now() + SYNC_SPIN_MS;
+    for (;;) {
+      this.#hostFunctions.runReady();
+      this.#backlogs.flush();
+      if (ready()) return;
+      if (performance.now() < spinUntil) continue;
+      const seq = Atomics.load(words, RuntimeWord.MAIN_WAKE);
+      for (const w of watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+      for (const d of this.#backlogs.watched()) Atomics.or(d.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+      if (ready()) return;
+      if (Atomics.wait(words, RuntimeWord.MAIN_WAKE, seq, SYNC_SLICE_MS) !== 'timed-out') {
+        spinUntil = performance.now() + SYNC_SPIN_MS;
+        continue;
+      }
+      // A pending host-function promise can only settle on the event loop this wait blocks.
+      if (this.#hostFunctions.asyncInFlight && ++stalled >= DEADLOCK_SLICES) {
+        throw openRegError('blockedBehindHostFunction', { call, ms: DEADLOCK_SLICES * SYNC_SLICE_MS });
+      }
+    }
+  }
+
+  /** Resolves once `ready()`; rejects with what `ready()` throws. */
+  waitAsync(watch: readonly Watchable[], ready: () => boolean): Promise<void> {
+    try {
+      if (ready()) return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.#waits.push({ watch, ready, resolve, reject });
+      this.arm();
+    });
+  }
+
+  /** Keeps the process alive (and polling) while control-plane calls are in flight. */
+  hold(): void {
+    this.#holds++;
+    this.#updateKeepAlive();
+  }
+
+  release(): void {
+    this.#holds--;
+    this.#updateKeepAlive();
+  }
+
+  /** From the event loop: runs ready host functions, flushes backlogs, settles waits, re-arms. */
+  readonly poll = (): void => {
+    if (this.#closed) return;
+    const seq = Atomics.load(this.#words, RuntimeWord.MAIN_WAKE);
+    this.#hostFunctions.runReady();
+    this.#backlogs.flush();
+    this.#arm(seq);
+  };
+
+  /** Makes sure a wake-up is pending for whatever needs the main thread; runs no user code. */
+  arm(): void {
+    if (this.#closed) return;
+    const seq = Atomics.load(this.#words, RuntimeWord.MAIN_WAKE);
+    // A request that rang before `seq` was read would not wake the wait below.
+    if (this.#hostFunctions.hasRequest()) setImmediate(this.poll);
+    this.#arm(seq);
+  }
+
+  #arm(seq: number): void {
+    // Register, then look: a completion after this point rings MAIN_WAKE past `seq`.
+    for (const wait of this.#waits) for (const w of wait.watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+    for (const d of this.#backlogs.watched()) Atomics.or(d.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+    this.#settle();
+    this.#updateKeepAlive();
+    if (this.#armed || !this.#busy) return;
+    const result = Atomics.waitAsync(this.#words, RuntimeWord.MAIN_WAKE, seq);
+    if (!result.async) {
+      setImmediate(this.poll);
+      return;
+    }
+    this.#armed = true;
+    void result.value.then(this.#onWake);
+  }
+
+  /** Rejects every pending wait (runtime closed). */
+  close(): void {
+    this.#closed = true;
+    const waits = this.#waits;
+    this.#waits = [];
+    for (const w of waits) w.reject(openRegError('closedWhileWaiting', {}));
+    this.#holds = 0;
+    this.#updateKeepAlive();
+    // Release the pending Atomics.waitAsync.
+    wakeMain(this.#words);
+  }
+
+  readonly #onWake = (): void => {
+    this.#armed = false;
+    this.poll();
+  };
+
+  #settle(): void {
+    if (this.#waits.length === 0) return;
+    const still: AsyncWait[] = [];
+    for (const wait of this.#waits) {
+      let done: boolean;
+      try {
+        done = wait.ready();
+      } catch (error) {
+        wait.reject(error);
+        continue;
+      }
+      if (done) wait.resolve();
+      else still.push(wait);
+    }
+    this.#waits = still;
+  }
+
+  /** Waits, host functions or backlogged commands that need the main thread. */
+  get #busy(): boolean {
+    return this.#waits.length > 0 || this.#hostFunctions.pending || this.#backlogs.pending;
+  }
+
+  #updateKeepAlive(): void {
+    const needed = !this.#closed && (this.#busy || this.#holds > 0);
+    if (needed && this.#keepAlive === undefined) {
+      this.#keepAlive = setInterval(this.poll, ASYNC_POLL_MS);
+    } else if (!needed && this.#keepAlive !== undefined) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+}

@@ -1,0 +1,273 @@
+import { CommandWriter, type KernelArg, kernelSlots } from '../protocol/command.js';
+import { DEFAULT_STREAM_INDEX, DeviceWord, StreamWord, streamWordIndex } from '../protocol/layout.js';
+import { RingProducer, hasCompleted } from '../protocol/stream-ring.js';
+import { ringDoorbell } from '../protocol/wake.js';
+
+/** A point in one stream's work: complete once the stream has completed command `seq`. */
+export interface StreamPosition {
+  readonly queue: StreamQueue;
+  readonly seq: number;
+}
+
+/** True once the stream has completed the work the position marks. */
+export function reached(position: StreamPosition): boolean {
+  return position.queue.hasCompleted(position.seq);
+}
+
+/** Reports a wait the queue added on its own (CUDA's legacy default stream ordering). */
+export type ImplicitWaitListener = (queue: StreamQueue, seq: number, on: StreamQueue, onSeq: number, call: string) => void;
+
+/** What a stream queue needs of its device: narrow, so queues do not depend on the device class. */
+export interface QueueOwner {
+  readonly index: number;
+  readonly control: Int32Array;
+  readonly controlBuffer: SharedArrayBuffer;
+  /** Device reset generation: streams of older generations are invalid. */
+  readonly generation: number;
+  readonly isLost: boolean;
+  readonly defaultStream: StreamQueue;
+  /** Non-default streams without `nonBlocking`, for the legacy default stream. */
+  readonly blockingStreams: readonly StreamQueue[];
+  /** Drops destroyed streams the default stream no longer needs to wait for. */
+  pruneBlockingStreams(): void;
+  /** Called by a full ring: true once `slots` slots are free; false when blocking could deadlock (backlog it). */
+  waitForRingSpace(queue: StreamQueue, slots: number, call: string): boolean;
+  /** The queue started a backlog: something must flush it from the event loop. */
+  backlogStarted(queue: StreamQueue): void;
+  /** Throws the device's sticky error, if it has one. */
+  throwIfFailed(call: string): void;
+  /** Set while someone observes the runtime. */
+  readonly onImplicitWait: ImplicitWaitListener | undefined;
+}
+
+interface DeferredCommand {
+  slots: number;
+  write: (slot: number) => void;
+}
+
+/**
+ * The producer side of one stream, on the main thread: encodes commands into its ring
+ * and publishes each with one atomic store. No allocation per command, except in the
+ * backlog (a full ring at a moment when blocking could deadlock).
+ */
+export class StreamQueue {
+  readonly device: QueueOwner;
+  readonly index: number;
+  readonly priority: number;
+  readonly nonBlocking: boolean;
+  readonly isDefault: boolean;
+  /** Device reset generation the stream was created in (default streams outlive resets). */
+  readonly generation: number;
+  /** Int32 index of the record header in the device control block. */
+  readonly header: number;
+  readonly completedIndex: number;
+  /** Sequence number of the last command enqueued (published, or waiting in the backlog). */
+  submitted: number;
+  /** Legacy default stream: the default stream's last command this stream already waits for. */
+  syncedDefault = Number.NaN;
+  /** Legacy default stream: this stream's last command the default stream already waits for. */
+  syncedIntoDefault: number;
+  destroyed = false;
+  readonly #control: Int32Array;
+  readonly #writer: CommandWriter;
+  readonly #ring: RingProducer;
+  /** Commands that did not fit in the ring when blocking was unsafe, in order. */
+  readonly #backlog: DeferredCommand[] = [];
+
+  constructor(device: QueueOwner, index: number, priority: number, nonBlocking: boolean) {
+    this.device = device;
+    this.index = index;
+    this.priority = priority;
+    this.nonBlocking = nonBlocking;
+    this.isDefault = index === DEFAULT_STREAM_INDEX;
+    this.generation = device.generation;
+    this.header = streamWordIndex(index, 0);
+    this.completedIndex = this.header + StreamWord.COMPLETED;
+    this.#control = device.control;
+    this.#writer = new CommandWriter(device.controlBuffer, index);
+    this.#ring = new RingProducer(device.control, index);
+    this.submitted = this.syncedIntoDefault = this.#ring.written;
+  }
+
+  /** Correlation id stamped into the commands enqueued now (the profiler's; 0 = none). */
+  set correlation(id: number) {
+    this.#writer.correlation = id;
+  }
+
+  /** True once command `seq` of this stream has completed. */
+  hasCompleted(seq: number): boolean {
+    return hasCompleted(Atomics.load(this.#control, this.completedIndex), seq);
+  }
+
+  get idle(): boolean {
+    return Atomics.load(this.#control, this.completedIndex) === this.submitted;
+  }
+
+  /** Where the stream is now: complete once everything enqueued so far has completed. */
+  get position(): StreamPosition {
+    return { queue: this, seq: this.submitted };
+  }
+
+  /**
+   * True if a command enqueued now could run at once: this stream and every stream the
+   * legacy default stream would order it after have finished their work.
+   */
+  get readyNow(): boolean {
+    if (!this.idle) return false;
+    if (this.nonBlocking) return true;
+    if (!this.isDefault) return this.device.defaultStream.idle;
+    const blocking = this.device.blockingStreams;
+    for (let i = 0; i < blocking.length; i++) if (!blocking[i]!.idle) return false;
+    return true;
+  }
+
+  /** Free ring slots, from the worker's current position. */
+  freeSlots(): number {
+    return this.#ring.freeSlots();
+  }
+
+  enqueueKernel(kernelId: number, args: readonly KernelArg[], call: string): number {
+    this.#orderAgainstDefault(call);
+    const slots = kernelSlots(args.length);
+    if (!this.#room(slots, call)) {
+      const copy = args.slice();
+      return this.#defer(slots, (slot) => this.#writer.writeKernel(slot, kernelId, copy));
+    }
+    this.#writer.writeKernel(this.#ring.writeSlot, kernelId, args);
+    return this.#publish(slots);
+  }
+
+  enqueueCopy(srcSpace: number, srcOffset: number, dstSpace: number, dstOffset: number, bytes: number, call: string): number {
+    this.#orderAgainstDefault(call);
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeCopy(slot, srcSpace, srcOffset, dstSpace, dstOffset, bytes));
+    this.#writer.writeCopy(this.#ring.writeSlot, srcSpace, srcOffset, dstSpace, dstOffset, bytes);
+    return this.#publish(1);
+  }
+
+  enqueueMemset(space: number, offset: number, value: number, count: number, call: string): number {
+    this.#orderAgainstDefault(call);
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeMemset(slot, space, offset, value, count));
+    this.#writer.writeMemset(this.#ring.writeSlot, space, offset, value, count);
+    return this.#publish(1);
+  }
+
+  enqueueRecordEvent(eventSlot: number, epoch: number, timing: boolean, call: string): number {
+    this.#orderAgainstDefault(call);
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeRecordEvent(slot, eventSlot, epoch, timing));
+    this.#writer.writeRecordEvent(this.#ring.writeSlot, eventSlot, epoch, timing);
+    return this.#publish(1);
+  }
+
+  /** Later work on this stream waits until `on` has completed `seq`. */
+  enqueueWait(on: StreamQueue, seq: number, call: string): number {
+    this.#orderAgainstDefault(call);
+    return this.#wait(on, seq, call);
+  }
+
+  enqueueHostFunction(call: string): number {
+    this.#orderAgainstDefault(call);
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeHostFunction(slot));
+    this.#writer.writeHostFunction(this.#ring.writeSlot);
+    return this.#publish(1);
+  }
+
+  /** A no-op command: completes once all earlier work of the stream has. */
+  enqueueMarker(call: string): number {
+    this.#orderAgainstDefault(call);
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeNop(slot));
+    this.#writer.writeNop(this.#ring.writeSlot);
+    return this.#publish(1);
+  }
+
+  /** Writes the backlogged commands that fit; true once the backlog is empty. */
+  flushBacklog(): boolean {
+    let n = 0;
+    for (; n < this.#backlog.length; n++) {
+      const { slots, write } = this.#backlog[n]!;
+      if (this.#ring.freeSlots() < slots) break;
+      write(this.#ring.writeSlot);
+      this.#ring.advance(slots);
+    }
+    if (n > 0) {
+      this.#backlog.splice(0, n);
+      this.#store();
+    }
+    return this.#backlog.length === 0;
+  }
+
+  /** True while commands wait in the backlog. */
+  get backlogged(): boolean {
+    return this.#backlog.length > 0;
+  }
+
+  /** Forgets commands never written to the ring (device reset or loss). */
+  dropBacklog(): void {
+    this.#backlog.length = 0;
+    this.submitted = this.#ring.written;
+  }
+
+  /**
+   * CUDA's legacy default stream: work on it waits for all earlier work on the device's
+   * blocking streams, and work on a blocking stream waits for earlier default-stream work.
+   */
+  #orderAgainstDefault(call: string): void {
+    if (this.nonBlocking) return;
+    if (this.isDefault) {
+      const blocking = this.device.blockingStreams;
+      for (let i = 0; i < blocking.length; i++) {
+        const b = blocking[i]!;
+        if (b.submitted === b.syncedIntoDefault) continue;
+        b.syncedIntoDefault = b.submitted;
+        if (!b.hasCompleted(b.submitted)) this.#implicitWait(b, call);
+      }
+      this.device.pruneBlockingStreams();
+      return;
+    }
+    const d = this.device.defaultStream;
+    if (d.submitted === this.syncedDefault) return;
+    this.syncedDefault = d.submitted;
+    if (!d.hasCompleted(d.submitted)) this.#implicitWait(d, call);
+  }
+
+  #implicitWait(on: StreamQueue, call: string): void {
+    const seq = this.#wait(on, on.submitted, call);
+    this.device.onImplicitWait?.(this, seq, on, on.submitted, call);
+  }
+
+  #wait(on: StreamQueue, seq: number, call: string): number {
+    const device = on.device.index;
+    const index = on.index;
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeWait(slot, device, index, seq));
+    this.#writer.writeWait(this.#ring.writeSlot, device, index, seq);
+    return this.#publish(1);
+  }
+
+  /**
+   * True if `slots` slots can be written now. A full ring blocks (boundedly, servicing
+   * host functions) until the worker catches up; when blocking could deadlock, the
+   * command goes to the backlog instead.
+   */
+  #room(slots: number, call: string): boolean {
+    if (this.#backlog.length > 0) return false;
+    return this.#ring.hasRoom(slots) || this.device.waitForRingSpace(this, slots, call);
+  }
+
+  #defer(slots: number, write: (slot: number) => void): number {
+    this.#backlog.push({ slots, write });
+    if (this.#backlog.length === 1) this.device.backlogStarted(this);
+    return (this.submitted = (this.submitted + 1) | 0);
+  }
+
+  /** Publishes the command just written at the write slot (the backlog is empty). */
+  #publish(slots: number): number {
+    const seq = (this.submitted = this.#ring.advance(slots));
+    this.#store();
+    return seq;
+  }
+
+  #store(): void {
+    this.#ring.publish();
+    // The worker announces sleep before its last look at the rings: ring only then.
+    if (Atomics.load(this.#control, DeviceWord.SLEEPING) !== 0) ringDoorbell(this.#control);
+  }
+}

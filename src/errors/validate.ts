@@ -1,0 +1,55 @@
+import { invalidDevice, invalidValue } from './errors.js';
+
+// One check per kind of argument. Each names the public call the user made (`call`) and
+// the argument, and throws an OpenRegError with a stable code.
+
+/** An integer in [min, max]. */
+export function requireInteger(call: string, name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max !== Number.MAX_SAFE_INTEGER ? ` in [${min}, ${max}]` : min !== Number.MIN_SAFE_INTEGER ? ` >= ${min}` : '';
+    throw invalidValue(call, `${name} must be an integer${range}`, value);
+  }
+  return value;
+}
+
+/** A finite number (and at least `min`, if given). */
+export function requireFinite(call: string, name: string, value: unknown, min = -Infinity): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw invalidValue(call, `${name} must be a finite number${min === -Infinity ? '' : ` >= ${min}`}`, value);
+  }
+  return value;
+}
+
+export function requireBoolean(call: string, name: string, value: unknown): boolean {
+  if (typeof value !== 'boolean') throw invalidValue(call, `${name} must be a boolean`, value);
+  return value;
+}
+
+export function requireFunction<F extends (...args: never[]) => unknown>(call: string, name: string, value: unknown): F {
+  if (typeof value !== 'function') throw invalidValue(call, `${name} must be a function`, value);
+  return value as F;
+}
+
+export function requireString(call: string, name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalidValue(call, `${name} must be a non-empty string`, value);
+  return value;
+}
+
+/** An options bag: undefined (no options) or an object. */
+export function requireOptions<T extends object>(call: string, options: unknown): Partial<T> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) throw invalidValue(call, 'options must be an object', options);
+  return options as Partial<T>;
+}
+
+/** A device index in [0, count). */
+export function requireDevice(call: string, device: unknown, count: number): number {
+  if (typeof device !== 'number' || !Number.isInteger(device) || device < 0 || device >= count) throw invalidDevice(call, device, count);
+  return device;
+}
+
+/** One of a fixed set of values. */
+export function requireOneOf<T>(call: string, name: string, value: unknown, allowed: readonly T[]): T {
+  if (!allowed.includes(value as T)) throw invalidValue(call, `${name} must be one of ${allowed.join(', ')}`, value);
+  return value as T;
+}

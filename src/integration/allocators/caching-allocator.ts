@@ -1,0 +1,343 @@
+import { type StreamPosition, reached } from '../../device/stream-queue.js';
+import { ErrorCode } from '../../errors/error-code.js';
+import { invalidValue, openRegError } from '../../errors/errors.js';
+import { OpenRegError } from '../../errors/openreg-error.js';
+import { requireInteger } from '../../errors/validate.js';
+import type { DevicePtr } from '../../protocol/pointer.js';
+import type { Stream } from '../../runtime/handles.js';
+import type { IntegrationContext } from '../../runtime/runtime-api.js';
+import { type MemoryStats, StatCounters } from './memory-stats.js';
+
+const MiB = 1024 * 1024;
+/** Requests are rounded up to multiples of this. */
+export const ROUND_BYTES = 512;
+/** Requests up to this size are served by the small pool. */
+export const SMALL_SIZE = 1 * MiB;
+/** Segment size of the small pool. */
+export const SMALL_SEGMENT = 2 * MiB;
+/** Segment size for large requests below MIN_LARGE_ALLOC. */
+export const LARGE_SEGMENT = 20 * MiB;
+export const MIN_LARGE_ALLOC = 10 * MiB;
+/** Larger requests get their own segment, rounded up to this. */
+export const ROUND_LARGE = 2 * MiB;
+
+type PoolName = 'small' | 'large';
+
+/** A block of device memory handed out by the caching allocator. */
+export class DeviceBlock {
+  /** Start of the block (a DevicePtr). */
+  readonly ptr: DevicePtr;
+  readonly device: number;
+  /** Bytes asked for. */
+  readonly requested: number;
+  /** The stream the block was allocated on: it may be reused at once by later work there. */
+  readonly stream: Stream;
+
+  /** @internal */
+  constructor(ptr: DevicePtr, device: number, requested: number, stream: Stream) {
+    this.ptr = ptr;
+    this.device = device;
+    this.requested = requested;
+    this.stream = stream;
+  }
+}
+
+/** A range of a segment: allocated, free (in a pool), or waiting for other streams. */
+interface Block {
+  segment: Segment;
+  ptr: DevicePtr;
+  size: number;
+  /** The stream the block belongs to (a stream handle is one per stream, so it serves as the key). */
+  stream: Stream;
+  allocated: boolean;
+  /** Freed, waiting for the markers recorded on the streams it was used on. */
+  pending: StreamPosition[] | undefined;
+  prev: Block | undefined;
+  next: Block | undefined;
+  /** Streams other than `stream` that used the block (recordStream). */
+  streamUses: Set<Stream> | undefined;
+  handle: DeviceBlock | undefined;
+}
+
+interface Segment {
+  ptr: DevicePtr;
+  size: number;
+  pool: PoolName;
+}
+
+/** Free blocks of one pool, per stream, sorted by (size, ptr) for best fit. */
+class FreePool {
+  readonly #byStream = new Map<Stream, Block[]>();
+
+  insert(block: Block): void {
+    let list = this.#byStream.get(block.stream);
+    if (list === undefined) this.#byStream.set(block.stream, (list = []));
+    list.splice(this.#lowerBound(list, block.size, block.ptr), 0, block);
+  }
+
+  remove(block: Block): void {
+    const list = this.#byStream.get(block.stream);
+    const i = list?.indexOf(block) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+  }
+
+  /** The smallest free block of `stream` with at least `size` bytes. */
+  bestFit(stream: Stream, size: number): Block | undefined {
+    const list = this.#byStream.get(stream);
+    if (list === undefined) return undefined;
+    return list[this.#lowerBound(list, size, -1)];
+  }
+
+  *blocks(): Iterable<Block> {
+    for (const list of this.#byStream.values()) yield* list;
+  }
+
+  #lowerBound(list: Block[], size: number, ptr: number): number {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const b = list[mid]!;
+      if (b.size < size || (b.size === size && b.ptr < ptr)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/** The caching allocator's state for one device. */
+class DeviceCache {
+  readonly pools: Record<PoolName, FreePool> = { small: new FreePool(), large: new FreePool() };
+  readonly live = new Map<DevicePtr, Block>();
+  readonly pending = new Set<Block>();
+  readonly segments = new Set<Segment>();
+  readonly stats = new StatCounters();
+}
+
+/**
+ * The caching device allocator, with the semantics of PyTorch's CUDA caching allocator:
+ * 512-byte rounding, a small pool (≤ 1 MiB, 2 MiB segments) and a large pool, block
+ * splitting and merging, stream-ordered reuse, recordStream, free-cache-and-retry on
+ * OOM, and per-pool statistics. Segments come from rt.malloc; `emptyCache` gives unused
+ * ones back.
+ */
+export class CachingAllocator {
+  readonly #ctx: IntegrationContext;
+  readonly #caches: (DeviceCache | undefined)[] = [];
+
+  /** @internal use rt.cachingAllocator */
+  constructor(ctx: IntegrationContext) {
+    this.#ctx = ctx;
+    // A reset frees all of a device's memory: its cache goes with it.
+    ctx.observer.subscribe({ deviceReset: ({ device }) => (this.#caches[device] = undefined) });
+  }
+
+  /** Allocates `size` bytes for use on `stream` (default: the current stream of the current device). */
+  allocate(size: number, stream?: Stream): DeviceBlock {
+    const call = 'cachingAllocator.allocate';
+    this.#ctx.open(call);
+    const n = requireInteger(call, 'size', size, 1);
+    const handle = this.#ctx.streamOrCurrent(call, stream);
+    const device = handle.device;
+    const cache = this.#cache(device);
+    this.#processPending(cache);
+    const rounded = roundSize(n);
+    const poolName: PoolName = rounded <= SMALL_SIZE ? 'small' : 'large';
+    const pool = cache.pools[poolName];
+    let block = pool.bestFit(handle, rounded);
+    if (block !== undefined) {
+      pool.remove(block);
+    } else {
+      block = this.#newSegment(call, cache, device, handle, rounded, poolName, n);
+    }
+    // Split when the remainder is worth keeping (PyTorch's rule per pool).
+    const remaining = block.size - rounded;
+    if (poolName === 'small' ? remaining >= ROUND_BYTES : remaining > SMALL_SIZE) {
+      const rest: Block = { ...blank(block.segment, handle), ptr: block.ptr + rounded, size: remaining, prev: block, next: block.next };
+      if (block.next) block.next.prev = rest;
+      block.next = rest;
+      block.size = rounded;
+      pool.insert(rest);
+    }
+    block.allocated = true;
+    block.handle = new DeviceBlock(block.ptr, device, n, handle);
+    cache.live.set(block.ptr, block);
+    cache.stats.allocate(poolName, block.size);
+    if (this.#ctx.observer.listeners.cachingAllocation !== undefined) {
+      this.#ctx.observer.emit('cachingAllocation', { device, ptr: block.ptr, size: block.size, stream: handle });
+    }
+    return block.handle;
+  }
+
+  /**
+   * Returns a block to the cache. Reused at once by later work on its own stream; if
+   * other streams used it (recordStream), only after their work enqueued so far is done.
+   */
+  free(block: DeviceBlock | DevicePtr): void {
+    const call = 'cachingAllocator.free';
+    const b = this.#liveBlock(call, block);
+    const device = b.handle!.device;
+    const cache = this.#cache(device);
+    if (this.#ctx.observer.listeners.cachingFree !== undefined) {
+      this.#ctx.observer.emit('cachingFree', { device, ptr: b.ptr, size: b.size, stream: b.stream });
+    }
+    cache.live.delete(b.ptr);
+    b.allocated = false;
+    cache.stats.free(b.segment.pool, b.size);
+    const uses = b.streamUses !== undefined && b.streamUses.size > 0;
+    if (!uses) cache.stats.deactivate(b.segment.pool, b.size);
+    if (uses) {
+      b.pending = [...b.streamUses!].flatMap((s) => this.#ctx.mark(call, s) ?? []);
+      b.streamUses = undefined;
+      cache.pending.add(b);
+      this.#processPending(cache);
+    } else {
+      this.#release(cache, b);
+    }
+  }
+
+  /** Marks `block` as used by work on `stream`, so that freeing it waits for that work. */
+  recordStream(block: DeviceBlock | DevicePtr, stream: Stream): void {
+    const call = 'cachingAllocator.recordStream';
+    const b = this.#liveBlock(call, block);
+    const used = this.#ctx.stream(call, stream);
+    if (used === b.stream) return;
+    (b.streamUses ??= new Set()).add(used);
+  }
+
+  /** Gives back to the device every cached segment with no block in use. */
+  emptyCache(): void {
+    this.#ctx.open('cachingAllocator.emptyCache');
+    for (const [device, cache] of this.#caches.entries()) {
+      if (cache === undefined) continue;
+      this.#processPending(cache);
+      this.#releaseCached(cache, device, () => true);
+    }
+  }
+
+  /** Allocated, reserved and active bytes (current, peak), per pool and in total; retries and OOMs. */
+  memoryStats(device?: number): MemoryStats {
+    const d = this.#ctx.deviceOrCurrent('cachingAllocator.memoryStats', device);
+    const cache = this.#cache(d);
+    this.#processPending(cache);
+    return cache.stats.snapshot();
+  }
+
+  resetPeakMemoryStats(device?: number): void {
+    const d = this.#ctx.deviceOrCurrent('cachingAllocator.resetPeakMemoryStats', device);
+    this.#cache(d).stats.resetPeaks();
+  }
+
+  #cache(device: number): DeviceCache {
+    return (this.#caches[device] ??= new DeviceCache());
+  }
+
+  #liveBlock(call: string, block: DeviceBlock | DevicePtr): Block {
+    const ptr = block instanceof DeviceBlock ? block.ptr : block;
+    for (const cache of this.#caches) {
+      const b = cache?.live.get(ptr as number);
+      if (b !== undefined) return b;
+    }
+    throw invalidValue(call, 'not a live block of the caching allocator (unknown or already freed)', block);
+  }
+
+  #newSegment(call: string, cache: DeviceCache, device: number, stream: Stream, rounded: number, pool: PoolName, requested: number): Block {
+    const size = pool === 'small' ? SMALL_SEGMENT : rounded < MIN_LARGE_ALLOC ? LARGE_SEGMENT : Math.ceil(rounded / ROUND_LARGE) * ROUND_LARGE;
+    let ptr = this.#tryMalloc(device, size);
+    if (ptr === undefined) {
+      // Free cached blocks and retry: first segments large enough, then all of them.
+      cache.stats.numAllocRetries++;
+      this.#processPending(cache);
+      this.#releaseCached(cache, device, (s) => s.size >= size);
+      ptr = this.#tryMalloc(device, size);
+      if (ptr === undefined) {
+        this.#releaseCached(cache, device, () => true);
+        ptr = this.#tryMalloc(device, size);
+      }
+    }
+    if (ptr === undefined) {
+      cache.stats.numOoms++;
+      const { free, total } = this.#ctx.api.withDevice(device, () => this.#ctx.api.memGetInfo());
+      const { allocatedBytes, reservedBytes } = cache.stats.snapshot();
+      const fields = { call, device, bytes: requested, segment: size, free, total, allocated: allocatedBytes.all.current, reserved: reservedBytes.all.current };
+      throw openRegError('outOfCachedMemory', fields, device);
+    }
+    const segment: Segment = { ptr, size, pool };
+    cache.segments.add(segment);
+    cache.stats.reserve(pool, size);
+    return { ...blank(segment, stream), ptr, size };
+  }
+
+  #tryMalloc(device: number, size: number): DevicePtr | undefined {
+    try {
+      return this.#ctx.api.withDevice(device, () => this.#ctx.api.malloc(size));
+    } catch (error) {
+      if (error instanceof OpenRegError && error.code === ErrorCode.OUT_OF_MEMORY) return undefined;
+      throw error;
+    }
+  }
+
+  /** Merges a free block with free neighbours and puts it in its pool. */
+  #release(cache: DeviceCache, block: Block): void {
+    const pool = cache.pools[block.segment.pool];
+    block.handle = undefined;
+    for (const neighbour of [block.prev, block.next]) {
+      if (neighbour === undefined || neighbour.allocated || neighbour.pending !== undefined || neighbour.stream !== block.stream) continue;
+      pool.remove(neighbour);
+      if (neighbour === block.prev) {
+        block.ptr = neighbour.ptr;
+        block.prev = neighbour.prev;
+        if (block.prev) block.prev.next = block;
+      } else {
+        block.next = neighbour.next;
+        if (block.next) block.next.prev = block;
+      }
+      block.size += neighbour.size;
+    }
+    pool.insert(block);
+  }
+
+  /** Returns freed blocks whose other-stream work has completed to their pools. */
+  #processPending(cache: DeviceCache): void {
+    for (const b of cache.pending) {
+      if (!b.pending!.every(reached)) continue;
+      cache.pending.delete(b);
+      b.pending = undefined;
+      cache.stats.deactivate(b.segment.pool, b.size);
+      this.#release(cache, b);
+    }
+  }
+
+  /** Frees whole cached segments (one free block spanning the segment) matching `which`. */
+  #releaseCached(cache: DeviceCache, device: number, which: (s: Segment) => boolean): void {
+    for (const poolName of ['small', 'large'] as const) {
+      const pool = cache.pools[poolName];
+      for (const b of [...pool.blocks()]) {
+        if (b.prev !== undefined || b.next !== undefined || !which(b.segment)) continue;
+        pool.remove(b);
+        cache.segments.delete(b.segment);
+        cache.stats.unreserve(poolName, b.segment.size);
+        this.#ctx.api.withDevice(device, () => this.#ctx.api.free(b.segment.ptr));
+      }
+    }
+  }
+}
+
+function roundSize(size: number): number {
+  return size < ROUND_BYTES ? ROUND_BYTES : Math.ceil(size / ROUND_BYTES) * ROUND_BYTES;
+}
+
+function blank(segment: Segment, stream: Stream): Block {
+  return {
+    segment,
+    ptr: segment.ptr,
+    size: segment.size,
+    stream,
+    allocated: false,
+    pending: undefined,
+    prev: undefined,
+    next: undefined,
+    streamUses: undefined,
+    handle: undefined,
+  };
+}

@@ -1,0 +1,139 @@
+import { requireFunction } from '../errors/validate.js';
+import type { DeviceWorkerStats } from '../protocol/worker-protocol.js';
+import type { RuntimeCore } from './runtime-core.js';
+
+/** Counters of one device, as its worker reports them, plus its memory use. */
+export interface DeviceStats extends DeviceWorkerStats {
+  /** Device memory in use, in bytes (rounded to the 256-byte alignment). */
+  allocatedBytes: number;
+  allocations: number;
+}
+
+/** Lower number = higher priority, as CUDA. */
+export const PRIORITY_LEAST = 0;
+export const PRIORITY_GREATEST = -5;
+
+/** Devices: their workers' lifecycle, the current device, device-wide synchronization and reset. */
+export class DeviceService {
+  readonly #core: RuntimeCore;
+  #closing: Promise<void> | undefined;
+
+  constructor(core: RuntimeCore) {
+    this.#core = core;
+  }
+
+  /** Starts one worker per device. */
+  async start(): Promise<void> {
+    const init = this.#core.workerInit();
+    await Promise.all(this.#core.devices.map((d) => d.start(init)));
+  }
+
+  /** Waits for enqueued work, then terminates every worker. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    // Workers are unref'd: hold the process open until they are gone.
+    const keepAlive = setInterval(() => undefined, 1000);
+    try {
+      const core = this.#core;
+      // Let enqueued work finish; a failed or lost device has nothing left to finish.
+      const idle = core.devices.map((device) => {
+        const fence = core.deviceFence(device);
+        return core.waiter.waitAsync([device], () => device.isLost || fence.complete).catch(() => undefined);
+      });
+      core.closed = true;
+      await Promise.all(idle);
+      core.waiter.close();
+      await Promise.all(core.devices.map((d) => d.close()));
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  getDeviceCount(): number {
+    this.#core.open('getDeviceCount');
+    return this.#core.devices.length;
+  }
+
+  getDevice(): number {
+    this.#core.open('getDevice');
+    return this.#core.current.get();
+  }
+
+  setDevice(device: unknown): void {
+    this.#core.current.set(this.#index('setDevice', device));
+  }
+
+  exchangeDevice(device: unknown, call = 'exchangeDevice'): number {
+    const d = this.#index(call, device);
+    const previous = this.#core.current.get();
+    this.#core.current.set(d);
+    return previous;
+  }
+
+  withDevice<T>(device: unknown, fn: unknown): T {
+    const call = 'withDevice';
+    const d = this.#index(call, device);
+    return this.#core.current.run(d, requireFunction<() => T>(call, 'fn', fn));
+  }
+
+  deviceSynchronize(): Promise<void> {
+    const call = 'deviceSynchronize';
+    try {
+      const core = this.#core;
+      const device = core.currentDevice(call);
+      const fence = core.deviceFence(device);
+      const start = core.beginSync(call, device.index);
+      return core.waiter.waitAsync([device], core.until(call, [device], () => fence.complete)).then(() => {
+        device.memory.collect();
+        core.endSync(call, device.index, undefined, undefined, start);
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  deviceSynchronizeSync(): void {
+    const call = 'deviceSynchronizeSync';
+    const core = this.#core;
+    const device = core.currentDevice(call);
+    const fence = core.deviceFence(device);
+    const start = core.beginSync(call, device.index);
+    core.waiter.waitSync(call, [device], core.until(call, [device], () => fence.complete));
+    device.memory.collect();
+    core.endSync(call, device.index, undefined, undefined, start);
+  }
+
+  deviceGetStreamPriorityRange(): { least: number; greatest: number } {
+    this.#core.open('deviceGetStreamPriorityRange');
+    return { least: PRIORITY_LEAST, greatest: PRIORITY_GREATEST };
+  }
+
+  async deviceReset(device: unknown): Promise<void> {
+    const core = this.#core;
+    const d = core.devices[this.#index('deviceReset', device)]!;
+    core.hostFunctions.dropDevice(d.index);
+    core.events.releaseDevice(d.index);
+    core.pools.dropDevice(d.index);
+    if (core.observer.listeners.deviceReset !== undefined) core.observer.emit('deviceReset', { device: d.index });
+    await d.reset(async () => {
+      await d.start(core.workerInit());
+      for (const m of core.modules) await d.call('deviceReset', (r) => r.loadModule(m.id, m.url));
+    });
+    core.waiter.arm();
+  }
+
+  async deviceStats(device: unknown): Promise<DeviceStats> {
+    const d = this.#core.devices[this.#index('deviceStats', device)]!;
+    const stats = await d.call('deviceStats', (r) => r.stats());
+    return { ...stats, allocatedBytes: d.memory.liveBytes, allocations: d.memory.liveCount };
+  }
+
+  #index(call: string, device: unknown): number {
+    this.#core.open(call);
+    return this.#core.deviceIndex(call, device);
+  }
+}

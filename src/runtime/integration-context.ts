@@ -1,0 +1,46 @@
+import { invalidValue } from '../errors/errors.js';
+import { DeviceWord } from '../protocol/layout.js';
+import type { KernelService } from './kernel-service.js';
+import type { MemoryService } from './memory-service.js';
+import type { RuntimeApi, IntegrationContext } from './runtime-api.js';
+import type { RuntimeCore } from './runtime-core.js';
+import { kQueue } from './symbols.js';
+
+/** The integration layer's view of a runtime: its internals, narrowed to IntegrationContext. */
+export function integrationContext(core: RuntimeCore, api: RuntimeApi, memory: MemoryService, kernels: KernelService): IntegrationContext {
+  return {
+    api,
+    observer: core.observer,
+    correlation: core.correlation,
+    deviceCount: core.devices.length,
+    open: (call) => core.open(call),
+    deviceIndex: (call, device) => {
+      core.open(call);
+      return core.deviceIndex(call, device);
+    },
+    deviceOrCurrent: (call, device) => core.deviceOrCurrent(call, device),
+    stream: (call, stream) => core.handleOf(core.queue(call, stream)),
+    streamOrCurrent: (call, stream) => core.handleOf(core.queueOrCurrent(call, stream)),
+    mark: (call, stream) => {
+      const queue = stream[kQueue];
+      const usable = !queue.destroyed && (queue.isDefault || queue.generation === queue.device.generation);
+      return usable && !queue.idle ? { queue, seq: queue.enqueueMarker(call) } : undefined;
+    },
+    isLive: (device) => !core.devices[device]!.isLost,
+    deviceRange: (call, ptr, bytes) => core.transfers.deviceRange(call, ptr, bytes).device.index,
+    pointerAttributes: (call, ptr) => memory.pointerGetAttributes(ptr, call),
+    isPinned: (call, view) => memory.isPinned(view, call),
+    launch: (call, kernel, device, stream, args) => {
+      const queue = stream === undefined ? core.currentQueueOf(call, core.devices[device]!) : core.queue(call, stream);
+      if (queue.device.index !== device) throw invalidValue(call, `the stream is on device ${queue.device.index} but the buffer is on device ${device}`);
+      queue.device.throwIfFailed(call);
+      const values = args();
+      if (values !== undefined) kernels.launch(call, queue, kernel, values);
+    },
+    kernelName: (id) => core.kernelNames.get(id) ?? `kernel #${id}`,
+    traceBuffers: () => core.devices.map((d) => d.traceBuffer),
+    setTracing: (on) => {
+      for (const d of core.devices) Atomics.store(d.control, DeviceWord.TRACING, on ? 1 : 0);
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { invalidValue } from '../errors/errors.js';
+import { requireFunction } from '../errors/validate.js';
+import type { StreamQueue } from '../device/stream-queue.js';
+import { type KernelArg, MAX_KERNEL_ARGS, isEncodableBigInt } from '../protocol/command.js';
+import { Kernel, KernelModule } from './kernel-module.js';
+import type { RuntimeCore } from './runtime-core.js';
+import { kKernelId, kOwner } from './symbols.js';
+
+/** Kernels: modules loaded into every worker, launches, and host functions. */
+export class KernelService {
+  readonly #core: RuntimeCore;
+  #nextModuleId = 0;
+
+  constructor(core: RuntimeCore) {
+    this.#core = core;
+  }
+
+  async loadModule(url: unknown): Promise<KernelModule> {
+    const call = 'loadModule';
+    const core = this.#core;
+    core.open(call);
+    let href: string;
+    if (url instanceof URL) href = url.href;
+    else if (typeof url === 'string' && url.startsWith('file:')) href = url;
+    else if (typeof url === 'string' && url.startsWith('/')) href = new URL(`file://${url}`).href;
+    else throw invalidValue(call, 'url must be a file: URL or an absolute path', url);
+    const id = this.#nextModuleId++;
+    const live = core.devices.filter((d) => !d.isLost);
+    const names = await Promise.all(live.map((d) => d.call(call, (r) => r.loadModule(id, href))));
+    // Only modules that loaded are reloaded into a restarted worker.
+    core.modules.push({ id, url: href });
+    const module = new KernelModule(core.owner, id, href, names[0] ?? []);
+    for (const name of module.functionNames) core.kernelNames.set(module.getFunction(name)[kKernelId], name);
+    return module;
+  }
+
+  launchKernel(kernel: unknown, args: unknown, stream?: unknown): void {
+    const call = 'launchKernel';
+    const core = this.#core;
+    core.open(call);
+    if (!(kernel instanceof Kernel) || kernel[kOwner] !== core.owner) throw invalidValue(call, 'kernel must be a Kernel of this runtime', kernel);
+    if (!Array.isArray(args)) throw invalidValue(call, 'args must be an array', args);
+    if (args.length > MAX_KERNEL_ARGS) throw invalidValue(call, `at most ${MAX_KERNEL_ARGS} arguments are supported, got ${args.length}`);
+    for (let i = 0; i < args.length; i++) {
+      const a: unknown = args[i];
+      const t = typeof a;
+      if (t !== 'number' && t !== 'boolean' && !(t === 'bigint' && isEncodableBigInt(a as bigint))) {
+        throw invalidValue(call, `args[${i}] of ${kernel.name} must be a number, a boolean or a 64-bit bigint`, a);
+      }
+    }
+    const queue = core.queueOrCurrent(call, stream);
+    queue.device.throwIfFailed(call);
+    this.launch(call, queue, kernel, args as KernelArg[]);
+  }
+
+  /** Enqueues a validated launch on `queue` (also the built-in kernels behind the random fills, under their own call name). */
+  launch(call: string, queue: StreamQueue, kernel: Kernel, args: readonly KernelArg[]): void {
+    const core = this.#core;
+    // The timed path lives in its own method: a closure here would cost every launch a context.
+    const seq = core.observer.timing ? this.#launchTimed(call, queue, kernel, args) : queue.enqueueKernel(kernel[kKernelId], args, call);
+    if (core.observer.listeners.kernelLaunch !== undefined) {
+      core.observer.emit('kernelLaunch', { device: queue.device.index, stream: core.handleOf(queue), seq, kernel: kernel.name, argc: args.length, call });
+    }
+  }
+
+  launchHostFunc(stream: unknown, fn: unknown): void {
+    const call = 'launchHostFunc';
+    const core = this.#core;
+    const queue = core.queueOrCurrent(call, stream);
+    const body = requireFunction<() => unknown>(call, 'fn', fn);
+    queue.device.throwIfFailed(call);
+    const seq = core.traced(call, queue, () => queue.enqueueHostFunction(call));
+    core.hostFunctions.add(queue, seq, body);
+    core.waiter.arm();
+    if (core.observer.listeners.hostFunction !== undefined) core.observer.emit('hostFunction', { device: queue.device.index, stream: core.handleOf(queue), seq, call });
+  }
+
+  #launchTimed(call: string, queue: StreamQueue, kernel: Kernel, args: readonly KernelArg[]): number {
+    return this.#core.traced(call, queue, () => queue.enqueueKernel(kernel[kKernelId], args, call));
+  }
+}

@@ -1,0 +1,278 @@
+import { invalidHandle, openRegError, runtimeClosed } from '../errors/errors.js';
+import type { OpenRegError } from '../errors/openreg-error.js';
+import { describe } from '../errors/openreg-error.js';
+import { requireDevice } from '../errors/validate.js';
+import { Backlogs } from '../device/backlogs.js';
+import { Device, type DeviceHost, type SharedWorkerInit } from '../device/device.js';
+import { HostFunctions } from '../device/host-functions.js';
+import { HostWaiter } from '../device/host-waiter.js';
+import { StreamQueue } from '../device/stream-queue.js';
+import { HostMemory } from '../memory/host-memory.js';
+import { sharedClockMs } from '../protocol/clock.js';
+import { Fence } from '../protocol/fence.js';
+import { RUNTIME_BLOCK_BYTES } from '../protocol/layout.js';
+import { CallCorrelation } from './call-correlation.js';
+import { CurrentDevice } from './current-device.js';
+import { EventTable } from './event-table.js';
+import { Event, type EventState, type HandleOwner, Stream } from './handles.js';
+import { RuntimeObserver, type WaitCause } from './observer.js';
+import type { ResolvedRuntimeOptions } from './options.js';
+import { StreamPools } from './stream-pools.js';
+import { kEventState, kQueue } from './symbols.js';
+import { Transfers } from './transfers.js';
+
+/**
+ * The state every runtime service shares — devices, host memory, waiting, the current
+ * device, the observer channel — and the checks every public call starts with. Services
+ * hold the mechanism; this holds what they have in common.
+ */
+export class RuntimeCore implements DeviceHost {
+  readonly options: Readonly<ResolvedRuntimeOptions>;
+  /** The facade: the owner of every handle this runtime makes. */
+  readonly owner: HandleOwner;
+  readonly devices: Device[] = [];
+  readonly runtimeBlock = new SharedArrayBuffer(RUNTIME_BLOCK_BYTES);
+  readonly runtimeWords = new Int32Array(this.runtimeBlock);
+  readonly runtimeF64 = new Float64Array(this.runtimeBlock);
+  readonly host: HostMemory;
+  readonly hostFunctions = new HostFunctions();
+  // A new backlog arms the dispatcher; it flushes from the event loop, never inside the enqueue.
+  readonly backlogs = new Backlogs(() => this.waiter.arm());
+  readonly waiter = new HostWaiter(this.runtimeWords, this.hostFunctions, this.backlogs);
+  readonly transfers: Transfers;
+  readonly current = new CurrentDevice();
+  readonly pools = new StreamPools();
+  readonly events = new EventTable();
+  readonly observer = new RuntimeObserver(() => this.#observersChanged());
+  readonly correlation = new CallCorrelation();
+  /** Names of loaded kernels by id, for traces and observers. */
+  readonly kernelNames = new Map<number, string>();
+  /** Modules that loaded, reloaded into a restarted worker. */
+  readonly modules: { id: number; url: string }[] = [];
+  /** The legacy default stream of each device (it outlives resets). */
+  readonly defaultStreams: Stream[] = [];
+  /** Correlation id of the traced call running now (0 when none). */
+  currentCorrelation = 0;
+  closed = false;
+  readonly #handles = new WeakMap<StreamQueue, Stream>();
+
+  constructor(options: ResolvedRuntimeOptions, owner: HandleOwner) {
+    this.options = Object.freeze(options);
+    this.owner = owner;
+    this.host = new HostMemory(options.stagingBytes, options.hostMemoryBytes);
+    for (let d = 0; d < options.deviceCount; d++) {
+      const device = new Device(this, d, options.deviceMemoryBytes);
+      this.devices.push(device);
+      this.defaultStreams.push(this.newStream(device.defaultStream));
+    }
+    this.transfers = new Transfers(this.devices, this.host, this.waiter);
+  }
+
+  // ------------------------------------------------------------ device host
+
+  onLost(device: Device): void {
+    this.hostFunctions.dropDevice(device.index);
+    this.waiter.poll();
+  }
+
+  onError(device: Device, error: OpenRegError): void {
+    if (this.observer.listeners.error !== undefined) this.observer.emit('error', { device: device.index, error });
+  }
+
+  /** What every device worker starts with. */
+  workerInit(): SharedWorkerInit {
+    return {
+      controls: this.devices.map((d) => d.controlBuffer),
+      heaps: this.devices.map((d) => d.heap),
+      runtimeBlock: this.runtimeBlock,
+      hostPool: this.host.pool,
+    };
+  }
+
+  // ------------------------------------------------------------ handles
+
+  /** The handle of a new stream queue. */
+  newStream(queue: StreamQueue): Stream {
+    const stream = new Stream(queue, this.owner);
+    this.#handles.set(queue, stream);
+    return stream;
+  }
+
+  /** The one handle of `queue`. */
+  handleOf(queue: StreamQueue): Stream {
+    return this.#handles.get(queue)!;
+  }
+
+  // ------------------------------------------------------------ checks
+
+  open(call: string): void {
+    if (this.closed) throw runtimeClosed(call);
+  }
+
+  deviceIndex(call: string, device: unknown): number {
+    return requireDevice(call, device, this.devices.length);
+  }
+
+  /** `device`, or the current device when undefined. */
+  deviceOrCurrent(call: string, device: unknown): number {
+    this.open(call);
+    return device === undefined ? this.current.get() : this.deviceIndex(call, device);
+  }
+
+  /** The current device, which must have no sticky error. */
+  currentDevice(call: string): Device {
+    this.open(call);
+    const device = this.devices[this.current.get()]!;
+    device.throwIfFailed(call);
+    return device;
+  }
+
+  /** The queue of a live stream handle of this runtime. */
+  queue(call: string, stream: unknown): StreamQueue {
+    this.open(call);
+    if (!(stream instanceof Stream)) throw invalidHandle(call, `expected a Stream, got ${describe(stream)}`);
+    const queue = stream[kQueue];
+    if (!(queue instanceof StreamQueue)) throw openRegError('malformedHandle', { call, what: describe(stream), kind: 'Stream' });
+    if (this.devices[queue.device.index] !== queue.device) throw invalidHandle(call, `${stream} belongs to another runtime`);
+    if (!queue.isDefault && queue.generation !== queue.device.generation) {
+      throw invalidHandle(call, `${stream} was invalidated by deviceReset(${queue.device.index})`);
+    }
+    if (queue.destroyed) throw invalidHandle(call, `${stream} was destroyed`);
+    return queue;
+  }
+
+  /** The queue of `stream`, or of the current stream of the current device. */
+  queueOrCurrent(call: string, stream: unknown): StreamQueue {
+    if (stream !== undefined) return this.queue(call, stream);
+    this.open(call);
+    return this.currentQueueOf(call, this.devices[this.current.get()]!);
+  }
+
+  /** The current stream of a given device. */
+  currentQueueOf(call: string, device: Device): StreamQueue {
+    const current = this.current.stream(device.index);
+    return current === undefined ? device.defaultStream : this.queue(call, current);
+  }
+
+  /** The state of a live event handle of this runtime. */
+  event(call: string, event: unknown): EventState {
+    this.open(call);
+    if (!(event instanceof Event)) throw invalidHandle(call, `expected an Event, got ${describe(event)}`);
+    const state = event[kEventState];
+    if (typeof state !== 'object' || state === null) throw openRegError('malformedHandle', { call, what: describe(event), kind: 'Event' });
+    if (state.owner !== this.owner) throw invalidHandle(call, `${event} belongs to another runtime`);
+    const device = this.devices[state.device];
+    if (device !== undefined && state.generation !== device.generation) throw invalidHandle(call, `${event} was invalidated by deviceReset(${state.device})`);
+    if (state.destroyed) throw invalidHandle(call, `${event} was destroyed`);
+    return state;
+  }
+
+  // ------------------------------------------------------------ waiting
+
+  /** A wait condition that surfaces the sticky error of any device involved. */
+  until(call: string, devices: readonly { throwIfFailed(call: string): void }[], done: () => boolean): () => boolean {
+    return () => {
+      // Completion first: a worker raises a sticky error before it publishes the failed
+      // command's completion, so checking in this order never misses the error.
+      const finished = done();
+      for (const d of devices) d.throwIfFailed(call);
+      return finished;
+    };
+  }
+
+  /** Every stream position enqueued so far, on every device: what a free must wait for. */
+  allWorkFence(): Fence {
+    const fence = new Fence();
+    for (const d of this.devices) if (!d.isLost) d.addToFence(fence);
+    return fence;
+  }
+
+  deviceFence(device: Device): Fence {
+    const fence = new Fence();
+    device.addToFence(fence);
+    return fence;
+  }
+
+  /** Waits until `queue` has completed `seq`, reporting the synchronization to observers. */
+  synchronize(call: string, queue: StreamQueue, seq: number, event?: Event): Promise<void> {
+    const start = this.beginSync(call, queue.device.index, queue, event);
+    return this.waiter
+      .waitAsync([queue.device], this.until(call, [queue.device], () => queue.hasCompleted(seq)))
+      .then(() => this.endSync(call, queue.device.index, queue, event, start));
+  }
+
+  synchronizeSync(call: string, queue: StreamQueue, seq: number, event?: Event): void {
+    const start = this.beginSync(call, queue.device.index, queue, event);
+    this.waiter.waitSync(call, [queue.device], this.until(call, [queue.device], () => queue.hasCompleted(seq)));
+    this.endSync(call, queue.device.index, queue, event, start);
+  }
+
+  // ------------------------------------------------------------ observing
+
+  /** Reports a synchronization's start; returns its start time when timing is on (else 0). */
+  beginSync(call: string, device: number, queue?: StreamQueue, event?: Event): number {
+    const start = this.observer.timing ? sharedClockMs() : 0;
+    if (this.observer.listeners.synchronization !== undefined) {
+      this.observer.emit('synchronization', { device, call, stream: queue && this.handleOf(queue), event });
+    }
+    return start;
+  }
+
+  endSync(call: string, device: number, queue: StreamQueue | undefined, event: Event | undefined, start: number): void {
+    if (this.observer.listeners.synchronized === undefined) return;
+    this.observer.emit('synchronized', { device, call, stream: queue && this.handleOf(queue), event, start, end: start === 0 ? 0 : sharedClockMs() });
+  }
+
+  /** Runs an enqueueing step; while timing is on, as an API-call span whose commands carry its correlation id. */
+  traced<T>(call: string, queue: StreamQueue, fn: () => T): T {
+    if (!this.observer.timing) return fn();
+    const correlation = this.correlation.next();
+    const start = sharedClockMs();
+    queue.correlation = this.currentCorrelation = correlation;
+    try {
+      return fn();
+    } finally {
+      queue.correlation = this.currentCorrelation = 0;
+      this.observer.emit('apiCall', { call, device: queue.device.index, stream: queue.index, start, end: sharedClockMs(), bytes: 0, correlation });
+    }
+  }
+
+  /** Reports a call that enqueues nothing (an allocation) as a host span from `start` (0: timing was off). */
+  hostSpan(call: string, device: number, start: number, bytes = 0): void {
+    if (start !== 0 && this.observer.timing) {
+      this.observer.emit('apiCall', { call, device, stream: -1, start, end: sharedClockMs(), bytes, correlation: 0 });
+    }
+  }
+
+  /** Enqueues a wait of `queue` until `on` has completed `onSeq`, and reports it. */
+  enqueueWait(call: string, queue: StreamQueue, on: StreamQueue, onSeq: number, cause: WaitCause, event?: Event, fromCorrelation = 0): number {
+    const seq = queue.enqueueWait(on, onSeq, call);
+    if (this.observer.listeners.streamWait !== undefined) this.#emitWait(call, queue, seq, on, onSeq, cause, event, fromCorrelation);
+    return seq;
+  }
+
+  #emitWait(call: string, queue: StreamQueue, seq: number, on: StreamQueue, onSeq: number, cause: WaitCause, event: Event | undefined, fromCorrelation: number): void {
+    this.observer.emit('streamWait', {
+      device: queue.device.index,
+      stream: this.handleOf(queue),
+      seq,
+      on: this.handleOf(on),
+      onSeq,
+      cause,
+      event,
+      call,
+      correlation: this.currentCorrelation,
+      fromCorrelation,
+    });
+  }
+
+  /** Devices report the waits they add themselves only while someone listens for waits. */
+  #observersChanged(): void {
+    const listener = this.observer.listeners.streamWait === undefined ? undefined : this.#implicitWait;
+    for (const d of this.devices) d.onImplicitWait = listener;
+  }
+
+  readonly #implicitWait = (queue: StreamQueue, seq: number, on: StreamQueue, onSeq: number, call: string): void => {
+    this.#emitWait(call, queue, seq, on, onSeq, 'legacyDefaultStream', undefined, 0);
+  };
+}

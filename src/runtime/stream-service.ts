@@ -1,0 +1,131 @@
+import { invalidHandle, openRegError } from '../errors/errors.js';
+import { requireBoolean, requireFunction, requireInteger, requireOptions } from '../errors/validate.js';
+import type { Device } from '../device/device.js';
+import { PRIORITY_GREATEST, PRIORITY_LEAST } from './device-service.js';
+import type { Event, Stream } from './handles.js';
+import type { RuntimeCore } from './runtime-core.js';
+
+/** Options of `streamCreate` (`cudaStreamCreateWithPriority` and its flags). */
+export interface StreamOptions {
+  /** Lower number = higher priority; clamped to the device's range. @default 0 */
+  priority?: number;
+  /** Exempt from the legacy default stream's implicit synchronization. @default false */
+  nonBlocking?: boolean;
+}
+
+/** Streams: creation, pools, current streams, stream-ordered waits, synchronization. */
+export class StreamService {
+  readonly #core: RuntimeCore;
+
+  constructor(core: RuntimeCore) {
+    this.#core = core;
+  }
+
+  streamCreate(options?: unknown): Stream {
+    const call = 'streamCreate';
+    const device = this.#core.currentDevice(call);
+    const o = requireOptions<StreamOptions>(call, options);
+    const priority = requireInteger(call, 'options.priority', o.priority ?? 0, Number.MIN_SAFE_INTEGER);
+    const nonBlocking = requireBoolean(call, 'options.nonBlocking', o.nonBlocking ?? false);
+    return this.#create(call, device, Math.min(PRIORITY_LEAST, Math.max(PRIORITY_GREATEST, priority)), nonBlocking);
+  }
+
+  defaultStream(device?: unknown, call = 'defaultStream'): Stream {
+    return this.#core.defaultStreams[this.#core.deviceOrCurrent(call, device)]!;
+  }
+
+  streamGetPriority(stream: unknown, call = 'streamGetPriority'): number {
+    return this.#core.queue(call, stream).priority;
+  }
+
+  streamQuery(stream: unknown): boolean {
+    const call = 'streamQuery';
+    const queue = this.#core.queue(call, stream);
+    queue.device.throwIfFailed(call);
+    return queue.idle;
+  }
+
+  streamSynchronize(stream: unknown): Promise<void> {
+    const call = 'streamSynchronize';
+    try {
+      const queue = this.#core.queue(call, stream);
+      return this.#core.synchronize(call, queue, queue.submitted);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  streamSynchronizeSync(stream: unknown): void {
+    const call = 'streamSynchronizeSync';
+    const queue = this.#core.queue(call, stream);
+    this.#core.synchronizeSync(call, queue, queue.submitted);
+  }
+
+  streamWaitEvent(stream: unknown, event: unknown): void {
+    const call = 'streamWaitEvent';
+    const core = this.#core;
+    const queue = core.queue(call, stream);
+    const state = core.event(call, event);
+    queue.device.throwIfFailed(call);
+    const record = state.record;
+    if (record === undefined || record.queue.hasCompleted(record.seq)) return;
+    core.traced(call, queue, () => core.enqueueWait(call, queue, record.queue, record.seq, 'event', event as Event, record.correlation));
+  }
+
+  streamWaitStream(stream: unknown, other: unknown): void {
+    const call = 'streamWaitStream';
+    const core = this.#core;
+    const queue = core.queue(call, stream);
+    const target = core.queue(call, other);
+    queue.device.throwIfFailed(call);
+    if (target === queue || target.hasCompleted(target.submitted)) return;
+    core.traced(call, queue, () => core.enqueueWait(call, queue, target, target.submitted, 'stream'));
+  }
+
+  streamDestroy(stream: unknown): void {
+    const call = 'streamDestroy';
+    const core = this.#core;
+    const queue = core.queue(call, stream);
+    if (queue.isDefault) throw invalidHandle(call, `${stream} is a default stream and cannot be destroyed`);
+    if (core.pools.owns(queue)) throw invalidHandle(call, `${stream} belongs to the stream pool and cannot be destroyed`);
+    if (core.current.stream(queue.device.index) === stream) core.current.setStream(queue.device.index, undefined);
+    core.devices[queue.device.index]!.destroyStream(queue);
+    if (core.observer.listeners.streamDestroy !== undefined) core.observer.emit('streamDestroy', { device: queue.device.index, stream: stream as Stream });
+  }
+
+  getStreamFromPool(options?: unknown): Stream {
+    const call = 'getStreamFromPool';
+    const core = this.#core;
+    core.open(call);
+    const o = requireOptions<{ highPriority: boolean; device: number }>(call, options);
+    const high = requireBoolean(call, 'options.highPriority', o.highPriority ?? false);
+    const device = core.devices[core.deviceOrCurrent(call, o.device)]!;
+    device.throwIfFailed(call);
+    return core.pools.next(device, high, (priority) => this.#create(call, device, priority, true));
+  }
+
+  getCurrentStream(device?: unknown, call = 'getCurrentStream'): Stream {
+    const d = this.#core.deviceOrCurrent(call, device);
+    return this.#core.current.stream(d) ?? this.#core.defaultStreams[d]!;
+  }
+
+  setCurrentStream(stream: unknown, call = 'setCurrentStream'): void {
+    const queue = this.#core.queue(call, stream);
+    this.#core.current.setStream(queue.device.index, queue.isDefault ? undefined : (stream as Stream));
+  }
+
+  withStream<T>(stream: unknown, fn: unknown): T {
+    const call = 'withStream';
+    const queue = this.#core.queue(call, stream);
+    return this.#core.current.run(queue.device.index, requireFunction<() => T>(call, 'fn', fn), stream as Stream);
+  }
+
+  #create(call: string, device: Device, priority: number, nonBlocking: boolean): Stream {
+    const core = this.#core;
+    const queue = device.createStream(priority, nonBlocking);
+    if (queue === undefined) throw openRegError('outOfStreams', { call, device: device.index, count: device.queues.length - 1 }, device.index);
+    const stream = core.newStream(queue);
+    if (core.observer.listeners.streamCreate !== undefined) core.observer.emit('streamCreate', { device: device.index, stream, priority, nonBlocking });
+    return stream;
+  }
+}
