@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type HookEvents, type KernelModule, type Runtime } from '../dist/src/index.js';
-import { expectCode, expectRejectCode, useRuntime } from './helpers.js';
+import { expectCode, expectRejectCode, gate, useRuntime } from './helpers.js';
 
 describe('hook registries', () => {
   let rt: Runtime;
@@ -90,6 +90,27 @@ describe('hook registries', () => {
     expect(errors).toEqual(['ERR_LAUNCH_FAILURE']);
     await rt.deviceReset(1);
     dispose();
+  });
+
+  it('reports memsets, host functions, event records and waits, implicit ones included', async () => {
+    const seen: string[] = [];
+    const disposers = [
+      rt.hooks.on(0, 'memset', (e) => seen.push(`memset ${e.bytes} on ${e.stream}`)),
+      rt.hooks.on(0, 'hostFunction', (e) => seen.push(`hostFunction on ${e.stream}`)),
+      rt.hooks.on(0, 'eventRecord', (e) => seen.push(`eventRecord on ${e.stream}`)),
+      rt.hooks.on(0, 'streamWait', (e) => seen.push(`${e.cause}: ${e.stream} waits for ${e.onDevice}/${e.onStream}`)),
+    ];
+    const s = rt.streamCreate();
+    const p = rt.malloc(64);
+    const g = gate(rt, s);
+    rt.eventRecord(rt.eventCreate(), s);
+    rt.memsetAsync(p, 0, 64); // default stream after s: an implicit wait
+    g.open();
+    await rt.deviceSynchronize();
+    for (const d of disposers) d();
+    rt.free(p);
+    s.destroy();
+    expect(seen).toEqual([`hostFunction on ${s.id}`, `eventRecord on ${s.id}`, `legacyDefaultStream: 0 waits for 0/${s.id}`, 'memset 64 on 0']);
   });
 
   it('validates registrations', () => {

@@ -1,3 +1,4 @@
+import { invalidValue } from '../errors/errors.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
 import type { MemcpyKind } from '../memory/memcpy-kind.js';
 import type { DevicePtr } from '../protocol/pointer.js';
@@ -118,7 +119,12 @@ export class RuntimeObserver {
   }
 
   /** Adds a subscriber; returns its disposer. `timing` asks for `apiCall` spans and timed synchronizations. */
-  subscribe(subscriber: RuntimeSubscriber, options?: { timing?: boolean }): () => void {
+  subscribe(subscriber: RuntimeSubscriber, options?: { timing?: boolean }, call = 'observe'): () => void {
+    if (typeof subscriber !== 'object' || subscriber === null) throw invalidValue(call, 'subscriber must be an object of listeners by event type', subscriber);
+    for (const [type, listener] of Object.entries(subscriber)) {
+      if (!RUNTIME_EVENT_TYPES.includes(type as RuntimeEventType)) throw invalidValue(call, `unknown event type ${JSON.stringify(type)}; the types are ${RUNTIME_EVENT_TYPES.join(', ')}`);
+      if (typeof listener !== 'function') throw invalidValue(call, `the ${type} listener must be a function`, listener);
+    }
     const types = RUNTIME_EVENT_TYPES.filter((t) => typeof subscriber[t] === 'function');
     const listeners = this.listeners as Record<RuntimeEventType, ((event: unknown) => void)[] | undefined>;
     for (const t of types) listeners[t] = [...(listeners[t] ?? []), subscriber[t] as (event: unknown) => void];
