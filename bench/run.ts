@@ -98,7 +98,9 @@ function checkTargets(all: Row[], idle: number | undefined): Target[] {
   }
   for (const r of all) {
     if (r.suite === 'copy bandwidth' && r.name.includes('64 MiB') && r.ratio !== undefined) {
-      add(`${r.name.replace('openreg: ', '')} ≥ 0.8× TypedArray.set`, `${r.gibPerSecond!.toFixed(2)} GiB/s = ${r.ratio.value.toFixed(2)}×`, r.ratio.value >= 0.8);
+      // A same-device copy is one copyWithin in the worker: it should cost what the copy costs.
+      const floor = r.name.endsWith('device→device') ? 0.9 : 0.8;
+      add(`${r.name.replace('openreg: ', '')} ≥ ${floor}× TypedArray.set`, `${r.gibPerSecond!.toFixed(2)} GiB/s = ${r.ratio.value.toFixed(2)}×`, r.ratio.value >= floor);
     }
   }
   if (has('openreg: 2 devices')) {

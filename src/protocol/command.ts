@@ -242,7 +242,7 @@ export class CommandReader extends RingViews {
         return this.i64[i]!;
       case ArgTag.BOOLEAN:
         return this.f64[i] !== 0;
-      default:
+      default: // ArgTag.BIGUINT, the last of the four 2-bit tags
         return this.u64[i]!;
     }
   }
