@@ -53,9 +53,6 @@ export class Device implements QueueOwner {
   readonly index: number;
   readonly controlBuffer = new SharedArrayBuffer(DEVICE_CONTROL_BYTES);
   readonly control = new Int32Array(this.controlBuffer);
-  readonly controlF64 = new Float64Array(this.controlBuffer);
-  readonly controlI64 = new BigInt64Array(this.controlBuffer);
-  readonly controlU64 = new BigUint64Array(this.controlBuffer);
   readonly heap: SharedArrayBuffer;
   readonly heapBytes: Uint8Array;
   readonly memory: FencedAllocator;
