@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type KernelModule, type ProfileRecord, type Runtime } from '../dist/src/index.js';
-import { expectCode, useRuntime } from './helpers.js';
+import { expectCode, gate, useRuntime } from './helpers.js';
 
 describe('the profiler', () => {
   let rt: Runtime;
@@ -23,10 +23,13 @@ describe('the profiler', () => {
     const done = rt.eventCreate();
     rt.profiler.start();
     rt.free(rt.malloc(256));
+    // Stream a is held until b's wait is enqueued: a record already complete adds no wait (and no flow).
+    const held = gate(rt, a);
     rt.launchKernel(mod.getFunction('spin'), [2], a);
     rt.launchKernel(mod.getFunction('fill'), [p, 1024, 1], a);
     rt.eventRecord(done, a);
     rt.streamWaitEvent(b, done);
+    held.open();
     rt.memsetAsync(p, 0, 4096, b);
     rt.launchKernel(mod.getFunction('fill'), [q, 1024, 2], c);
     rt.memcpyAsync(q, p, 4096, 'deviceToDevice', c);

@@ -1,7 +1,6 @@
 import { CommandWriter, type KernelArg, kernelSlots } from '../protocol/command.js';
-import { DEFAULT_STREAM_INDEX, DeviceWord, StreamWord, streamWordIndex } from '../protocol/layout.js';
+import { DEFAULT_STREAM_INDEX, StreamWord, streamWordIndex } from '../protocol/layout.js';
 import { RingProducer, hasCompleted } from '../protocol/stream-ring.js';
-import { ringDoorbell } from '../protocol/wake.js';
 
 /** A point in one stream's work: complete once the stream has completed command `seq`. */
 export interface StreamPosition {
@@ -127,8 +126,20 @@ export class StreamQueue {
   }
 
   enqueueKernel(kernelId: number, args: readonly KernelArg[], call: string): number {
-    this.#orderAgainstDefault(call);
+    // The legacy default stream adds no wait in the common case: checked inline, ordered out of line.
+    if (!this.nonBlocking && (this.isDefault ? this.device.blockingStreams.length > 0 : this.device.defaultStream.submitted !== this.syncedDefault)) {
+      this.#orderAgainstDefault(call);
+    }
     const slots = kernelSlots(args.length);
+    // The hot path: kept small so that it inlines into the caller.
+    if (this.#backlog.length === 0 && this.#ring.hasRoom(slots)) {
+      this.#writer.writeKernel(this.#ring.writeSlot, kernelId, args);
+      return this.#publish(slots);
+    }
+    return this.#enqueueKernelSlow(kernelId, args, call, slots);
+  }
+
+  #enqueueKernelSlow(kernelId: number, args: readonly KernelArg[], call: string, slots: number): number {
     if (!this.#room(slots, call)) {
       const copy = args.slice();
       return this.#defer(slots, (slot) => this.#writer.writeKernel(slot, kernelId, copy));
@@ -190,7 +201,7 @@ export class StreamQueue {
     }
     if (n > 0) {
       this.#backlog.splice(0, n);
-      this.#store();
+      this.#ring.publish();
     }
     return this.#backlog.length === 0;
   }
@@ -214,6 +225,7 @@ export class StreamQueue {
     if (this.nonBlocking) return;
     if (this.isDefault) {
       const blocking = this.device.blockingStreams;
+      if (blocking.length === 0) return;
       for (let i = 0; i < blocking.length; i++) {
         const b = blocking[i]!;
         if (b.submitted === b.syncedIntoDefault) continue;
@@ -260,14 +272,6 @@ export class StreamQueue {
 
   /** Publishes the command just written at the write slot (the backlog is empty). */
   #publish(slots: number): number {
-    const seq = (this.submitted = this.#ring.advance(slots));
-    this.#store();
-    return seq;
-  }
-
-  #store(): void {
-    this.#ring.publish();
-    // The worker announces sleep before its last look at the rings: ring only then.
-    if (Atomics.load(this.#control, DeviceWord.SLEEPING) !== 0) ringDoorbell(this.#control);
+    return (this.submitted = this.#ring.commit(slots));
   }
 }

@@ -126,11 +126,11 @@ export class CommandWriter extends RingViews {
   correlation = 0;
 
   writeNop(slot: number): void {
-    this.#header(slot, Op.NOP, 1);
+    this.#header(this.at(slot), Op.NOP, 1);
   }
 
   writeHostFunction(slot: number): void {
-    this.#header(slot, Op.HOST_FUNC, 1);
+    this.#header(this.at(slot), Op.HOST_FUNC, 1);
   }
 
   writeKernel(slot: number, kernelId: number, args: readonly KernelArg[]): void {
@@ -157,7 +157,7 @@ export class CommandWriter extends RingViews {
       }
       if (tag !== 0) i32[at + CmdI32.ARG_TAGS + (k >>> 4)]! |= tag << ((k & 15) << 1);
     }
-    this.#header(slot, Op.KERNEL, kernelSlots(argc));
+    this.#header(at, Op.KERNEL, kernelSlots(argc));
   }
 
   writeCopy(slot: number, srcSpace: number, srcOffset: number, dstSpace: number, dstOffset: number, bytes: number): void {
@@ -167,7 +167,7 @@ export class CommandWriter extends RingViews {
     this.f64[this.f64Index(slot, CmdF64.SRC_OFFSET)] = srcOffset;
     this.f64[this.f64Index(slot, CmdF64.DST_OFFSET)] = dstOffset;
     this.f64[this.f64Index(slot, CmdF64.BYTES)] = bytes;
-    this.#header(slot, Op.COPY, 1);
+    this.#header(at, Op.COPY, 1);
   }
 
   writeMemset(slot: number, space: number, offset: number, value: number, count: number): void {
@@ -176,7 +176,7 @@ export class CommandWriter extends RingViews {
     this.i32[at + CmdI32.MEMSET_SPACE] = space;
     this.f64[this.f64Index(slot, CmdF64.OFFSET)] = offset;
     this.f64[this.f64Index(slot, CmdF64.COUNT)] = count;
-    this.#header(slot, Op.MEMSET, 1);
+    this.#header(at, Op.MEMSET, 1);
   }
 
   writeRecordEvent(slot: number, eventSlot: number, epoch: number, timing: boolean): void {
@@ -184,7 +184,7 @@ export class CommandWriter extends RingViews {
     this.i32[at + CmdI32.EVENT_SLOT] = eventSlot;
     this.i32[at + CmdI32.EVENT_EPOCH] = epoch;
     this.i32[at + CmdI32.EVENT_TIMING] = timing ? 1 : 0;
-    this.#header(slot, Op.RECORD_EVENT, 1);
+    this.#header(at, Op.RECORD_EVENT, 1);
   }
 
   writeWait(slot: number, device: number, stream: number, seq: number): void {
@@ -192,12 +192,11 @@ export class CommandWriter extends RingViews {
     this.i32[at + CmdI32.WAIT_DEVICE] = device;
     this.i32[at + CmdI32.WAIT_STREAM] = stream;
     this.i32[at + CmdI32.WAIT_SEQ] = seq;
-    this.#header(slot, Op.WAIT_STREAM, 1);
+    this.#header(at, Op.WAIT_STREAM, 1);
   }
 
   /** The header goes last: a reader that sees it sees the whole command. */
-  #header(slot: number, op: Op, slots: number): void {
-    const at = this.at(slot);
+  #header(at: number, op: Op, slots: number): void {
     this.i32[at + CmdI32.CORRELATION] = this.correlation;
     this.i32[at] = op | (slots << SLOTS_SHIFT);
   }

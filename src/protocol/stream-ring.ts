@@ -1,5 +1,6 @@
 import { commandSlots } from './command.js';
-import { RING_MASK, RING_SLOTS, StreamWord, ringI32Base, streamWordIndex } from './layout.js';
+import { DeviceWord, RING_MASK, RING_SLOTS, StreamWord, ringI32Base, streamWordIndex } from './layout.js';
+import { ringDoorbell } from './wake.js';
 
 /** At most RING_SLOTS commands are outstanding: a log twice that size never wraps onto one. */
 const SLOT_LOG_MASK = 2 * RING_SLOTS - 1;
@@ -59,9 +60,27 @@ export class RingProducer {
     return seq;
   }
 
-  /** Makes every command advanced over visible to the consumer: one seq-cst store. */
+  /**
+   * Makes every command advanced over visible to the consumer: one seq-cst store. The
+   * consumer announces sleep before its last look at the rings, so the doorbell is rung
+   * only when it has.
+   */
   publish(): void {
-    Atomics.store(this.#control, this.#submittedIndex, this.#written);
+    const control = this.#control;
+    Atomics.store(control, this.#submittedIndex, this.#written);
+    if (Atomics.load(control, DeviceWord.SLEEPING) !== 0) ringDoorbell(control);
+  }
+
+  /** `advance` then `publish`: the common case of one command written and sent at once. */
+  commit(slots: number): number {
+    // advance and publish written out: this runs once per launch.
+    const control = this.#control;
+    this.#writeSlot = (this.#writeSlot + slots) | 0;
+    const seq = (this.#written = (this.#written + 1) | 0);
+    this.#slotAfter[seq & SLOT_LOG_MASK] = this.#writeSlot;
+    Atomics.store(control, this.#submittedIndex, seq);
+    if (Atomics.load(control, DeviceWord.SLEEPING) !== 0) ringDoorbell(control);
+    return seq;
   }
 }
 

@@ -58,9 +58,12 @@ export class KernelService {
     const core = this.#core;
     // The timed path lives in its own method: a closure here would cost every launch a context.
     const seq = core.observer.timing ? this.#launchTimed(call, queue, kernel, args) : queue.enqueueKernel(kernel[kKernelId], args, call);
-    if (core.observer.listeners.kernelLaunch !== undefined) {
-      core.observer.emit('kernelLaunch', { device: queue.device.index, stream: core.handleOf(queue), seq, kernel: kernel.name, argc: args.length, call });
-    }
+    if (core.observer.listeners.kernelLaunch !== undefined) this.#emitLaunch(call, queue, seq, kernel, args.length);
+  }
+
+  #emitLaunch(call: string, queue: StreamQueue, seq: number, kernel: Kernel, argc: number): void {
+    const core = this.#core;
+    core.observer.emit('kernelLaunch', { device: queue.device.index, stream: core.handleOf(queue), seq, kernel: kernel.name, argc, call });
   }
 
   launchHostFunc(stream: unknown, fn: unknown): void {

@@ -6,7 +6,7 @@ import { Backlogs } from '../device/backlogs.js';
 import { Device, type DeviceHost, type SharedWorkerInit } from '../device/device.js';
 import { HostFunctions } from '../device/host-functions.js';
 import { HostWaiter } from '../device/host-waiter.js';
-import { StreamQueue } from '../device/stream-queue.js';
+import type { StreamQueue } from '../device/stream-queue.js';
 import { HostMemory } from '../memory/host-memory.js';
 import { sharedClockMs } from '../protocol/clock.js';
 import { Fence } from '../protocol/fence.js';
@@ -132,7 +132,7 @@ export class RuntimeCore implements DeviceHost {
     this.open(call);
     if (!(stream instanceof Stream)) throw invalidHandle(call, `expected a Stream, got ${describe(stream)}`);
     const queue = stream[kQueue];
-    if (!(queue instanceof StreamQueue)) throw openRegError('malformedHandle', { call, what: describe(stream), kind: 'Stream' });
+    if (queue === undefined) throw openRegError('malformedHandle', { call, what: describe(stream), kind: 'Stream' });
     if (this.devices[queue.device.index] !== queue.device) throw invalidHandle(call, `${stream} belongs to another runtime`);
     if (!queue.isDefault && queue.generation !== queue.device.generation) {
       throw invalidHandle(call, `${stream} was invalidated by deviceReset(${queue.device.index})`);
