@@ -11,6 +11,7 @@ type Operand = DevicePtr | ArrayBufferView;
 export class CopyService {
   readonly #core: RuntimeCore;
 
+  /** @internal */
   constructor(core: RuntimeCore) {
     this.#core = core;
   }

@@ -18,6 +18,7 @@ export class DeviceService {
   readonly #core: RuntimeCore;
   #closing: Promise<void> | undefined;
 
+  /** @internal */
   constructor(core: RuntimeCore) {
     this.#core = core;
   }

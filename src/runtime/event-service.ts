@@ -17,6 +17,7 @@ export interface EventOptions {
 export class EventService {
   readonly #core: RuntimeCore;
 
+  /** @internal */
   constructor(core: RuntimeCore) {
     this.#core = core;
   }

@@ -11,6 +11,7 @@ export class KernelService {
   readonly #core: RuntimeCore;
   #nextModuleId = 0;
 
+  /** @internal */
   constructor(core: RuntimeCore) {
     this.#core = core;
   }

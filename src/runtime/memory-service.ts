@@ -21,6 +21,7 @@ const UNREGISTERED: PointerAttributes = Object.freeze({ type: 'unregistered', de
 export class MemoryService {
   readonly #core: RuntimeCore;
 
+  /** @internal */
   constructor(core: RuntimeCore) {
     this.#core = core;
   }

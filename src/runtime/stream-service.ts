@@ -17,6 +17,7 @@ export interface StreamOptions {
 export class StreamService {
   readonly #core: RuntimeCore;
 
+  /** @internal */
   constructor(core: RuntimeCore) {
     this.#core = core;
   }
