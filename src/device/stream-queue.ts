@@ -102,11 +102,6 @@ export class StreamQueue {
     return Atomics.load(this.#control, this.completedIndex) === this.submitted;
   }
 
-  /** Where the stream is now: complete once everything enqueued so far has completed. */
-  get position(): StreamPosition {
-    return { queue: this, seq: this.submitted };
-  }
-
   /**
    * True if a command enqueued now could run at once: this stream and every stream the
    * legacy default stream would order it after have finished their work.
@@ -204,11 +199,6 @@ export class StreamQueue {
       this.#ring.publish();
     }
     return this.#backlog.length === 0;
-  }
-
-  /** True while commands wait in the backlog. */
-  get backlogged(): boolean {
-    return this.#backlog.length > 0;
   }
 
   /** Forgets commands never written to the ring (device reset or loss). */
