@@ -1,6 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { invalidValue } from '../errors/errors.js';
-import { requireFunction } from '../errors/validate.js';
+import { requireFunction, requireInteger } from '../errors/validate.js';
 
 /**
  * Correlation ids of API calls: each traced call gets the id on top of its async
@@ -19,10 +18,7 @@ export class CallCorrelation {
   }
 
   push(call: string, id: unknown): void {
-    if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0 || id > 0x7fffffff) {
-      throw invalidValue(call, 'id must be an integer in [1, 2^31)', id);
-    }
-    (this.#stacks.getStore() ?? this.#root).push(id);
+    (this.#stacks.getStore() ?? this.#root).push(requireInteger(call, 'id', id, 1, 0x7fffffff));
   }
 
   pop(): number | undefined {

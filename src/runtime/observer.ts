@@ -1,4 +1,5 @@
 import { invalidValue } from '../errors/errors.js';
+import { requireFunction } from '../errors/validate.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
 import type { MemcpyKind } from '../memory/memcpy-kind.js';
 import type { DevicePtr } from '../protocol/pointer.js';
@@ -123,7 +124,7 @@ export class RuntimeObserver {
     if (typeof subscriber !== 'object' || subscriber === null) throw invalidValue(call, 'subscriber must be an object of listeners by event type', subscriber);
     for (const [type, listener] of Object.entries(subscriber)) {
       if (!RUNTIME_EVENT_TYPES.includes(type as RuntimeEventType)) throw invalidValue(call, `unknown event type ${JSON.stringify(type)}; the types are ${RUNTIME_EVENT_TYPES.join(', ')}`);
-      if (typeof listener !== 'function') throw invalidValue(call, `the ${type} listener must be a function`, listener);
+      requireFunction(call, `the ${type} listener`, listener);
     }
     const types = RUNTIME_EVENT_TYPES.filter((t) => typeof subscriber[t] === 'function');
     const listeners = this.listeners as Record<RuntimeEventType, ((event: unknown) => void)[] | undefined>;

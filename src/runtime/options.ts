@@ -1,4 +1,5 @@
 import { invalidValue } from '../errors/errors.js';
+import { requireInteger, requireOptions } from '../errors/validate.js';
 import { MAX_DEVICES } from '../protocol/layout.js';
 
 /** Options of `Runtime.create`. */
@@ -35,28 +36,18 @@ export interface ResolvedRuntimeOptions {
 const MiB = 1024 * 1024;
 const MAX_DEVICE_MEMORY = 4 * 1024 * MiB;
 
+const CALL = 'Runtime.create';
+
 export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw invalidValue('Runtime.create', 'options must be an object', options);
-  }
-  const o = (options ?? {}) as Record<string, unknown>;
+  const o = requireOptions<RuntimeOptions>(CALL, options);
   const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes']);
   for (const key of Object.keys(o)) {
-    if (!known.has(key)) throw invalidValue('Runtime.create', `unknown option ${JSON.stringify(key)}`);
+    if (!known.has(key)) throw invalidValue(CALL, `unknown option ${JSON.stringify(key)}`);
   }
   return {
-    deviceCount: integerOption(o, 'deviceCount', 2, 1, MAX_DEVICES),
-    deviceMemoryBytes: integerOption(o, 'deviceMemoryBytes', 256 * MiB, 4096, MAX_DEVICE_MEMORY),
-    hostMemoryBytes: integerOption(o, 'hostMemoryBytes', 256 * MiB, 0, MAX_DEVICE_MEMORY),
-    stagingBytes: integerOption(o, 'stagingBytes', 16 * MiB, 4096, MAX_DEVICE_MEMORY),
+    deviceCount: requireInteger(CALL, 'options.deviceCount', o.deviceCount ?? 2, 1, MAX_DEVICES),
+    deviceMemoryBytes: requireInteger(CALL, 'options.deviceMemoryBytes', o.deviceMemoryBytes ?? 256 * MiB, 4096, MAX_DEVICE_MEMORY),
+    hostMemoryBytes: requireInteger(CALL, 'options.hostMemoryBytes', o.hostMemoryBytes ?? 256 * MiB, 0, MAX_DEVICE_MEMORY),
+    stagingBytes: requireInteger(CALL, 'options.stagingBytes', o.stagingBytes ?? 16 * MiB, 4096, MAX_DEVICE_MEMORY),
   };
-}
-
-function integerOption(o: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
-  const value = o[name];
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw invalidValue('Runtime.create', `options.${name} must be an integer in [${min}, ${max}]`, value);
-  }
-  return value;
 }
