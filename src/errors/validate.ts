@@ -3,6 +3,11 @@ import { invalidDevice, invalidValue } from './errors.js';
 // One check per kind of argument. Each names the public call the user made (`call`) and
 // the argument, and throws an OpenRegError with a stable code.
 
+/** An option's value, or `fallback` when it was not given: null is a value, and gets checked. */
+export function given<T>(value: T | undefined, fallback: T): T {
+  return value === undefined ? fallback : value;
+}
+
 /** An integer in [min, max]. */
 export function requireInteger(call: string, name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {

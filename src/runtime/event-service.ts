@@ -1,5 +1,5 @@
 import { invalidHandle, openRegError } from '../errors/errors.js';
-import { requireBoolean, requireOptions } from '../errors/validate.js';
+import { given, requireBoolean, requireOptions } from '../errors/validate.js';
 import type { Device } from '../device/device.js';
 import { eventEpochIndex, eventTimeIndex } from '../protocol/layout.js';
 import { Event, type EventState } from './handles.js';
@@ -114,8 +114,8 @@ export class EventService {
 
   #newState(call: string, options: unknown): EventState {
     const o = requireOptions<EventOptions>(call, options);
-    const disableTiming = requireBoolean(call, 'options.disableTiming', o.disableTiming ?? false);
-    const blockingSync = requireBoolean(call, 'options.blockingSync', o.blockingSync ?? false);
+    const disableTiming = requireBoolean(call, 'options.disableTiming', given(o.disableTiming, false));
+    const blockingSync = requireBoolean(call, 'options.blockingSync', given(o.blockingSync, false));
     return { owner: this.#core.owner, device: -1, slot: -1, timing: !disableTiming, blockingSync, generation: -1, destroyed: false, record: undefined };
   }
 

@@ -1,5 +1,5 @@
 import { invalidValue } from '../errors/errors.js';
-import { requireInteger, requireOptions } from '../errors/validate.js';
+import { given, requireInteger, requireOptions } from '../errors/validate.js';
 import { MAX_DEVICES } from '../protocol/layout.js';
 
 /** Options of `Runtime.create`. */
@@ -45,9 +45,9 @@ export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions 
     if (!known.has(key)) throw invalidValue(CALL, `unknown option ${JSON.stringify(key)}`);
   }
   return {
-    deviceCount: requireInteger(CALL, 'options.deviceCount', o.deviceCount ?? 2, 1, MAX_DEVICES),
-    deviceMemoryBytes: requireInteger(CALL, 'options.deviceMemoryBytes', o.deviceMemoryBytes ?? 256 * MiB, 4096, MAX_DEVICE_MEMORY),
-    hostMemoryBytes: requireInteger(CALL, 'options.hostMemoryBytes', o.hostMemoryBytes ?? 256 * MiB, 0, MAX_DEVICE_MEMORY),
-    stagingBytes: requireInteger(CALL, 'options.stagingBytes', o.stagingBytes ?? 16 * MiB, 4096, MAX_DEVICE_MEMORY),
+    deviceCount: requireInteger(CALL, 'options.deviceCount', given(o.deviceCount, 2), 1, MAX_DEVICES),
+    deviceMemoryBytes: requireInteger(CALL, 'options.deviceMemoryBytes', given(o.deviceMemoryBytes, 256 * MiB), 4096, MAX_DEVICE_MEMORY),
+    hostMemoryBytes: requireInteger(CALL, 'options.hostMemoryBytes', given(o.hostMemoryBytes, 256 * MiB), 0, MAX_DEVICE_MEMORY),
+    stagingBytes: requireInteger(CALL, 'options.stagingBytes', given(o.stagingBytes, 16 * MiB), 4096, MAX_DEVICE_MEMORY),
   };
 }

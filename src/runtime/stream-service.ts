@@ -1,5 +1,5 @@
 import { invalidHandle, openRegError } from '../errors/errors.js';
-import { requireBoolean, requireFunction, requireInteger, requireOptions } from '../errors/validate.js';
+import { given, requireBoolean, requireFunction, requireInteger, requireOptions } from '../errors/validate.js';
 import type { Device } from '../device/device.js';
 import { PRIORITY_GREATEST, PRIORITY_LEAST } from './device-service.js';
 import type { Event, Stream } from './handles.js';
@@ -26,8 +26,8 @@ export class StreamService {
     const call = 'streamCreate';
     const device = this.#core.currentDevice(call);
     const o = requireOptions<StreamOptions>(call, options);
-    const priority = requireInteger(call, 'options.priority', o.priority ?? 0, Number.MIN_SAFE_INTEGER);
-    const nonBlocking = requireBoolean(call, 'options.nonBlocking', o.nonBlocking ?? false);
+    const priority = requireInteger(call, 'options.priority', given(o.priority, 0), Number.MIN_SAFE_INTEGER);
+    const nonBlocking = requireBoolean(call, 'options.nonBlocking', given(o.nonBlocking, false));
     return this.#create(call, device, Math.min(PRIORITY_LEAST, Math.max(PRIORITY_GREATEST, priority)), nonBlocking);
   }
 
@@ -99,7 +99,7 @@ export class StreamService {
     const core = this.#core;
     core.open(call);
     const o = requireOptions<{ highPriority: boolean; device: number }>(call, options);
-    const high = requireBoolean(call, 'options.highPriority', o.highPriority ?? false);
+    const high = requireBoolean(call, 'options.highPriority', given(o.highPriority, false));
     const device = core.devices[core.deviceOrCurrent(call, o.device)]!;
     device.throwIfFailed(call);
     return core.pools.next(device, high, (priority) => this.#create(call, device, priority, true));

@@ -1,5 +1,5 @@
 import { invalidValue } from '../../errors/errors.js';
-import { requireFinite, requireInteger, requireOneOf, requireOptions } from '../../errors/validate.js';
+import { given, requireFinite, requireInteger, requireOneOf, requireOptions } from '../../errors/validate.js';
 import type { DevicePtr } from '../../protocol/pointer.js';
 import { RANDOM_DTYPE_BYTES, RandomDType } from '../../protocol/random-dtype.js';
 import type { Stream } from '../../runtime/handles.js';
@@ -68,23 +68,23 @@ export class RandomFills {
     const call = 'randomUniform';
     this.#ctx.open(call);
     const o = requireOptions<RandomOptions<RandomDType>>(call, options);
-    this.#fill(call, this.#uniform, ptr, count, o.dtype ?? 'float32', FLOATS, o, o.dtype === 'float64' ? 2 : 1, []);
+    this.#fill(call, this.#uniform, ptr, count, given(o.dtype, 'float32'), FLOATS, o, o.dtype === 'float64' ? 2 : 1, []);
   }
 
   randomNormal(ptr: unknown, count: unknown, options?: unknown): void {
     const call = 'randomNormal';
     this.#ctx.open(call);
     const o = requireOptions<RandomOptions<RandomDType> & { mean: number; std: number }>(call, options);
-    const mean = requireFinite(call, 'options.mean', o.mean ?? 0);
-    const std = requireFinite(call, 'options.std', o.std ?? 1, 0);
-    this.#fill(call, this.#normal, ptr, count, o.dtype ?? 'float32', FLOATS, o, 2, [mean, std]);
+    const mean = requireFinite(call, 'options.mean', given(o.mean, 0));
+    const std = requireFinite(call, 'options.std', given(o.std, 1), 0);
+    this.#fill(call, this.#normal, ptr, count, given(o.dtype, 'float32'), FLOATS, o, 2, [mean, std]);
   }
 
   randomInt(ptr: unknown, count: unknown, low: unknown, high: unknown, options?: unknown): void {
     const call = 'randomInt';
     this.#ctx.open(call);
     const o = requireOptions<RandomOptions<RandomDType>>(call, options);
-    const dtype = o.dtype ?? 'int32';
+    const dtype = given(o.dtype, 'int32');
     const [min, max] = dtype === 'int32' ? [-(2 ** 31), 2 ** 31] : [-(2 ** 53), 2 ** 53];
     if (typeof low !== 'number' || !Number.isSafeInteger(low) || low < min) throw invalidValue(call, `low must be an integer >= ${min}`, low);
     if (typeof high !== 'number' || !Number.isSafeInteger(high) || high > max || high <= low || high - low > 2 ** 32) {
@@ -108,7 +108,7 @@ export class RandomFills {
     const n = requireInteger(call, 'count', count, 0);
     const type = requireOneOf(call, 'options.dtype', dtype, dtypes);
     const device = this.#ctx.deviceRange(call, ptr, Math.max(1, n * RANDOM_DTYPE_BYTES[type]));
-    const generator = options.generator ?? this.defaultGenerator(device, call);
+    const generator = options.generator === undefined ? this.defaultGenerator(device, call) : options.generator;
     if (!(generator instanceof Generator)) throw invalidValue(call, 'options.generator must be a Generator', generator);
     if (generator.device !== device) throw invalidValue(call, `the generator belongs to device ${generator.device} but the buffer is on device ${device}`);
     this.#ctx.launch(call, kernel, device, options.stream, () => {
