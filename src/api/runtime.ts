@@ -79,31 +79,26 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   // ------------------------------------------------------------ lifecycle
-
   /** Waits for enqueued work, then terminates every worker. Idempotent. */
   close(): Promise<void> {
     return this.#devices.close();
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   get closed(): boolean {
     return this.#core.closed;
   }
 
-  /**
-   * Subscribes to the runtime's observer channel (the one hooks and the profiler use):
-   * stream, event, memory, launch, copy, wait and synchronization events. Returns the disposer.
-   */
+  /** Subscribes to the observer channel (the one hooks and the profiler use); returns the disposer. */
   observe(subscriber: RuntimeSubscriber): () => void {
     this.#core.open('observe');
     return this.#core.observer.subscribe(subscriber);
   }
 
   // ------------------------------------------------------------ devices
-
   getDeviceCount(): number {
     return this.#devices.getDeviceCount();
   }
@@ -152,7 +147,6 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   // ------------------------------------------------------------ memory
-
   /** Device memory on the current device, 256-byte aligned (`cudaMalloc`). */
   malloc(size: number): DevicePtr {
     return this.#memory.malloc(size);
@@ -187,7 +181,6 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   // ------------------------------------------------------------ copies
-
   /** Copies `count` bytes and resolves when done (`cudaMemcpy`), on the legacy default stream. */
   memcpy(dst: DevicePtr | ArrayBufferView, src: DevicePtr | ArrayBufferView, count: number, kind: MemcpyKind = MemcpyKind.default): Promise<void> {
     return this.#copies.memcpy(dst, src, count, kind);
@@ -216,7 +209,6 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   // ------------------------------------------------------------ streams
-
   /** A new stream on the current device. */
   streamCreate(options?: StreamOptions): Stream {
     return this.#streams.streamCreate(options);
@@ -297,7 +289,6 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   // ------------------------------------------------------------ events
-
   /** A new event on the current device; timing is on unless `disableTiming`. */
   eventCreate(options?: EventOptions): Event {
     return this.#events.eventCreate(options);
@@ -337,7 +328,6 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   // ------------------------------------------------------------ kernels
-
   /** Imports an ES module of kernels in every device worker. */
   loadModule(url: string | URL): Promise<KernelModule> {
     return this.#kernels.loadModule(url);
@@ -354,7 +344,6 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   // ------------------------------------------------------------ integration
-
   /** The caching device allocator (PyTorch's CUDA caching allocator semantics), created on first use. */
   get cachingAllocator(): CachingAllocator {
     this.#core.open('cachingAllocator');
@@ -380,7 +369,6 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   // ------------------------------------------------------------ random numbers
-
   /** The default Philox generator of `device` (default: the current device), created on first use. */
   defaultGenerator(device?: number): Generator {
     return this.#random.defaultGenerator(device);
