@@ -3,11 +3,9 @@ import { formatMessage } from '../errors/errors.js';
 import { StreamWord } from '../protocol/layout.js';
 import { raiseStickyError } from '../protocol/sticky-error.js';
 import { ringDoorbell } from '../protocol/wake.js';
-import type { StreamQueue } from './stream-queue.js';
+import type { StreamPosition, StreamQueue } from './stream-queue.js';
 
-interface PendingHostFunction {
-  queue: StreamQueue;
-  seq: number;
+interface PendingHostFunction extends StreamPosition {
   fn: () => unknown;
   running: boolean;
 }

@@ -2,7 +2,7 @@ import { invalidValue, openRegError } from '../errors/errors.js';
 import { requireInteger } from '../errors/validate.js';
 import type { Device } from '../device/device.js';
 import type { HostWaiter } from '../device/host-waiter.js';
-import type { StreamQueue } from '../device/stream-queue.js';
+import type { StreamPosition, StreamQueue } from '../device/stream-queue.js';
 import type { HostMemory } from '../memory/host-memory.js';
 import { type MemcpyKind, isMemcpyKind } from '../memory/memcpy-kind.js';
 import { HOST_POOL_SPACE } from '../protocol/command.js';
@@ -30,9 +30,7 @@ export interface CopyPlan {
 }
 
 /** What enqueueing a copy left to do: wait for `seq` on `queue`, then run `after` on the host. */
-export interface EnqueuedCopy {
-  queue: StreamQueue;
-  seq: number;
+export interface EnqueuedCopy extends StreamPosition {
   after: (() => void) | undefined;
 }
 
