@@ -65,7 +65,7 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     const runtime = new Runtime(resolveRuntimeOptions(options));
     try {
       await runtime.#devices.start();
-      runtime.#random = new RandomFills(runtime.#ctx, await runtime.loadModule(BUILTIN_KERNELS));
+      runtime.#random = new RandomFills(runtime.#ctx, await runtime.#kernels.loadModule(BUILTIN_KERNELS, true));
     } catch (error) {
       await runtime.close().catch(() => undefined);
       throw error;

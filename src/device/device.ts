@@ -66,6 +66,8 @@ export class Device implements QueueOwner {
   lost = false;
   /** Where the worker writes trace records while profiling. */
   readonly traceBuffer = new SharedArrayBuffer(TRACE_BUFFER_BYTES);
+  /** Copies the host did itself for this device (pageable memory), for deviceStats. */
+  readonly hostCopies = { count: 0, bytes: 0 };
   /** Set by the runtime while someone observes it. */
   onImplicitWait: ImplicitWaitListener | undefined;
   /** The sticky error has been reported to the host. */
@@ -153,6 +155,11 @@ export class Device implements QueueOwner {
     const error = this.error(call)!;
     this.#reportError(error);
     throw error;
+  }
+
+  countHostCopy(bytes: number): void {
+    this.hostCopies.count++;
+    this.hostCopies.bytes += bytes;
   }
 
   /** A stream queue started a backlog. */
@@ -247,6 +254,7 @@ export class Device implements QueueOwner {
     }
     this.memory.reset();
     new Float64Array(this.controlBuffer, DEVICE_STATS_OFFSET, DEVICE_STAT_COUNT).fill(0);
+    this.hostCopies.count = this.hostCopies.bytes = 0;
     clearStickyError(this.control);
     this.#errorReported = false;
     this.defaultStream.syncedIntoDefault = this.defaultStream.submitted;

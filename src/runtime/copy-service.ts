@@ -45,7 +45,7 @@ export class CopyService {
     const queue = core.queueOrCurrent(call, stream);
     if (plan === undefined) return;
     const devices = this.#touched(call, plan, queue);
-    const enqueued = core.traced(call, queue, () => core.transfers.enqueue(call, queue, plan));
+    const enqueued = core.traced(call, queue, () => core.transfers.enqueue(call, queue, plan), plan.count);
     this.#emitCopy(call, queue, enqueued.seq, plan, dst as Operand, src as Operand);
     if (enqueued.after !== undefined) {
       core.waiter.waitSync(call, devices, core.until(call, devices, () => queue.hasCompleted(enqueued.seq)));
@@ -111,7 +111,7 @@ export class CopyService {
     const devices = this.#touched(call, plan, queue);
     const peer = involved[1]?.defaultStream;
     if (peer !== undefined && !peer.hasCompleted(peer.submitted)) core.enqueueWait(call, queue, peer, peer.submitted, 'peerCopy');
-    const enqueued = core.traced(call, queue, () => core.transfers.enqueue(call, queue, plan, blocking));
+    const enqueued = core.traced(call, queue, () => core.transfers.enqueue(call, queue, plan, blocking), plan.count);
     this.#emitCopy(call, queue, enqueued.seq, plan, dst as Operand, src as Operand);
     if (peer !== undefined) core.enqueueWait(call, peer, queue, enqueued.seq, 'peerCopy');
     return { enqueued, devices };
@@ -129,7 +129,7 @@ export class CopyService {
 
   #enqueueMemset(call: string, queue: StreamQueue, fill: { device: Device; offset: number; value: number; count: number }, ptr: DevicePtr): number {
     const core = this.#core;
-    const seq = core.traced(call, queue, () => queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call));
+    const seq = core.traced(call, queue, () => queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call), fill.count);
     if (core.observer.listeners.memset !== undefined) {
       core.observer.emit('memset', { device: queue.device.index, stream: core.handleOf(queue), seq, ptr, bytes: fill.count, value: fill.value, call });
     }

@@ -130,7 +130,15 @@ export class DeviceService {
   async deviceStats(device: unknown): Promise<DeviceStats> {
     const d = this.#core.devices[this.#index('deviceStats', device)]!;
     const stats = await d.call('deviceStats', (r) => r.stats());
-    return { ...stats, allocatedBytes: d.memory.liveBytes, allocations: d.memory.liveCount };
+    return {
+      ...stats,
+      // Pageable copies the host did itself count as the device's, and built-in modules do not.
+      copies: stats.copies + d.hostCopies.count,
+      bytesCopied: stats.bytesCopied + d.hostCopies.bytes,
+      modules: stats.modules - this.#core.modules.filter((m) => m.internal).length,
+      allocatedBytes: d.memory.liveBytes,
+      allocations: d.memory.liveCount,
+    };
   }
 
   #index(call: string, device: unknown): number {

@@ -16,7 +16,8 @@ export class KernelService {
     this.#core = core;
   }
 
-  async loadModule(url: unknown): Promise<KernelModule> {
+  /** `internal`: a module of the runtime's own (the built-in kernels), left out of deviceStats. */
+  async loadModule(url: unknown, internal = false): Promise<KernelModule> {
     const call = 'loadModule';
     const core = this.#core;
     core.open(call);
@@ -29,7 +30,7 @@ export class KernelService {
     const live = core.devices.filter((d) => !d.isLost);
     const names = await Promise.all(live.map((d) => d.call(call, (r) => r.loadModule(id, href))));
     // Only modules that loaded are reloaded into a restarted worker.
-    core.modules.push({ id, url: href });
+    core.modules.push({ id, url: href, internal });
     const module = new KernelModule(core.owner, id, href, names[0] ?? []);
     for (const name of module.functionNames) core.kernelNames.set(module.getFunction(name)[kKernelId], name);
     return module;

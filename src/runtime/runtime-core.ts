@@ -48,7 +48,7 @@ export class RuntimeCore implements DeviceHost {
   /** Names of loaded kernels by id, for traces and observers. */
   readonly kernelNames = new Map<number, string>();
   /** Modules that loaded, reloaded into a restarted worker. */
-  readonly modules: { id: number; url: string }[] = [];
+  readonly modules: { id: number; url: string; internal: boolean }[] = [];
   /** The legacy default stream of each device (it outlives resets). */
   readonly defaultStreams: Stream[] = [];
   /** Correlation id of the traced call running now (0 when none). */
@@ -223,8 +223,8 @@ export class RuntimeCore implements DeviceHost {
     this.observer.emit('synchronized', { device, call, stream: queue && this.handleOf(queue), event, start, end: start === 0 ? 0 : sharedClockMs() });
   }
 
-  /** Runs an enqueueing step; while timing is on, as an API-call span whose commands carry its correlation id. */
-  traced<T>(call: string, queue: StreamQueue, fn: () => T): T {
+  /** Runs an enqueueing step; while timing is on, as an API-call span (of `bytes`) whose commands carry its correlation id. */
+  traced<T>(call: string, queue: StreamQueue, fn: () => T, bytes = 0): T {
     if (!this.observer.timing) return fn();
     const correlation = this.correlation.next();
     const start = sharedClockMs();
@@ -233,7 +233,7 @@ export class RuntimeCore implements DeviceHost {
       return fn();
     } finally {
       queue.correlation = this.currentCorrelation = 0;
-      this.observer.emit('apiCall', { call, device: queue.device.index, stream: queue.index, start, end: sharedClockMs(), bytes: 0, correlation });
+      this.observer.emit('apiCall', { call, device: queue.device.index, stream: queue.index, start, end: sharedClockMs(), bytes, correlation });
     }
   }
 

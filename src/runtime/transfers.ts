@@ -105,18 +105,31 @@ export class Transfers {
     if (src.kind === 'pageable' && dst.kind === 'device') {
       const into = dst.device.heapBytes;
       const from = src.bytes.subarray(0, count);
-      if (queue.readyNow) {
+      const copy = () => {
         into.set(from, dst.offset);
+        dst.device.countHostCopy(count);
+      };
+      if (queue.readyNow) {
+        copy();
         return { queue, seq: queue.submitted, after: undefined };
       }
-      if (blocking) return { queue, seq: queue.enqueueMarker(call), after: () => into.set(from, dst.offset) };
+      if (blocking) return { queue, seq: queue.enqueueMarker(call), after: copy };
       return { queue, seq: this.#stage(call, queue, dst, src.bytes, count), after: undefined };
     }
     if (dst.kind === 'pageable' || (src.kind === 'pageable' && dst.kind !== 'device')) {
       const seq = queue.enqueueMarker(call);
       const from = src.kind === 'device' ? src.device.heapBytes.subarray(src.offset, src.offset + count) : src.bytes.subarray(0, count);
       const to = dst.bytes;
-      return { queue, seq, after: () => to.set(from) };
+      // Done by the host: counted on the device whose memory it reads, as the worker counts its copies.
+      const device = src.kind === 'device' ? src.device : queue.device;
+      return {
+        queue,
+        seq,
+        after: () => {
+          to.set(from);
+          this.#devices[device.index]!.countHostCopy(count);
+        },
+      };
     }
     const seq = queue.enqueueCopy(space(src), src.offset, space(dst), dst.offset, count, call);
     return { queue, seq, after: undefined };
