@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type KernelModule, type Runtime } from '../dist/src/index.js';
-import { createRuntime, expectCode, expectRejectCode, readLog, useRuntime } from './helpers.js';
+import { createRuntime, expectCode, expectRejectCode, gate, readLog, useRuntime } from './helpers.js';
 
 describe('host functions', () => {
   let rt: Runtime;
@@ -56,7 +56,8 @@ describe('host functions', () => {
     let caught: unknown;
     rt.launchKernel(mod.getFunction('spin'), [5], s);
     const other = rt.streamCreate();
-    rt.launchKernel(mod.getFunction('spin'), [5], other);
+    // Held open until after the host function ran: had it finished first, the wait would not block.
+    const held = gate(rt, other);
     rt.launchHostFunc(s, () => {
       try {
         rt.streamSynchronizeSync(other);
@@ -65,6 +66,8 @@ describe('host functions', () => {
       }
     });
     await rt.streamSynchronize(s);
+    held.open();
+    await rt.streamSynchronize(other);
     expect(caught).toMatchObject({ code: ErrorCode.NOT_PERMITTED });
   });
 

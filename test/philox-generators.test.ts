@@ -220,4 +220,22 @@ describe('per-device generators and random fills', () => {
     expectCode(() => rt.randomInt(p, 4, 0.5, 3), ErrorCode.INVALID_VALUE);
     rt.free(p);
   });
+
+  it('rejects a misaligned buffer at the call, leaving the device healthy', () => {
+    const p = rt.malloc(64);
+    expect(expectCode(() => rt.randomUniform(p + 1, 4), ErrorCode.INVALID_VALUE).message).toMatch(/^randomUniform: ptr must be aligned to 4 bytes/);
+    expectCode(() => rt.randomNormal(p + 4, 4, { dtype: 'float64' }), ErrorCode.INVALID_VALUE);
+    rt.randomUniform(p + 4, 4);
+    rt.deviceSynchronizeSync();
+    rt.free(p);
+  });
+
+  it('a generator refuses a reservation that would corrupt its offset', () => {
+    const g = rt.newGenerator(0);
+    g.setOffset(8);
+    for (const bad of [Number.NaN, -8, 1.5, '4']) expectCode(() => g.reserve(bad as never), ErrorCode.INVALID_VALUE);
+    expect(g.getOffset()).toBe(8);
+    expect(g.reserve(5)).toBe(8);
+    expect(g.getOffset()).toBe(16);
+  });
 });

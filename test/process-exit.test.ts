@@ -6,9 +6,9 @@ const entry = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
 const kernels = new URL('./fixtures/kernels.mjs', import.meta.url).href;
 
 /** Runs a script in a fresh Node process; the process must end on its own, bounded by the timeout. */
-function runScript(body: string) {
+function runScript(body: string, nodeFlags: readonly string[] = []) {
   const script = `import { Runtime } from ${JSON.stringify(entry)};\n${body}`;
-  return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
+  return spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
 }
 
 describe('the host process', () => {
@@ -54,5 +54,22 @@ describe('the host process', () => {
     `);
     expect(r.status).toBe(0);
     expect(r.stdout.trim().split('\n')).toEqual(['ERR_DEVICE_LOST', 'host alive']);
+  });
+
+  it('starts its workers when the parent has V8 flags workers refuse, and gives them workerResourceLimits', () => {
+    const r = runScript(
+      `
+      const rt = await Runtime.create({ deviceCount: 1, deviceMemoryBytes: 1 << 20, hostMemoryBytes: 1 << 20, workerResourceLimits: { maxOldGenerationSizeMb: 64, stackSizeMb: 4 } });
+      const mod = await rt.loadModule(${JSON.stringify(kernels)});
+      rt.launchKernel(mod.getFunction('empty'), []);
+      await rt.deviceSynchronize();
+      await rt.close();
+      console.log('started');
+    `,
+      ['--max-old-space-size=256', '--expose-gc', '--stack-size=900'],
+    );
+    expect(r.error).toBeUndefined();
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('started');
   });
 });

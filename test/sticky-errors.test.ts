@@ -104,6 +104,31 @@ describe('asynchronous, sticky device errors', () => {
     await rt.deviceReset(0);
   });
 
+  it('a wait on work of a device that has failed is that device\'s error, at the call', async () => {
+    const s0 = rt.streamCreate();
+    const e0 = rt.eventCreate();
+    rt.launchKernel(mod.getFunction('boom'), [], s0);
+    rt.eventRecord(e0, s0);
+    await expectRejectCode(rt.streamSynchronize(s0), ErrorCode.LAUNCH_FAILURE);
+    const s1 = rt.withDevice(1, () => rt.streamCreate());
+    expect(expectCode(() => rt.streamWaitEvent(s1, e0), ErrorCode.LAUNCH_FAILURE).message).toMatch(/^streamWaitEvent: device 0 has a sticky error/);
+    expectCode(() => rt.streamWaitStream(s1, s0), ErrorCode.LAUNCH_FAILURE);
+    await rt.streamSynchronize(s1); // device 1 itself is fine
+    await rt.deviceReset(0);
+  });
+
+  it('a kernel cannot change the context the next kernel gets', async () => {
+    rt.launchKernel(mod.getFunction('mutateContext'), []);
+    await expectRejectCode(rt.deviceSynchronize(), ErrorCode.LAUNCH_FAILURE);
+    await rt.deviceReset(0);
+    const fresh = rt.malloc(4);
+    rt.launchKernel(mod.getFunction('whoami'), [fresh]);
+    const device = new Int32Array(1);
+    await rt.memcpy(device, fresh, 4);
+    expect(device[0]).toBe(0);
+    rt.free(fresh);
+  });
+
   it('deviceReset validates its argument', async () => {
     await expect(rt.deviceReset(9)).rejects.toMatchObject({ code: ErrorCode.INVALID_DEVICE });
   });

@@ -112,6 +112,18 @@ describe('device and stream guards, current streams', () => {
     });
   });
 
+  it('a current stream invalidated by deviceReset gives way to the default stream', async () => {
+    await rt.withDevice(2, async () => {
+      const s = rt.streamCreate();
+      rt.setCurrentStream(s);
+      await rt.deviceReset(2);
+      expect(rt.getCurrentStream()).toBe(rt.defaultStream(2));
+      rt.launchKernel(mod.getFunction('empty'), []); // on the default stream, not an error
+      await rt.deviceSynchronize();
+      expectCode(() => rt.streamQuery(s), ErrorCode.INVALID_HANDLE);
+    });
+  });
+
   it('setCurrentStream changes the current stream of the stream device only', () => {
     const s1 = rt.withDevice(1, () => rt.streamCreate());
     rt.setCurrentStream(s1);

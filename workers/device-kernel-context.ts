@@ -6,22 +6,39 @@ import { deviceBase } from '../src/protocol/pointer.js';
 
 type ViewConstructor<T> = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number };
 
-/** The KernelContext of one device: one instance, reused by every launch. */
+/**
+ * The KernelContext of one device: one instance, reused by every launch, so it is frozen
+ * (and so is its prototype): what one kernel does to it cannot leak into the next.
+ */
 export class DeviceKernelContext implements KernelContext {
-  readonly device: number;
+  readonly #device: number;
   /** Id of the kernel running now; its name is looked up only for an error message. */
-  kernelId = 0;
+  #kernelId = 0;
   readonly #nameOf: (id: number) => string;
   readonly #heap: SharedArrayBuffer;
   readonly #table: AllocationTable;
   readonly #base: number;
 
   constructor(device: number, heap: SharedArrayBuffer, table: AllocationTable, nameOf: (id: number) => string) {
-    this.device = device;
+    this.#device = device;
     this.#nameOf = nameOf;
     this.#heap = heap;
     this.#table = table;
     this.#base = deviceBase(device);
+    Object.freeze(this);
+  }
+
+  get device(): number {
+    return this.#device;
+  }
+
+  get kernelId(): number {
+    return this.#kernelId;
+  }
+
+  /** The engine announces the kernel it is about to run. */
+  begin(kernelId: number): void {
+    this.#kernelId = kernelId;
   }
 
   u8(ptr: number, length: number) { return this.#view(Uint8Array, ptr, length, 'u8'); }
@@ -51,6 +68,8 @@ export class DeviceKernelContext implements KernelContext {
   }
 
   #illegal(message: string): OpenRegError {
-    return new OpenRegError(ErrorCode.ILLEGAL_ADDRESS, `kernel ${this.#nameOf(this.kernelId)}: ${message}`, { device: this.device });
+    return new OpenRegError(ErrorCode.ILLEGAL_ADDRESS, `kernel ${this.#nameOf(this.#kernelId)}: ${message}`, { device: this.device });
   }
 }
+
+Object.freeze(DeviceKernelContext.prototype);

@@ -303,8 +303,8 @@ export class StreamEngine {
     const argc = ring.argc(slot);
     const id = ring.word(slot, CmdI32.KERNEL_ID);
     const fn = this.#modules[id >>> KERNEL_INDEX_BITS]?.[id & (MAX_MODULE_EXPORTS - 1)];
-    this.#ctx.kernelId = id;
     const ctx = this.#ctx;
+    ctx.begin(id);
     this.#stats[DeviceStat.KERNELS]!++;
     try {
       if (fn === undefined) throw new Error('kernel is not loaded on this device');

@@ -1,5 +1,5 @@
 import { type Remote, wrap } from 'comlink';
-import { Worker } from 'node:worker_threads';
+import type { ResourceLimits, Worker } from 'node:worker_threads';
 import { errorNumber } from '../errors/error-code.js';
 import { formatMessage, openRegError } from '../errors/errors.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
@@ -29,12 +29,15 @@ import type { DeviceWorkerApi, DeviceWorkerInit } from '../protocol/worker-proto
 import type { Backlogs } from './backlogs.js';
 import type { HostWaiter } from './host-waiter.js';
 import { type ImplicitWaitListener, type QueueOwner, StreamQueue } from './stream-queue.js';
+import { startWorker } from './worker-start.js';
 
 /** What a device needs of the runtime that owns it. */
 export interface DeviceHost {
   readonly waiter: HostWaiter;
   readonly backlogs: Backlogs;
   readonly runtimeWords: Int32Array;
+  /** Limits of each device worker's heap and stack (Node's `resourceLimits`). */
+  readonly resourceLimits: ResourceLimits | undefined;
   /** The worker died: the runtime drops what it kept for the device. */
   onLost(device: Device): void;
   /** The device's sticky error (or loss), reported once per error. */
@@ -95,8 +98,8 @@ export class Device implements QueueOwner {
   /** Starts (or restarts) the device's worker. */
   async start(init: SharedWorkerInit): Promise<void> {
     this.#allControls = init.controls.map((b) => new Int32Array(b));
-    const worker = new Worker(WORKER_URL, {
-      execArgv: workerExecArgv(process.execArgv),
+    const worker = startWorker(WORKER_URL, {
+      resourceLimits: this.#host.resourceLimits,
       workerData: {
         ...init,
         device: this.index,
@@ -305,21 +308,6 @@ export class Device implements QueueOwner {
     this.#errorReported = true;
     this.#host.onError(this, error);
   }
-}
-
-/**
- * The parent's Node options minus those that only make sense for the main script: a
- * worker started with `--input-type` or `--eval` (inherited by default) fails to start.
- */
-export function workerExecArgv(execArgv: readonly string[]): string[] {
-  const withValue = new Set(['-e', '--eval', '-p', '--print', '--input-type']);
-  const result: string[] = [];
-  for (let i = 0; i < execArgv.length; i++) {
-    const arg = execArgv[i]!;
-    if (withValue.has(arg)) i++;
-    else if (!/^--(eval|print|input-type)=/.test(arg)) result.push(arg);
-  }
-  return result;
 }
 
 function lostError(call: string, device: number): OpenRegError {

@@ -41,9 +41,9 @@ export function requireString(call: string, name: string, value: unknown): strin
 }
 
 /** An options bag: undefined (no options) or an object. */
-export function requireOptions<T extends object>(call: string, options: unknown): Partial<T> {
+export function requireOptions<T extends object>(call: string, options: unknown, name = 'options'): Partial<T> {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw invalidValue(call, 'options must be an object', options);
+  if (typeof options !== 'object' || options === null) throw invalidValue(call, `${name} must be an object`, options);
   return options as Partial<T>;
 }
 

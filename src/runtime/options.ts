@@ -1,5 +1,5 @@
 import { invalidValue } from '../errors/errors.js';
-import { given, requireInteger, requireOptions } from '../errors/validate.js';
+import { given, requireFinite, requireInteger, requireOptions } from '../errors/validate.js';
 import { MAX_DEVICES } from '../protocol/layout.js';
 
 /** Options of `Runtime.create`. */
@@ -24,6 +24,20 @@ export interface RuntimeOptions {
    * @default 16777216 (16 MiB)
    */
   stagingBytes?: number;
+  /**
+   * Heap and stack limits of each device worker (Node's `resourceLimits`). The parent's
+   * V8 flags such as `--max-old-space-size` do not reach workers: set their limits here.
+   * @default Node's defaults
+   */
+  workerResourceLimits?: WorkerResourceLimits;
+}
+
+/** Node's worker `resourceLimits`, in MiB. */
+export interface WorkerResourceLimits {
+  maxOldGenerationSizeMb?: number;
+  maxYoungGenerationSizeMb?: number;
+  codeRangeSizeMb?: number;
+  stackSizeMb?: number;
 }
 
 export interface ResolvedRuntimeOptions {
@@ -31,7 +45,10 @@ export interface ResolvedRuntimeOptions {
   deviceMemoryBytes: number;
   hostMemoryBytes: number;
   stagingBytes: number;
+  workerResourceLimits: Readonly<WorkerResourceLimits> | undefined;
 }
+
+const LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
 
 const MiB = 1024 * 1024;
 const MAX_DEVICE_MEMORY = 4 * 1024 * MiB;
@@ -40,7 +57,7 @@ const CALL = 'Runtime.create';
 
 export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions {
   const o = requireOptions<RuntimeOptions>(CALL, options);
-  const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes']);
+  const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes', 'workerResourceLimits']);
   for (const key of Object.keys(o)) {
     if (!known.has(key)) throw invalidValue(CALL, `unknown option ${JSON.stringify(key)}`);
   }
@@ -49,5 +66,19 @@ export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions 
     deviceMemoryBytes: requireInteger(CALL, 'options.deviceMemoryBytes', given(o.deviceMemoryBytes, 256 * MiB), 4096, MAX_DEVICE_MEMORY),
     hostMemoryBytes: requireInteger(CALL, 'options.hostMemoryBytes', given(o.hostMemoryBytes, 256 * MiB), 0, MAX_DEVICE_MEMORY),
     stagingBytes: requireInteger(CALL, 'options.stagingBytes', given(o.stagingBytes, 16 * MiB), 4096, MAX_DEVICE_MEMORY),
+    workerResourceLimits: o.workerResourceLimits === undefined ? undefined : resourceLimits(o.workerResourceLimits),
   };
+}
+
+function resourceLimits(value: unknown): Readonly<WorkerResourceLimits> {
+  const limits = requireOptions<WorkerResourceLimits>(CALL, value, 'options.workerResourceLimits');
+  const resolved: WorkerResourceLimits = {};
+  for (const key of Object.keys(limits)) {
+    if (!(LIMITS as readonly string[]).includes(key)) throw invalidValue(CALL, `unknown option workerResourceLimits.${key}; the limits are ${LIMITS.join(', ')}`);
+  }
+  for (const key of LIMITS) {
+    const limit = limits[key];
+    if (limit !== undefined) resolved[key] = requireFinite(CALL, `options.workerResourceLimits.${key}`, limit, 1);
+  }
+  return Object.freeze(resolved);
 }

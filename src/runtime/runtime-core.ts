@@ -1,3 +1,4 @@
+import type { ResourceLimits } from 'node:worker_threads';
 import { invalidHandle, openRegError, runtimeClosed } from '../errors/errors.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
 import { describe } from '../errors/openreg-error.js';
@@ -51,6 +52,11 @@ export class RuntimeCore implements DeviceHost {
   readonly modules: { id: number; url: string; internal: boolean }[] = [];
   /** The legacy default stream of each device (it outlives resets). */
   readonly defaultStreams: Stream[] = [];
+  /** Limits of each device worker (Runtime.create's workerResourceLimits). */
+  get resourceLimits(): ResourceLimits | undefined {
+    return this.options.workerResourceLimits;
+  }
+
   /** Correlation id of the traced call running now (0 when none). */
   currentCorrelation = 0;
   closed = false;
@@ -148,10 +154,19 @@ export class RuntimeCore implements DeviceHost {
     return this.currentQueueOf(call, this.devices[this.current.get()]!);
   }
 
-  /** The current stream of a given device. */
+  /**
+   * The current stream of a given device. One destroyed, or invalidated by a reset, since
+   * it was made current is no longer current: the device's default stream is.
+   */
   currentQueueOf(call: string, device: Device): StreamQueue {
     const current = this.current.stream(device.index);
-    return current === undefined ? device.defaultStream : this.queue(call, current);
+    if (current === undefined) return device.defaultStream;
+    const queue = current[kQueue];
+    if (queue.destroyed || queue.generation !== device.generation) {
+      this.current.setStream(device.index, undefined);
+      return device.defaultStream;
+    }
+    return this.queue(call, current);
   }
 
   /** The state of a live event handle of this runtime. */

@@ -69,7 +69,10 @@ export class StreamService {
     const state = core.event(call, event);
     queue.device.throwIfFailed(call);
     const record = state.record;
-    if (record === undefined || record.queue.hasCompleted(record.seq)) return;
+    if (record === undefined) return;
+    // Work recorded on a failed device never ran: waiting on it is that device's error, not a no-op.
+    record.queue.device.throwIfFailed(call);
+    if (record.queue.hasCompleted(record.seq)) return;
     core.traced(call, queue, () => core.enqueueWait(call, queue, record.queue, record.seq, 'event', event as Event, record.correlation));
   }
 
@@ -79,6 +82,7 @@ export class StreamService {
     const queue = core.queue(call, stream);
     const target = core.queue(call, other);
     queue.device.throwIfFailed(call);
+    target.device.throwIfFailed(call);
     if (target === queue || target.hasCompleted(target.submitted)) return;
     core.traced(call, queue, () => core.enqueueWait(call, queue, target, target.submitted, 'stream'));
   }
@@ -107,7 +111,7 @@ export class StreamService {
 
   getCurrentStream(device?: unknown, call = 'getCurrentStream'): Stream {
     const d = this.#core.deviceOrCurrent(call, device);
-    return this.#core.current.stream(d) ?? this.#core.defaultStreams[d]!;
+    return this.#core.handleOf(this.#core.currentQueueOf(call, this.#core.devices[d]!));
   }
 
   setCurrentStream(stream: unknown, call = 'setCurrentStream'): void {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { invalidValue } from '../../errors/errors.js';
+import { requireInteger } from '../../errors/validate.js';
 
 const U64 = 2n ** 64n;
 /** Bytes of a generator state: 64-bit seed, then 64-bit offset, little-endian. */
@@ -85,6 +86,7 @@ export class Generator {
    * offset advances by a multiple of 4 (PyTorch's increment rule).
    */
   reserve(values: number): number {
+    requireInteger('reserve', 'values', values, 0);
     const start = this.#offset;
     this.#offset += Math.ceil(values / 4) * 4;
     return start;

@@ -107,7 +107,10 @@ export class RandomFills {
   ): void {
     const n = requireInteger(call, 'count', count, 0);
     const type = requireOneOf(call, 'options.dtype', dtype, dtypes);
-    const device = this.#ctx.deviceRange(call, ptr, Math.max(1, n * RANDOM_DTYPE_BYTES[type]));
+    const bytes = RANDOM_DTYPE_BYTES[type];
+    const device = this.#ctx.deviceRange(call, ptr, Math.max(1, n * bytes));
+    // Caught here, not as a sticky error on the device: the kernel's view would be misaligned.
+    if ((ptr as number) % bytes !== 0) throw invalidValue(call, `ptr must be aligned to ${bytes} bytes, the size of a ${type}`, ptr);
     const generator = options.generator === undefined ? this.defaultGenerator(device, call) : options.generator;
     if (!(generator instanceof Generator)) throw invalidValue(call, 'options.generator must be a Generator', generator);
     if (generator.device !== device) throw invalidValue(call, `the generator belongs to device ${generator.device} but the buffer is on device ${device}`);
