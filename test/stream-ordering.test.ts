@@ -137,6 +137,30 @@ describe('stream ordering', () => {
     expect((await readLog(rt, log, CAPACITY)).length).toBe(255); // the log is capped; 600 launches ran
   });
 
+  it('counts live streams against the limit: destroyed ones with work still draining do not', async () => {
+    const live = rt.streamCreate();
+    for (let i = 0; i < 2000; i++) {
+      const s = rt.streamCreate(); // never "all 255 are in use" while one stream is live
+      rt.launchKernel(append, [log, CAPACITY, 1], s);
+      s.destroy();
+    }
+    await rt.deviceSynchronize();
+    // Only when every record holds a live stream is there none left.
+    const all = [];
+    for (;;) {
+      try {
+        all.push(rt.streamCreate());
+      } catch (error) {
+        expect(error).toMatchObject({ code: ErrorCode.OUT_OF_MEMORY });
+        break;
+      }
+    }
+    expect(all.length).toBeLessThan(255);
+    all.pop()!.destroy();
+    all.push(rt.streamCreate());
+    for (const s of [...all, live]) s.destroy();
+  });
+
   it('rejects foreign and malformed stream handles', async () => {
     expectCode(() => rt.streamQuery({} as never), ErrorCode.INVALID_HANDLE);
     expectCode(() => rt.streamGetPriority(undefined as never), ErrorCode.INVALID_HANDLE);

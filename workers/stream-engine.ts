@@ -77,6 +77,8 @@ export class StreamEngine {
   readonly #modules: Kernel[][] = [];
   readonly #kernelNames: string[][] = [];
   #streams: StreamCursor[] = [];
+  /** One reader per stream record, kept across rescans (streams come and go by the thousand). */
+  readonly #readers: CommandReader[] = [];
   #tableGeneration = -1;
   #stopped = false;
   /** Set after a sleep that timed out: an idle device goes back to sleep without spinning. */
@@ -226,7 +228,7 @@ export class StreamEngine {
         index,
         priority: Atomics.load(control, header + StreamWord.PRIORITY),
         header,
-        ring: new CommandReader(this.#controlBuffer, index),
+        ring: (this.#readers[index] ??= new CommandReader(this.#controlBuffer, index)),
         readSlot: Atomics.load(control, header + StreamWord.READ_SLOT),
         completed: Atomics.load(control, header + StreamWord.COMPLETED),
         submitted: Atomics.load(control, header + StreamWord.COMPLETED),

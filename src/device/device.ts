@@ -172,6 +172,7 @@ export class Device implements QueueOwner {
 
   /** A new stream record, or undefined if all are in use. */
   createStream(priority: number, nonBlocking: boolean): StreamQueue | undefined {
+    this.pruneBlockingStreams();
     for (let index = 1; index < MAX_STREAMS; index++) {
       if (this.queues[index] !== undefined || this.#host.backlogs.holdsRecord(this.index, index)) continue;
       const h = streamWordIndex(index, 0);
@@ -200,13 +201,28 @@ export class Device implements QueueOwner {
     this.queues[queue.index] = undefined;
     Atomics.store(this.control, queue.header + StreamWord.STATE, StreamState.RETIRED);
     Atomics.add(this.control, DeviceWord.STREAM_TABLE_GEN, 1);
+    this.pruneBlockingStreams();
   }
 
-  /** Drops destroyed streams the default stream no longer needs to wait for. */
+  /**
+   * Drops destroyed streams the default stream no longer needs to wait for: those it
+   * already waits for, and those whose work has completed (else each would be kept until
+   * the default stream next ran).
+   */
   pruneBlockingStreams(): void {
-    if (this.blockingStreams.some((q) => q.destroyed && q.submitted === q.syncedIntoDefault)) {
-      this.blockingStreams = this.blockingStreams.filter((q) => !q.destroyed || q.submitted !== q.syncedIntoDefault);
+    const done = (q: StreamQueue) => q.destroyed && (q.submitted === q.syncedIntoDefault || q.hasCompleted(q.submitted));
+    if (this.blockingStreams.some(done)) this.blockingStreams = this.blockingStreams.filter((q) => !done(q));
+  }
+
+  /** True while a destroyed stream's record still has work to drain (it becomes free after). */
+  get hasDrainingRecords(): boolean {
+    for (let index = 1; index < MAX_STREAMS; index++) {
+      const h = streamWordIndex(index, 0);
+      if (Atomics.load(this.control, h + StreamWord.STATE) !== StreamState.RETIRED) continue;
+      if (Atomics.load(this.control, h + StreamWord.SUBMITTED) !== Atomics.load(this.control, h + StreamWord.COMPLETED)) return true;
+      if (this.#host.backlogs.holdsRecord(this.index, index)) return true;
     }
+    return false;
   }
 
   /** Adds every stream of this device with unfinished work (backlog included) to `fence`. */

@@ -54,25 +54,28 @@ export class HostWaiter {
     return !this.#hostFunctions.insideHostFunction && !this.#hostFunctions.asyncInFlight;
   }
 
-  /** Blocks until `ready()` (which may throw the error to surface). */
-  waitSync(call: string, watch: readonly Watchable[], ready: () => boolean): void {
-    if (ready()) return;
+  /** Blocks until `ready()` (which may throw the error to surface), or for at most `timeoutMs`; false if it timed out. */
+  waitSync(call: string, watch: readonly Watchable[], ready: () => boolean, timeoutMs = Infinity): boolean {
+    if (ready()) return true;
     if (this.#hostFunctions.insideHostFunction) {
       throw openRegError('blockingInHostFunction', { call });
     }
     const words = this.#words;
     let stalled = 0;
+    const deadline = performance.now() + timeoutMs;
     let spinUntil = performance.now() + SYNC_SPIN_MS;
     for (;;) {
       this.#hostFunctions.runReady();
       this.#backlogs.flush();
-      if (ready()) return;
-      if (performance.now() < spinUntil) continue;
+      if (ready()) return true;
+      const now = performance.now();
+      if (now >= deadline) return false;
+      if (now < spinUntil) continue;
       const seq = Atomics.load(words, RuntimeWord.MAIN_WAKE);
       for (const w of watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
       for (const d of this.#backlogs.watched()) Atomics.or(d.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
-      if (ready()) return;
-      if (Atomics.wait(words, RuntimeWord.MAIN_WAKE, seq, SYNC_SLICE_MS) !== 'timed-out') {
+      if (ready()) return true;
+      if (Atomics.wait(words, RuntimeWord.MAIN_WAKE, seq, Math.min(SYNC_SLICE_MS, Math.max(0, deadline - now))) !== 'timed-out') {
         spinUntil = performance.now() + SYNC_SPIN_MS;
         continue;
       }

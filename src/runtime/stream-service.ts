@@ -13,6 +13,9 @@ export interface StreamOptions {
   nonBlocking?: boolean;
 }
 
+/** How long streamCreate waits for destroyed streams to drain before reporting no free stream. */
+const STREAM_RECORD_WAIT_MS = 5000;
+
 /** Streams: creation, pools, current streams, stream-ordered waits, synchronization. */
 export class StreamService {
   readonly #core: RuntimeCore;
@@ -127,7 +130,20 @@ export class StreamService {
 
   #create(call: string, device: Device, priority: number, nonBlocking: boolean): Stream {
     const core = this.#core;
-    const queue = device.createStream(priority, nonBlocking);
+    let queue = device.createStream(priority, nonBlocking);
+    // The limit counts live streams: records of destroyed ones come back once their work drains.
+    if (queue === undefined && device.hasDrainingRecords && core.waiter.blockingIsSafe) {
+      core.waiter.waitSync(
+        call,
+        [device],
+        () => {
+          device.throwIfFailed(call);
+          queue = device.createStream(priority, nonBlocking);
+          return queue !== undefined || !device.hasDrainingRecords;
+        },
+        STREAM_RECORD_WAIT_MS,
+      );
+    }
     if (queue === undefined) throw openRegError('outOfStreams', { call, device: device.index, count: device.queues.length - 1 }, device.index);
     const stream = core.newStream(queue);
     if (core.observer.listeners.streamCreate !== undefined) core.observer.emit('streamCreate', { device: device.index, stream, priority, nonBlocking });
