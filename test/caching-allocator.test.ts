@@ -120,6 +120,29 @@ describe('the caching device allocator', () => {
     rt.cachingAllocator.free(big);
   });
 
+  it('on OOM first waits for blocks held back by recordStream, then frees the cache and retries', () => {
+    reset();
+    const before = stats();
+    const s = rt.streamCreate();
+    const o = rt.streamCreate();
+    const b = rt.cachingAllocator.allocate(40 * MiB, s);
+    rt.launchKernel(mod.getFunction('spin'), [150], o);
+    rt.cachingAllocator.recordStream(b, o);
+    rt.cachingAllocator.free(b); // held until o's 150 ms kernel ends
+    const c = rt.cachingAllocator.allocate(30 * MiB, s); // only fits in b's memory
+    expect(stats().numAllocRetries).toBe(before.numAllocRetries + 1);
+    expect(stats().numOoms).toBe(before.numOoms);
+    expect(rt.streamQuery(o)).toBe(true);
+    rt.cachingAllocator.free(c);
+    // emptyCache also waits for held blocks before giving segments back.
+    const d = rt.cachingAllocator.allocate(8 * MiB, s);
+    rt.launchKernel(mod.getFunction('spin'), [50], o);
+    rt.cachingAllocator.recordStream(d, o);
+    rt.cachingAllocator.free(d);
+    rt.cachingAllocator.emptyCache();
+    expect(stats().reservedBytes.all.current).toBe(0);
+  });
+
   it('emptyCache returns unused segments; peaks reset on request', () => {
     const s = rt.streamCreate();
     const keep = rt.cachingAllocator.allocate(100, s);

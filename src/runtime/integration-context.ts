@@ -1,3 +1,4 @@
+import { reached } from '../device/stream-queue.js';
 import { invalidValue } from '../errors/errors.js';
 import { DeviceWord } from '../protocol/layout.js';
 import type { KernelService } from './kernel-service.js';
@@ -25,6 +26,10 @@ export function integrationContext(core: RuntimeCore, api: RuntimeApi, memory: M
       const queue = stream[kQueue];
       const usable = !queue.destroyed && (queue.isDefault || queue.generation === queue.device.generation);
       return usable && !queue.idle ? { queue, seq: queue.enqueueMarker(call) } : undefined;
+    },
+    synchronize: (call, positions) => {
+      const devices = [...new Set(positions.map((p) => core.devices[p.queue.device.index]!))];
+      core.waiter.waitSync(call, devices, core.until(call, devices, () => positions.every(reached)));
     },
     isLive: (device) => !core.devices[device]!.isLost,
     deviceRange: (call, ptr, bytes) => core.transfers.deviceRange(call, ptr, bytes).device.index,

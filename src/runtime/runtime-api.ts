@@ -50,6 +50,8 @@ export interface IntegrationContext {
    * enqueued); undefined when there is nothing to wait for: the stream is idle, destroyed or reset.
    */
   mark(call: string, stream: Stream): StreamPosition | undefined;
+  /** Blocks until every position is reached (a sticky error of their devices is thrown). */
+  synchronize(call: string, positions: readonly StreamPosition[]): void;
   /** True while the device has a running worker. */
   isLive(device: number): boolean;
   /** The device of [ptr, ptr + bytes), which must lie inside one live allocation. */

@@ -206,11 +206,13 @@ export class CachingAllocator {
   }
 
   /** Gives back to the device every cached segment with no block in use. */
+  /** Gives back every cached segment with no block in use, after the work holding freed blocks (recordStream) finishes. */
   emptyCache(): void {
-    this.#ctx.open('cachingAllocator.emptyCache');
+    const call = 'cachingAllocator.emptyCache';
+    this.#ctx.open(call);
     for (const [device, cache] of this.#caches.entries()) {
       if (cache === undefined) continue;
-      this.#processPending(cache);
+      this.#awaitPending(call, cache);
       this.#releaseCached(cache, device, () => true);
     }
   }
@@ -245,9 +247,10 @@ export class CachingAllocator {
     const size = pool === 'small' ? SMALL_SEGMENT : rounded < MIN_LARGE_ALLOC ? LARGE_SEGMENT : Math.ceil(rounded / ROUND_LARGE) * ROUND_LARGE;
     let ptr = this.#tryMalloc(device, size);
     if (ptr === undefined) {
-      // Free cached blocks and retry: first segments large enough, then all of them.
+      // Free cached blocks and retry: first segments large enough, then all of them. Blocks
+      // held back by recordStream are waited for first (PyTorch's synchronize_and_free_events).
       cache.stats.numAllocRetries++;
-      this.#processPending(cache);
+      this.#awaitPending(call, cache);
       this.#releaseCached(cache, device, (s) => s.size >= size);
       ptr = this.#tryMalloc(device, size);
       if (ptr === undefined) {
@@ -295,6 +298,13 @@ export class CachingAllocator {
       block.size += neighbour.size;
     }
     pool.insert(block);
+  }
+
+  /** Waits for the streams that still use freed blocks, then returns those blocks to their pools. */
+  #awaitPending(call: string, cache: DeviceCache): void {
+    const positions = [...cache.pending].flatMap((b) => b.pending!);
+    if (positions.length > 0) this.#ctx.synchronize(call, positions);
+    this.#processPending(cache);
   }
 
   /** Returns freed blocks whose other-stream work has completed to their pools. */
