@@ -99,6 +99,32 @@ describe('device memory', () => {
     await rt.streamSynchronize(s);
     rt.streamDestroy(s);
   });
+
+  it("a free waits only for work that can touch the memory: another device's work does not hold it", async () => {
+    const busy = rt.withDevice(1, () => rt.streamCreate());
+    const g = gate(rt, busy); // device 1 is busy until the end of the test
+    const dst = rt.withDevice(1, () => rt.malloc(64));
+    try {
+      for (let i = 0; i < 5; i++) {
+        const big = rt.malloc(6 << 20); // 6 of device 0's 8 MiB: fits only if the last free was released
+        rt.launchKernel(mod.getFunction('fill'), [big, 16, i]);
+        rt.free(big);
+      }
+      // A copy from device 0 enqueued on device 1's stream does touch device 0's memory.
+      const src = rt.malloc(6 << 20);
+      rt.memcpyAsync(dst, src, 64, 'deviceToDevice', busy);
+      rt.free(src);
+      expect(rt.pointerGetAttributes(src).type).toBe('unregistered');
+      const { free, total } = rt.memGetInfo();
+      expect(free).toBe(total - (6 << 20)); // not reusable yet: the copy has not run
+    } finally {
+      g.open();
+    }
+    await rt.streamSynchronize(busy);
+    expect(rt.memGetInfo().free).toBe(rt.memGetInfo().total);
+    rt.withDevice(1, () => rt.free(dst));
+    busy.destroy();
+  });
 });
 
 describe('pinned host memory', () => {

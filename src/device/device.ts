@@ -225,6 +225,27 @@ export class Device implements QueueOwner {
     return false;
   }
 
+  /** Streams of other devices that enqueued copies or fills touching this device's memory. */
+  readonly #foreignQueues = new Set<StreamQueue>();
+
+  /** Notes that `queue` (of any device) enqueued work that touches this device's memory. */
+  noteUse(queue: StreamQueue): void {
+    if (queue.device !== this) this.#foreignQueues.add(queue);
+  }
+
+  /**
+   * Adds what may still touch this device's memory to `fence`: its own streams and the
+   * other devices' streams that copied to or from it. A free waits for these, not for
+   * unrelated work elsewhere.
+   */
+  addMemoryUsersToFence(fence: Fence): void {
+    this.addToFence(fence);
+    for (const q of this.#foreignQueues) {
+      if (q.hasCompleted(q.submitted)) this.#foreignQueues.delete(q);
+      else fence.add(q.device.control, q.completedIndex, q.submitted);
+    }
+  }
+
   /** Adds every stream of this device with unfinished work (backlog included) to `fence`. */
   addToFence(fence: Fence): void {
     const control = this.control;
@@ -263,6 +284,7 @@ export class Device implements QueueOwner {
     this.#host.backlogs.dropDevice(this.index);
     for (const q of this.queues) if (q !== undefined && !q.isDefault) this.destroyStream(q);
     this.blockingStreams = [];
+    this.#foreignQueues.clear();
     if (this.lost) {
       await this.#terminate();
       this.lost = false;

@@ -84,9 +84,13 @@ export class CopyService {
     this.#enqueueMemset(call, queue, fill, ptr as DevicePtr);
   }
 
-  /** Devices a copy involves (each must be healthy), in the order to watch them. */
+  /**
+   * Devices a copy involves (each must be healthy), in the order to watch them. Each
+   * notes that `queue` touches its memory: a free there waits for it.
+   */
   #touched(call: string, plan: CopyPlan, queue: StreamQueue): Device[] {
     const devices = this.#core.transfers.devicesOf(plan);
+    for (const d of devices) d.noteUse(queue);
     const own = this.#core.devices[queue.device.index]!;
     if (!devices.includes(own)) devices.push(own);
     for (const d of devices) d.throwIfFailed(call);
@@ -129,6 +133,7 @@ export class CopyService {
 
   #enqueueMemset(call: string, queue: StreamQueue, fill: { device: Device; offset: number; value: number; count: number }, ptr: DevicePtr): number {
     const core = this.#core;
+    fill.device.noteUse(queue);
     const seq = core.traced(call, queue, () => queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call), fill.count);
     if (core.observer.listeners.memset !== undefined) {
       core.observer.emit('memset', { device: queue.device.index, stream: core.handleOf(queue), seq, ptr, bytes: fill.count, value: fill.value, call });

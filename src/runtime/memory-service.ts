@@ -68,7 +68,7 @@ export class MemoryService {
     const device = core.devices[d]!;
     device.throwIfFailed(call);
     const offset = heapOffset(ptr, d);
-    if (!device.memory.free(offset, core.allWorkFence())) {
+    if (!device.memory.free(offset, core.memoryFence(device))) {
       const interior = device.memory.find(offset, 1) >= 0;
       throw invalidValue(call, interior ? 'not the start of an allocation (interior pointer)' : `no live allocation at this address on device ${d} (unknown or already freed)`, ptr);
     }

@@ -202,6 +202,13 @@ export class RuntimeCore implements DeviceHost {
     return fence;
   }
 
+  /** What a free of `device`'s memory waits for: the work that may still touch that memory. */
+  memoryFence(device: Device): Fence {
+    const fence = new Fence();
+    device.addMemoryUsersToFence(fence);
+    return fence;
+  }
+
   deviceFence(device: Device): Fence {
     const fence = new Fence();
     device.addToFence(fence);
