@@ -4,7 +4,7 @@ import { installErrorTransfer } from '../protocol/error-transfer.js';
 import type { DevicePtr } from '../protocol/pointer.js';
 import type { RandomDType } from '../protocol/random-dtype.js';
 import { CopyService } from '../runtime/copy-service.js';
-import { type DeviceStats, DeviceService } from '../runtime/device-service.js';
+import { type CloseOptions, type DeviceStats, DeviceService } from '../runtime/device-service.js';
 import { type EventOptions, EventService } from '../runtime/event-service.js';
 import type { Event, HandleOwner, Stream } from '../runtime/handles.js';
 import { integrationContext } from '../runtime/integration-context.js';
@@ -79,9 +79,9 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   // ------------------------------------------------------------ lifecycle
-  /** Waits for enqueued work, then terminates every worker. Idempotent. */
-  close(): Promise<void> {
-    return this.#devices.close();
+  /** Waits for enqueued work (at most `timeoutMs`, 30 s by default; none with `force`), then terminates every worker. Idempotent. */
+  close(options?: CloseOptions): Promise<void> {
+    return this.#devices.close(options);
   }
 
   [Symbol.asyncDispose](): Promise<void> {

@@ -50,6 +50,20 @@ export type SharedWorkerInit = Omit<DeviceWorkerInit, 'device' | 'allocationOwne
 const WORKER_URL = new URL('../../workers/device-worker.js', import.meta.url);
 /** How long close() waits for a worker to acknowledge shutdown before terminating it. */
 const SHUTDOWN_GRACE_MS = 2000;
+/** How long deviceReset waits for a worker to answer before replacing it (it is busy in a kernel). */
+const RESET_GRACE_MS = 1000;
+
+/** True if `promise` fulfils within `ms`; false if it has not by then (a later rejection is ignored). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  promise.catch(() => undefined);
+  try {
+    return await Promise.race([promise.then(() => true as const), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Main-thread side of one emulated device: its worker, control block, heap and streams. */
 export class Device implements QueueOwner {
@@ -290,8 +304,11 @@ export class Device implements QueueOwner {
       this.lost = false;
       clearStickyError(this.control);
       await restart();
-    } else {
-      await this.call('deviceReset', (r) => r.reset());
+    } else if (!(await settlesWithin(this.call('deviceReset', (r) => r.reset()), RESET_GRACE_MS))) {
+      // A worker busy in a kernel (or hung in one) cannot answer: replace it.
+      await this.#terminate();
+      this.#discardPendingWork();
+      await restart();
     }
     this.memory.reset();
     new Float64Array(this.controlBuffer, DEVICE_STATS_OFFSET, DEVICE_STAT_COUNT).fill(0);
@@ -301,15 +318,11 @@ export class Device implements QueueOwner {
     this.defaultStream.syncedIntoDefault = this.defaultStream.submitted;
   }
 
-  async close(): Promise<void> {
+  /** Stops the worker: asks it to shut down (unless `force`), and terminates it after a grace period. */
+  async close(force = false): Promise<void> {
     this.#closing = true;
     if (this.#worker === undefined) return;
-    if (!this.isLost) {
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)));
-      await Promise.race([this.call('close', (r) => r.shutdown()).catch(() => undefined), grace]);
-      clearTimeout(timer);
-    }
+    if (!this.isLost && !force) await settlesWithin(this.call('close', (r) => r.shutdown()), SHUTDOWN_GRACE_MS).catch(() => false);
     await this.#terminate();
   }
 
@@ -323,13 +336,11 @@ export class Device implements QueueOwner {
     }
   }
 
-  #markLost(message: string): void {
-    if (this.lost) return;
-    this.lost = true;
-    markDeviceLost(this.control, message);
-    this.#host.backlogs.dropDevice(this.index);
-    // Nobody will drain this device's streams again: complete them, so that waits on
-    // them elsewhere (other devices, events, the host) end instead of hanging.
+  /**
+   * With no worker to drain this device's streams, completes them, so that waits on them
+   * elsewhere (other devices, events, the host) end instead of hanging.
+   */
+  #discardPendingWork(): void {
     for (let index = 0; index < MAX_STREAMS; index++) {
       if (Atomics.load(this.control, streamWordIndex(index, StreamWord.STATE)) !== StreamState.FREE) {
         discardPendingCommands(this.control, index);
@@ -337,6 +348,14 @@ export class Device implements QueueOwner {
     }
     wakeWatchers(this.control, this.#allControls, this.#host.runtimeWords);
     wakeMain(this.#host.runtimeWords);
+  }
+
+  #markLost(message: string): void {
+    if (this.lost) return;
+    this.lost = true;
+    markDeviceLost(this.control, message);
+    this.#host.backlogs.dropDevice(this.index);
+    this.#discardPendingWork();
     this.#reportError(this.error('device lost')!);
     this.#host.onLost(this);
   }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { ErrorCode } from '../errors/error-code.js';
 import { formatMessage } from '../errors/errors.js';
 import { StreamWord } from '../protocol/layout.js';
@@ -17,6 +18,8 @@ interface PendingHostFunction extends StreamPosition {
  */
 export class HostFunctions {
   #pending: PendingHostFunction[] = [];
+  /** The host function whose code (or an async continuation of it) is running. */
+  readonly #scope = new AsyncLocalStorage<PendingHostFunction>();
   /** Depth of host functions running synchronously right now. */
   #depth = 0;
   /** Host functions whose returned promise has not settled: they need the event loop. */
@@ -34,6 +37,21 @@ export class HostFunctions {
   /** True while a host function's promise is pending: it cannot settle while the main thread blocks. */
   get asyncInFlight(): boolean {
     return this.#inFlight > 0;
+  }
+
+  /**
+   * True when called from inside a host function (its body or anything it awaits) that
+   * sits at or before `seq` of `queue`: a wait for `seq` would wait for itself.
+   */
+  waitsForItself(queue: StreamQueue, seq: number): boolean {
+    const entry = this.#scope.getStore();
+    return entry !== undefined && entry.running && entry.queue === queue && ((seq - entry.seq) | 0) >= 0;
+  }
+
+  /** True when called from inside a host function of a stream of `device`. */
+  waitsForItselfOn(device: number): boolean {
+    const entry = this.#scope.getStore();
+    return entry !== undefined && entry.running && entry.queue.device.index === device;
   }
 
   add(queue: StreamQueue, seq: number, fn: () => unknown): void {
@@ -70,7 +88,7 @@ export class HostFunctions {
     let result: unknown;
     this.#depth++;
     try {
-      result = entry.fn();
+      result = this.#scope.run(entry, entry.fn);
     } catch (error) {
       this.#fail(entry, error);
       this.#finish(entry);

@@ -30,6 +30,10 @@ export const MESSAGES = {
     code: ErrorCode.NOT_PERMITTED,
     template: "{call}: blocked for {ms} ms while a host function's promise is pending; it cannot settle while the main thread blocks (use the Promise form of this call)",
   },
+  awaitsOwnHostFunction: {
+    code: ErrorCode.NOT_PERMITTED,
+    template: '{call}: waits for work queued behind a host function that is still running or pending, so would never end; do not wait on a stream from its own host function',
+  },
   stagingDeadlock: {
     code: ErrorCode.NOT_PERMITTED,
     template:

@@ -17,10 +17,11 @@ export function requireInteger(call: string, name: string, value: unknown, min: 
   return value;
 }
 
-/** A finite number (and at least `min`, if given). */
-export function requireFinite(call: string, name: string, value: unknown, min = -Infinity): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw invalidValue(call, `${name} must be a finite number${min === -Infinity ? '' : ` >= ${min}`}`, value);
+/** A finite number (or Infinity, if `infinite`), at least `min` if given. */
+export function requireFinite(call: string, name: string, value: unknown, min = -Infinity, infinite = false): number {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || (!Number.isFinite(value) && !(infinite && value === Infinity))) {
+    const what = infinite ? 'a number (Infinity allowed)' : 'a finite number';
+    throw invalidValue(call, `${name} must be ${what}${min === -Infinity ? '' : ` >= ${min}`}`, value);
   }
   return value;
 }

@@ -1,4 +1,5 @@
-import { requireFunction } from '../errors/validate.js';
+import { openRegError } from '../errors/errors.js';
+import { given, requireBoolean, requireFinite, requireFunction, requireOptions } from '../errors/validate.js';
 import type { DeviceWorkerStats } from '../protocol/worker-protocol.js';
 import type { RuntimeCore } from './runtime-core.js';
 
@@ -9,6 +10,16 @@ export interface DeviceStats extends DeviceWorkerStats {
   allocations: number;
 }
 
+/** Options of `close`. */
+export interface CloseOptions {
+  /** How long to wait for enqueued work before terminating the workers anyway. @default 30000 */
+  timeoutMs?: number;
+  /** Terminate at once, without waiting for enqueued work. @default false */
+  force?: boolean;
+}
+
+const DEFAULT_CLOSE_TIMEOUT_MS = 30_000;
+
 /** Lower number = higher priority, as CUDA. */
 export const PRIORITY_LEAST = 0;
 export const PRIORITY_GREATEST = -5;
@@ -17,6 +28,8 @@ export const PRIORITY_GREATEST = -5;
 export class DeviceService {
   readonly #core: RuntimeCore;
   #closing: Promise<void> | undefined;
+  /** Ends close()'s wait for enqueued work (a later close({ force: true })). */
+  #stopWaiting: (() => void) | undefined;
 
   /** @internal */
   constructor(core: RuntimeCore) {
@@ -29,13 +42,27 @@ export class DeviceService {
     await Promise.all(this.#core.devices.map((d) => d.start(init)));
   }
 
-  /** Waits for enqueued work, then terminates every worker. Idempotent. */
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
+  /**
+   * Waits for enqueued work (at most `timeoutMs`), then terminates every worker. With
+   * `force`, or called again with `force` while closing, work is not waited for.
+   */
+  close(options?: unknown): Promise<void> {
+    const call = 'close';
+    let timeoutMs: number;
+    let force: boolean;
+    try {
+      const o = requireOptions<CloseOptions>(call, options);
+      timeoutMs = requireFinite(call, 'options.timeoutMs', given(o.timeoutMs, DEFAULT_CLOSE_TIMEOUT_MS), 0, true);
+      force = requireBoolean(call, 'options.force', given(o.force, false));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (force) this.#stopWaiting?.();
+    this.#closing ??= this.#close(force ? 0 : timeoutMs, force);
     return this.#closing;
   }
 
-  async #close(): Promise<void> {
+  async #close(timeoutMs: number, force: boolean): Promise<void> {
     // Workers are unref'd: hold the process open until they are gone.
     const keepAlive = setInterval(() => undefined, 1000);
     try {
@@ -46,9 +73,17 @@ export class DeviceService {
         return core.waiter.waitAsync([device], () => device.isLost || fence.complete).catch(() => undefined);
       });
       core.closed = true;
-      await Promise.all(idle);
+      // Work that never finishes (a hung kernel, a host function whose promise never settles) is abandoned.
+      await new Promise<void>((resolve) => {
+        const timer = timeoutMs === Infinity ? undefined : setTimeout(resolve, timeoutMs);
+        this.#stopWaiting = resolve;
+        void Promise.all(idle).then(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
       core.waiter.close();
-      await Promise.all(core.devices.map((d) => d.close()));
+      await Promise.all(core.devices.map((d) => d.close(force)));
     } finally {
       clearInterval(keepAlive);
     }
@@ -86,6 +121,7 @@ export class DeviceService {
     try {
       const core = this.#core;
       const device = core.currentDevice(call);
+      if (core.hostFunctions.waitsForItselfOn(device.index)) throw openRegError('awaitsOwnHostFunction', { call });
       const fence = core.deviceFence(device);
       const start = core.beginSync(call, device.index);
       return core.waiter.waitAsync([device], core.until(call, [device], () => fence.complete)).then(() => {

@@ -217,6 +217,8 @@ export class RuntimeCore implements DeviceHost {
 
   /** Waits until `queue` has completed `seq`, reporting the synchronization to observers. */
   synchronize(call: string, queue: StreamQueue, seq: number, event?: Event): Promise<void> {
+    // The stream cannot pass a host function that is itself waiting for this: a deadlock.
+    if (this.hostFunctions.waitsForItself(queue, seq)) return Promise.reject(openRegError('awaitsOwnHostFunction', { call }));
     const start = this.beginSync(call, queue.device.index, queue, event);
     return this.waiter
       .waitAsync([queue.device], this.until(call, [queue.device], () => queue.hasCompleted(seq)))

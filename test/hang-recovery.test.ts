@@ -1,0 +1,95 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, type KernelModule, type Runtime } from '../dist/src/index.js';
+import { createRuntime, expectRejectCode, kernelsUrl, useRuntime } from './helpers.js';
+
+const entry = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
+
+/** Runs a script in a fresh Node process, bounded: it must end on its own. */
+function runScript(body: string) {
+  const script = `import { Runtime } from ${JSON.stringify(entry)};\n${body}`;
+  return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
+}
+
+describe('nothing hangs', () => {
+  let rt: Runtime;
+  let mod: KernelModule;
+  useRuntime({}, (r, kernels) => {
+    rt = r;
+    mod = kernels;
+  });
+
+  it('deviceReset replaces a worker stuck in a kernel, and the device works again', async () => {
+    const other = rt.withDevice(1, () => rt.streamCreate());
+    await rt.withDevice(1, async () => {
+      rt.launchKernel(mod.getFunction('hang'), []);
+      const stuck = rt.deviceSynchronize();
+      await rt.deviceReset(1);
+      await expect(stuck).resolves.toBeUndefined(); // the discarded work counts as done
+      const p = rt.malloc(4);
+      rt.launchKernel(mod.getFunction('whoami'), [p]);
+      const out = new Int32Array(1);
+      await rt.memcpy(out, p, 4);
+      expect(out[0]).toBe(1);
+      rt.free(p);
+    });
+    await rt.deviceSynchronize(); // device 0 was never affected
+    expect(() => other.query()).toThrow(/invalidated by deviceReset/);
+  });
+
+  it('a host function that awaits its own stream is refused instead of deadlocking', async () => {
+    const s = rt.streamCreate();
+    let inner: Promise<unknown> | undefined;
+    rt.launchHostFunc(s, async () => {
+      inner = s.synchronize();
+      await inner.catch(() => undefined);
+    });
+    await rt.streamSynchronize(s);
+    const error = await expectRejectCode(inner!, ErrorCode.NOT_PERMITTED);
+    expect(error.message).toMatch(/^streamSynchronize: waits for work queued behind a host function/);
+    let device: Promise<unknown> | undefined;
+    rt.launchHostFunc(s, async () => {
+      device = rt.deviceSynchronize();
+      await device.catch(() => undefined);
+    });
+    await rt.streamSynchronize(s);
+    await expectRejectCode(device!, ErrorCode.NOT_PERMITTED);
+    s.destroy();
+  });
+
+  it('close({ timeoutMs }) ends despite a host function that never settles, and force ends at once', async () => {
+    const local = await createRuntime({ deviceCount: 1 });
+    local.launchHostFunc(undefined, () => new Promise(() => undefined));
+    const started = Date.now();
+    await local.close({ timeoutMs: 200 });
+    expect(local.closed).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    const hung = await createRuntime({ deviceCount: 1 });
+    const hangs = (await hung.loadModule(kernelsUrl)).getFunction('hang');
+    hung.launchKernel(hangs, []);
+    const closing = hung.close(); // would wait up to 30 s for the kernel
+    await hung.close({ force: true });
+    await closing;
+    await expect(hung.close()).resolves.toBeUndefined(); // idempotent
+  });
+
+  it('a process whose host function never settles exits after close', () => {
+    const r = runScript(`
+      const rt = await Runtime.create({ deviceCount: 1, deviceMemoryBytes: 1 << 20, hostMemoryBytes: 1 << 20 });
+      rt.launchHostFunc(undefined, () => new Promise(() => undefined));
+      await rt.close({ timeoutMs: 100 });
+      console.log('closed');
+    `);
+    expect(r.error).toBeUndefined();
+    expect(r.status).toBe(0);
+    expect(r.stdout.trim()).toBe('closed');
+  });
+
+  it('validates close options', async () => {
+    const local = await createRuntime({ deviceCount: 1 });
+    await expectRejectCode(local.close({ timeoutMs: -1 }), ErrorCode.INVALID_VALUE);
+    await expectRejectCode(local.close({ force: 'yes' as never }), ErrorCode.INVALID_VALUE);
+    await local.close({ timeoutMs: Infinity });
+  });
+});
