@@ -1,6 +1,7 @@
 export { Runtime } from './api/runtime.js';
 export type { RuntimeOptions, WorkerResourceLimits } from './runtime/options.js';
 export type { CloseOptions, DeviceStats } from './runtime/device-service.js';
+export type { WaitOptions } from './runtime/wait-options.js';
 export type { PointerAttributes } from './runtime/memory-service.js';
 export type { StreamOptions } from './runtime/stream-service.js';
 export type { EventOptions } from './runtime/event-service.js';

@@ -117,6 +117,10 @@ const rows: Record<string, Row[]> = {
     { call: 'streamQuery', run: (b) => rt.streamQuery(b as Stream), extra: streams },
     { call: 'streamSynchronize', run: (b) => rt.streamSynchronize(b as Stream), extra: streams, async: true },
     { call: 'streamSynchronizeSync', run: (b) => rt.streamSynchronizeSync(b as Stream), extra: streams },
+    { call: 'streamSynchronize', run: (b) => rt.streamSynchronize(stream, b as never), ok: [undefined, {}, []], async: true },
+    { call: 'streamSynchronize', run: (b) => rt.streamSynchronize(stream, { timeoutMs: b as number }), ok: [undefined, 1.5, 2 ** 53], async: true },
+    { call: 'streamSynchronize', run: (b) => rt.streamSynchronize(stream, { signal: b as AbortSignal }), ok: [undefined], async: true },
+    { call: 'streamSynchronizeSync', run: (b) => rt.streamSynchronizeSync(stream, { timeoutMs: b as number }), ok: [undefined, 1.5, 2 ** 53] },
     { call: 'streamWaitEvent', run: (b) => rt.streamWaitEvent(b as Stream, event), extra: streams },
     { call: 'streamWaitEvent', run: (b) => rt.streamWaitEvent(stream, b as Event), extra: events },
     { call: 'streamWaitStream', run: (b) => rt.streamWaitStream(stream, b as Stream), extra: streams },
@@ -144,6 +148,7 @@ const rows: Record<string, Row[]> = {
   ],
   kernels: [
     { call: 'loadModule', run: (b) => rt.loadModule(b as string), async: true },
+    { call: 'loadModule', run: (b) => rt.loadModule(kernelsUrl, b as never), ok: [undefined, {}, []], async: true },
     { call: 'launchKernel', run: (b) => rt.launchKernel(b as Kernel, []), extra: () => [other] },
     { call: 'launchKernel', run: (b) => rt.launchKernel(kernel, b as []), ok: [[]] },
     { call: 'launchKernel', run: (b) => rt.launchKernel(kernel, [b as number]), ok: [Number.NaN, -1, 1.5, 2 ** 53] },

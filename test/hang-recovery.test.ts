@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type KernelModule, type Runtime } from '../dist/src/index.js';
-import { createRuntime, expectRejectCode, kernelsUrl, useRuntime } from './helpers.js';
+import { createRuntime, expectCode, expectRejectCode, gate, kernelsUrl, useRuntime } from './helpers.js';
 
 const entry = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
 
@@ -84,6 +84,53 @@ describe('nothing hangs', () => {
     expect(r.error).toBeUndefined();
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe('closed');
+  });
+
+  it('a Promise wait ends at its timeout or abort signal; the work goes on', async () => {
+    const s = rt.streamCreate();
+    const g = gate(rt, s);
+    const timedOut = await expectRejectCode(rt.streamSynchronize(s, { timeoutMs: 30 }), ErrorCode.TIMEOUT);
+    expect(timedOut.message).toBe('streamSynchronize: the work waited for did not complete within 30 ms');
+    const controller = new AbortController();
+    const waiting = s.synchronize({ signal: controller.signal });
+    controller.abort(new Error('no longer needed'));
+    const abortedError = await expectRejectCode(waiting, ErrorCode.ABORTED);
+    expect((abortedError.cause as Error).message).toBe('no longer needed');
+    await expectRejectCode(rt.deviceSynchronize({ signal: controller.signal }), ErrorCode.ABORTED); // already aborted
+    const e = rt.eventCreate();
+    e.record(s);
+    await expectRejectCode(e.synchronize({ timeoutMs: 0 }), ErrorCode.TIMEOUT);
+    g.open();
+    await s.synchronize({ timeoutMs: 10_000 });
+    expect(e.query()).toBe(true);
+    s.destroy();
+  });
+
+  it('a blocking wait ends at its timeout', async () => {
+    const s = rt.streamCreate();
+    rt.launchKernel(mod.getFunction('spin'), [400], s);
+    expectCode(() => rt.streamSynchronizeSync(s, { timeoutMs: 20 }), ErrorCode.TIMEOUT);
+    expectCode(() => rt.deviceSynchronizeSync({ timeoutMs: 20 }), ErrorCode.TIMEOUT);
+    expectCode(() => rt.streamSynchronizeSync(s, { signal: new AbortController().signal } as never), ErrorCode.INVALID_VALUE);
+    await s.synchronize();
+    s.destroy();
+  });
+
+  it('a module that never finishes loading times out; its devices are lost until reset', async () => {
+    const local = await createRuntime();
+    try {
+      for (const fixture of ['./fixtures/hangs-on-import.mjs', './fixtures/never-settles-on-import.mjs']) {
+        await expectRejectCode(local.loadModule(new URL(fixture, import.meta.url), { timeoutMs: 300 }), ErrorCode.TIMEOUT);
+        expectCode(() => local.malloc(4), ErrorCode.DEVICE_LOST);
+        await local.deviceReset(0);
+        await local.deviceReset(1);
+      }
+      const mod2 = await local.loadModule(kernelsUrl, { timeoutMs: 10_000 });
+      local.launchKernel(mod2.getFunction('empty'), []);
+      await local.deviceSynchronize({ timeoutMs: 10_000 });
+    } finally {
+      await local.close({ force: true });
+    }
   });
 
   it('validates close options', async () => {

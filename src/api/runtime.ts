@@ -15,6 +15,7 @@ import type { RuntimeSubscriber } from '../runtime/observer.js';
 import { type ResolvedRuntimeOptions, type RuntimeOptions, resolveRuntimeOptions } from '../runtime/options.js';
 import type { IntegrationContext, RuntimeApi } from '../runtime/runtime-api.js';
 import { RuntimeCore } from '../runtime/runtime-core.js';
+import type { WaitOptions } from '../runtime/wait-options.js';
 import { type StreamOptions, StreamService } from '../runtime/stream-service.js';
 import { CachingAllocator } from '../integration/allocators/caching-allocator.js';
 import { CachingHostAllocator } from '../integration/allocators/caching-host-allocator.js';
@@ -65,7 +66,7 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     const runtime = new Runtime(resolveRuntimeOptions(options));
     try {
       await runtime.#devices.start();
-      runtime.#random = new RandomFills(runtime.#ctx, await runtime.#kernels.loadModule(BUILTIN_KERNELS, true));
+      runtime.#random = new RandomFills(runtime.#ctx, await runtime.#kernels.loadModule(BUILTIN_KERNELS, undefined, true));
     } catch (error) {
       await runtime.close().catch(() => undefined);
       throw error;
@@ -122,13 +123,14 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     return this.#devices.withDevice(device, fn);
   }
 
-  /** Resolves once all work enqueued so far on the current device has completed. */
-  deviceSynchronize(): Promise<void> {
-    return this.#devices.deviceSynchronize();
+  /** Resolves once all work enqueued so far on the current device has completed; `options` bound the wait. */
+  deviceSynchronize(options?: WaitOptions): Promise<void> {
+    return this.#devices.deviceSynchronize(options);
   }
 
-  deviceSynchronizeSync(): void {
-    this.#devices.deviceSynchronizeSync();
+  /** Blocks until all work enqueued so far on the current device has completed (at most `options.timeoutMs`). */
+  deviceSynchronizeSync(options?: Pick<WaitOptions, 'timeoutMs'>): void {
+    this.#devices.deviceSynchronizeSync(options);
   }
 
   /** `{ least: 0, greatest: -5 }`: lower number = higher priority, as CUDA. */
@@ -228,12 +230,13 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     return this.#streams.streamQuery(stream);
   }
 
-  streamSynchronize(stream: Stream): Promise<void> {
-    return this.#streams.streamSynchronize(stream);
+  /** Resolves once all work enqueued on `stream` so far has completed; `options` bound the wait. */
+  streamSynchronize(stream: Stream, options?: WaitOptions): Promise<void> {
+    return this.#streams.streamSynchronize(stream, options);
   }
 
-  streamSynchronizeSync(stream: Stream): void {
-    this.#streams.streamSynchronizeSync(stream);
+  streamSynchronizeSync(stream: Stream, options?: Pick<WaitOptions, 'timeoutMs'>): void {
+    this.#streams.streamSynchronizeSync(stream, options);
   }
 
   /** Later work on `stream` waits for the event's most recent record as of this call; a never-recorded event is a no-op. */
@@ -309,12 +312,13 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     return this.#events.eventQuery(event);
   }
 
-  eventSynchronize(event: Event): Promise<void> {
-    return this.#events.eventSynchronize(event);
+  /** Resolves once the event's captured work has completed; `options` bound the wait. */
+  eventSynchronize(event: Event, options?: WaitOptions): Promise<void> {
+    return this.#events.eventSynchronize(event, options);
   }
 
-  eventSynchronizeSync(event: Event): void {
-    this.#events.eventSynchronizeSync(event);
+  eventSynchronizeSync(event: Event, options?: Pick<WaitOptions, 'timeoutMs'>): void {
+    this.#events.eventSynchronizeSync(event, options);
   }
 
   /** Milliseconds between the completion of two events' records, on the shared clock. */
@@ -329,8 +333,8 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
 
   // ------------------------------------------------------------ kernels
   /** Imports an ES module of kernels in every device worker. */
-  loadModule(url: string | URL): Promise<KernelModule> {
-    return this.#kernels.loadModule(url);
+  loadModule(url: string | URL, options?: WaitOptions): Promise<KernelModule> {
+    return this.#kernels.loadModule(url, options);
   }
 
   /** Enqueues `kernel(ctx, ...args)` on the stream's device (`cudaLaunchKernel`). */

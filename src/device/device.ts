@@ -336,6 +336,12 @@ export class Device implements QueueOwner {
     }
   }
 
+  /** Gives up on a worker that no longer answers: the device is lost (deviceReset starts a new one). */
+  async abandon(message: string): Promise<void> {
+    this.#markLost(message);
+    await this.#terminate();
+  }
+
   /**
    * With no worker to drain this device's streams, completes them, so that waits on them
    * elsewhere (other devices, events, the host) end instead of hanging.

@@ -1,4 +1,6 @@
-import { openRegError } from '../errors/errors.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { formatMessage, openRegError } from '../errors/errors.js';
+import { OpenRegError } from '../errors/openreg-error.js';
 import { DeviceWord, MAIN_WATCHER_BIT, RuntimeWord } from '../protocol/layout.js';
 import { wakeMain } from '../protocol/wake.js';
 import type { Backlogs } from './backlogs.js';
@@ -14,6 +16,38 @@ interface AsyncWait {
   ready: () => boolean;
   resolve: () => void;
   reject: (error: unknown) => void;
+}
+
+/** A bound on a wait: how long at most, and a signal that ends it. */
+export interface WaitBounds {
+  /** The public call, for messages. */
+  call: string;
+  timeoutMs: number;
+  signal: AbortSignal | undefined;
+}
+
+/** `promise`, or ERR_TIMEOUT / ERR_ABORTED if `bounds` end first (the promise's later outcome is ignored). */
+export function withinBounds<T>(promise: Promise<T>, bounds: WaitBounds): Promise<T> {
+  promise.catch(() => undefined);
+  if (bounds.signal?.aborted === true) return Promise.reject(aborted(bounds));
+  return new Promise<T>((resolve, reject) => {
+    const timer = Number.isFinite(bounds.timeoutMs) ? setTimeout(() => finish(() => reject(openRegError('waitTimedOut', { call: bounds.call, ms: bounds.timeoutMs }))), bounds.timeoutMs) : undefined;
+    const onAbort = () => finish(() => reject(aborted(bounds)));
+    bounds.signal?.addEventListener('abort', onAbort, { once: true });
+    function finish(settle: () => void): void {
+      clearTimeout(timer);
+      bounds.signal?.removeEventListener('abort', onAbort);
+      settle();
+    }
+    promise.then(
+      (value) => finish(() => resolve(value)),
+      (error: unknown) => finish(() => reject(error)),
+    );
+  });
+}
+
+function aborted(bounds: WaitBounds): OpenRegError {
+  return new OpenRegError(ErrorCode.ABORTED, formatMessage('waitAborted', { call: bounds.call }), { cause: bounds.signal?.reason });
 }
 
 /**
@@ -87,16 +121,46 @@ export class HostWaiter {
   }
 
   /** Resolves once `ready()`; rejects with what `ready()` throws. */
-  waitAsync(watch: readonly Watchable[], ready: () => boolean): Promise<void> {
+  waitAsync(watch: readonly Watchable[], ready: () => boolean, bounds?: WaitBounds): Promise<void> {
     try {
       if (ready()) return Promise.resolve();
     } catch (error) {
       return Promise.reject(error);
     }
+    if (bounds?.signal?.aborted === true) return Promise.reject(aborted(bounds));
     return new Promise<void>((resolve, reject) => {
-      this.#waits.push({ watch, ready, resolve, reject });
+      const wait: AsyncWait = { watch, ready, resolve, reject };
+      if (bounds !== undefined) this.#bound(wait, bounds);
+      this.#waits.push(wait);
       this.arm();
     });
+  }
+
+  /** Ends `wait` with ERR_TIMEOUT after `bounds.timeoutMs`, or ERR_ABORTED when its signal aborts. */
+  #bound(wait: AsyncWait, bounds: WaitBounds): void {
+    const { resolve, reject } = wait;
+    const end = (error: unknown) => {
+      const i = this.#waits.indexOf(wait);
+      if (i < 0) return;
+      this.#waits.splice(i, 1);
+      wait.reject(error);
+      this.#updateKeepAlive();
+    };
+    const timer = Number.isFinite(bounds.timeoutMs) ? setTimeout(() => end(openRegError('waitTimedOut', { call: bounds.call, ms: bounds.timeoutMs })), bounds.timeoutMs) : undefined;
+    const onAbort = () => end(aborted(bounds));
+    bounds.signal?.addEventListener('abort', onAbort, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      bounds.signal?.removeEventListener('abort', onAbort);
+    };
+    wait.resolve = () => {
+      done();
+      resolve();
+    };
+    wait.reject = (error) => {
+      done();
+      reject(error);
+    };
   }
 
   /** Keeps the process alive (and polling) while control-plane calls are in flight. */

@@ -10,6 +10,8 @@ export const ErrorCode = {
   NOT_PERMITTED: 'ERR_NOT_PERMITTED',
   DEVICE_LOST: 'ERR_DEVICE_LOST',
   RUNTIME_CLOSED: 'ERR_RUNTIME_CLOSED',
+  TIMEOUT: 'ERR_TIMEOUT',
+  ABORTED: 'ERR_ABORTED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -29,6 +31,8 @@ export const errorNumber: Readonly<Record<ErrorCode, number>> = {
   ERR_NOT_PERMITTED: 800,
   ERR_DEVICE_LOST: 10001,
   ERR_RUNTIME_CLOSED: 10002,
+  ERR_TIMEOUT: 909,
+  ERR_ABORTED: 10003,
 };
 
 const codeByNumber = new Map<number, ErrorCode>(

@@ -46,6 +46,8 @@ export const MESSAGES = {
   deviceLost: { code: ErrorCode.DEVICE_LOST, template: '{call}: device {device} is lost' },
   workerExited: { code: ErrorCode.DEVICE_LOST, template: "device {device}'s worker exited with code {exitCode}" },
   runtimeClosed: { code: ErrorCode.RUNTIME_CLOSED, template: '{call}: the runtime is closed' },
+  waitTimedOut: { code: ErrorCode.TIMEOUT, template: '{call}: the work waited for did not complete within {ms} ms' },
+  waitAborted: { code: ErrorCode.ABORTED, template: '{call}: the wait was aborted (signal.reason is the cause)' },
   closedWhileWaiting: { code: ErrorCode.RUNTIME_CLOSED, template: 'wait: the runtime was closed while waiting' },
 } as const satisfies Record<string, { code: ErrorCode; template: string }>;
 

@@ -30,6 +30,8 @@ export class DeviceService {
   #closing: Promise<void> | undefined;
   /** Ends close()'s wait for enqueued work (a later close({ force: true })). */
   #stopWaiting: (() => void) | undefined;
+  /** close({ force: true }) was called: workers are terminated without a shutdown handshake. */
+  #forced = false;
 
   /** @internal */
   constructor(core: RuntimeCore) {
@@ -57,12 +59,15 @@ export class DeviceService {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (force) this.#stopWaiting?.();
-    this.#closing ??= this.#close(force ? 0 : timeoutMs, force);
+    if (force) {
+      this.#forced = true;
+      this.#stopWaiting?.();
+    }
+    this.#closing ??= this.#close(force ? 0 : timeoutMs);
     return this.#closing;
   }
 
-  async #close(timeoutMs: number, force: boolean): Promise<void> {
+  async #close(timeoutMs: number): Promise<void> {
     // Workers are unref'd: hold the process open until they are gone.
     const keepAlive = setInterval(() => undefined, 1000);
     try {
@@ -83,7 +88,7 @@ export class DeviceService {
         });
       });
       core.waiter.close();
-      await Promise.all(core.devices.map((d) => d.close(force)));
+      await Promise.all(core.devices.map((d) => d.close(this.#forced)));
     } finally {
       clearInterval(keepAlive);
     }
@@ -116,15 +121,16 @@ export class DeviceService {
     return this.#core.current.run(d, requireFunction<() => T>(call, 'fn', fn));
   }
 
-  deviceSynchronize(): Promise<void> {
+  deviceSynchronize(options?: unknown): Promise<void> {
     const call = 'deviceSynchronize';
     try {
       const core = this.#core;
       const device = core.currentDevice(call);
+      const bounds = core.waitBounds(call, options);
       if (core.hostFunctions.waitsForItselfOn(device.index)) throw openRegError('awaitsOwnHostFunction', { call });
       const fence = core.deviceFence(device);
       const start = core.beginSync(call, device.index);
-      return core.waiter.waitAsync([device], core.until(call, [device], () => fence.complete)).then(() => {
+      return core.waiter.waitAsync([device], core.until(call, [device], () => fence.complete), bounds).then(() => {
         device.memory.collect();
         core.endSync(call, device.index, undefined, undefined, start);
       });
@@ -133,13 +139,14 @@ export class DeviceService {
     }
   }
 
-  deviceSynchronizeSync(): void {
+  deviceSynchronizeSync(options?: unknown): void {
     const call = 'deviceSynchronizeSync';
     const core = this.#core;
     const device = core.currentDevice(call);
+    const timeoutMs = core.syncTimeout(call, options);
     const fence = core.deviceFence(device);
     const start = core.beginSync(call, device.index);
-    core.waiter.waitSync(call, [device], core.until(call, [device], () => fence.complete));
+    core.waitSync(call, [device], core.until(call, [device], () => fence.complete), timeoutMs);
     device.memory.collect();
     core.endSync(call, device.index, undefined, undefined, start);
   }

@@ -66,22 +66,24 @@ export class EventService {
     return record.queue.hasCompleted(record.seq);
   }
 
-  eventSynchronize(event: unknown): Promise<void> {
+  eventSynchronize(event: unknown, options?: unknown): Promise<void> {
     const call = 'eventSynchronize';
     try {
       const record = this.#core.event(call, event).record;
+      const bounds = this.#core.waitBounds(call, options);
       if (record === undefined) return Promise.resolve();
-      return this.#core.synchronize(call, record.queue, record.seq, event as Event);
+      return this.#core.synchronize(call, record.queue, record.seq, event as Event, bounds);
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  eventSynchronizeSync(event: unknown): void {
+  eventSynchronizeSync(event: unknown, options?: unknown): void {
     const call = 'eventSynchronizeSync';
     const record = this.#core.event(call, event).record;
+    const timeoutMs = this.#core.syncTimeout(call, options);
     if (record === undefined) return;
-    this.#core.synchronizeSync(call, record.queue, record.seq, event as Event);
+    this.#core.synchronizeSync(call, record.queue, record.seq, event as Event, timeoutMs);
   }
 
   eventElapsedTime(start: unknown, end: unknown): number {

@@ -6,8 +6,8 @@ import { kEventState, kOwner, kQueue } from './symbols.js';
  * handles' side, so the handles do not import the runtime.
  */
 export interface HandleOwner {
-  streamSynchronize(stream: Stream): Promise<void>;
-  streamSynchronizeSync(stream: Stream): void;
+  streamSynchronize(stream: Stream, options?: HandleWaitOptions): Promise<void>;
+  streamSynchronizeSync(stream: Stream, options?: Pick<HandleWaitOptions, 'timeoutMs'>): void;
   streamQuery(stream: Stream): boolean;
   streamWaitEvent(stream: Stream, event: Event): void;
   streamWaitStream(stream: Stream, other: Stream): void;
@@ -16,10 +16,16 @@ export interface HandleOwner {
   lazyEvent(): Event;
   eventRecord(event: Event, stream?: Stream): void;
   eventQuery(event: Event): boolean;
-  eventSynchronize(event: Event): Promise<void>;
-  eventSynchronizeSync(event: Event): void;
+  eventSynchronize(event: Event, options?: HandleWaitOptions): Promise<void>;
+  eventSynchronizeSync(event: Event, options?: Pick<HandleWaitOptions, 'timeoutMs'>): void;
   eventElapsedTime(start: Event, end: Event): number;
   eventDestroy(event: Event): void;
+}
+
+/** Bounds of a wait (the runtime's WaitOptions). */
+export interface HandleWaitOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
 }
 
 // Stream and Event name each other (a stream waits on events, an event is recorded on a
@@ -62,13 +68,13 @@ export class Stream {
     return this[kQueue].index;
   }
 
-  /** Resolves once all work enqueued so far has completed. */
-  synchronize(): Promise<void> {
-    return this[kOwner].streamSynchronize(this);
+  /** Resolves once all work enqueued so far has completed; `options` bound the wait. */
+  synchronize(options?: HandleWaitOptions): Promise<void> {
+    return this[kOwner].streamSynchronize(this, options);
   }
 
-  synchronizeSync(): void {
-    this[kOwner].streamSynchronizeSync(this);
+  synchronizeSync(options?: Pick<HandleWaitOptions, 'timeoutMs'>): void {
+    this[kOwner].streamSynchronizeSync(this, options);
   }
 
   /** True iff all work enqueued so far has finished. */
@@ -160,12 +166,12 @@ export class Event {
     return this[kEventState].owner.eventQuery(this);
   }
 
-  synchronize(): Promise<void> {
-    return this[kEventState].owner.eventSynchronize(this);
+  synchronize(options?: HandleWaitOptions): Promise<void> {
+    return this[kEventState].owner.eventSynchronize(this, options);
   }
 
-  synchronizeSync(): void {
-    this[kEventState].owner.eventSynchronizeSync(this);
+  synchronizeSync(options?: Pick<HandleWaitOptions, 'timeoutMs'>): void {
+    this[kEventState].owner.eventSynchronizeSync(this, options);
   }
 
   /** Milliseconds from this event's completion to `end`'s. */

@@ -1,5 +1,6 @@
 import { invalidValue } from '../errors/errors.js';
 import { requireFunction } from '../errors/validate.js';
+import { withinBounds } from '../device/host-waiter.js';
 import type { StreamQueue } from '../device/stream-queue.js';
 import { type KernelArg, MAX_KERNEL_ARGS, isEncodableBigInt } from '../protocol/command.js';
 import { Kernel, KernelModule } from './kernel-module.js';
@@ -16,11 +17,16 @@ export class KernelService {
     this.#core = core;
   }
 
-  /** `internal`: a module of the runtime's own (the built-in kernels), left out of deviceStats. */
-  async loadModule(url: unknown, internal = false): Promise<KernelModule> {
+  /**
+   * `options` bound the load: a device whose worker has not finished importing by then (a
+   * top-level infinite loop, a top-level await that never settles) is abandoned, lost until
+   * deviceReset. `internal`: a module of the runtime's own, left out of deviceStats.
+   */
+  async loadModule(url: unknown, options?: unknown, internal = false): Promise<KernelModule> {
     const call = 'loadModule';
     const core = this.#core;
     core.open(call);
+    const bounds = core.waitBounds(call, options);
     let href: string;
     if (url instanceof URL) href = url.href;
     else if (typeof url === 'string' && url.startsWith('file:')) href = url;
@@ -28,7 +34,15 @@ export class KernelService {
     else throw invalidValue(call, 'url must be a file: URL or an absolute path', url);
     const id = this.#nextModuleId++;
     const live = core.devices.filter((d) => !d.isLost);
-    const names = await Promise.all(live.map((d) => d.call(call, (r) => r.loadModule(id, href))));
+    const done = live.map(() => false);
+    const loads = live.map((d, i) => d.call(call, (r) => r.loadModule(id, href)).finally(() => (done[i] = true)));
+    let names: string[][];
+    try {
+      names = await (bounds === undefined ? Promise.all(loads) : withinBounds(Promise.all(loads), bounds));
+    } catch (error) {
+      for (const [i, d] of live.entries()) if (!done[i]) await d.abandon(`loadModule: importing ${href} did not finish`);
+      throw error;
+    }
     // Only modules that loaded are reloaded into a restarted worker.
     core.modules.push({ id, url: href, internal });
     const module = new KernelModule(core.owner, id, href, names[0] ?? []);

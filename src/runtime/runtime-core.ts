@@ -1,12 +1,12 @@
 import type { ResourceLimits } from 'node:worker_threads';
-import { invalidHandle, openRegError, runtimeClosed } from '../errors/errors.js';
+import { invalidHandle, invalidValue, openRegError, runtimeClosed } from '../errors/errors.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
 import { describe } from '../errors/openreg-error.js';
-import { requireDevice } from '../errors/validate.js';
+import { given, requireDevice, requireFinite, requireOptions } from '../errors/validate.js';
 import { Backlogs } from '../device/backlogs.js';
 import { Device, type DeviceHost, type SharedWorkerInit } from '../device/device.js';
 import { HostFunctions } from '../device/host-functions.js';
-import { HostWaiter } from '../device/host-waiter.js';
+import { HostWaiter, type WaitBounds, type Watchable } from '../device/host-waiter.js';
 import type { StreamQueue } from '../device/stream-queue.js';
 import { HostMemory } from '../memory/host-memory.js';
 import { sharedClockMs } from '../protocol/clock.js';
@@ -19,6 +19,7 @@ import { Event, type EventState, type HandleOwner, Stream } from './handles.js';
 import { RuntimeObserver, type WaitCause } from './observer.js';
 import type { ResolvedRuntimeOptions } from './options.js';
 import { StreamPools } from './stream-pools.js';
+import type { WaitOptions } from './wait-options.js';
 import { kEventState, kQueue } from './symbols.js';
 import { Transfers } from './transfers.js';
 
@@ -216,19 +217,40 @@ export class RuntimeCore implements DeviceHost {
   }
 
   /** Waits until `queue` has completed `seq`, reporting the synchronization to observers. */
-  synchronize(call: string, queue: StreamQueue, seq: number, event?: Event): Promise<void> {
+  synchronize(call: string, queue: StreamQueue, seq: number, event: Event | undefined, bounds: WaitBounds | undefined): Promise<void> {
     // The stream cannot pass a host function that is itself waiting for this: a deadlock.
     if (this.hostFunctions.waitsForItself(queue, seq)) return Promise.reject(openRegError('awaitsOwnHostFunction', { call }));
     const start = this.beginSync(call, queue.device.index, queue, event);
     return this.waiter
-      .waitAsync([queue.device], this.until(call, [queue.device], () => queue.hasCompleted(seq)))
+      .waitAsync([queue.device], this.until(call, [queue.device], () => queue.hasCompleted(seq)), bounds)
       .then(() => this.endSync(call, queue.device.index, queue, event, start));
   }
 
-  synchronizeSync(call: string, queue: StreamQueue, seq: number, event?: Event): void {
+  synchronizeSync(call: string, queue: StreamQueue, seq: number, event: Event | undefined, timeoutMs: number): void {
     const start = this.beginSync(call, queue.device.index, queue, event);
-    this.waiter.waitSync(call, [queue.device], this.until(call, [queue.device], () => queue.hasCompleted(seq)));
+    this.waitSync(call, [queue.device], this.until(call, [queue.device], () => queue.hasCompleted(seq)), timeoutMs);
     this.endSync(call, queue.device.index, queue, event, start);
+  }
+
+  /** A blocking wait bounded by `timeoutMs`: past it, ERR_TIMEOUT. */
+  waitSync(call: string, watch: readonly Watchable[], ready: () => boolean, timeoutMs: number): void {
+    if (!this.waiter.waitSync(call, watch, ready, timeoutMs)) throw openRegError('waitTimedOut', { call, ms: timeoutMs });
+  }
+
+  /** The bounds a Promise wait's options ask for; undefined for none. */
+  waitBounds(call: string, options: unknown): WaitBounds | undefined {
+    const o = requireOptions<WaitOptions>(call, options);
+    const timeoutMs = requireFinite(call, 'options.timeoutMs', given(o.timeoutMs, Infinity), 0, true);
+    const signal = o.signal;
+    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidValue(call, 'options.signal must be an AbortSignal', signal);
+    return timeoutMs === Infinity && signal === undefined ? undefined : { call, timeoutMs, signal };
+  }
+
+  /** The bound a blocking wait's options ask for (Infinity for none). */
+  syncTimeout(call: string, options: unknown): number {
+    const o = requireOptions<WaitOptions>(call, options);
+    if (o.signal !== undefined) throw invalidValue(call, 'options.signal cannot end a blocking wait; use the Promise form or options.timeoutMs');
+    return requireFinite(call, 'options.timeoutMs', given(o.timeoutMs, Infinity), 0, true);
   }
 
   // ------------------------------------------------------------ observing

@@ -49,20 +49,20 @@ export class StreamService {
     return queue.idle;
   }
 
-  streamSynchronize(stream: unknown): Promise<void> {
+  streamSynchronize(stream: unknown, options?: unknown): Promise<void> {
     const call = 'streamSynchronize';
     try {
       const queue = this.#core.queue(call, stream);
-      return this.#core.synchronize(call, queue, queue.submitted);
+      return this.#core.synchronize(call, queue, queue.submitted, undefined, this.#core.waitBounds(call, options));
     } catch (error) {
       return Promise.reject(error);
     }
   }
 
-  streamSynchronizeSync(stream: unknown): void {
+  streamSynchronizeSync(stream: unknown, options?: unknown): void {
     const call = 'streamSynchronizeSync';
     const queue = this.#core.queue(call, stream);
-    this.#core.synchronizeSync(call, queue, queue.submitted);
+    this.#core.synchronizeSync(call, queue, queue.submitted, undefined, this.#core.syncTimeout(call, options));
   }
 
   streamWaitEvent(stream: unknown, event: unknown): void {
