@@ -133,6 +133,28 @@ describe('nothing hangs', () => {
     }
   });
 
+  it('the watchdog (kernelTimeoutMs) ends a hung kernel, awaited or blocked on; other devices carry on', async () => {
+    const local = await createRuntime({ kernelTimeoutMs: 150 });
+    try {
+      const k = await local.loadModule(kernelsUrl);
+      local.launchKernel(k.getFunction('hang'), []);
+      const other = local.withDevice(1, () => local.streamCreate());
+      local.launchKernel(k.getFunction('spin'), [50], other); // a kernel within the limit
+      const error = await expectRejectCode(local.deviceSynchronize(), ErrorCode.LAUNCH_TIMEOUT);
+      expect(error.message).toMatch(/^deviceSynchronize: device 0 has a sticky error: a kernel on device 0 ran longer than kernelTimeoutMs \(150 ms\)/);
+      await other.synchronize();
+      await local.deviceReset(0);
+      local.launchKernel(k.getFunction('hang'), []);
+      expectCode(() => local.deviceSynchronizeSync(), ErrorCode.LAUNCH_TIMEOUT); // the main thread is blocked: checked between wait slices
+      await local.deviceReset(0);
+      local.launchKernel(k.getFunction('empty'), []);
+      await local.deviceSynchronize();
+      await expect(createRuntime({ kernelTimeoutMs: 0 })).rejects.toMatchObject({ code: ErrorCode.INVALID_VALUE });
+    } finally {
+      await local.close();
+    }
+  });
+
   it('validates close options', async () => {
     const local = await createRuntime({ deviceCount: 1 });
     await expectRejectCode(local.close({ timeoutMs: -1 }), ErrorCode.INVALID_VALUE);

@@ -9,6 +9,7 @@ import {
   DEVICE_STAT_COUNT,
   DeviceStat,
   DeviceWord,
+  KERNEL_STARTED_F64,
   MAX_STREAMS,
   StreamState,
   StreamWord,
@@ -74,6 +75,9 @@ export class StreamEngine {
   readonly #hostPool: Uint8Array;
   readonly #ctx: DeviceKernelContext;
   readonly #trace: TraceWriter;
+  readonly #controlF64: Float64Array;
+  /** Stamp each kernel's start for the host's watchdog (kernelTimeoutMs). */
+  readonly #watchdog: boolean;
   readonly #modules: Kernel[][] = [];
   readonly #kernelNames: string[][] = [];
   #streams: StreamCursor[] = [];
@@ -97,6 +101,8 @@ export class StreamEngine {
     this.#hostPool = new Uint8Array(init.hostPool);
     const table = new AllocationTable(init.allocationOwner, init.allocationSize);
     this.#trace = new TraceWriter(init.traceBuffer);
+    this.#controlF64 = new Float64Array(own);
+    this.#watchdog = init.watchdog;
     this.#ctx = new DeviceKernelContext(init.device, init.heaps[init.device]!, table, this.#kernelName);
   }
 
@@ -308,6 +314,7 @@ export class StreamEngine {
     const ctx = this.#ctx;
     ctx.begin(id);
     this.#stats[DeviceStat.KERNELS]!++;
+    if (this.#watchdog) this.#controlF64[KERNEL_STARTED_F64] = sharedClockMs();
     try {
       if (fn === undefined) throw new Error('kernel is not loaded on this device');
       let result: unknown;
@@ -333,6 +340,7 @@ export class StreamEngine {
     } catch (error) {
       this.#fail(s, error);
     }
+    if (this.#watchdog) this.#controlF64[KERNEL_STARTED_F64] = 0;
   }
 
   /** Name of kernel `id`, for messages. */

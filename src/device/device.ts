@@ -1,6 +1,6 @@
 import { type Remote, wrap } from 'comlink';
 import type { ResourceLimits, Worker } from 'node:worker_threads';
-import { errorNumber } from '../errors/error-code.js';
+import { ErrorCode, errorNumber } from '../errors/error-code.js';
 import { formatMessage, openRegError } from '../errors/errors.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
 import { AllocationTable } from '../memory/allocation-table.js';
@@ -14,6 +14,7 @@ import {
   DEVICE_STAT_COUNT,
   DeviceWord,
   GRANULE_BYTES,
+  KERNEL_STARTED_F64,
   MAX_STREAMS,
   RING_SLOTS,
   StreamFlag,
@@ -70,6 +71,7 @@ export class Device implements QueueOwner {
   readonly index: number;
   readonly controlBuffer = new SharedArrayBuffer(DEVICE_CONTROL_BYTES);
   readonly control = new Int32Array(this.controlBuffer);
+  readonly #controlF64 = new Float64Array(this.controlBuffer);
   readonly heap: SharedArrayBuffer;
   readonly heapBytes: Uint8Array;
   readonly memory: FencedAllocator;
@@ -356,10 +358,22 @@ export class Device implements QueueOwner {
     wakeMain(this.#host.runtimeWords);
   }
 
-  #markLost(message: string): void {
+  /**
+   * The watchdog: if a kernel has run longer than `limitMs` (by the shared clock `now`),
+   * terminates the worker and fails the device with ERR_LAUNCH_TIMEOUT.
+   */
+  checkKernelTime(limitMs: number, now: number): void {
+    const started = this.#controlF64[KERNEL_STARTED_F64]!;
+    if (started === 0 || now - started <= limitMs || this.lost || this.#worker === undefined) return;
+    this.#markLost(formatMessage('kernelTimedOut', { device: this.index, ms: limitMs }), ErrorCode.LAUNCH_TIMEOUT);
+    this.#controlF64[KERNEL_STARTED_F64] = 0;
+    void this.#terminate();
+  }
+
+  #markLost(message: string, code: ErrorCode = ErrorCode.DEVICE_LOST): void {
     if (this.lost) return;
     this.lost = true;
-    markDeviceLost(this.control, message);
+    markDeviceLost(this.control, message, code);
     this.#host.backlogs.dropDevice(this.index);
     this.#discardPendingWork();
     this.#reportError(this.error('device lost')!);

@@ -71,16 +71,19 @@ export class HostWaiter {
   readonly #words: Int32Array;
   readonly #hostFunctions: HostFunctions;
   readonly #backlogs: Backlogs;
+  readonly #onSlice: () => void;
   #waits: AsyncWait[] = [];
   #armed = false;
   #keepAlive: NodeJS.Timeout | undefined;
   #holds = 0;
   #closed = false;
 
-  constructor(words: Int32Array, hostFunctions: HostFunctions, backlogs: Backlogs) {
+  /** `onSlice` runs between the slices of a blocking wait (timers cannot run then). */
+  constructor(words: Int32Array, hostFunctions: HostFunctions, backlogs: Backlogs, onSlice: () => void = () => undefined) {
     this.#words = words;
     this.#hostFunctions = hostFunctions;
     this.#backlogs = backlogs;
+    this.#onSlice = onSlice;
   }
 
   /** False when blocking the main thread could keep a host function from running or settling. */
@@ -109,7 +112,9 @@ export class HostWaiter {
       for (const w of watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
       for (const d of this.#backlogs.watched()) Atomics.or(d.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
       if (ready()) return true;
-      if (Atomics.wait(words, RuntimeWord.MAIN_WAKE, seq, Math.min(SYNC_SLICE_MS, Math.max(0, deadline - now))) !== 'timed-out') {
+      const woke = Atomics.wait(words, RuntimeWord.MAIN_WAKE, seq, Math.min(SYNC_SLICE_MS, Math.max(0, deadline - now)));
+      this.#onSlice();
+      if (woke !== 'timed-out') {
         spinUntil = performance.now() + SYNC_SPIN_MS;
         continue;
       }

@@ -43,6 +43,10 @@ export const MESSAGES = {
   kernelThrew: { code: ErrorCode.LAUNCH_FAILURE, template: 'kernel {kernel} on stream {stream} threw {error}' },
   hostFunctionThrew: { code: ErrorCode.LAUNCH_FAILURE, template: 'host function {name} on stream {stream} threw {error}' },
   illegalAddress: { code: ErrorCode.ILLEGAL_ADDRESS, template: 'illegal address on stream {stream}: {problem}' },
+  kernelTimedOut: {
+    code: ErrorCode.LAUNCH_TIMEOUT,
+    template: 'a kernel on device {device} ran longer than kernelTimeoutMs ({ms} ms): its worker was terminated; deviceReset({device}) starts a new one',
+  },
   deviceLost: { code: ErrorCode.DEVICE_LOST, template: '{call}: device {device} is lost' },
   workerExited: { code: ErrorCode.DEVICE_LOST, template: "device {device}'s worker exited with code {exitCode}" },
   runtimeClosed: { code: ErrorCode.RUNTIME_CLOSED, template: '{call}: the runtime is closed' },

@@ -53,6 +53,8 @@ export const DeviceStat = {
 export const DEVICE_STAT_COUNT = 8;
 
 export const DEVICE_STATS_OFFSET = 256;
+/** Float64 index of the shared-clock time the running kernel started (0 = none): the watchdog reads it. */
+export const KERNEL_STARTED_F64 = (DEVICE_STATS_OFFSET + 192) / 8;
 export const ERROR_MESSAGE_OFFSET = 512;
 export const ERROR_MESSAGE_CAPACITY = 1024;
 export const STREAM_TABLE_OFFSET = 2048;

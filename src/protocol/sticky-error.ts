@@ -19,10 +19,13 @@ export function raiseStickyError(control: Int32Array, code: ErrorCode, message: 
   return true;
 }
 
-/** Marks the device lost, replacing any earlier sticky error (a dead device stays dead). */
-export function markDeviceLost(control: Int32Array, message: string): void {
+/**
+ * Marks the device's worker gone (lost, or terminated by the watchdog: `code`), replacing
+ * any earlier sticky error (a dead device stays dead).
+ */
+export function markDeviceLost(control: Int32Array, message: string, code: ErrorCode = 'ERR_DEVICE_LOST'): void {
   writeMessage(control, message);
-  Atomics.store(control, DeviceWord.STICKY_ERROR, errorNumber.ERR_DEVICE_LOST);
+  Atomics.store(control, DeviceWord.STICKY_ERROR, errorNumber[code]);
 }
 
 export function clearStickyError(control: Int32Array): void {

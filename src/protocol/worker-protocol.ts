@@ -10,8 +10,10 @@ export interface DeviceWorkerInit {
   /** This device's allocation table, for bounds-checking kernel views. */
   allocationOwner: SharedArrayBuffer;
   allocationSize: SharedArrayBuffer;
-  /** This device's trace buffer (layout.ts: TraceWord, TraceField). */
+  /** This device's trace buffer (trace-format.ts). */
   traceBuffer: SharedArrayBuffer;
+  /** The host watches kernel run times (kernelTimeoutMs): stamp KERNEL_STARTED_F64. */
+  watchdog: boolean;
 }
 
 /** Counters a device worker keeps. */

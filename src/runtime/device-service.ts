@@ -42,6 +42,7 @@ export class DeviceService {
   async start(): Promise<void> {
     const init = this.#core.workerInit();
     await Promise.all(this.#core.devices.map((d) => d.start(init)));
+    this.#core.startWatchdog();
   }
 
   /**
@@ -88,6 +89,7 @@ export class DeviceService {
         });
       });
       core.waiter.close();
+      core.stopWatchdog();
       await Promise.all(core.devices.map((d) => d.close(this.#forced)));
     } finally {
       clearInterval(keepAlive);

@@ -30,6 +30,12 @@ export interface RuntimeOptions {
    * @default Node's defaults
    */
   workerResourceLimits?: WorkerResourceLimits;
+  /**
+   * The watchdog: a kernel that runs longer than this terminates its device's worker, and
+   * the device fails with ERR_LAUNCH_TIMEOUT until `deviceReset` (CUDA's display watchdog).
+   * @default no limit
+   */
+  kernelTimeoutMs?: number;
 }
 
 /** Node's worker `resourceLimits`, in MiB. */
@@ -46,6 +52,7 @@ export interface ResolvedRuntimeOptions {
   hostMemoryBytes: number;
   stagingBytes: number;
   workerResourceLimits: Readonly<WorkerResourceLimits> | undefined;
+  kernelTimeoutMs: number | undefined;
 }
 
 const LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
@@ -57,7 +64,7 @@ const CALL = 'Runtime.create';
 
 export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions {
   const o = requireOptions<RuntimeOptions>(CALL, options);
-  const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes', 'workerResourceLimits']);
+  const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes', 'workerResourceLimits', 'kernelTimeoutMs']);
   for (const key of Object.keys(o)) {
     if (!known.has(key)) throw invalidValue(CALL, `unknown option ${JSON.stringify(key)}`);
   }
@@ -67,6 +74,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions 
     hostMemoryBytes: requireInteger(CALL, 'options.hostMemoryBytes', given(o.hostMemoryBytes, 256 * MiB), 0, MAX_DEVICE_MEMORY),
     stagingBytes: requireInteger(CALL, 'options.stagingBytes', given(o.stagingBytes, 16 * MiB), 4096, MAX_DEVICE_MEMORY),
     workerResourceLimits: o.workerResourceLimits === undefined ? undefined : resourceLimits(o.workerResourceLimits),
+    kernelTimeoutMs: o.kernelTimeoutMs === undefined ? undefined : requireFinite(CALL, 'options.kernelTimeoutMs', o.kernelTimeoutMs, 1),
   };
 }
 

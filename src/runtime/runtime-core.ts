@@ -40,7 +40,8 @@ export class RuntimeCore implements DeviceHost {
   readonly hostFunctions = new HostFunctions();
   // A new backlog arms the dispatcher; it flushes from the event loop, never inside the enqueue.
   readonly backlogs = new Backlogs(() => this.waiter.arm());
-  readonly waiter = new HostWaiter(this.runtimeWords, this.hostFunctions, this.backlogs);
+  // A blocked main thread runs no timers: its waits check the watchdog between slices.
+  readonly waiter = new HostWaiter(this.runtimeWords, this.hostFunctions, this.backlogs, () => this.checkKernels());
   readonly transfers: Transfers;
   readonly current = new CurrentDevice();
   readonly pools = new StreamPools();
@@ -75,6 +76,31 @@ export class RuntimeCore implements DeviceHost {
     this.transfers = new Transfers(this.devices, this.host, this.waiter);
   }
 
+  // ------------------------------------------------------------ watchdog
+
+  #watchdog: NodeJS.Timeout | undefined;
+
+  /** With kernelTimeoutMs, checks kernel run times from a timer that does not keep the process alive. */
+  startWatchdog(): void {
+    const limit = this.options.kernelTimeoutMs;
+    if (limit === undefined || this.#watchdog !== undefined) return;
+    this.#watchdog = setInterval(() => this.checkKernels(), Math.min(100, Math.max(1, limit / 4)));
+    this.#watchdog.unref();
+  }
+
+  stopWatchdog(): void {
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
+  }
+
+  /** Fails every device whose running kernel has outlived kernelTimeoutMs. */
+  checkKernels(): void {
+    const limit = this.options.kernelTimeoutMs;
+    if (limit === undefined) return;
+    const now = sharedClockMs();
+    for (const d of this.devices) d.checkKernelTime(limit, now);
+  }
+
   // ------------------------------------------------------------ device host
 
   onLost(device: Device): void {
@@ -93,6 +119,7 @@ export class RuntimeCore implements DeviceHost {
       heaps: this.devices.map((d) => d.heap),
       runtimeBlock: this.runtimeBlock,
       hostPool: this.host.pool,
+      watchdog: this.options.kernelTimeoutMs !== undefined,
     };
   }
 
