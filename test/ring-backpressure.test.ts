@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type KernelModule, type Runtime } from '../dist/src/index.js';
-import { expectCode, gate, readLog, useRuntime } from './helpers.js';
+import { createRuntime, expectCode, gate, kernelsUrl, readLog, useRuntime } from './helpers.js';
 
 // A stream ring holds 1024 command slots. Beyond that the producer normally blocks until
 // the device catches up; behind a host function that has yet to settle, blocking would
@@ -70,5 +70,39 @@ describe('a full stream ring', () => {
     expect(error.message).toMatch(/^streamSynchronizeSync: blocked for \d+ ms while a host function's promise is pending/);
     g.open();
     await rt.streamSynchronize(s);
+  });
+
+  it('a launch that would wait longer than enqueueTimeoutMs for ring space fails instead of blocking', async () => {
+    const local = await createRuntime({ deviceCount: 1, enqueueTimeoutMs: 100 });
+    try {
+      const k = await local.loadModule(kernelsUrl);
+      const s = local.streamCreate();
+      local.launchKernel(k.getFunction('spin'), [800], s);
+      const error = expectCode(() => {
+        for (let i = 0; i < 2000; i++) local.launchKernel(k.getFunction('empty'), [], s);
+      }, ErrorCode.TIMEOUT);
+      expect(error.message).toMatch(/^launchKernel: no room to enqueue on device 0 for 100 ms/);
+      await s.synchronize(); // what was enqueued still runs
+    } finally {
+      await local.close();
+    }
+  });
+
+  it('the host-side backlog is bounded: past MAX_BACKLOG commands behind a host function, launches fail', async () => {
+    const s = rt.streamCreate();
+    const g = gate(rt, s);
+    const empty = mod.getFunction('empty');
+    let launched = 0;
+    const error = expectCode(() => {
+      for (;;) {
+        rt.launchKernel(empty, [], s);
+        launched++;
+      }
+    }, ErrorCode.OUT_OF_MEMORY);
+    expect(error.message).toMatch(/^launchKernel: 65536 commands already wait on the host behind a host function/);
+    expect(launched).toBe(65536 + 1023); // a ring full (less the gate), then the backlog
+    g.open();
+    await s.synchronize();
+    s.destroy();
   });
 });

@@ -37,6 +37,8 @@ export interface DeviceHost {
   readonly waiter: HostWaiter;
   readonly backlogs: Backlogs;
   readonly runtimeWords: Int32Array;
+  /** How long an enqueue may block on a full ring before ERR_TIMEOUT. */
+  readonly enqueueTimeoutMs: number;
   /** Limits of each device worker's heap and stack (Node's `resourceLimits`). */
   readonly resourceLimits: ResourceLimits | undefined;
   /** The worker died: the runtime drops what it kept for the device. */
@@ -282,10 +284,13 @@ export class Device implements QueueOwner {
     // Wait for a quarter of the ring, not one slot: refilling it one command at a time
     // would wake this thread once per command.
     const wanted = Math.max(slots, RING_SLOTS >> 2);
-    this.#host.waiter.waitSync(call, [this], () => {
+    const ready = () => {
       this.throwIfFailed(call);
       return queue.freeSlots() >= wanted || queue.idle || !this.#host.waiter.blockingIsSafe;
-    });
+    };
+    if (!this.#host.waiter.waitSync(call, [this], ready, this.#host.enqueueTimeoutMs)) {
+      throw openRegError('enqueueTimedOut', { call, device: this.index, ms: this.#host.enqueueTimeoutMs }, this.index);
+    }
     return queue.freeSlots() >= slots;
   }
 

@@ -1,3 +1,4 @@
+import { openRegError } from '../errors/errors.js';
 import { CommandWriter, type KernelArg, kernelSlots } from '../protocol/command.js';
 import { DEFAULT_STREAM_INDEX, StreamWord, streamWordIndex } from '../protocol/layout.js';
 import { RingProducer, hasCompleted } from '../protocol/stream-ring.js';
@@ -38,6 +39,13 @@ export interface QueueOwner {
   /** Set while someone observes the runtime. */
   readonly onImplicitWait: ImplicitWaitListener | undefined;
 }
+
+/**
+ * Commands one stream may hold on the host behind a host function (the backlog): each
+ * costs a closure and its arguments, so a loop launching behind a gate that never opens
+ * fails here instead of growing the heap without bound.
+ */
+export const MAX_BACKLOG = 65_536;
 
 interface DeferredCommand {
   slots: number;
@@ -137,7 +145,7 @@ export class StreamQueue {
   #enqueueKernelSlow(kernelId: number, args: readonly KernelArg[], call: string, slots: number): number {
     if (!this.#room(slots, call)) {
       const copy = args.slice();
-      return this.#defer(slots, (slot) => this.#writer.writeKernel(slot, kernelId, copy));
+      return this.#defer(slots, (slot) => this.#writer.writeKernel(slot, kernelId, copy), call);
     }
     this.#writer.writeKernel(this.#ring.writeSlot, kernelId, args);
     return this.#publish(slots);
@@ -145,21 +153,21 @@ export class StreamQueue {
 
   enqueueCopy(srcSpace: number, srcOffset: number, dstSpace: number, dstOffset: number, bytes: number, call: string): number {
     this.#orderAgainstDefault(call);
-    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeCopy(slot, srcSpace, srcOffset, dstSpace, dstOffset, bytes));
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeCopy(slot, srcSpace, srcOffset, dstSpace, dstOffset, bytes), call);
     this.#writer.writeCopy(this.#ring.writeSlot, srcSpace, srcOffset, dstSpace, dstOffset, bytes);
     return this.#publish(1);
   }
 
   enqueueMemset(space: number, offset: number, value: number, count: number, call: string): number {
     this.#orderAgainstDefault(call);
-    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeMemset(slot, space, offset, value, count));
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeMemset(slot, space, offset, value, count), call);
     this.#writer.writeMemset(this.#ring.writeSlot, space, offset, value, count);
     return this.#publish(1);
   }
 
   enqueueRecordEvent(eventSlot: number, epoch: number, timing: boolean, call: string): number {
     this.#orderAgainstDefault(call);
-    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeRecordEvent(slot, eventSlot, epoch, timing));
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeRecordEvent(slot, eventSlot, epoch, timing), call);
     this.#writer.writeRecordEvent(this.#ring.writeSlot, eventSlot, epoch, timing);
     return this.#publish(1);
   }
@@ -172,7 +180,7 @@ export class StreamQueue {
 
   enqueueHostFunction(call: string): number {
     this.#orderAgainstDefault(call);
-    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeHostFunction(slot));
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeHostFunction(slot), call);
     this.#writer.writeHostFunction(this.#ring.writeSlot);
     return this.#publish(1);
   }
@@ -180,7 +188,7 @@ export class StreamQueue {
   /** A no-op command: completes once all earlier work of the stream has. */
   enqueueMarker(call: string): number {
     this.#orderAgainstDefault(call);
-    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeNop(slot));
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeNop(slot), call);
     this.#writer.writeNop(this.#ring.writeSlot);
     return this.#publish(1);
   }
@@ -239,7 +247,7 @@ export class StreamQueue {
   #wait(on: StreamQueue, seq: number, call: string): number {
     const device = on.device.index;
     const index = on.index;
-    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeWait(slot, device, index, seq));
+    if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeWait(slot, device, index, seq), call);
     this.#writer.writeWait(this.#ring.writeSlot, device, index, seq);
     return this.#publish(1);
   }
@@ -254,7 +262,8 @@ export class StreamQueue {
     return this.#ring.hasRoom(slots) || this.device.waitForRingSpace(this, slots, call);
   }
 
-  #defer(slots: number, write: (slot: number) => void): number {
+  #defer(slots: number, write: (slot: number) => void, call: string): number {
+    if (this.#backlog.length >= MAX_BACKLOG) throw openRegError('backlogFull', { call, count: this.#backlog.length }, this.device.index);
     this.#backlog.push({ slots, write });
     if (this.#backlog.length === 1) this.device.backlogStarted(this);
     return (this.submitted = (this.submitted + 1) | 0);

@@ -34,6 +34,14 @@ export const MESSAGES = {
     code: ErrorCode.NOT_PERMITTED,
     template: '{call}: waits for work queued behind a host function that is still running or pending, so would never end; do not wait on a stream from its own host function',
   },
+  enqueueTimedOut: {
+    code: ErrorCode.TIMEOUT,
+    template: '{call}: no room to enqueue on device {device} for {ms} ms (its stream ring or the staging memory stayed full: the device is busy or hung); the command was not enqueued',
+  },
+  backlogFull: {
+    code: ErrorCode.OUT_OF_MEMORY,
+    template: '{call}: {count} commands already wait on the host behind a host function on this stream; the command was not enqueued',
+  },
   stagingDeadlock: {
     code: ErrorCode.NOT_PERMITTED,
     template:

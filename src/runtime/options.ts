@@ -36,6 +36,12 @@ export interface RuntimeOptions {
    * @default no limit
    */
   kernelTimeoutMs?: number;
+  /**
+   * How long a launch or copy may block on a full stream ring (1024 slots) or full staging
+   * memory before it fails with ERR_TIMEOUT instead of enqueueing. Infinity waits forever.
+   * @default 60000
+   */
+  enqueueTimeoutMs?: number;
 }
 
 /** Node's worker `resourceLimits`, in MiB. */
@@ -53,6 +59,7 @@ export interface ResolvedRuntimeOptions {
   stagingBytes: number;
   workerResourceLimits: Readonly<WorkerResourceLimits> | undefined;
   kernelTimeoutMs: number | undefined;
+  enqueueTimeoutMs: number;
 }
 
 const LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
@@ -64,7 +71,7 @@ const CALL = 'Runtime.create';
 
 export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions {
   const o = requireOptions<RuntimeOptions>(CALL, options);
-  const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes', 'workerResourceLimits', 'kernelTimeoutMs']);
+  const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes', 'workerResourceLimits', 'kernelTimeoutMs', 'enqueueTimeoutMs']);
   for (const key of Object.keys(o)) {
     if (!known.has(key)) throw invalidValue(CALL, `unknown option ${JSON.stringify(key)}`);
   }
@@ -75,6 +82,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions 
     stagingBytes: requireInteger(CALL, 'options.stagingBytes', given(o.stagingBytes, 16 * MiB), 4096, MAX_DEVICE_MEMORY),
     workerResourceLimits: o.workerResourceLimits === undefined ? undefined : resourceLimits(o.workerResourceLimits),
     kernelTimeoutMs: o.kernelTimeoutMs === undefined ? undefined : requireFinite(CALL, 'options.kernelTimeoutMs', o.kernelTimeoutMs, 1),
+    enqueueTimeoutMs: requireFinite(CALL, 'options.enqueueTimeoutMs', given(o.enqueueTimeoutMs, 60_000), 0, true),
   };
 }
 

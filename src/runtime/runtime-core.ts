@@ -54,6 +54,10 @@ export class RuntimeCore implements DeviceHost {
   readonly modules: { id: number; url: string; internal: boolean }[] = [];
   /** The legacy default stream of each device (it outlives resets). */
   readonly defaultStreams: Stream[] = [];
+  get enqueueTimeoutMs(): number {
+    return this.options.enqueueTimeoutMs;
+  }
+
   /** Limits of each device worker (Runtime.create's workerResourceLimits). */
   get resourceLimits(): ResourceLimits | undefined {
     return this.options.workerResourceLimits;
@@ -73,7 +77,7 @@ export class RuntimeCore implements DeviceHost {
       this.devices.push(device);
       this.defaultStreams.push(this.newStream(device.defaultStream));
     }
-    this.transfers = new Transfers(this.devices, this.host, this.waiter);
+    this.transfers = new Transfers(this.devices, this.host, this.waiter, options.enqueueTimeoutMs);
   }
 
   // ------------------------------------------------------------ watchdog

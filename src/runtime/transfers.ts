@@ -39,11 +39,14 @@ export class Transfers {
   readonly #devices: readonly Device[];
   readonly #host: HostMemory;
   readonly #waiter: HostWaiter;
+  readonly #timeoutMs: number;
 
-  constructor(devices: readonly Device[], host: HostMemory, waiter: HostWaiter) {
+  /** `timeoutMs`: how long a copy may wait for staging memory before ERR_TIMEOUT. */
+  constructor(devices: readonly Device[], host: HostMemory, waiter: HostWaiter, timeoutMs: number) {
     this.#devices = devices;
     this.#host = host;
     this.#waiter = waiter;
+    this.#timeoutMs = timeoutMs;
   }
 
   /** Validates a memcpy call; undefined when `count` is 0 (a no-op). */
@@ -166,11 +169,14 @@ export class Transfers {
       }
       if (at < 0) {
         // Staging is full: wait for earlier copies to drain it (as CUDA's pageable copies do).
-        this.#waiter.waitSync(call, this.#devices, () => {
+        const room = () => {
           queue.device.throwIfFailed(call);
           at = staging.allocate(n, done);
           return at >= 0;
-        });
+        };
+        if (!this.#waiter.waitSync(call, this.#devices, room, this.#timeoutMs)) {
+          throw openRegError('enqueueTimedOut', { call, device: queue.device.index, ms: this.#timeoutMs }, queue.device.index);
+        }
       }
       this.#host.poolBytes.set(bytes.subarray(pos, pos + n), at);
       seq = chunk.seq = queue.enqueueCopy(HOST_POOL_SPACE, at, dst.device.index, dst.offset + pos, n, call);
