@@ -1,6 +1,7 @@
 import { invalidHandle, openRegError } from '../errors/errors.js';
 import { given, requireBoolean, requireFunction, requireInteger, requireOptions } from '../errors/validate.js';
 import type { Device } from '../device/device.js';
+import type { StreamQueue } from '../device/stream-queue.js';
 import { PRIORITY_GREATEST, PRIORITY_LEAST } from './device-service.js';
 import type { Event, Stream } from './handles.js';
 import type { RuntimeCore } from './runtime-core.js';
@@ -130,19 +131,21 @@ export class StreamService {
 
   #create(call: string, device: Device, priority: number, nonBlocking: boolean): Stream {
     const core = this.#core;
-    let queue = device.createStream(priority, nonBlocking);
+    let queue: StreamQueue | undefined;
+    // True once there is a queue, or no destroyed stream left to drain (draining is looked
+    // at first: a record that drains between the two looks is still found).
+    const attempt = (): boolean => {
+      const draining = device.hasDrainingRecords;
+      queue = device.createStream(priority, nonBlocking);
+      return queue !== undefined || !draining;
+    };
     // The limit counts live streams: records of destroyed ones come back once their work drains.
-    if (queue === undefined && device.hasDrainingRecords && core.waiter.blockingIsSafe) {
-      core.waiter.waitSync(
-        call,
-        [device],
-        () => {
-          device.throwIfFailed(call);
-          queue = device.createStream(priority, nonBlocking);
-          return queue !== undefined || !device.hasDrainingRecords;
-        },
-        STREAM_RECORD_WAIT_MS,
-      );
+    if (!attempt() && core.waiter.blockingIsSafe) {
+      const ready = () => {
+        device.throwIfFailed(call);
+        return attempt();
+      };
+      core.waiter.waitSync(call, [device], ready, STREAM_RECORD_WAIT_MS);
     }
     if (queue === undefined) throw openRegError('outOfStreams', { call, device: device.index, count: device.queues.length - 1 }, device.index);
     const stream = core.newStream(queue);
