@@ -107,13 +107,29 @@ describe('asynchronous, sticky device errors', () => {
   it('a wait on work of a device that has failed is that device\'s error, at the call', async () => {
     const s0 = rt.streamCreate();
     const e0 = rt.eventCreate();
+    const g = gate(rt, s0); // the record is enqueued before the kernel fails
     rt.launchKernel(mod.getFunction('boom'), [], s0);
     rt.eventRecord(e0, s0);
+    g.open();
     await expectRejectCode(rt.streamSynchronize(s0), ErrorCode.LAUNCH_FAILURE);
     const s1 = rt.withDevice(1, () => rt.streamCreate());
     expect(expectCode(() => rt.streamWaitEvent(s1, e0), ErrorCode.LAUNCH_FAILURE).message).toMatch(/^streamWaitEvent: device 0 has a sticky error/);
     expectCode(() => rt.streamWaitStream(s1, s0), ErrorCode.LAUNCH_FAILURE);
     await rt.streamSynchronize(s1); // device 1 itself is fine
+    await rt.deviceReset(0);
+  });
+
+  it('a kernel launched after free(p) cannot use p, even while its reuse is deferred', async () => {
+    const p = rt.malloc(64);
+    const held = rt.streamCreate();
+    const g = gate(rt, held); // pending work on the device: p's release is deferred
+    rt.free(p);
+    expect(rt.pointerGetAttributes(p).type).toBe('unregistered');
+    const late = rt.streamCreate({ nonBlocking: true });
+    rt.launchKernel(mod.getFunction('fill'), [p, 16, 1], late);
+    const error = await expectRejectCode(rt.streamSynchronize(late), ErrorCode.ILLEGAL_ADDRESS);
+    expect(error.message).toMatch(/ctx\.f32\(.*16\): the allocation was freed before this kernel was launched \(use after free\)/);
+    g.open();
     await rt.deviceReset(0);
   });
 

@@ -14,6 +14,8 @@ export class DeviceKernelContext implements KernelContext {
   readonly #device: number;
   /** Id of the kernel running now; its name is looked up only for an error message. */
   #kernelId = 0;
+  /** Memory freed at or before this epoch was freed before the running kernel was launched. */
+  #freeEpoch = 0;
   readonly #nameOf: (id: number) => string;
   readonly #heap: SharedArrayBuffer;
   readonly #table: AllocationTable;
@@ -36,9 +38,10 @@ export class DeviceKernelContext implements KernelContext {
     return this.#kernelId;
   }
 
-  /** The engine announces the kernel it is about to run. */
-  begin(kernelId: number): void {
+  /** The engine announces the kernel it is about to run, and the free epoch it was launched at. */
+  begin(kernelId: number, freeEpoch: number): void {
     this.#kernelId = kernelId;
+    this.#freeEpoch = freeEpoch;
   }
 
   u8(ptr: number, length: number) { return this.#view(Uint8Array, ptr, length, 'u8'); }
@@ -61,8 +64,13 @@ export class DeviceKernelContext implements KernelContext {
     if (!Number.isInteger(offset) || offset % size !== 0) {
       throw this.#illegal(`ctx.${name}(${describe(ptr)}, ${length}): not a ${size}-byte aligned pointer into device ${this.device}`);
     }
-    if (this.#table.find(offset, length * size) < 0) {
+    const base = this.#table.find(offset, length * size);
+    if (base < 0) {
       throw this.#illegal(`ctx.${name}(${describe(ptr)}, ${length}): ${length * size} bytes are not inside one live allocation of device ${this.device}`);
+    }
+    // Freed but not yet reused (earlier work may still run on it): off limits to later launches.
+    if (this.#table.freedBy(base, this.#freeEpoch)) {
+      throw this.#illegal(`ctx.${name}(${describe(ptr)}, ${length}): the allocation was freed before this kernel was launched (use after free)`);
     }
     return new View(this.#heap, offset, length);
   }

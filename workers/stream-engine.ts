@@ -99,7 +99,7 @@ export class StreamEngine {
     this.#runtimeF64 = new Float64Array(init.runtimeBlock);
     this.#heaps = init.heaps.map((h) => new Uint8Array(h));
     this.#hostPool = new Uint8Array(init.hostPool);
-    const table = new AllocationTable(init.allocationOwner, init.allocationSize);
+    const table = new AllocationTable(init.allocationOwner, init.allocationSize, init.allocationFreed);
     this.#trace = new TraceWriter(init.traceBuffer);
     this.#controlF64 = new Float64Array(own);
     this.#watchdog = init.watchdog;
@@ -312,7 +312,7 @@ export class StreamEngine {
     const id = ring.word(slot, CmdI32.KERNEL_ID);
     const fn = this.#modules[id >>> KERNEL_INDEX_BITS]?.[id & (MAX_MODULE_EXPORTS - 1)];
     const ctx = this.#ctx;
-    ctx.begin(id);
+    ctx.begin(id, ring.word(slot, CmdI32.FREE_EPOCH));
     this.#stats[DeviceStat.KERNELS]!++;
     if (this.#watchdog) this.#controlF64[KERNEL_STARTED_F64] = sharedClockMs();
     try {

@@ -48,7 +48,7 @@ export interface DeviceHost {
 }
 
 /** The part of the worker's start data that is the same for every device. */
-export type SharedWorkerInit = Omit<DeviceWorkerInit, 'device' | 'allocationOwner' | 'allocationSize' | 'traceBuffer'>;
+export type SharedWorkerInit = Omit<DeviceWorkerInit, 'device' | 'allocationOwner' | 'allocationSize' | 'allocationFreed' | 'traceBuffer'>;
 
 const WORKER_URL = new URL('../../workers/device-worker.js', import.meta.url);
 /** How long close() waits for a worker to acknowledge shutdown before terminating it. */
@@ -123,6 +123,7 @@ export class Device implements QueueOwner {
         device: this.index,
         allocationOwner: this.memory.table.ownerBuffer,
         allocationSize: this.memory.table.sizeBuffer,
+        allocationFreed: this.memory.table.freedBuffer,
         traceBuffer: this.traceBuffer,
       } satisfies DeviceWorkerInit,
     });
@@ -181,6 +182,11 @@ export class Device implements QueueOwner {
   countHostCopy(bytes: number): void {
     this.hostCopies.count++;
     this.hostCopies.bytes += bytes;
+  }
+
+  /** Free epoch of the device's memory: launches carry it (use-after-free checks). */
+  get freeEpoch(): number {
+    return this.memory.freeEpoch;
   }
 
   /** A stream queue started a backlog. */

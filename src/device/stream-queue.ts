@@ -34,6 +34,8 @@ export interface QueueOwner {
   waitForRingSpace(queue: StreamQueue, slots: number, call: string): boolean;
   /** The queue started a backlog: something must flush it from the event loop. */
   backlogStarted(queue: StreamQueue): void;
+  /** Free epoch of the device's memory, stamped into each launch. */
+  readonly freeEpoch: number;
   /** Throws the device's sticky error, if it has one. */
   throwIfFailed(call: string): void;
   /** Set while someone observes the runtime. */
@@ -136,18 +138,20 @@ export class StreamQueue {
     const slots = kernelSlots(args.length);
     // The hot path: kept small so that it inlines into the caller.
     if (this.#backlog.length === 0 && this.#ring.hasRoom(slots)) {
-      this.#writer.writeKernel(this.#ring.writeSlot, kernelId, args);
+      this.#writer.writeKernel(this.#ring.writeSlot, kernelId, args, this.device.freeEpoch);
       return this.#publish(slots);
     }
     return this.#enqueueKernelSlow(kernelId, args, call, slots);
   }
 
   #enqueueKernelSlow(kernelId: number, args: readonly KernelArg[], call: string, slots: number): number {
+    // The epoch as of this call: a free after it, before the backlog flushes, must not count.
+    const epoch = this.device.freeEpoch;
     if (!this.#room(slots, call)) {
       const copy = args.slice();
-      return this.#defer(slots, (slot) => this.#writer.writeKernel(slot, kernelId, copy), call);
+      return this.#defer(slots, (slot) => this.#writer.writeKernel(slot, kernelId, copy, epoch), call);
     }
-    this.#writer.writeKernel(this.#ring.writeSlot, kernelId, args);
+    this.#writer.writeKernel(this.#ring.writeSlot, kernelId, args, epoch);
     return this.#publish(slots);
   }
 

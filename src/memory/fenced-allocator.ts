@@ -20,6 +20,7 @@ export class FencedAllocator {
   readonly #live = new Map<number, number>();
   #pending: PendingRelease[] = [];
   #liveBytes = 0;
+  #freeEpoch = 1;
 
   constructor(capacity: number, alignment: number, table: AllocationTable = AllocationTable.create(capacity)) {
     this.ranges = new RangeAllocator(capacity, alignment);
@@ -42,11 +43,19 @@ export class FencedAllocator {
     const size = this.#live.get(offset);
     if (size === undefined) return false;
     this.#live.delete(offset);
+    // Epochs wrap as int32 and skip 0 (which means "live").
+    this.#freeEpoch = (this.#freeEpoch + 1) | 0 || 1;
+    this.table.retire(offset, this.#freeEpoch);
     const reserved = this.ranges.roundUp(size);
     this.#liveBytes -= reserved;
     if (fence.complete) this.#release(offset, reserved);
     else this.#pending.push({ offset, reserved, fence });
     return true;
+  }
+
+  /** Counts frees: work enqueued now carries it, and may not touch memory freed at or before it. */
+  get freeEpoch(): number {
+    return this.#freeEpoch;
   }
 
   /** Base offset of the live allocation containing [offset, offset + bytes), or -1. */

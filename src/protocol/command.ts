@@ -32,6 +32,8 @@ export const CmdI32 = {
   ARGC: 3,
   /** Words 4..7: 2-bit ArgTag per argument, 16 per word. */
   ARG_TAGS: 4,
+  /** The device's free epoch at launch: memory freed at or before it is off limits to the kernel. */
+  FREE_EPOCH: 8,
   // COPY
   SRC_SPACE: 2,
   DST_SPACE: 3,
@@ -57,8 +59,8 @@ export const CmdF64 = {
   // MEMSET
   OFFSET: 2,
   COUNT: 3,
-  // KERNEL: arguments start here and continue into the following slots.
-  ARGS: 4,
+  // KERNEL: arguments start here (after FREE_EPOCH) and continue into the following slots.
+  ARGS: 5,
 } as const;
 
 /** How a kernel argument's 64-bit word is read back. */
@@ -133,12 +135,13 @@ export class CommandWriter extends RingViews {
     this.#header(this.at(slot), Op.HOST_FUNC, 1);
   }
 
-  writeKernel(slot: number, kernelId: number, args: readonly KernelArg[]): void {
+  writeKernel(slot: number, kernelId: number, args: readonly KernelArg[], freeEpoch: number): void {
     const argc = args.length;
     const i32 = this.i32;
     const at = this.at(slot);
     i32[at + CmdI32.ARGC] = argc;
     i32[at + CmdI32.KERNEL_ID] = kernelId;
+    i32[at + CmdI32.FREE_EPOCH] = freeEpoch;
     for (let w = 0; w < (argc + 15) >>> 4; w++) i32[at + CmdI32.ARG_TAGS + w] = 0;
     for (let k = 0; k < argc; k++) {
       const arg = args[k]!;

@@ -10,6 +10,7 @@ export interface DeviceWorkerInit {
   /** This device's allocation table, for bounds-checking kernel views. */
   allocationOwner: SharedArrayBuffer;
   allocationSize: SharedArrayBuffer;
+  allocationFreed: SharedArrayBuffer;
   /** This device's trace buffer (trace-format.ts). */
   traceBuffer: SharedArrayBuffer;
   /** The host watches kernel run times (kernelTimeoutMs): stamp KERNEL_STARTED_F64. */

@@ -79,11 +79,12 @@ describe('the command codec', () => {
         fc.integer({ min: 0, max: 2 ** 20 }),
         (args: KernelArg[], slot, stream, kernelId) => {
           const { writer, reader, i32 } = ring(stream);
-          writer.writeKernel(slot, kernelId, args);
+          writer.writeKernel(slot, kernelId, args, 7);
           expect(reader.op(slot)).toBe(Op.KERNEL);
           expect(reader.slots(slot)).toBe(kernelSlots(args.length));
           expect(reader.argc(slot)).toBe(args.length);
           expect(reader.word(slot, CmdI32.KERNEL_ID)).toBe(kernelId);
+          expect(reader.word(slot, CmdI32.FREE_EPOCH)).toBe(7);
           args.forEach((arg, k) => expect(Object.is(reader.arg(slot, k), arg)).toBe(true));
           // Nothing outside the command's own slots was touched.
           const own = ownWords(stream, slot, kernelSlots(args.length));
@@ -96,7 +97,7 @@ describe('the command codec', () => {
   });
 
   it('sizes commands: a kernel takes the slots its arguments need, at most 9', () => {
-    expect([kernelSlots(0), kernelSlots(4), kernelSlots(5), kernelSlots(MAX_KERNEL_ARGS)]).toEqual([1, 1, 2, 9]);
+    expect([kernelSlots(0), kernelSlots(3), kernelSlots(4), kernelSlots(MAX_KERNEL_ARGS)]).toEqual([1, 1, 2, 9]);
     expect(commandSlots(Op.COPY | (1 << 8))).toBe(1);
     expect(commandSlots(Op.KERNEL | (9 << 8))).toBe(9);
   });

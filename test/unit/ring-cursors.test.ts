@@ -32,7 +32,7 @@ function setup(start = 0, slot0 = 0) {
   const produce = (argc: number): boolean => {
     const slots = kernelSlots(argc);
     if (!producer.hasRoom(slots)) return false;
-    writer.writeKernel(producer.writeSlot, 1, new Array<KernelArg>(argc).fill(1));
+    writer.writeKernel(producer.writeSlot, 1, new Array<KernelArg>(argc).fill(1), 1);
     producer.commit(slots);
     return true;
   };
