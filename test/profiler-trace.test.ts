@@ -113,6 +113,39 @@ describe('the profiler', () => {
     expectCode(() => rt.profiler.pushCorrelationId(0), ErrorCode.INVALID_VALUE);
   });
 
+  it('links each call to its own device work even when calls share a correlation id; concurrent waits get their own lanes', async () => {
+    const s = rt.streamCreate();
+    const t = rt.streamCreate({ nonBlocking: true });
+    rt.profiler.start();
+    rt.profiler.withCorrelationId(9, () => {
+      for (let i = 0; i < 3; i++) rt.launchKernel(mod.getFunction('spin'), [1], s);
+    });
+    rt.launchKernel(mod.getFunction('spin'), [5], t);
+    await Promise.all([s.synchronize(), t.synchronize()]);
+    rt.profiler.stop();
+    const dir = mkdtempSync(join(tmpdir(), 'openreg-trace-'));
+    try {
+      const path = join(dir, 'trace.json');
+      await rt.profiler.exportChromeTrace(path);
+      const events = (JSON.parse(readFileSync(path, 'utf8')) as { traceEvents: Record<string, unknown>[] }).traceEvents;
+      const launches = events.filter((e) => e.ph === 'X' && e.name === 'launchKernel' && (e.args as { correlation: number }).correlation === 9);
+      expect(launches.length).toBe(3);
+      const starts = events.filter((e) => e.ph === 's' && e.name === 'launch');
+      // Each of the three calls starts its own arrow, at its own time.
+      for (const l of launches) expect(starts.filter((a) => a.ts === l.ts && a.tid === l.tid).length).toBe(1);
+      const waits = events.filter((e) => e.ph === 'X' && e.cat === 'synchronization');
+      expect(waits.length).toBe(2);
+      const overlap = (a: Record<string, unknown>, b: Record<string, unknown>) =>
+        (a.ts as number) < (b.ts as number) + (b.dur as number) && (b.ts as number) < (a.ts as number) + (a.dur as number);
+      if (overlap(waits[0]!, waits[1]!)) expect(waits[0]!.tid).not.toBe(waits[1]!.tid);
+      expect(waits.every((w) => w.tid !== 0)).toBe(true); // off the main thread's track of calls
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      s.destroy();
+      t.destroy();
+    }
+  });
+
   it('records nothing while stopped', async () => {
     rt.profiler.start();
     const before = rt.profiler.stop().length;

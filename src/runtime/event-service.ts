@@ -47,14 +47,14 @@ export class EventService {
     }
     queue.device.throwIfFailed(call);
     const epoch = core.events.nextEpoch();
-    let correlation = 0;
+    let span = 0;
     const seq = core.traced(call, queue, () => {
-      correlation = core.currentCorrelation;
+      span = core.currentSpan;
       return queue.enqueueRecordEvent(state.slot, epoch, state.timing, call);
     });
-    state.record = { queue, seq, epoch, correlation };
+    state.record = { queue, seq, epoch, span };
     if (core.observer.listeners.eventRecord !== undefined) {
-      core.observer.emit('eventRecord', { device: state.device, stream: core.handleOf(queue), seq, event: event as Event, correlation });
+      core.observer.emit('eventRecord', { device: state.device, stream: core.handleOf(queue), seq, event: event as Event, span });
     }
   }
 

@@ -112,8 +112,8 @@ export class Stream {
 export interface EventRecord extends StreamPosition {
   /** Epoch the worker stores when the record completes (with the timestamp). */
   readonly epoch: number;
-  /** Profiler correlation id of the eventRecord call (0 when not profiling). */
-  readonly correlation: number;
+  /** Span of the eventRecord call (0 when not profiling). */
+  readonly span: number;
 }
 
 /** What the runtime keeps of an event. */

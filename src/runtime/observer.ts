@@ -19,7 +19,8 @@ export interface RuntimeEvents {
   /** `device` is -1 for a lazily bound event. */
   eventCreate: { device: number; event: Event };
   eventDestroy: { device: number; event: Event };
-  eventRecord: { device: number; stream: Stream; seq: number; event: Event; correlation: number };
+  /** `span`: the eventRecord call's span while timing is on (else 0). */
+  eventRecord: { device: number; stream: Stream; seq: number; event: Event; span: number };
   /** Work on `stream` after `seq` waits until `on` has completed `onSeq`. */
   streamWait: {
     device: number;
@@ -30,9 +31,10 @@ export interface RuntimeEvents {
     cause: WaitCause;
     event: Event | undefined;
     call: string;
-    correlation: number;
-    /** Correlation id of the call that recorded the awaited work (event waits), else 0. */
-    fromCorrelation: number;
+    /** Span of the call that enqueued the wait, while timing is on (else 0). */
+    span: number;
+    /** Span of the call that recorded the awaited work (event waits, while timing is on), else 0. */
+    fromSpan: number;
   };
   /** Device memory from the runtime's allocator (malloc). */
   allocation: { device: number; ptr: DevicePtr; size: number; call: string };
@@ -65,8 +67,12 @@ export interface RuntimeEvents {
   deviceReset: { device: number };
   /** A device's sticky error or loss, once per error. */
   error: { device: number; error: OpenRegError };
-  /** An API call as a host span: sent only while a subscriber asked for timing. */
-  apiCall: { call: string; device: number; stream: number; start: number; end: number; bytes: number; correlation: number };
+  /**
+   * An API call as a host span: sent only while a subscriber asked for timing. `correlation`
+   * is the user-visible id (shared by calls under one pushCorrelationId); `span` is unique to
+   * the call, and the device commands it enqueued carry it.
+   */
+  apiCall: { call: string; device: number; stream: number; start: number; end: number; bytes: number; correlation: number; span: number };
 }
 
 export type RuntimeEventType = keyof RuntimeEvents;

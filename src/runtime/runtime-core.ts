@@ -64,7 +64,9 @@ export class RuntimeCore implements DeviceHost {
   }
 
   /** Correlation id of the traced call running now (0 when none). */
-  currentCorrelation = 0;
+  currentSpan = 0;
+  /** Last span id handed out: each traced call gets its own, whatever its correlation id. */
+  #lastSpan = 0;
   closed = false;
   readonly #handles = new WeakMap<StreamQueue, Stream>();
 
@@ -304,31 +306,33 @@ export class RuntimeCore implements DeviceHost {
   traced<T>(call: string, queue: StreamQueue, fn: () => T, bytes = 0): T {
     if (!this.observer.timing) return fn();
     const correlation = this.correlation.next();
+    // Commands carry the call's span, unique per call: many calls may share a user's correlation id.
+    const span = (this.#lastSpan = (this.#lastSpan + 1) & 0x7fffffff || 1);
     const start = sharedClockMs();
-    queue.correlation = this.currentCorrelation = correlation;
+    queue.correlation = this.currentSpan = span;
     try {
       return fn();
     } finally {
-      queue.correlation = this.currentCorrelation = 0;
-      this.observer.emit('apiCall', { call, device: queue.device.index, stream: queue.index, start, end: sharedClockMs(), bytes, correlation });
+      queue.correlation = this.currentSpan = 0;
+      this.observer.emit('apiCall', { call, device: queue.device.index, stream: queue.index, start, end: sharedClockMs(), bytes, correlation, span });
     }
   }
 
   /** Reports a call that enqueues nothing (an allocation) as a host span from `start` (0: timing was off). */
   hostSpan(call: string, device: number, start: number, bytes = 0): void {
     if (start !== 0 && this.observer.timing) {
-      this.observer.emit('apiCall', { call, device, stream: -1, start, end: sharedClockMs(), bytes, correlation: 0 });
+      this.observer.emit('apiCall', { call, device, stream: -1, start, end: sharedClockMs(), bytes, correlation: 0, span: 0 });
     }
   }
 
   /** Enqueues a wait of `queue` until `on` has completed `onSeq`, and reports it. */
-  enqueueWait(call: string, queue: StreamQueue, on: StreamQueue, onSeq: number, cause: WaitCause, event?: Event, fromCorrelation = 0): number {
+  enqueueWait(call: string, queue: StreamQueue, on: StreamQueue, onSeq: number, cause: WaitCause, event?: Event, fromSpan = 0): number {
     const seq = queue.enqueueWait(on, onSeq, call);
-    if (this.observer.listeners.streamWait !== undefined) this.#emitWait(call, queue, seq, on, onSeq, cause, event, fromCorrelation);
+    if (this.observer.listeners.streamWait !== undefined) this.#emitWait(call, queue, seq, on, onSeq, cause, event, fromSpan);
     return seq;
   }
 
-  #emitWait(call: string, queue: StreamQueue, seq: number, on: StreamQueue, onSeq: number, cause: WaitCause, event: Event | undefined, fromCorrelation: number): void {
+  #emitWait(call: string, queue: StreamQueue, seq: number, on: StreamQueue, onSeq: number, cause: WaitCause, event: Event | undefined, fromSpan: number): void {
     this.observer.emit('streamWait', {
       device: queue.device.index,
       stream: this.handleOf(queue),
@@ -338,8 +342,8 @@ export class RuntimeCore implements DeviceHost {
       cause,
       event,
       call,
-      correlation: this.currentCorrelation,
-      fromCorrelation,
+      span: this.currentSpan,
+      fromSpan,
     });
   }
 

@@ -77,7 +77,7 @@ export class StreamService {
     // Work recorded on a failed device never ran: waiting on it is that device's error, not a no-op.
     record.queue.device.throwIfFailed(call);
     if (record.queue.hasCompleted(record.seq)) return;
-    core.traced(call, queue, () => core.enqueueWait(call, queue, record.queue, record.seq, 'event', event as Event, record.correlation));
+    core.traced(call, queue, () => core.enqueueWait(call, queue, record.queue, record.seq, 'event', event as Event, record.span));
   }
 
   streamWaitStream(stream: unknown, other: unknown): void {

@@ -28,8 +28,12 @@ export function toChromeTrace(records: readonly ProfileRecord[], flows: readonly
   events.push({ name: 'process_name', ph: 'M', pid: hostPid, tid: 0, args: { name: 'host' } });
   events.push({ name: 'thread_name', ph: 'M', pid: hostPid, tid: 0, args: { name: 'main thread' } });
   const tracks = new Set<string>();
+  const lanes = hostLanes(records);
   const pidOf = (r: ProfileRecord) => (r.thread === 'host' ? hostPid : r.device);
-  const tidOf = (r: ProfileRecord) => (r.thread === 'host' ? 0 : r.stream);
+  const tidOf = (r: ProfileRecord) => (r.thread === 'host' ? lanes.get(r)! : r.stream);
+  for (let lane = 1; lane <= Math.max(0, ...lanes.values()); lane++) {
+    events.push({ name: 'thread_name', ph: 'M', pid: hostPid, tid: lane, args: { name: `host waits ${lane}` } });
+  }
   for (const r of records) {
     const key = `${pidOf(r)}:${tidOf(r)}`;
     if (r.thread === 'device' && !tracks.has(key)) {
@@ -44,7 +48,7 @@ export function toChromeTrace(records: readonly ProfileRecord[], flows: readonly
       tid: tidOf(r),
       ts: us(r.start),
       dur: Math.max(0, us(r.end) - us(r.start)),
-      args: { correlation: r.correlation, device: r.device, stream: r.stream, ...(r.bytes > 0 ? { bytes: r.bytes } : {}) },
+      args: { correlation: r.correlation, span: r.span, device: r.device, stream: r.stream, ...(r.bytes > 0 ? { bytes: r.bytes } : {}) },
     });
   }
   let flowId = 1;
@@ -53,18 +57,41 @@ export function toChromeTrace(records: readonly ProfileRecord[], flows: readonly
     events.push({ name, cat: 'flow', ph: 's', id, pid: pidOf(from), tid: tidOf(from), ts: us(from.start) });
     events.push({ name, cat: 'flow', ph: 'f', bp: 'e', id, pid: pidOf(to), tid: tidOf(to), ts: us(to.start) });
   };
-  // API call → the device work it enqueued.
-  const hostByCorrelation = new Map<number, ProfileRecord>();
-  for (const r of records) if (r.thread === 'host' && r.kind === 'runtime' && r.correlation > 0) hostByCorrelation.set(r.correlation, r);
+  // API call → the device work it enqueued: by span, each call's own id.
+  const hostBySpan = new Map<number, ProfileRecord>();
+  for (const r of records) if (r.thread === 'host' && r.kind === 'runtime' && r.span > 0) hostBySpan.set(r.span, r);
   for (const r of records) {
-    const call = r.thread === 'device' && r.kind !== 'wait' ? hostByCorrelation.get(r.correlation) : undefined;
+    const call = r.thread === 'device' && r.kind !== 'wait' ? hostBySpan.get(r.span) : undefined;
     if (call !== undefined) arrow(call, r, 'launch');
   }
   // Event record → the wait that depends on it.
   for (const f of flows) {
-    const recorded = records.find((r) => r.thread === 'device' && r.kind === 'eventRecord' && r.correlation === f.from);
-    const waited = records.find((r) => r.thread === 'device' && r.kind === 'wait' && r.correlation === f.to);
+    const recorded = records.find((r) => r.thread === 'device' && r.kind === 'eventRecord' && r.span === f.from);
+    const waited = records.find((r) => r.thread === 'device' && r.kind === 'wait' && r.span === f.to);
     if (recorded !== undefined && waited !== undefined) arrow(recorded, waited, 'event wait');
   }
   return { traceEvents: events, displayTimeUnit: 'ms' };
+}
+
+/**
+ * Host track of each host record: API calls on the main thread's track (0); awaited
+ * synchronizations may overlap each other (`Promise.all` of two waits), and complete
+ * events that overlap on one track are drawn wrongly, so each goes to the first lane
+ * (1, 2, …) free at its start.
+ */
+function hostLanes(records: readonly ProfileRecord[]): Map<ProfileRecord, number> {
+  const lanes = new Map<ProfileRecord, number>();
+  const busyUntil: number[] = [];
+  for (const r of records) {
+    if (r.thread !== 'host') continue;
+    if (r.kind !== 'synchronization') {
+      lanes.set(r, 0);
+      continue;
+    }
+    let lane = busyUntil.findIndex((end) => end <= r.start);
+    if (lane < 0) lane = busyUntil.push(r.end) - 1;
+    else busyUntil[lane] = r.end;
+    lanes.set(r, lane + 1);
+  }
+  return lanes;
 }

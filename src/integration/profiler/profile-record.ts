@@ -14,11 +14,13 @@ export interface ProfileRecord {
   start: number;
   end: number;
   bytes: number;
-  /** Correlation id: the API call and the device work it enqueued share one. */
+  /** Correlation id: the API call and the device work it enqueued share one (several calls may, under pushCorrelationId). */
   correlation: number;
+  /** The API call's own id (unique per call), shared by the device work it enqueued; 0 for spans of no call. */
+  span: number;
 }
 
-/** A cross-stream dependency: the work recorded by `from` is waited on by `to` (event waits). */
+/** A cross-stream dependency, by span: the work recorded by `from` is waited on by `to` (event waits). */
 export interface ProfileFlow {
   from: number;
   to: number;

@@ -28,6 +28,8 @@ export class Profiler {
   #host: ProfileRecord[] = [];
   #flows: ProfileFlow[] = [];
   #records: ProfileRecord[] = [];
+  /** Correlation id of each traced call of the session, by its span. */
+  readonly #correlationOf = new Map<number, number>();
   #dropped = 0;
 
   /** @internal use rt.profiler */
@@ -49,16 +51,20 @@ export class Profiler {
     this.#dropped = 0;
     for (const r of this.#readers) r.reset();
     this.#ctx.setTracing(true);
-    const host = (kind: 'runtime' | 'synchronization', name: string, device: number, stream: number, start: number, end: number, bytes: number, correlation: number) =>
-      this.#host.push({ kind, name, thread: 'host', device, stream, start, end, bytes, correlation });
+    this.#correlationOf.clear();
+    const host = (kind: 'runtime' | 'synchronization', name: string, device: number, stream: number, start: number, end: number, bytes: number, correlation: number, span: number) =>
+      this.#host.push({ kind, name, thread: 'host', device, stream, start, end, bytes, correlation, span });
     this.#unsubscribe = this.#ctx.observer.subscribe(
       {
-        apiCall: (e) => host('runtime', e.call, e.device, e.stream, e.start, e.end, e.bytes, e.correlation),
+        apiCall: (e) => {
+          if (e.span > 0) this.#correlationOf.set(e.span, e.correlation);
+          host('runtime', e.call, e.device, e.stream, e.start, e.end, e.bytes, e.correlation, e.span);
+        },
         synchronized: (e) => {
-          if (e.start !== 0) host('synchronization', e.call, e.device, e.stream?.id ?? -1, e.start, e.end, 0, 0);
+          if (e.start !== 0) host('synchronization', e.call, e.device, e.stream?.id ?? -1, e.start, e.end, 0, 0, 0);
         },
         streamWait: (e) => {
-          if (e.fromCorrelation > 0 && e.correlation > 0) this.#flows.push({ from: e.fromCorrelation, to: e.correlation });
+          if (e.fromSpan > 0 && e.span > 0) this.#flows.push({ from: e.fromSpan, to: e.span });
         },
       },
       { timing: true },
@@ -80,7 +86,9 @@ export class Profiler {
       for (const r of reader.read()) {
         const kind = DEVICE_KINDS[r.kind] ?? 'runtime';
         const name = kind === 'kernel' ? this.#ctx.kernelName(r.name) : kind === 'eventRecord' ? `event ${r.name}` : kind;
-        records.push({ kind, name, thread: 'device', device, stream: r.stream, start: r.start, end: r.end, bytes: r.bytes, correlation: r.correlation });
+        // Commands carry their call's span; the record reports the call's correlation id too.
+        const correlation = this.#correlationOf.get(r.correlation) ?? 0;
+        records.push({ kind, name, thread: 'device', device, stream: r.stream, start: r.start, end: r.end, bytes: r.bytes, correlation, span: r.correlation });
       }
     });
     records.sort((a, b) => a.start - b.start);
