@@ -23,8 +23,16 @@ describe('nothing hangs', () => {
   it('deviceReset replaces a worker stuck in a kernel, and the device works again', async () => {
     const other = rt.withDevice(1, () => rt.streamCreate());
     await rt.withDevice(1, async () => {
+      const before = await rt.deviceStats(1);
       rt.launchKernel(mod.getFunction('hang'), []);
       const stuck = rt.deviceSynchronize();
+      // Statistics come from shared memory: a worker stuck in a kernel does not hold them up.
+      let kernels = before.kernels;
+      for (let tries = 0; tries < 500 && kernels === before.kernels; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        kernels = (await rt.deviceStats(1)).kernels; // the worker may take a moment to start the kernel
+      }
+      expect(kernels).toBe(before.kernels + 1);
       await rt.deviceReset(1);
       await expect(stuck).resolves.toBeUndefined(); // the discarded work counts as done
       const p = rt.malloc(4);

@@ -21,7 +21,7 @@ import { raiseStickyError } from '../src/protocol/sticky-error.js';
 import { discardPendingCommands, hasCompleted } from '../src/protocol/stream-ring.js';
 import { TraceKind, TraceWriter } from '../src/protocol/trace-format.js';
 import { wakeMain, wakeWatchers } from '../src/protocol/wake.js';
-import type { DeviceWorkerInit, DeviceWorkerStats } from '../src/protocol/worker-protocol.js';
+import { type DeviceWorkerInit, type DeviceWorkerStats, readDeviceStats } from '../src/protocol/worker-protocol.js';
 import { KERNEL_INDEX_BITS, MAX_MODULE_EXPORTS } from '../src/protocol/worker-protocol.js';
 import { DeviceKernelContext } from './device-kernel-context.js';
 
@@ -145,18 +145,7 @@ export class StreamEngine {
   }
 
   stats(): DeviceWorkerStats {
-    const s = this.#stats;
-    return {
-      device: this.device,
-      kernels: s[DeviceStat.KERNELS]!,
-      copies: s[DeviceStat.COPIES]!,
-      bytesCopied: s[DeviceStat.BYTES_COPIED]!,
-      memsets: s[DeviceStat.MEMSETS]!,
-      hostFunctions: s[DeviceStat.HOST_FUNCS]!,
-      eventsRecorded: s[DeviceStat.EVENTS_RECORDED]!,
-      commands: s[DeviceStat.COMMANDS]!,
-      modules: this.#modules.filter(Boolean).length,
-    };
+    return { ...readDeviceStats(this.device, this.#stats), modules: this.#modules.filter(Boolean).length };
   }
 
   readonly #loop = (): void => {
@@ -287,8 +276,9 @@ export class StreamEngine {
     // READ_SLOT is for this thread's rescans and resets (a plain store); the producer derives
     // free space from COMPLETED, whose seq-cst store also publishes READ_SLOT.
     i32[s.header + StreamWord.READ_SLOT] = s.readSlot;
-    Atomics.store(i32, s.header + StreamWord.COMPLETED, s.completed);
+    // Counted before the completion is published: whoever sees the completion sees the count.
     this.#stats[DeviceStat.COMMANDS]!++;
+    Atomics.store(i32, s.header + StreamWord.COMPLETED, s.completed);
     if (Atomics.load(this.#control, DeviceWord.WATCHERS) !== 0) wakeWatchers(this.#control, this.#controls, this.#runtime);
   }
 

@@ -1,3 +1,5 @@
+import { DeviceStat } from './layout.js';
+
 /** What a device worker is started with (its `workerData`). */
 export interface DeviceWorkerInit {
   device: number;
@@ -28,6 +30,24 @@ export interface DeviceWorkerStats {
   eventsRecorded: number;
   commands: number;
   modules: number;
+}
+
+/**
+ * The counters in a device's stats area (written by its worker, each before the completion
+ * of the command it counts is published), as either thread reads them. `modules` is the
+ * reader's to fill in.
+ */
+export function readDeviceStats(device: number, stats: Float64Array): Omit<DeviceWorkerStats, 'modules'> {
+  return {
+    device,
+    kernels: stats[DeviceStat.KERNELS]!,
+    copies: stats[DeviceStat.COPIES]!,
+    bytesCopied: stats[DeviceStat.BYTES_COPIED]!,
+    memsets: stats[DeviceStat.MEMSETS]!,
+    hostFunctions: stats[DeviceStat.HOST_FUNCS]!,
+    eventsRecorded: stats[DeviceStat.EVENTS_RECORDED]!,
+    commands: stats[DeviceStat.COMMANDS]!,
+  };
 }
 
 /** The control plane of a device worker, called through comlink. */

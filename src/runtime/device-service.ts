@@ -1,6 +1,7 @@
 import { openRegError } from '../errors/errors.js';
 import { given, requireBoolean, requireFinite, requireFunction, requireOptions } from '../errors/validate.js';
-import type { DeviceWorkerStats } from '../protocol/worker-protocol.js';
+import { DEVICE_STATS_OFFSET, DEVICE_STAT_COUNT } from '../protocol/layout.js';
+import { type DeviceWorkerStats, readDeviceStats } from '../protocol/worker-protocol.js';
 import type { RuntimeCore } from './runtime-core.js';
 
 /** Counters of one device, as its worker reports them, plus its memory use. */
@@ -172,15 +173,18 @@ export class DeviceService {
     core.waiter.arm();
   }
 
+  /** Read from shared memory, not asked of the worker: a device busy in (or hung in) a kernel still answers. */
   async deviceStats(device: unknown): Promise<DeviceStats> {
-    const d = this.#core.devices[this.#index('deviceStats', device)]!;
-    const stats = await d.call('deviceStats', (r) => r.stats());
+    const call = 'deviceStats';
+    const d = this.#core.devices[this.#index(call, device)]!;
+    if (d.isLost) throw d.error(call);
+    const stats = readDeviceStats(d.index, new Float64Array(d.controlBuffer, DEVICE_STATS_OFFSET, DEVICE_STAT_COUNT));
     return {
       ...stats,
       // Pageable copies the host did itself count as the device's, and built-in modules do not.
       copies: stats.copies + d.hostCopies.count,
       bytesCopied: stats.bytesCopied + d.hostCopies.bytes,
-      modules: stats.modules - this.#core.modules.filter((m) => m.internal).length,
+      modules: this.#core.modules.filter((m) => !m.internal).length,
       allocatedBytes: d.memory.liveBytes,
       allocations: d.memory.liveCount,
     };
