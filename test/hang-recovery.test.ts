@@ -1,16 +1,6 @@
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type KernelModule, type Runtime } from '../dist/src/index.js';
-import { createRuntime, expectCode, expectRejectCode, gate, kernelsUrl, useRuntime } from './helpers.js';
-
-const entry = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
-
-/** Runs a script in a fresh Node process, bounded: it must end on its own. */
-function runScript(body: string) {
-  const script = `import { Runtime } from ${JSON.stringify(entry)};\n${body}`;
-  return spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
-}
+import { createRuntime, expectCode, expectRejectCode, gate, kernelsUrl, runScript, useRuntime } from './helpers.js';
 
 describe('nothing hangs', () => {
   let rt: Runtime;

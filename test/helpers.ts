@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { type KernelModule, OpenRegError, Runtime, type RuntimeOptions } from '../dist/src/index.js';
 
@@ -75,4 +77,12 @@ export function useRuntime(options: RuntimeOptions, bind: (rt: Runtime, kernels:
   afterAll(async () => {
     await rt?.close();
   });
+}
+
+const entry = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
+
+/** Runs a script (with `Runtime` imported) in a fresh Node process; it must end on its own, within 15 s. */
+export function runScript(body: string, nodeFlags: readonly string[] = []) {
+  const script = `import { Runtime } from ${JSON.stringify(entry)};\n${body}`;
+  return spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
 }

@@ -1,15 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runScript } from './helpers.js';
 
-const entry = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
 const kernels = new URL('./fixtures/kernels.mjs', import.meta.url).href;
-
-/** Runs a script in a fresh Node process; the process must end on its own, bounded by the timeout. */
-function runScript(body: string, nodeFlags: readonly string[] = []) {
-  const script = `import { Runtime } from ${JSON.stringify(entry)};\n${body}`;
-  return spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
-}
 
 describe('the host process', () => {
   it('exits by itself after close(): no live handles remain', () => {

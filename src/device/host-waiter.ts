@@ -31,19 +31,29 @@ export function withinBounds<T>(promise: Promise<T>, bounds: WaitBounds): Promis
   promise.catch(() => undefined);
   if (bounds.signal?.aborted === true) return Promise.reject(aborted(bounds));
   return new Promise<T>((resolve, reject) => {
-    const timer = Number.isFinite(bounds.timeoutMs) ? setTimeout(() => finish(() => reject(openRegError('waitTimedOut', { call: bounds.call, ms: bounds.timeoutMs }))), bounds.timeoutMs) : undefined;
-    const onAbort = () => finish(() => reject(aborted(bounds)));
-    bounds.signal?.addEventListener('abort', onAbort, { once: true });
-    function finish(settle: () => void): void {
-      clearTimeout(timer);
-      bounds.signal?.removeEventListener('abort', onAbort);
-      settle();
-    }
+    const disarm = armBounds(bounds, reject);
     promise.then(
-      (value) => finish(() => resolve(value)),
-      (error: unknown) => finish(() => reject(error)),
+      (value) => {
+        disarm();
+        resolve(value);
+      },
+      (error: unknown) => {
+        disarm();
+        reject(error);
+      },
     );
   });
+}
+
+/** Calls `end` with ERR_TIMEOUT after `bounds.timeoutMs`, or ERR_ABORTED when the signal aborts; returns the disarm. */
+function armBounds(bounds: WaitBounds, end: (error: OpenRegError) => void): () => void {
+  const timer = Number.isFinite(bounds.timeoutMs) ? setTimeout(() => end(openRegError('waitTimedOut', { call: bounds.call, ms: bounds.timeoutMs })), bounds.timeoutMs) : undefined;
+  const onAbort = () => end(aborted(bounds));
+  bounds.signal?.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    clearTimeout(timer);
+    bounds.signal?.removeEventListener('abort', onAbort);
+  };
 }
 
 function aborted(bounds: WaitBounds): OpenRegError {
@@ -144,26 +154,19 @@ export class HostWaiter {
   /** Ends `wait` with ERR_TIMEOUT after `bounds.timeoutMs`, or ERR_ABORTED when its signal aborts. */
   #bound(wait: AsyncWait, bounds: WaitBounds): void {
     const { resolve, reject } = wait;
-    const end = (error: unknown) => {
+    const disarm = armBounds(bounds, (error) => {
       const i = this.#waits.indexOf(wait);
       if (i < 0) return;
       this.#waits.splice(i, 1);
       wait.reject(error);
       this.#updateKeepAlive();
-    };
-    const timer = Number.isFinite(bounds.timeoutMs) ? setTimeout(() => end(openRegError('waitTimedOut', { call: bounds.call, ms: bounds.timeoutMs })), bounds.timeoutMs) : undefined;
-    const onAbort = () => end(aborted(bounds));
-    bounds.signal?.addEventListener('abort', onAbort, { once: true });
-    const done = () => {
-      clearTimeout(timer);
-      bounds.signal?.removeEventListener('abort', onAbort);
-    };
+    });
     wait.resolve = () => {
-      done();
+      disarm();
       resolve();
     };
     wait.reject = (error) => {
-      done();
+      disarm();
       reject(error);
     };
   }
