@@ -81,6 +81,8 @@ export class Device implements QueueOwner {
   readonly queues: (StreamQueue | undefined)[] = new Array(MAX_STREAMS);
   /** Non-default streams without `nonBlocking`, for the legacy default stream. */
   blockingStreams: StreamQueue[] = [];
+  /** The destroyed queue of each retired record, told when the record is reused. */
+  readonly #retired: (StreamQueue | undefined)[] = [];
   readonly defaultStream: StreamQueue;
   /** Bumped by deviceReset: streams and events of older generations are invalid. */
   generation = 0;
@@ -205,6 +207,8 @@ export class Device implements QueueOwner {
       if (state === StreamState.RETIRED && Atomics.load(this.control, h + StreamWord.SUBMITTED) !== Atomics.load(this.control, h + StreamWord.COMPLETED)) {
         continue;
       }
+      this.#retired[index]?.recordReused();
+      this.#retired[index] = undefined;
       this.control[h + StreamWord.PRIORITY] = priority;
       this.control[h + StreamWord.FLAGS] = nonBlocking ? StreamFlag.NON_BLOCKING : 0;
       Atomics.store(this.control, h + StreamWord.HOST_PENDING, 0);
@@ -223,6 +227,7 @@ export class Device implements QueueOwner {
   destroyStream(queue: StreamQueue): void {
     queue.destroyed = true;
     this.queues[queue.index] = undefined;
+    this.#retired[queue.index] = queue;
     Atomics.store(this.control, queue.header + StreamWord.STATE, StreamState.RETIRED);
     Atomics.add(this.control, DeviceWord.STREAM_TABLE_GEN, 1);
     this.pruneBlockingStreams();

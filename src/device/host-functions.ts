@@ -45,7 +45,7 @@ export class HostFunctions {
    */
   waitsForItself(queue: StreamQueue, seq: number): boolean {
     const entry = this.#scope.getStore();
-    return entry !== undefined && entry.running && entry.queue === queue && ((seq - entry.seq) | 0) >= 0;
+    return entry !== undefined && entry.running && entry.queue === queue && seq >= entry.seq;
   }
 
   /** True when called from inside a host function of a stream of `device`. */
@@ -61,7 +61,7 @@ export class HostFunctions {
   /** True if a device has parked a stream at a host function that has not run yet. */
   hasRequest(): boolean {
     for (const entry of this.#pending) {
-      if (!entry.running && Atomics.load(entry.queue.device.control, entry.queue.header + StreamWord.HOST_PENDING) === entry.seq) return true;
+      if (!entry.running && Atomics.load(entry.queue.device.control, entry.queue.header + StreamWord.HOST_PENDING) === (entry.seq | 0)) return true;
     }
     return false;
   }
@@ -72,7 +72,8 @@ export class HostFunctions {
     for (const entry of this.#pending.slice()) {
       if (entry.running) continue;
       const control = entry.queue.device.control;
-      if (Atomics.load(control, entry.queue.header + StreamWord.HOST_PENDING) === entry.seq) this.#run(entry);
+      // The shared word holds the sequence number as int32.
+      if (Atomics.load(control, entry.queue.header + StreamWord.HOST_PENDING) === (entry.seq | 0)) this.#run(entry);
       // Skipped by the worker (sticky error) or dropped by a reset: never runs.
       else if (entry.queue.hasCompleted(entry.seq)) this.#remove(entry);
     }

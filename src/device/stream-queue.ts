@@ -1,7 +1,7 @@
 import { openRegError } from '../errors/errors.js';
 import { CommandWriter, type KernelArg, kernelSlots } from '../protocol/command.js';
 import { DEFAULT_STREAM_INDEX, StreamWord, streamWordIndex } from '../protocol/layout.js';
-import { RingProducer, hasCompleted } from '../protocol/stream-ring.js';
+import { RingProducer } from '../protocol/stream-ring.js';
 
 /** A point in one stream's work: complete once the stream has completed command `seq`. */
 export interface StreamPosition {
@@ -70,15 +70,15 @@ export class StreamQueue {
   /** Int32 index of the record header in the device control block. */
   readonly header: number;
   readonly completedIndex: number;
-  /** Sequence number of the last command enqueued (published, or waiting in the backlog). */
+  /** Sequence number of the last command enqueued (published, or waiting in the backlog), as a count: it never wraps. */
   submitted: number;
   /** Legacy default stream: the default stream's last command this stream already waits for. */
   syncedDefault = Number.NaN;
   /** Legacy default stream: this stream's last command the default stream already waits for. */
   syncedIntoDefault: number;
   destroyed = false;
-  readonly #control: Int32Array;
   readonly #writer: CommandWriter;
+  #reused = false;
   readonly #ring: RingProducer;
   /** Commands that did not fit in the ring when blocking was unsafe, in order. */
   readonly #backlog: DeferredCommand[] = [];
@@ -92,7 +92,6 @@ export class StreamQueue {
     this.generation = device.generation;
     this.header = streamWordIndex(index, 0);
     this.completedIndex = this.header + StreamWord.COMPLETED;
-    this.#control = device.control;
     this.#writer = new CommandWriter(device.controlBuffer, index);
     this.#ring = new RingProducer(device.control, index);
     this.submitted = this.syncedIntoDefault = this.#ring.written;
@@ -103,13 +102,21 @@ export class StreamQueue {
     this.#writer.correlation = id;
   }
 
-  /** True once command `seq` of this stream has completed. */
+  /** True once command `seq` of this stream has completed (counts, not int32 words: no wrap). */
   hasCompleted(seq: number): boolean {
-    return hasCompleted(Atomics.load(this.#control, this.completedIndex), seq);
+    return this.#reused || this.#ring.completed() >= seq;
   }
 
   get idle(): boolean {
-    return Atomics.load(this.#control, this.completedIndex) === this.submitted;
+    return this.#reused || this.#ring.completed() === this.submitted;
+  }
+
+  /**
+   * The destroyed stream's record now serves another stream: it was drained first, so all
+   * of this stream's work has completed, and its counters are no longer this stream's.
+   */
+  recordReused(): void {
+    this.#reused = true;
   }
 
   /**
@@ -270,7 +277,7 @@ export class StreamQueue {
     if (this.#backlog.length >= MAX_BACKLOG) throw openRegError('backlogFull', { call, count: this.#backlog.length }, this.device.index);
     this.#backlog.push({ slots, write });
     if (this.#backlog.length === 1) this.device.backlogStarted(this);
-    return (this.submitted = (this.submitted + 1) | 0);
+    return ++this.submitted;
   }
 
   /** Publishes the command just written at the write slot (the backlog is empty). */

@@ -9,7 +9,9 @@ const SLOT_LOG_MASK = 2 * RING_SLOTS - 1;
  * The producer's cursors over one stream ring (single producer: the main thread). Free
  * space is derived from the consumer's COMPLETED word through a log of the write cursor
  * after each command, so the producer never reads the consumer's slot cursor per command.
- * Sequence numbers and slot cursors wrap as int32; every comparison is wrap-safe.
+ * The shared words (SUBMITTED, COMPLETED, slot cursors) wrap as int32; the host counts
+ * commands in plain numbers (exact to 2^53), so a position taken long ago stays in the
+ * past however many commands follow: `completed()` extends COMPLETED into that count.
  */
 export class RingProducer {
   readonly #control: Int32Array;
@@ -20,13 +22,17 @@ export class RingProducer {
   #consumed: number;
   /** Write cursor after each command (by sequence number). */
   readonly #slotAfter = new Int32Array(2 * RING_SLOTS);
+  /** SUBMITTED as int32 (the shared word's value) and as the host's count. */
   #written: number;
+  #count: number;
 
-  constructor(control: Int32Array, stream: number) {
+  /** `count`: the host's count the record's SUBMITTED word stands for (by default its value). */
+  constructor(control: Int32Array, stream: number, count?: number) {
     this.#control = control;
     this.#submittedIndex = streamWordIndex(stream, StreamWord.SUBMITTED);
     this.#completedIndex = streamWordIndex(stream, StreamWord.COMPLETED);
     this.#written = Atomics.load(control, this.#submittedIndex);
+    this.#count = count ?? this.#written;
     this.#writeSlot = this.#consumed = Atomics.load(control, streamWordIndex(stream, StreamWord.READ_SLOT));
     this.#slotAfter[this.#written & SLOT_LOG_MASK] = this.#writeSlot;
   }
@@ -36,9 +42,17 @@ export class RingProducer {
     return this.#writeSlot;
   }
 
-  /** Sequence number of the last command written (visible to the consumer after `publish`). */
+  /** Count of commands written (visible to the consumer after `publish`): the last one's sequence number. */
   get written(): number {
-    return this.#written;
+    return this.#count;
+  }
+
+  /**
+   * Count of commands the consumer has completed, from its COMPLETED word: fewer than
+   * 2^32 written commands are ever outstanding, so the word pins it down exactly.
+   */
+  completed(): number {
+    return this.#count - ((this.#written - Atomics.load(this.#control, this.#completedIndex)) >>> 0);
   }
 
   /** True if `slots` slots are free: from the cached consumer position first (it never overstates), then a fresh one. */
@@ -55,9 +69,9 @@ export class RingProducer {
   /** Moves past a command of `slots` slots just written at the write slot; returns its sequence number. */
   advance(slots: number): number {
     this.#writeSlot = (this.#writeSlot + slots) | 0;
-    const seq = (this.#written = (this.#written + 1) | 0);
-    this.#slotAfter[seq & SLOT_LOG_MASK] = this.#writeSlot;
-    return seq;
+    this.#written = (this.#written + 1) | 0;
+    this.#slotAfter[this.#written & SLOT_LOG_MASK] = this.#writeSlot;
+    return ++this.#count;
   }
 
   /**
@@ -76,11 +90,11 @@ export class RingProducer {
     // advance and publish written out: this runs once per launch.
     const control = this.#control;
     this.#writeSlot = (this.#writeSlot + slots) | 0;
-    const seq = (this.#written = (this.#written + 1) | 0);
-    this.#slotAfter[seq & SLOT_LOG_MASK] = this.#writeSlot;
-    Atomics.store(control, this.#submittedIndex, seq);
+    const written = (this.#written = (this.#written + 1) | 0);
+    this.#slotAfter[written & SLOT_LOG_MASK] = this.#writeSlot;
+    Atomics.store(control, this.#submittedIndex, written);
     if (Atomics.load(control, DeviceWord.SLEEPING) !== 0) ringDoorbell(control);
-    return seq;
+    return ++this.#count;
   }
 }
 

@@ -161,8 +161,8 @@ export class Transfers {
     let seq = 0;
     for (let pos = 0; pos < count; ) {
       const n = unsafe ? count : Math.min(count - pos, staging.chunkLimit);
-      const chunk = { seq: 0 };
-      const done = () => chunk.seq !== 0 && queue.hasCompleted(chunk.seq);
+      const chunk: { seq: number | undefined } = { seq: undefined };
+      const done = () => chunk.seq !== undefined && queue.hasCompleted(chunk.seq);
       let at = staging.allocate(n, done);
       if (at < 0 && unsafe) {
         throw openRegError('stagingDeadlock', { call });
