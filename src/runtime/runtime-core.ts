@@ -54,21 +54,13 @@ export class RuntimeCore implements DeviceHost {
   readonly modules: { id: number; url: string; internal: boolean }[] = [];
   /** The legacy default stream of each device (it outlives resets). */
   readonly defaultStreams: Stream[] = [];
-  get enqueueTimeoutMs(): number {
-    return this.options.enqueueTimeoutMs;
-  }
-
-  /** Limits of each device worker (Runtime.create's workerResourceLimits). */
-  get resourceLimits(): ResourceLimits | undefined {
-    return this.options.workerResourceLimits;
-  }
-
-  /** Correlation id of the traced call running now (0 when none). */
+  /** Span of the traced call running now (0 when none). */
   currentSpan = 0;
   /** Last span id handed out: each traced call gets its own, whatever its correlation id. */
   #lastSpan = 0;
   closed = false;
   readonly #handles = new WeakMap<StreamQueue, Stream>();
+  #watchdog: NodeJS.Timeout | undefined;
 
   constructor(options: ResolvedRuntimeOptions, owner: HandleOwner) {
     this.options = Object.freeze(options);
@@ -83,8 +75,6 @@ export class RuntimeCore implements DeviceHost {
   }
 
   // ------------------------------------------------------------ watchdog
-
-  #watchdog: NodeJS.Timeout | undefined;
 
   /** With kernelTimeoutMs, checks kernel run times from a timer that does not keep the process alive. */
   startWatchdog(): void {
@@ -108,6 +98,16 @@ export class RuntimeCore implements DeviceHost {
   }
 
   // ------------------------------------------------------------ device host
+
+  /** How long an enqueue may block on a full ring (Runtime.create's enqueueTimeoutMs). */
+  get enqueueTimeoutMs(): number {
+    return this.options.enqueueTimeoutMs;
+  }
+
+  /** Limits of each device worker (Runtime.create's workerResourceLimits). */
+  get resourceLimits(): ResourceLimits | undefined {
+    return this.options.workerResourceLimits;
+  }
 
   onLost(device: Device): void {
     this.hostFunctions.dropDevice(device.index);
