@@ -12,6 +12,7 @@ export const ErrorCode = {
   DEVICE_LOST: 'ERR_DEVICE_LOST',
   RUNTIME_CLOSED: 'ERR_RUNTIME_CLOSED',
   TIMEOUT: 'ERR_TIMEOUT',
+  NOT_SUPPORTED: 'ERR_NOT_SUPPORTED',
   ABORTED: 'ERR_ABORTED',
 } as const;
 
@@ -34,6 +35,7 @@ export const errorNumber: Readonly<Record<ErrorCode, number>> = {
   ERR_DEVICE_LOST: 10001,
   ERR_RUNTIME_CLOSED: 10002,
   ERR_TIMEOUT: 909,
+  ERR_NOT_SUPPORTED: 801,
   ERR_ABORTED: 10003,
 };
 

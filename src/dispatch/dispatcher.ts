@@ -1,0 +1,113 @@
+import { invalidValue, openRegError } from '../errors/errors.js';
+import { requireFunction, requireOneOf } from '../errors/validate.js';
+import { type OperatorSchema, parseSchema } from './schema.js';
+
+/** Backends a tensor can live on; `meta` computes shapes and dtypes only. */
+export type BackendKey = 'openreg' | 'cpu' | 'meta';
+/** Dispatch keys in PyTorch's order: Autocast, then Autograd, then the backend (then its fallback). */
+export type DispatchKey = 'Autocast' | 'Autograd' | BackendKey;
+
+export const BACKEND_KEYS: readonly BackendKey[] = ['openreg', 'cpu', 'meta'];
+export const DISPATCH_KEYS: readonly DispatchKey[] = ['Autocast', 'Autograd', ...BACKEND_KEYS];
+
+/** Calls the op again with the keys after the current one (PyTorch's redispatch). */
+export type Redispatch = (...args: unknown[]) => unknown;
+/** A kernel registered for one op at one key. */
+export type OperatorKernel = (next: Redispatch, ...args: unknown[]) => unknown;
+/** A fallback for every op with no kernel at its key (a boxed kernel: it gets the op). */
+export type FallbackKernel = (schema: OperatorSchema, next: Redispatch, ...args: unknown[]) => unknown;
+
+interface Operator {
+  readonly schema: OperatorSchema;
+  readonly kernels: Map<DispatchKey, OperatorKernel>;
+  /** Backends on which this op may not fall back (the blocklist). */
+  readonly blocked: Set<BackendKey>;
+}
+
+/**
+ * The operator registry and dispatcher, keyed by operator × dispatch key (tfjs keys by
+ * kernel × backend; PyTorch adds the ordered keys before the backend). A call walks the
+ * keys it is dispatched with, in order: a kernel at a key runs and may redispatch to the
+ * next keys; a wrapper key (Autocast, Autograd) with no kernel falls through; a backend
+ * with no kernel runs the backend's global fallback, unless the op is blocked there.
+ */
+export class Dispatcher {
+  readonly #ops = new Map<string, Operator>();
+  readonly #fallbacks = new Map<DispatchKey, FallbackKernel>();
+
+  /** Defines an operator from its schema (`library.define`); returns its qualified name. */
+  define(call: string, schema: unknown): string {
+    const parsed = parseSchema(call, schema);
+    if (this.#ops.has(parsed.qualifiedName)) throw invalidValue(call, `operator ${parsed.qualifiedName} is already defined`);
+    this.#ops.set(parsed.qualifiedName, { schema: parsed, kernels: new Map(), blocked: new Set() });
+    return parsed.qualifiedName;
+  }
+
+  schema(call: string, name: unknown): OperatorSchema {
+    return this.#op(call, name).schema;
+  }
+
+  /** Registers `kernel` for `name` at `key` (`library.impl`); returns its disposer. */
+  impl(call: string, name: unknown, key: unknown, kernel: OperatorKernel): () => void {
+    const op = this.#op(call, name);
+    const k = requireOneOf(call, 'key', key, DISPATCH_KEYS);
+    const fn = requireFunction<OperatorKernel>(call, 'kernel', kernel);
+    if (op.kernels.has(k)) throw invalidValue(call, `${op.schema.qualifiedName} already has a kernel for ${k}`);
+    op.kernels.set(k, fn);
+    return () => {
+      if (op.kernels.get(k) === fn) op.kernels.delete(k);
+    };
+  }
+
+  /** The fallback of every op with no kernel at `key` (e.g. openreg ops run on the CPU); returns its disposer. */
+  fallback(call: string, key: unknown, kernel: FallbackKernel): () => void {
+    const k = requireOneOf(call, 'key', key, DISPATCH_KEYS);
+    const fn = requireFunction<FallbackKernel>(call, 'kernel', kernel);
+    if (this.#fallbacks.has(k)) throw invalidValue(call, `${k} already has a fallback`);
+    this.#fallbacks.set(k, fn);
+    return () => {
+      if (this.#fallbacks.get(k) === fn) this.#fallbacks.delete(k);
+    };
+  }
+
+  /** Makes `name` fail on `backend` instead of falling back there. */
+  block(call: string, name: unknown, backend: unknown): void {
+    this.#op(call, name).blocked.add(requireOneOf(call, 'backend', backend, BACKEND_KEYS));
+  }
+
+  /** True if `name` has its own kernel at `key` (not a fallback). */
+  hasKernel(name: string, key: DispatchKey): boolean {
+    return this.#ops.get(name)?.kernels.has(key) ?? false;
+  }
+
+  /**
+   * Calls `name` with `args`, dispatched on `keys` (wrapper keys first, then one backend,
+   * in DISPATCH_KEYS order). `call` is the public call, for messages.
+   */
+  call(call: string, name: string, keys: readonly DispatchKey[], args: readonly unknown[]): unknown {
+    const op = this.#op(call, name);
+    const run = (from: number, current: readonly unknown[]): unknown => {
+      for (let i = from; i < keys.length; i++) {
+        const key = keys[i]!;
+        const next: Redispatch = (...nextArgs) => run(i + 1, nextArgs);
+        const kernel = op.kernels.get(key);
+        if (kernel !== undefined) return kernel(next, ...current);
+        const isBackend = (BACKEND_KEYS as readonly string[]).includes(key);
+        if (isBackend && op.blocked.has(key as BackendKey)) throw openRegError('notImplemented', { call, op: op.schema.qualifiedName, device: key });
+        const fallback = this.#fallbacks.get(key);
+        if (fallback !== undefined) return fallback(op.schema, next, ...current);
+        if (isBackend) throw openRegError('notImplemented', { call, op: op.schema.qualifiedName, device: key });
+        // A wrapper key with neither kernel nor fallback falls through.
+      }
+      throw openRegError('notImplemented', { call, op: op.schema.qualifiedName, device: keys[keys.length - 1] ?? 'none' });
+    };
+    return run(0, args);
+  }
+
+  #op(call: string, name: unknown): Operator {
+    if (typeof name !== 'string') throw invalidValue(call, 'the operator name must be a string', name);
+    const op = this.#ops.get(name.includes('::') ? name : `aten::${name}`);
+    if (op === undefined) throw invalidValue(call, `no operator ${name} is defined`);
+    return op;
+  }
+}
