@@ -108,11 +108,11 @@ export class DeviceService {
   }
 
   setDevice(device: unknown): void {
-    this.#core.current.set(this.#index('setDevice', device));
+    this.#core.current.set(this.#core.deviceIndex('setDevice', device));
   }
 
   exchangeDevice(device: unknown, call = 'exchangeDevice'): number {
-    const d = this.#index(call, device);
+    const d = this.#core.deviceIndex(call, device);
     const previous = this.#core.current.get();
     this.#core.current.set(d);
     return previous;
@@ -120,7 +120,7 @@ export class DeviceService {
 
   withDevice<T>(device: unknown, fn: unknown): T {
     const call = 'withDevice';
-    const d = this.#index(call, device);
+    const d = this.#core.deviceIndex(call, device);
     return this.#core.current.run(d, requireFunction<() => T>(call, 'fn', fn));
   }
 
@@ -161,7 +161,7 @@ export class DeviceService {
 
   async deviceReset(device: unknown): Promise<void> {
     const core = this.#core;
-    const d = core.devices[this.#index('deviceReset', device)]!;
+    const d = core.devices[this.#core.deviceIndex('deviceReset', device)]!;
     core.hostFunctions.dropDevice(d.index);
     core.events.releaseDevice(d.index);
     core.pools.dropDevice(d.index);
@@ -176,7 +176,7 @@ export class DeviceService {
   /** Read from shared memory, not asked of the worker: a device busy in (or hung in) a kernel still answers. */
   async deviceStats(device: unknown): Promise<DeviceStats> {
     const call = 'deviceStats';
-    const d = this.#core.devices[this.#index(call, device)]!;
+    const d = this.#core.devices[this.#core.deviceIndex(call, device)]!;
     if (d.isLost) throw d.error(call);
     const stats = readDeviceStats(d.index, new Float64Array(d.controlBuffer, DEVICE_STATS_OFFSET, DEVICE_STAT_COUNT));
     return {
@@ -188,10 +188,5 @@ export class DeviceService {
       allocatedBytes: d.memory.liveBytes,
       allocations: d.memory.liveCount,
     };
-  }
-
-  #index(call: string, device: unknown): number {
-    this.#core.open(call);
-    return this.#core.deviceIndex(call, device);
   }
 }

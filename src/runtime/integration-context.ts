@@ -15,10 +15,7 @@ export function integrationContext(core: RuntimeCore, api: RuntimeApi, memory: M
     correlation: core.correlation,
     deviceCount: core.devices.length,
     open: (call) => core.open(call),
-    deviceIndex: (call, device) => {
-      core.open(call);
-      return core.deviceIndex(call, device);
-    },
+    deviceIndex: (call, device) => core.deviceIndex(call, device),
     deviceOrCurrent: (call, device) => core.deviceOrCurrent(call, device),
     stream: (call, stream) => core.handleOf(core.queue(call, stream)),
     streamOrCurrent: (call, stream) => core.handleOf(core.queueOrCurrent(call, stream)),

@@ -149,14 +149,17 @@ export class RuntimeCore implements DeviceHost {
     if (this.closed) throw runtimeClosed(call);
   }
 
+  /** A valid device index of this open runtime. */
   deviceIndex(call: string, device: unknown): number {
+    this.open(call);
     return requireDevice(call, device, this.devices.length);
   }
 
   /** `device`, or the current device when undefined. */
   deviceOrCurrent(call: string, device: unknown): number {
+    if (device !== undefined) return this.deviceIndex(call, device);
     this.open(call);
-    return device === undefined ? this.current.get() : this.deviceIndex(call, device);
+    return this.current.get();
   }
 
   /** The current device, which must have no sticky error. */
