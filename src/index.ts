@@ -29,3 +29,19 @@ export { philox4x32, PhiloxStream, toUnitFloat32, toUnitFloat64 } from './protoc
 export type { KernelContext, KernelFunction } from './protocol/kernel-context.js';
 export type { KernelArg } from './protocol/command.js';
 export type { DevicePtr } from './protocol/pointer.js';
+
+// The framework half: tensors and operator dispatch.
+export { Tensor } from './tensor/tensor.js';
+export type { DType } from './tensor/dtype.js';
+export { promoteTypes, resultType } from './tensor/dtype.js';
+export { TensorDevice, device, isAvailable, deviceCount } from './tensor/device.js';
+export type { DeviceLike, DeviceType } from './tensor/device.js';
+export type { NestedArray, TensorData } from './tensor/host-data.js';
+export { noGrad, isGradEnabled, withGradEnabled } from './tensor/grad-mode.js';
+export { tensor, empty, emptyStrided, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, cpuGenerator } from './ops/factories.js';
+export type { TensorOptions, RandomTensorOptions } from './ops/factories.js';
+export { registerStub } from './dispatch/stubs.js';
+export type { StubKernel } from './dispatch/stubs.js';
+export type { BackendKey, DispatchKey } from './dispatch/dispatcher.js';
+export type { OperatorSchema, SchemaArgument, SchemaAlias, SchemaReturn } from './dispatch/schema.js';
+export { shutdownCpuPool } from './ops/cpu-pool.js';

@@ -65,3 +65,5 @@ export function randomInt(
   const range = high - low;
   for (let i = 0; i < count; i++) out[i] = low + Math.floor((philox.value(offset + i) * range) / 2 ** 32);
 }
+
+export { tensorArange, tensorBinary, tensorFill, tensorMatmul, tensorReduce, tensorSoftmax, tensorSoftmaxBackward, tensorUnary } from './tensor-kernels.js';

@@ -44,6 +44,9 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   readonly #ctx: IntegrationContext;
   readonly #profiler: Profiler;
   #random!: RandomFills;
+  #builtins!: KernelModule;
+  /** Open runtimes in creation order. */
+  static readonly #live = new Set<Runtime>();
   #cachingAllocator: CachingAllocator | undefined;
   #hostAllocator: CachingHostAllocator | undefined;
   #hooks: RuntimeHooks | undefined;
@@ -66,12 +69,21 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     const runtime = new Runtime(resolveRuntimeOptions(options));
     try {
       await runtime.#devices.start();
-      runtime.#random = new RandomFills(runtime.#ctx, await runtime.#kernels.loadModule(BUILTIN_KERNELS, undefined, true));
+      runtime.#builtins = await runtime.#kernels.loadModule(BUILTIN_KERNELS, undefined, true);
+      runtime.#random = new RandomFills(runtime.#ctx, runtime.#builtins);
+      Runtime.#live.add(runtime);
     } catch (error) {
       await runtime.close().catch(() => undefined);
       throw error;
     }
     return runtime;
+  }
+
+  /** @internal The newest open runtime: the one `openreg` tensors run on. */
+  static latest(): Runtime | undefined {
+    let last: Runtime | undefined;
+    for (const rt of Runtime.#live) last = rt;
+    return last;
   }
 
   /** The options the runtime was created with, defaults filled in. */
@@ -82,11 +94,17 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   // ------------------------------------------------------------ lifecycle
   /** Waits for enqueued work (at most `timeoutMs`, 30 s by default; none with `force`), then terminates every worker. Idempotent. */
   close(options?: CloseOptions): Promise<void> {
+    Runtime.#live.delete(this);
     return this.#devices.close(options);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
+  }
+
+  /** @internal A kernel of the built-in module (the tensor kernels, the random fills). */
+  builtinKernel(name: string): Kernel {
+    return this.#builtins.getFunction(name);
   }
 
   get closed(): boolean {

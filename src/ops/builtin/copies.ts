@@ -1,0 +1,232 @@
+import type { Runtime } from '../../api/runtime.js';
+import { invalidValue, openRegError } from '../../errors/errors.js';
+import { MemcpyKind } from '../../memory/memcpy-kind.js';
+import type { Stream } from '../../runtime/handles.js';
+import { type DeviceLike, resolveDevice } from '../../tensor/device.js';
+import { type DType, isDType } from '../../tensor/dtype.js';
+import { type TensorData, decode } from '../../tensor/host-data.js';
+import { expandStrides } from '../../tensor/shape.js';
+import type { Storage } from '../../tensor/storage.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { DeviceExecutor, type Executor, executorFor, operand as operandOf } from '../executor.js';
+import { defineBuiltin } from '../register.js';
+import { UnaryOp, launchUnary } from './launch.js';
+
+/** Copies within and across devices, dtype conversions, and reading values back to the host. */
+
+function runtimeOf(t: Tensor, call: string): Runtime {
+  return t.storage(call).runtime!;
+}
+
+function streamOf(t: Tensor, call: string): Stream {
+  return runtimeOf(t, call).getCurrentStream(t.device.index!);
+}
+
+/** `t` itself when it is contiguous with `dtype` and `shape`; else a converted contiguous copy on its device. */
+function staged(call: string, t: Tensor, dtype: DType): Tensor {
+  if (t.isContiguous() && t.dtype === dtype) return t;
+  const exec = executorOfTensor(call, t);
+  const out = exec.empty(dtype, t.shape);
+  launchUnary(call, exec, UnaryOp.identity, out, t);
+  return out;
+}
+
+/** Bytes of a cpu tensor's (contiguous) elements. */
+function hostBytes(t: Tensor, call: string): Uint8Array {
+  const s = t.storage(call);
+  return new Uint8Array(s.buffer!, s.byteOffset + t.storageOffset * t.itemsize, t.numel() * t.itemsize);
+}
+
+/** Marks `storage` busy until `done` settles, after the work already pending on it. */
+function busyUntil(storage: Storage, done: Promise<void>): void {
+  storage.busy = done;
+  void done.then(() => {
+    if (storage.busy === done) storage.busy = undefined;
+  });
+}
+
+/** Moves the bytes of contiguous `src` into contiguous `dst` (same dtype and size) on another device, in stream order. */
+function moveBytes(call: string, dst: Tensor, src: Tensor): void {
+  const n = dst.numel() * dst.itemsize;
+  if (n === 0) return;
+  if (src.device.type === 'openreg' && dst.device.type === 'openreg') {
+    const rt = runtimeOf(src, call);
+    if (runtimeOf(dst, call) !== rt) throw invalidValue(call, 'the tensors belong to different runtimes');
+    const from = streamOf(src, call);
+    const to = streamOf(dst, call);
+    // As PyTorch's copy_ does across devices: each stream waits for the other's earlier work.
+    rt.streamWaitStream(from, to);
+    rt.memcpyAsync(dst.dataPtr(), src.dataPtr(), n, MemcpyKind.deviceToDevice, from);
+    rt.streamWaitStream(to, from);
+    return;
+  }
+  if (src.device.type === 'openreg') {
+    const rt = runtimeOf(src, call);
+    const stream = streamOf(src, call);
+    const pinned = rt.hostAllocator.allocate(n);
+    rt.memcpyAsync(pinned, src.dataPtr(), n, MemcpyKind.deviceToHost, stream);
+    const storage = dst.storage(call);
+    const before = storage.busy;
+    let arrived!: () => void;
+    busyUntil(storage, new Promise<void>((resolve) => (arrived = resolve)));
+    const target = hostBytes(dst, call);
+    rt.launchHostFunc(stream, async () => {
+      await before;
+      target.set(pinned);
+      arrived();
+    });
+    rt.hostAllocator.free(pinned);
+    return;
+  }
+  const rt = runtimeOf(dst, call);
+  const stream = streamOf(dst, call);
+  const pinned = rt.hostAllocator.allocate(n);
+  const storage = src.storage(call);
+  const bytes = hostBytes(src, call);
+  if (storage.busy === undefined && storage.failure === undefined) {
+    pinned.set(bytes);
+  } else {
+    // The values are still being computed on the CPU pool: the stream waits for them.
+    const pending = storage.busy;
+    rt.launchHostFunc(stream, async () => {
+      await pending;
+      if (storage.failure !== undefined) throw storage.failure;
+      pinned.set(bytes);
+    });
+  }
+  rt.memcpyAsync(dst.dataPtr(), pinned, n, MemcpyKind.hostToDevice, stream);
+  rt.hostAllocator.free(pinned);
+}
+
+/** dst ← src, broadcast and converted to dst's dtype; across cpu and openreg devices. */
+export function copyInto(call: string, dst: Tensor, src: Tensor): Tensor {
+  if (!(src instanceof Tensor)) throw invalidValue(call, 'src must be a Tensor', src);
+  expandStrides(call, src.shape, src.strides, dst.shape);
+  if (dst.meta) return dst;
+  if (src.meta) throw invalidValue(call, 'cannot copy out of a meta tensor: it has no data');
+  const source = src.shape.length === dst.shape.length && src.shape.every((n, i) => n === dst.shape[i]) ? src : src.expand(...dst.shape);
+  if (source.device.equals(dst.device)) {
+    launchUnary(call, executorOfTensor(call, dst), UnaryOp.identity, dst, source);
+  } else {
+    const from = staged(call, source, dst.dtype);
+    const target = dst.isContiguous() ? dst : executorOfTensor(call, dst).empty(dst.dtype, dst.shape);
+    moveBytes(call, target, from);
+    if (target !== dst) {
+      launchUnary(call, executorOfTensor(call, dst), UnaryOp.identity, dst, target);
+      target.dispose();
+    }
+    if (from !== source) from.dispose();
+  }
+  if (source !== src) source.dispose();
+  return dst;
+}
+
+function executorOfTensor(call: string, t: Tensor): Executor {
+  return t.device.type === 'openreg' ? new DeviceExecutor(runtimeOf(t, call), t.device) : executorFor(call, t.device);
+}
+
+/** `self` on `device` with `dtype` (itself when neither changes and no copy is asked for). */
+export function to(call: string, self: Tensor, device: DeviceLike | undefined, dtype: unknown, copy: boolean): Tensor {
+  const target = device === undefined ? self.device : resolveDevice(call, device);
+  if (dtype !== undefined && !isDType(dtype)) throw invalidValue(call, 'dtype must be a dtype name such as float32', dtype);
+  const type = (dtype as DType | undefined) ?? self.dtype;
+  if (!copy && target.equals(self.device) && type === self.dtype) return self;
+  const out = executorFor(call, target).empty(type, self.shape);
+  return copyInto(call, out, self);
+}
+
+defineBuiltin('copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)', (_ex, self: Tensor, src: Tensor) => copyInto('copy_', self, src));
+defineBuiltin('fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)', (ex, self: Tensor, value: unknown) => {
+  if (typeof value !== 'number' && typeof value !== 'boolean') throw invalidValue('fill_', 'value must be a number or a boolean', value);
+  ex.launch('tensorFill', [], [self], (ptr) => [...operandOf(self, ptr), Number(value), self.ndim, ...self.shape, ...self.strides]);
+  return self;
+});
+defineBuiltin('openreg::to(Tensor self, Device? device=None, ScalarType? dtype=None, bool copy=False) -> Tensor', (_ex, self: Tensor, device: DeviceLike | undefined, dtype: unknown, copy: boolean) =>
+  to('to', self, device, dtype, copy),
+);
+
+// ------------------------------------------------------------ reads
+
+function emptyData(t: Tensor): TensorData {
+  return decode(t.dtype, new Uint8Array(0));
+}
+
+/** Waits until a cpu tensor's pending pool work is done, then reports its failure if any. */
+async function settled(call: string, t: Tensor): Promise<void> {
+  const s = t.storage(call);
+  while (s.busy !== undefined) await s.busy;
+  if (s.failure !== undefined) throw s.failure;
+}
+
+function requireData(call: string, t: Tensor): void {
+  if (t.meta) throw invalidValue(call, 'a meta tensor has no data', t.toString());
+}
+
+async function readAsync(call: string, self: Tensor): Promise<TensorData> {
+  requireData(call, self);
+  if (self.numel() === 0) return emptyData(self);
+  const c = staged(call, self, self.dtype);
+  try {
+    if (c.device.type === 'cpu') {
+      await settled(call, c);
+      return decode(c.dtype, hostBytes(c, call));
+    }
+    const rt = runtimeOf(c, call);
+    const stream = streamOf(c, call);
+    const n = c.numel() * c.itemsize;
+    const pinned = rt.hostAllocator.allocate(n);
+    try {
+      rt.memcpyAsync(pinned, c.dataPtr(), n, MemcpyKind.deviceToHost, stream);
+      await rt.streamSynchronize(stream);
+      return decode(c.dtype, pinned);
+    } finally {
+      rt.hostAllocator.free(pinned);
+    }
+  } finally {
+    if (c !== self) c.dispose();
+  }
+}
+
+function readSync(call: string, self: Tensor): TensorData {
+  requireData(call, self);
+  if (self.device.type === 'cpu' && (self.storage(call).busy !== undefined)) {
+    throw openRegError('cpuWorkPending', { call, tensor: self.toString() });
+  }
+  if (self.numel() === 0) return emptyData(self);
+  const c = staged(call, self, self.dtype);
+  try {
+    if (c.device.type === 'cpu') {
+      if (c.storage(call).busy !== undefined) throw openRegError('cpuWorkPending', { call, tensor: self.toString() });
+      const failure = c.storage(call).failure;
+      if (failure !== undefined) throw failure;
+      return decode(c.dtype, hostBytes(c, call));
+    }
+    const n = c.numel() * c.itemsize;
+    const bytes = new Uint8Array(n);
+    // A copy into pageable memory returns when the bytes are there (CUDA's rule).
+    runtimeOf(c, call).memcpyAsync(bytes, c.dataPtr(), n, MemcpyKind.deviceToHost, streamOf(c, call));
+    return decode(c.dtype, bytes);
+  } finally {
+    if (c !== self) c.dispose();
+  }
+}
+
+async function ready(call: string, self: Tensor): Promise<void> {
+  if (self.device.type === 'cpu') return settled(call, self);
+  if (self.device.type === 'openreg') await runtimeOf(self, call).streamSynchronize(streamOf(self, call));
+}
+
+defineBuiltin('openreg::data(Tensor self) -> Tensor', (_ex, self: Tensor) => readAsync('data', self));
+defineBuiltin('openreg::data_sync(Tensor self) -> Tensor', (_ex, self: Tensor) => readSync('dataSync', self));
+defineBuiltin('openreg::ready(Tensor self) -> ()', (_ex, self: Tensor) => ready('ready', self));
+defineBuiltin('openreg::cpu_sync(Tensor self) -> Tensor', (_ex, self: Tensor) => {
+  const call = 'cpuSync';
+  if (self.device.type === 'cpu') return self;
+  requireData(call, self);
+  const out = executorFor(call, resolveDevice(call, 'cpu')).empty(self.dtype, self.shape);
+  if (self.numel() === 0) return out;
+  const c = staged(call, self, self.dtype);
+  runtimeOf(c, call).memcpyAsync(hostBytes(out, call), c.dataPtr(), out.numel() * out.itemsize, MemcpyKind.deviceToHost, streamOf(c, call));
+  if (c !== self) c.dispose();
+  return out;
+});

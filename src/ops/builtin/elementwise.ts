@@ -1,0 +1,157 @@
+import { invalidValue } from '../../errors/errors.js';
+import { DTYPES, type DType, resultType, scalarKind } from '../../tensor/dtype.js';
+import { broadcastShapes } from '../../tensor/shape.js';
+import { Tensor } from '../../tensor/tensor.js';
+import type { Executor } from '../executor.js';
+import { type OpImpl, defineBuiltin } from '../register.js';
+import { BinaryOp, UnaryOp, launchBinary, launchUnary } from './launch.js';
+
+/** Elementwise ops with PyTorch's broadcasting and type promotion, each with its out= form and, where PyTorch has one, its in-place form. */
+
+const RANK = { bool: 0, integral: 1, floating: 2 } as const;
+
+/** PyTorch's canCast: no cast to a lower category (float into an int tensor, int into bool). */
+export function checkCast(call: string, from: DType, to: DType): void {
+  if (RANK[DTYPES[from].category] > RANK[DTYPES[to].category]) throw invalidValue(call, `result type ${from} can't be cast to the desired output type ${to}`);
+}
+
+function requireTensor(call: string, name: string, v: unknown): Tensor {
+  if (!(v instanceof Tensor)) throw invalidValue(call, `${name} must be a Tensor`, v);
+  return v;
+}
+
+export function requireScalar(call: string, name: string, v: unknown): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'bigint') return Number(v);
+  if (typeof v !== 'number') throw invalidValue(call, `${name} must be a number`, v);
+  return v;
+}
+
+function checkOut(call: string, out: Tensor, shape: readonly number[], dtype: DType): void {
+  if (out.shape.length !== shape.length || out.shape.some((n, i) => n !== shape[i])) {
+    throw invalidValue(call, `out has shape [${out.shape.join(', ')}] but the result has shape [${shape.join(', ')}]`);
+  }
+  checkCast(call, dtype, out.dtype);
+}
+
+type Kind = 'arith' | 'div' | 'compare' | 'float';
+
+/** The dtype op `kind` computes into from operand dtype `common`. */
+function outputType(kind: Kind, common: DType): DType {
+  if (kind === 'compare') return 'bool';
+  if ((kind === 'div' || kind === 'float') && DTYPES[common].category !== 'floating') return 'float32';
+  return common;
+}
+
+interface BinaryPlan {
+  shape: number[];
+  dtype: DType;
+}
+
+function planBinary(call: string, kind: Kind, a: Tensor, b: Tensor | number): BinaryPlan {
+  const common = b instanceof Tensor ? resultType([a.dtype, b.dtype]) : resultType([a.dtype], [scalarKind(b)]);
+  if (kind === 'arith' && common === 'bool' && call.startsWith('sub')) throw invalidValue(call, 'subtraction with two bool tensors is not supported; use logical_xor()');
+  return { shape: b instanceof Tensor ? broadcastShapes(call, a.shape, b.shape) : [...a.shape], dtype: outputType(kind, common) };
+}
+
+/** Defines name.Tensor, name.Scalar, name.out and (arith) name_.Tensor / name_.Scalar. */
+function binaryFamily(name: string, op: BinaryOp, kind: Kind, withAlpha: boolean, inplace: boolean, tensorBackends?: readonly ('openreg' | 'cpu' | 'meta')[]): void {
+  const alphaArg = withAlpha ? ', *, Scalar alpha=1' : '';
+  const run = (call: string, ex: Executor, a: Tensor, b: Tensor | number, alpha: number, out?: Tensor): Tensor => {
+    const plan = planBinary(call, kind, a, b);
+    if (out === undefined) out = ex.empty(plan.dtype, plan.shape);
+    else checkOut(call, out, plan.shape, plan.dtype);
+    launchBinary(call, ex, op, out, a, b, alpha);
+    return out;
+  };
+  const tensorImpl: OpImpl = (ex, a: Tensor, b: unknown, alpha: unknown) =>
+    run(name, ex, requireTensor(name, 'self', a), requireTensor(name, 'other', b), requireScalar(name, 'alpha', alpha ?? 1));
+  const scalarImpl: OpImpl = (ex, a: Tensor, b: unknown, alpha: unknown) =>
+    run(name, ex, requireTensor(name, 'self', a), requireScalar(name, 'other', b), requireScalar(name, 'alpha', alpha ?? 1));
+  const outImpl: OpImpl = (ex, a: Tensor, b: unknown, ...rest: unknown[]) => {
+    const [alpha, out] = withAlpha ? rest : [1, rest[0]];
+    const other = b instanceof Tensor ? b : requireScalar(name, 'other', b);
+    return run(`${name}.out`, ex, requireTensor(name, 'self', a), other, requireScalar(name, 'alpha', alpha ?? 1), requireTensor(`${name}.out`, 'out', out));
+  };
+  defineBuiltin(`${name}.Tensor(Tensor self, Tensor other${alphaArg}) -> Tensor`, tensorImpl, tensorBackends);
+  defineBuiltin(`${name}.Scalar(Tensor self, Scalar other${withAlpha ? ', Scalar alpha=1' : ''}) -> Tensor`, scalarImpl);
+  defineBuiltin(`${name}.out(Tensor self, Tensor other${alphaArg}${withAlpha ? '' : ', *'}, Tensor(a!) out) -> Tensor(a!)`, outImpl);
+  if (!inplace) return;
+  const inplaceImpl: OpImpl = (ex, a: Tensor, b: unknown, alpha: unknown) => {
+    const self = requireTensor(`${name}_`, 'self', a);
+    const other = b instanceof Tensor ? b : requireScalar(`${name}_`, 'other', b);
+    const plan = planBinary(`${name}_`, kind, self, other);
+    checkOut(`${name}_`, self, broadcastShapes(`${name}_`, self.shape, plan.shape), plan.dtype);
+    launchBinary(`${name}_`, ex, op, self, self, other, requireScalar(`${name}_`, 'alpha', alpha ?? 1));
+    return self;
+  };
+  defineBuiltin(`${name}_.Tensor(Tensor(a!) self, Tensor other${alphaArg}) -> Tensor(a!)`, inplaceImpl);
+  defineBuiltin(`${name}_.Scalar(Tensor(a!) self, Scalar other${withAlpha ? ', Scalar alpha=1' : ''}) -> Tensor(a!)`, inplaceImpl);
+}
+
+binaryFamily('add', BinaryOp.add, 'arith', true, true);
+// sub.Tensor has no openreg kernel: the backend binds it to the CPU fallback (per-op fallback).
+binaryFamily('sub', BinaryOp.sub, 'arith', true, true, ['cpu', 'meta']);
+binaryFamily('mul', BinaryOp.mul, 'arith', false, true);
+binaryFamily('div', BinaryOp.div, 'div', false, true);
+for (const [name, op] of [['eq', BinaryOp.eq], ['ne', BinaryOp.ne], ['lt', BinaryOp.lt], ['le', BinaryOp.le], ['gt', BinaryOp.gt], ['ge', BinaryOp.ge]] as const) {
+  binaryFamily(name, op, 'compare', false, false);
+}
+
+const binaryTensor = (name: string, op: BinaryOp, kind: Kind): OpImpl => (ex, a: Tensor, b: unknown) => {
+  const self = requireTensor(name, 'self', a);
+  const other = b instanceof Tensor ? b : requireScalar(name, 'other', b);
+  const plan = planBinary(name, kind, self, other);
+  const out = ex.empty(plan.dtype, plan.shape);
+  launchBinary(name, ex, op, out, self, other);
+  return out;
+};
+
+/** Ops with no openreg kernel: on openreg they run through the CPU fallback. */
+export const FALLBACK_ONLY = ['cpu', 'meta'] as const;
+defineBuiltin('maximum(Tensor self, Tensor other) -> Tensor', binaryTensor('maximum', BinaryOp.maximum, 'arith'), FALLBACK_ONLY);
+defineBuiltin('minimum(Tensor self, Tensor other) -> Tensor', binaryTensor('minimum', BinaryOp.minimum, 'arith'), FALLBACK_ONLY);
+defineBuiltin('pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor', binaryTensor('pow', BinaryOp.pow, 'arith'), FALLBACK_ONLY);
+defineBuiltin('pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor', binaryTensor('pow', BinaryOp.pow, 'arith'), FALLBACK_ONLY);
+defineBuiltin('threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor', (ex, g: Tensor, x: Tensor) => {
+  const out = ex.empty(g.dtype, broadcastShapes('threshold_backward', g.shape, x.shape));
+  launchBinary('threshold_backward', ex, BinaryOp.thresholdBackward, out, g, x);
+  return out;
+});
+
+/** A unary op and its out= form; `float` ops give float32 for integer inputs. */
+export function unaryOp(name: string, op: UnaryOp, kind: 'same' | 'float' | 'signed', backends?: readonly ('openreg' | 'cpu' | 'meta')[]): void {
+  const typeOf = (call: string, t: Tensor): DType => {
+    if (kind === 'signed' && t.dtype === 'bool') throw invalidValue(call, `${name} is not supported for bool tensors`);
+    return kind === 'float' ? outputType('float', t.dtype) : t.dtype;
+  };
+  defineBuiltin(
+    `${name}(Tensor self) -> Tensor`,
+    (ex, a: unknown) => {
+      const self = requireTensor(name, 'self', a);
+      const out = ex.empty(typeOf(name, self), self.shape);
+      launchUnary(name, ex, op, out, self);
+      return out;
+    },
+    backends,
+  );
+  defineBuiltin(
+    `${name}.out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)`,
+    (ex, a: unknown, o: unknown) => {
+      const self = requireTensor(`${name}.out`, 'self', a);
+      const out = requireTensor(`${name}.out`, 'out', o);
+      checkOut(`${name}.out`, out, self.shape, typeOf(`${name}.out`, self));
+      launchUnary(`${name}.out`, ex, op, out, self);
+      return out;
+    },
+    backends,
+  );
+}
+
+unaryOp('neg', UnaryOp.neg, 'signed');
+unaryOp('exp', UnaryOp.exp, 'float');
+unaryOp('relu', UnaryOp.relu, 'same');
+unaryOp('log', UnaryOp.log, 'float', FALLBACK_ONLY);
+unaryOp('sqrt', UnaryOp.sqrt, 'float', FALLBACK_ONLY);
+unaryOp('tanh', UnaryOp.tanh, 'float', FALLBACK_ONLY);
+unaryOp('sigmoid', UnaryOp.sigmoid, 'float', FALLBACK_ONLY);

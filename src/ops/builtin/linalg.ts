@@ -1,0 +1,153 @@
+import { invalidValue } from '../../errors/errors.js';
+import { TensorKernel, UnaryOp } from '../../protocol/tensor-abi.js';
+import { stubKernel } from '../../dispatch/stubs.js';
+import { DTYPES } from '../../tensor/dtype.js';
+import { broadcastShapes, checkDim, contiguousStrides, expandStrides, viewStrides } from '../../tensor/shape.js';
+import { Tensor } from '../../tensor/tensor.js';
+import { type Executor, operand } from '../executor.js';
+import { defineBuiltin } from '../register.js';
+import { launchUnary } from './launch.js';
+import { cloneOn } from './views.js';
+
+/** Matrix products, softmax, and abs (the op that goes through a per-backend stub). */
+
+function requireMatrixOperands(call: string, a: unknown, b: unknown): [Tensor, Tensor] {
+  if (!(a instanceof Tensor) || !(b instanceof Tensor)) throw invalidValue(call, 'both operands must be Tensors', !(a instanceof Tensor) ? a : b);
+  if (a.dtype !== b.dtype) throw invalidValue(call, `expected both operands to have the same dtype, but got ${a.dtype} and ${b.dtype}`);
+  if (a.dtype === 'bool') throw invalidValue(call, 'bool matrices are not supported');
+  return [a, b];
+}
+
+/** out[b] = a[b] · bm[b] for 3-D operands (batch, rows, columns), any strides. */
+function bmmInto(ex: Executor, out: Tensor, a: Tensor, b: Tensor): void {
+  const [batch, n, k] = a.shape as [number, number, number];
+  const m = b.shape[2]!;
+  ex.launch(TensorKernel.matmul, [a, b], [out], (ptr) => [...operand(out, ptr), ...operand(a, ptr), ...operand(b, ptr), batch, n, k, m, ...out.strides, ...a.strides, ...b.strides]);
+}
+
+/** A view of `t` with `shape`, copying first when its layout does not allow one. */
+function reshaped(ex: Executor, t: Tensor, shape: number[]): { tensor: Tensor; temp: Tensor | undefined } {
+  const strides = viewStrides(t.shape, t.strides, shape);
+  if (strides !== undefined) return { tensor: t.viewAs(shape, strides, t.storageOffset), temp: undefined };
+  const copy = cloneOn(ex, t);
+  return { tensor: copy.viewAs(shape, contiguousStrides(shape), 0), temp: copy };
+}
+
+function matmul(call: string, ex: Executor, x: Tensor, y: Tensor): Tensor {
+  if (x.ndim === 0 || y.ndim === 0) throw invalidValue(call, `both arguments to matmul need to be at least 1D, but they are ${x.ndim}D and ${y.ndim}D`);
+  const n = x.ndim === 1 ? 1 : x.shape[x.ndim - 2]!;
+  const k = x.shape[x.ndim - 1]!;
+  const k2 = y.ndim === 1 ? y.shape[0]! : y.shape[y.ndim - 2]!;
+  const m = y.ndim === 1 ? 1 : y.shape[y.ndim - 1]!;
+  if (k !== k2) throw invalidValue(call, `shapes [${x.shape.join(', ')}] and [${y.shape.join(', ')}] cannot be multiplied (${n}x${k} and ${k2}x${m})`);
+  const batch = broadcastShapes(call, x.shape.slice(0, -2), y.shape.slice(0, -2));
+  const count = batch.reduce((p, d) => p * d, 1);
+  // Each operand as (batch..., rows, columns), broadcast, then the batch flattened.
+  const as3d = (t: Tensor, rows: number, cols: number, isVectorRow: boolean) => {
+    const matrixShape = t.ndim === 1 ? (isVectorRow ? [1, t.shape[0]!] : [t.shape[0]!, 1]) : t.shape.slice(-2);
+    const matrixStrides = t.ndim === 1 ? (isVectorRow ? [0, t.strides[0]!] : [t.strides[0]!, 0]) : t.strides.slice(-2);
+    const lead = t.ndim <= 2 ? [] : t.shape.slice(0, -2);
+    const leadStrides = t.ndim <= 2 ? [] : t.strides.slice(0, -2);
+    const full = [...batch, rows, cols];
+    const strides = expandStrides(call, [...lead, ...matrixShape], [...leadStrides, ...matrixStrides], full);
+    const expanded = t.viewAs(full, strides, t.storageOffset);
+    const r = reshaped(ex, expanded, [count, rows, cols]);
+    if (r.tensor !== expanded) expanded.dispose();
+    return r;
+  };
+  const a = as3d(x, n, k, true);
+  const b = as3d(y, k, m, false);
+  const shape = [...batch, ...(x.ndim > 1 ? [n] : []), ...(y.ndim > 1 ? [m] : [])];
+  const out = ex.empty(x.dtype, shape);
+  const out3d = out.viewAs([count, n, m], [n * m, m, 1], 0);
+  bmmInto(ex, out3d, a.tensor, b.tensor);
+  for (const t of [a.tensor, a.temp, b.tensor, b.temp, out3d]) t?.dispose();
+  return out;
+}
+
+defineBuiltin('mm(Tensor self, Tensor mat2) -> Tensor', (ex, a: unknown, b: unknown) => {
+  const [x, y] = requireMatrixOperands('mm', a, b);
+  if (x.ndim !== 2 || y.ndim !== 2) throw invalidValue('mm', `expected 2-D matrices, got ${x.ndim}-D and ${y.ndim}-D`);
+  return matmul('mm', ex, x, y);
+});
+defineBuiltin('matmul(Tensor self, Tensor other) -> Tensor', (ex, a: unknown, b: unknown) => {
+  const [x, y] = requireMatrixOperands('matmul', a, b);
+  return matmul('matmul', ex, x, y);
+});
+defineBuiltin('dot(Tensor self, Tensor tensor) -> Tensor', (ex, a: unknown, b: unknown) => {
+  const [x, y] = requireMatrixOperands('dot', a, b);
+  if (x.ndim !== 1 || y.ndim !== 1) throw invalidValue('dot', `1D tensors expected, but got ${x.ndim}D and ${y.ndim}D tensors`);
+  if (x.shape[0] !== y.shape[0]) throw invalidValue('dot', `inconsistent tensor size, expected tensor [${x.shape[0]}] and src [${y.shape[0]}] to have the same number of elements`);
+  return matmul('dot', ex, x, y);
+});
+
+function softmaxArgs(call: string, self: unknown, dim: unknown): [Tensor, number] {
+  if (!(self instanceof Tensor)) throw invalidValue(call, 'self must be a Tensor', self);
+  if (DTYPES[self.dtype].category !== 'floating') throw invalidValue(call, `softmax is not implemented for ${self.dtype} tensors`);
+  return [self, checkDim(call, dim, self.ndim)];
+}
+
+/** Outer shape and strides: every dimension but `d`. */
+function outer(t: Tensor, d: number): [number[], number[]] {
+  return [t.shape.filter((_, i) => i !== d), t.strides.filter((_, i) => i !== d)];
+}
+
+function softmax(call: string, log: boolean, ex: Executor, self: Tensor, d: number): Tensor {
+  const out = ex.empty(self.dtype, self.shape);
+  const size = self.ndim === 0 ? 1 : self.shape[d]!;
+  const [shape, os] = outer(out, d);
+  const [, is] = outer(self, d);
+  ex.launch(TensorKernel.softmax, [self], [out], (ptr) => [log ? 1 : 0, ...operand(out, ptr), ...operand(self, ptr), size, out.strides[d] ?? 0, self.strides[d] ?? 0, shape.length, ...shape, ...os, ...is]);
+  return out;
+}
+
+defineBuiltin('softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor', (ex, self: unknown, dim: unknown) => softmax('softmax', false, ex, ...softmaxArgs('softmax', self, dim)));
+defineBuiltin('log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor', (ex, self: unknown, dim: unknown) => softmax('logSoftmax', true, ex, ...softmaxArgs('logSoftmax', self, dim)));
+defineBuiltin('_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor', (ex, g: Tensor, y: Tensor, dim: number) => {
+  const out = ex.empty(y.dtype, y.shape);
+  const d = checkDim('softmax backward', dim, y.ndim);
+  const size = y.ndim === 0 ? 1 : y.shape[d]!;
+  const [shape, os] = outer(out, d);
+  const [, gs] = outer(g, d);
+  const [, ys] = outer(y, d);
+  ex.launch(TensorKernel.softmaxBackward, [g, y], [out], (ptr) => [
+    ...operand(out, ptr),
+    ...operand(g, ptr),
+    ...operand(y, ptr),
+    size,
+    out.strides[d] ?? 0,
+    g.strides[d] ?? 0,
+    y.strides[d] ?? 0,
+    shape.length,
+    ...shape,
+    ...os,
+    ...gs,
+    ...ys,
+  ]);
+  return out;
+});
+
+// abs goes through abs.out to the abs_stub of the backend it runs on (PyTorch's DispatchStub).
+defineBuiltin('abs(Tensor self) -> Tensor', (ex, self: unknown) => {
+  if (!(self instanceof Tensor)) throw invalidValue('abs', 'self must be a Tensor', self);
+  const out = ex.empty(self.dtype, self.shape);
+  absOut(ex, self, out);
+  return out;
+});
+defineBuiltin('abs.out(Tensor self, *, Tensor(a!) out) -> Tensor(a!)', (ex, self: unknown, out: unknown) => {
+  if (!(self instanceof Tensor) || !(out instanceof Tensor)) throw invalidValue('abs.out', 'self and out must be Tensors', !(self instanceof Tensor) ? self : out);
+  return absOut(ex, self, out);
+});
+
+function absOut(ex: Executor, self: Tensor, out: Tensor): Tensor {
+  if (out.shape.join() !== self.shape.join()) throw invalidValue('abs.out', `out has shape [${out.shape.join(', ')}] but the result has shape [${self.shape.join(', ')}]`);
+  if (ex.device.type === 'meta') return out;
+  const kernel = stubKernel('abs', 'abs_stub', ex.device.type, 'aten::abs.out') as (out: Tensor, self: Tensor) => void;
+  kernel(out, self);
+  return out;
+}
+
+/** The builtin backends' abs_stub: the elementwise kernel on the tensors' device. */
+export function absKernel(ex: Executor, out: Tensor, self: Tensor): void {
+  launchUnary('abs', ex, UnaryOp.abs, out, self);
+}

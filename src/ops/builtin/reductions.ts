@@ -1,0 +1,94 @@
+import { invalidValue } from '../../errors/errors.js';
+import { DTYPES, type DType } from '../../tensor/dtype.js';
+import { checkDim } from '../../tensor/shape.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { ReduceOp, TensorKernel } from '../../protocol/tensor-abi.js';
+import { type Executor, operand } from '../executor.js';
+import { defineBuiltin } from '../register.js';
+
+/** Reductions over chosen dimensions (all when none are named), with keepdim. */
+
+function reducedDims(call: string, self: Tensor, dim: unknown): number[] {
+  if (dim === undefined || dim === null) return self.shape.map((_, i) => i);
+  const list = typeof dim === 'number' ? [dim] : dim;
+  if (!Array.isArray(list)) throw invalidValue(call, 'dim must be an integer or an array of integers', dim);
+  const dims = list.map((d) => checkDim(call, d, self.ndim));
+  if (new Set(dims).size !== dims.length) throw invalidValue(call, 'dim names a dimension twice', dim);
+  // An empty list reduces every dimension (PyTorch's sum(dim=[])).
+  return dims.length === 0 ? self.shape.map((_, i) => i) : dims.filter((d) => d < self.ndim);
+}
+
+/**
+ * Launches `op` over `dims` of `self` into `out` (and `indices`): the kernel walks the kept
+ * dimensions outside and the reduced ones inside.
+ */
+export function reduceInto(ex: Executor, op: ReduceOp, self: Tensor, dims: readonly number[], keepdim: boolean, out: Tensor, indices?: Tensor): void {
+  const kept = self.shape.map((_, i) => i).filter((i) => !dims.includes(i));
+  // Out's strides per kept dimension (keepdim leaves size-1 dims in out: skip them).
+  const outStrides = (t: Tensor): number[] => (keepdim ? kept.map((d) => t.strides[d]!) : [...t.strides]);
+  const reads = [self];
+  const writes = indices === undefined ? [out] : [out, indices];
+  ex.launch(TensorKernel.reduce, reads, writes, (ptr) => [
+    op,
+    ...operand(out, ptr),
+    ...operand(self, ptr),
+    ...(indices === undefined ? [-2, 0, 0] : operand(indices, ptr)),
+    kept.length,
+    dims.length,
+    ...kept.map((d) => self.shape[d]!),
+    ...outStrides(out),
+    ...(indices === undefined ? kept.map(() => 0) : outStrides(indices)),
+    ...kept.map((d) => self.strides[d]!),
+    ...dims.map((d) => self.shape[d]!),
+    ...dims.map((d) => self.strides[d]!),
+  ]);
+}
+
+function outShape(self: Tensor, dims: readonly number[], keepdim: boolean): number[] {
+  return keepdim ? self.shape.map((n, i) => (dims.includes(i) ? 1 : n)) : self.shape.filter((_, i) => !dims.includes(i));
+}
+
+/** sum: integers and bools accumulate into int64, as PyTorch does. */
+function sumType(call: string, self: Tensor, dtype: unknown): DType {
+  if (dtype !== undefined && dtype !== null) {
+    if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) throw invalidValue(call, 'dtype must be a dtype name', dtype);
+    return dtype as DType;
+  }
+  return DTYPES[self.dtype].category === 'floating' ? self.dtype : 'int64';
+}
+
+function reduction(call: string, op: ReduceOp, ex: Executor, self: Tensor, dim: unknown, keepdim: unknown, dtype: unknown): Tensor {
+  const dims = reducedDims(call, self, dim);
+  if (op === ReduceOp.mean && DTYPES[(dtype as DType | undefined) ?? self.dtype].category !== 'floating') {
+    throw invalidValue(call, `mean(): could not infer output dtype: the input dtype must be a floating point type, got ${self.dtype}`);
+  }
+  const type = op === ReduceOp.sum ? sumType(call, self, dtype) : ((dtype as DType | undefined) ?? self.dtype);
+  const out = ex.empty(type, outShape(self, dims, keepdim === true));
+  reduceInto(ex, op, self, dims, keepdim === true, out);
+  return out;
+}
+
+defineBuiltin('sum(Tensor self, *, ScalarType? dtype=None) -> Tensor', (ex, self: Tensor, dtype: unknown) => reduction('sum', ReduceOp.sum, ex, self, undefined, false, dtype));
+defineBuiltin('sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor', (ex, self: Tensor, dim: unknown, keepdim: unknown, dtype: unknown) =>
+  reduction('sum', ReduceOp.sum, ex, self, dim, keepdim, dtype),
+);
+defineBuiltin('mean(Tensor self, *, ScalarType? dtype=None) -> Tensor', (ex, self: Tensor, dtype: unknown) => reduction('mean', ReduceOp.mean, ex, self, undefined, false, dtype));
+defineBuiltin('mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor', (ex, self: Tensor, dim: unknown, keepdim: unknown, dtype: unknown) =>
+  reduction('mean', ReduceOp.mean, ex, self, dim, keepdim, dtype),
+);
+defineBuiltin('max(Tensor self) -> Tensor', (ex, self: Tensor) => {
+  if (self.numel() === 0) throw invalidValue('max', 'max(): expected a non-empty tensor (the operation has no identity)');
+  return reduction('max', ReduceOp.max, ex, self, undefined, false, undefined);
+});
+defineBuiltin('amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor', (ex, self: Tensor, dim: unknown, keepdim: unknown) => reduction('amax', ReduceOp.max, ex, self, dim, keepdim, undefined));
+defineBuiltin('max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)', (ex, self: Tensor, dim: unknown, keepdim: unknown) => {
+  const call = 'max';
+  const d = checkDim(call, dim, self.ndim);
+  const dims = self.ndim === 0 ? [] : [d];
+  if (self.ndim > 0 && self.shape[d] === 0) throw invalidValue(call, `max(): cannot reduce dimension ${d} of size 0`);
+  const shape = outShape(self, dims, keepdim === true);
+  const values = ex.empty(self.dtype, shape);
+  const indices = ex.empty('int64', shape);
+  reduceInto(ex, ReduceOp.max, self, dims, keepdim === true, values, indices);
+  return [values, indices];
+});

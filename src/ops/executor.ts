@@ -1,0 +1,155 @@
+import { Runtime } from '../api/runtime.js';
+import { invalidValue } from '../errors/errors.js';
+import type { Kernel } from '../runtime/kernel-module.js';
+import type { Stream } from '../runtime/handles.js';
+import { DTypeCode, HOST_SLOT_SCALE, type TensorKernel } from '../protocol/tensor-abi.js';
+import { currentRuntime, TensorDevice } from '../tensor/device.js';
+import { DTYPES, type DType } from '../tensor/dtype.js';
+import { type Shape, numel } from '../tensor/shape.js';
+import { Storage } from '../tensor/storage.js';
+import { Tensor } from '../tensor/tensor.js';
+import { runCpuKernel } from './cpu-pool.js';
+
+/** Maps a tensor to the pointer of its first element, as the executing side addresses memory. */
+export type PointerOf = (t: Tensor) => number;
+
+/**
+ * Where an op's kernels run: one openreg device (its current stream), the CPU pool, or
+ * nowhere (meta). Ops allocate their outputs and launch tensor kernels through it.
+ */
+export interface Executor {
+  readonly device: TensorDevice;
+  /** A new contiguous tensor on this executor's device. */
+  empty(dtype: DType, shape: Shape): Tensor;
+  /** Runs `kernel` with the arguments `build` makes; `reads` and `writes` are the tensors it touches. */
+  launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void;
+}
+
+/** Elements from the first to one past the last element a strided tensor reaches (its strides are non-negative). */
+export function span(t: Tensor): number {
+  if (t.numel() === 0) return 0;
+  let last = 0;
+  for (let i = 0; i < t.shape.length; i++) last += (t.shape[i]! - 1) * t.strides[i]!;
+  return last + 1;
+}
+
+/** dtype code, pointer and span: how a tensor operand crosses into a kernel. */
+export function operand(t: Tensor, ptr: PointerOf): number[] {
+  return [DTypeCode[t.dtype], ptr(t), span(t)];
+}
+
+const kernelCache = new WeakMap<Runtime, Map<string, Kernel>>();
+
+/** The kernels of one openreg device, on its current stream. */
+export class DeviceExecutor implements Executor {
+  readonly device: TensorDevice;
+  readonly runtime: Runtime;
+  readonly stream: Stream;
+
+  constructor(runtime: Runtime, device: TensorDevice, stream?: Stream) {
+    this.runtime = runtime;
+    this.device = device;
+    this.stream = stream ?? runtime.getCurrentStream(device.index!);
+  }
+
+  empty(dtype: DType, shape: Shape): Tensor {
+    const nbytes = numel(shape) * DTYPES[dtype].itemsize;
+    const block = nbytes === 0 ? undefined : this.runtime.cachingAllocator.allocate(nbytes, this.stream);
+    return Tensor.over(new Storage(this.device, nbytes, { runtime: this.runtime, block }), dtype, shape);
+  }
+
+  launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void {
+    for (const t of [...reads, ...writes]) {
+      if (!t.device.equals(this.device)) throw invalidValue(kernel, `expected all tensors on ${this.device}, got one on ${t.device}`, t.toString());
+    }
+    const args = build((t) => t.storage(kernel).ptr + t.storageOffset * t.itemsize);
+    this.runtime.launchKernel(this.#kernel(kernel), args, this.stream);
+  }
+
+  #kernel(name: string): Kernel {
+    let cache = kernelCache.get(this.runtime);
+    if (cache === undefined) kernelCache.set(this.runtime, (cache = new Map()));
+    let k = cache.get(name);
+    if (k === undefined) cache.set(name, (k = this.runtime.builtinKernel(name)));
+    return k;
+  }
+}
+
+/** A storage's pending work, then `task`: the next op on it waits for both. */
+function chain(storage: Storage, task: Promise<void>): void {
+  storage.busy = task;
+  void task.then(() => {
+    if (storage.busy === task) storage.busy = undefined;
+  });
+}
+
+const CPU = new TensorDevice('cpu', undefined);
+
+/**
+ * Kernels on the CPU pool. An op returns at once; its task starts when the earlier tasks on
+ * the storages it touches are done, so CPU ops keep program order per storage as a stream
+ * would, while independent ones run in parallel on the pool's threads.
+ */
+export class CpuExecutor implements Executor {
+  readonly device = CPU;
+
+  empty(dtype: DType, shape: Shape): Tensor {
+    return Tensor.over(cpuStorage(numel(shape) * DTYPES[dtype].itemsize), dtype, shape);
+  }
+
+  launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void {
+    const storages: Storage[] = [];
+    for (const t of [...reads, ...writes]) {
+      if (t.device.type !== 'cpu') throw invalidValue(kernel, `expected all tensors on cpu, got one on ${t.device}`, t.toString());
+      const s = t.storage(kernel);
+      if (!storages.includes(s)) storages.push(s);
+    }
+    const args = build((t) => {
+      const s = t.storage(kernel);
+      return storages.indexOf(s) * HOST_SLOT_SCALE + s.byteOffset + t.storageOffset * t.itemsize;
+    });
+    const inputs = reads.map((t) => t.storage(kernel));
+    const outputs = writes.map((t) => t.storage(kernel));
+    const before = storages.flatMap((s) => s.busy ?? []);
+    const task = Promise.all(before)
+      .then(() => {
+        const failed = inputs.find((s) => s.failure !== undefined);
+        if (failed !== undefined) throw failed.failure;
+        return runCpuKernel(kernel, args, storages.map((s) => s.buffer!));
+      })
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          for (const s of outputs) s.failure = error;
+        },
+      );
+    for (const s of storages) chain(s, task);
+  }
+}
+
+/** Shapes and dtypes only: no memory, no kernels (the `meta` device). */
+export class MetaExecutor implements Executor {
+  readonly device = new TensorDevice('meta', undefined);
+
+  empty(dtype: DType, shape: Shape): Tensor {
+    return Tensor.over(new Storage(this.device, numel(shape) * DTYPES[dtype].itemsize, {}), dtype, shape);
+  }
+
+  launch(): void {}
+}
+
+/** Host memory a pool thread can address: a SharedArrayBuffer of its own, or a pinned block (`view`). */
+export function cpuStorage(nbytes: number, view?: Uint8Array, onFree?: () => void): Storage {
+  if (view !== undefined) return new Storage(CPU, nbytes, { buffer: view.buffer as SharedArrayBuffer, byteOffset: view.byteOffset, onFree });
+  return new Storage(CPU, nbytes, { buffer: new SharedArrayBuffer(Math.max(nbytes, 1)) });
+}
+
+const cpuExecutor = new CpuExecutor();
+const metaExecutor = new MetaExecutor();
+
+/** The executor of a (resolved) device. */
+export function executorFor(call: string, device: TensorDevice): Executor {
+  if (device.type === 'cpu') return cpuExecutor;
+  if (device.type === 'meta') return metaExecutor;
+  return new DeviceExecutor(currentRuntime(call), device);
+}

@@ -1,0 +1,217 @@
+import { invalidValue } from '../errors/errors.js';
+import { given, requireOptions } from '../errors/validate.js';
+import { Generator } from '../integration/random/generator.js';
+import { PhiloxStream, toUnitFloat32, toUnitFloat64 } from '../protocol/philox.js';
+import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.js';
+import { DTYPES, type DType, isDType } from '../tensor/dtype.js';
+import { encodeInto, flatten } from '../tensor/host-data.js';
+import { checkShape } from '../tensor/shape.js';
+import { Tensor, op } from '../tensor/tensor.js';
+import { DeviceExecutor, type Executor, cpuStorage } from './executor.js';
+import { defineBuiltin } from './register.js';
+import './builtins.js';
+import { launchArange, launchFill } from './builtin/launch.js';
+import { copyInto } from './builtin/copies.js';
+
+/** Options of the factories (`torch.zeros(..., dtype=, device=, requires_grad=)`). */
+export interface TensorOptions {
+  /** @default float32 (int64 for integer data, bool for booleans in `tensor()`) */
+  dtype?: DType;
+  /** `'openreg'` (the current openreg device), `'openreg:1'`, `'cpu'`, `'meta'`. @default 'cpu' */
+  device?: DeviceLike;
+  requiresGrad?: boolean;
+}
+
+export interface RandomTensorOptions extends TensorOptions {
+  /** A generator of the target device (`rt.newGenerator(d)`); the device's default generator otherwise. */
+  generator?: Generator;
+}
+
+interface Resolved {
+  dtype: DType;
+  device: TensorDevice;
+  requiresGrad: boolean;
+}
+
+function resolve(call: string, options: unknown, fallback: DType = 'float32'): Resolved {
+  const o = requireOptions<TensorOptions>(call, options);
+  const dtype = given(o.dtype, fallback);
+  if (!isDType(dtype)) throw invalidValue(call, `options.dtype must be one of ${Object.keys(DTYPES).join(', ')}`, dtype);
+  const requiresGrad = given(o.requiresGrad, false);
+  if (typeof requiresGrad !== 'boolean') throw invalidValue(call, 'options.requiresGrad must be a boolean', requiresGrad);
+  return { dtype, device: resolveDevice(call, o.device), requiresGrad };
+}
+
+function finish(t: Tensor, r: Resolved): Tensor {
+  if (r.requiresGrad) t.requiresGrad = true;
+  return t;
+}
+
+function sizeOf(call: string, shape: unknown): number[] {
+  return checkShape(call, typeof shape === 'number' ? [shape] : shape);
+}
+
+const fromDevice = (device: TensorDevice, call: string, args: unknown[]) => op(call, call, [...args, device], device) as Tensor;
+
+defineBuiltin('empty(int[] size, ScalarType dtype, Device device) -> Tensor', (ex, size: number[], dtype: DType) => ex.empty(dtype, size));
+defineBuiltin('empty_strided(int[] size, int[] stride, ScalarType dtype, Device device) -> Tensor', (ex, size: number[], stride: number[], dtype: DType) => {
+  const span = size.some((n) => n === 0) ? 0 : size.reduce((acc, n, i) => acc + (n - 1) * stride[i]!, 0) + 1;
+  const base = ex.empty(dtype, [span]);
+  const out = base.viewAs(size, stride, 0);
+  base.dispose();
+  return out;
+});
+defineBuiltin('full(int[] size, Scalar fill_value, ScalarType dtype, Device device) -> Tensor', (ex, size: number[], value: number, dtype: DType) => {
+  const out = ex.empty(dtype, size);
+  launchFill('full', ex, out, value);
+  return out;
+});
+defineBuiltin('arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device device) -> Tensor', (ex, start: number, end: number, step: number, dtype: DType) => {
+  const out = ex.empty(dtype, [Math.max(0, Math.ceil((end - start) / step))]);
+  launchArange(ex, out, start, step);
+  return out;
+});
+defineBuiltin('openreg::random(int[] size, bool normal, ScalarType dtype, Generator? generator, Device device) -> Tensor', (ex, size: number[], normal: boolean, dtype: DType, generator: Generator | undefined) =>
+  randomOn(ex, size, normal, dtype, generator),
+);
+
+/** A tensor of `shape` whose values are not initialized (`torch.empty`). */
+export function empty(shape: number | readonly number[], options?: TensorOptions): Tensor {
+  const r = resolve('empty', options);
+  return finish(fromDevice(r.device, 'empty', [sizeOf('empty', shape), r.dtype]), r);
+}
+
+/** An uninitialized tensor with explicit strides (`torch.empty_strided`). */
+export function emptyStrided(shape: readonly number[], strides: readonly number[], options?: TensorOptions): Tensor {
+  const call = 'emptyStrided';
+  const r = resolve(call, options);
+  const size = sizeOf(call, shape);
+  if (!Array.isArray(strides) || strides.length !== size.length || !strides.every((s) => Number.isInteger(s) && s >= 0)) {
+    throw invalidValue(call, `strides must be ${size.length} non-negative integers`, strides);
+  }
+  return finish(op(call, 'empty_strided', [size, [...strides], r.dtype, r.device], r.device) as Tensor, r);
+}
+
+export function full(shape: number | readonly number[], value: number | boolean, options?: TensorOptions): Tensor {
+  const call = 'full';
+  if (typeof value !== 'number' && typeof value !== 'boolean') throw invalidValue(call, 'value must be a number or a boolean', value);
+  const r = resolve(call, options, typeof value === 'boolean' ? 'bool' : 'float32');
+  return finish(fromDevice(r.device, 'full', [sizeOf(call, shape), Number(value), r.dtype]), r);
+}
+
+export function zeros(shape: number | readonly number[], options?: TensorOptions): Tensor {
+  const r = resolve('zeros', options);
+  return finish(fromDevice(r.device, 'full', [sizeOf('zeros', shape), 0, r.dtype]), r);
+}
+
+export function ones(shape: number | readonly number[], options?: TensorOptions): Tensor {
+  const r = resolve('ones', options);
+  return finish(fromDevice(r.device, 'full', [sizeOf('ones', shape), 1, r.dtype]), r);
+}
+
+export function zerosLike(t: Tensor, options?: TensorOptions): Tensor {
+  return zeros(t.shape, { dtype: t.dtype, device: t.device, ...options });
+}
+
+export function onesLike(t: Tensor, options?: TensorOptions): Tensor {
+  return ones(t.shape, { dtype: t.dtype, device: t.device, ...options });
+}
+
+/** start, start+step, … below end (`torch.arange`); int64 when every bound is an integer. */
+export function arange(start: number, end?: number, step = 1, options?: TensorOptions): Tensor {
+  const call = 'arange';
+  const [from, to] = end === undefined ? [0, start] : [start, end];
+  for (const [name, v] of [['start', from], ['end', to], ['step', step]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidValue(call, `${name} must be a finite number`, v);
+  }
+  if (step === 0 || (to - from) * step < 0) throw invalidValue(call, 'upper bound and larger bound inconsistent with step sign', step);
+  const integral = [from, to, step].every(Number.isInteger);
+  const r = resolve(call, options, integral ? 'int64' : 'float32');
+  return finish(fromDevice(r.device, 'arange', [from, to, step, r.dtype]), r);
+}
+
+/** Uniform in [0, 1) from the device's generator (`torch.rand`). */
+export function rand(shape: number | readonly number[], options?: RandomTensorOptions): Tensor {
+  return random('rand', shape, false, options);
+}
+
+/** Standard normal from the device's generator (`torch.randn`). */
+export function randn(shape: number | readonly number[], options?: RandomTensorOptions): Tensor {
+  return random('randn', shape, true, options);
+}
+
+function random(call: string, shape: unknown, normal: boolean, options: unknown): Tensor {
+  const r = resolve(call, options);
+  if (DTYPES[r.dtype].category !== 'floating') throw invalidValue(call, `${call} needs a floating dtype`, r.dtype);
+  const generator = (options as RandomTensorOptions | undefined)?.generator;
+  if (generator !== undefined && !(generator instanceof Generator)) throw invalidValue(call, 'options.generator must be a Generator', generator);
+  return finish(op(call, 'openreg::random', [sizeOf(call, shape), normal, r.dtype, generator, r.device], r.device) as Tensor, r);
+}
+
+/** The host's generator (`torch.default_generator`): Philox too, so cpu and openreg draw the same values from the same seed. */
+export const cpuGenerator = new Generator(-1);
+const philox = new PhiloxStream();
+
+function randomOn(ex: Executor, size: number[], normal: boolean, dtype: DType, generator: Generator | undefined): Tensor {
+  const direct = dtype === 'float32' || dtype === 'float64';
+  const fill = ex.empty(direct ? dtype : 'float32', size);
+  const n = fill.numel();
+  if (ex instanceof DeviceExecutor) {
+    const options = { dtype: fill.dtype as 'float32' | 'float64', generator, stream: ex.stream };
+    if (n > 0) {
+      if (normal) ex.runtime.randomNormal(fill.dataPtr(), n, options);
+      else ex.runtime.randomUniform(fill.dataPtr(), n, options);
+    }
+  } else if (ex.device.type === 'cpu') {
+    const g = generator ?? cpuGenerator;
+    if (g.device !== -1) throw invalidValue('rand', `the generator belongs to openreg:${g.device}, not to cpu`);
+    hostRandom(g, fill, normal);
+  }
+  if (direct) return fill;
+  const out = ex.empty(dtype, size);
+  copyInto('rand', out, fill);
+  fill.dispose();
+  return out;
+}
+
+/** The device kernels' draws, computed on the host: element i reads Philox values offset + k·i … */
+function hostRandom(g: Generator, t: Tensor, normal: boolean): void {
+  const n = t.numel();
+  if (n === 0) return;
+  const per = normal || t.dtype === 'float64' ? 2 : 1;
+  const [lo, hi] = g.key;
+  const offset = g.reserve(n * per);
+  philox.reset(lo, hi);
+  const s = t.storage('rand');
+  const out = t.dtype === 'float64' ? new Float64Array(s.buffer!, s.byteOffset, n) : new Float32Array(s.buffer!, s.byteOffset, n);
+  for (let i = 0; i < n; i++) {
+    if (normal) {
+      const u1 = (philox.value(offset + 2 * i) + 1) * 2 ** -32;
+      const u2 = philox.value(offset + 2 * i + 1) * 2 ** -32;
+      out[i] = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    } else {
+      out[i] = per === 2 ? toUnitFloat64(philox.value(offset + 2 * i), philox.value(offset + 2 * i + 1)) : toUnitFloat32(philox.value(offset + i));
+    }
+  }
+}
+
+/**
+ * A tensor from nested arrays (`torch.tensor`): built on the host, then copied to `device`.
+ * The dtype is inferred as PyTorch does: bool, int64 for integers, float32 otherwise.
+ */
+export function tensor(data: unknown, options?: TensorOptions): Tensor {
+  const call = 'tensor';
+  if (data instanceof Tensor) throw invalidValue(call, 'data is already a Tensor; use clone() or to()', data.toString());
+  const { shape, values, kinds } = flatten(call, data);
+  const inferred: DType = kinds.has('float') ? 'float32' : kinds.has('number') || kinds.has('bigint') ? 'int64' : kinds.size === 0 ? 'float32' : 'bool';
+  const r = resolve(call, options, inferred);
+  const bytes = values.length * DTYPES[r.dtype].itemsize;
+  const storage = cpuStorage(bytes);
+  encodeInto(r.dtype, values, new Uint8Array(storage.buffer!, 0, bytes));
+  const host = Tensor.over(storage, r.dtype, shape);
+  if (r.device.type === 'cpu') return finish(host, r);
+  const out = op(call, 'empty', [shape, r.dtype, r.device], r.device) as Tensor;
+  copyInto(call, out, host);
+  host.dispose();
+  return finish(out, r);
+}

@@ -1,0 +1,57 @@
+/**
+ * The argument conventions of the tensor kernels, shared by the host that launches them and
+ * the kernels (device workers and the CPU pool). A tensor operand crosses as three numbers:
+ * dtype code, pointer to its first element, and span (elements from the first to one past
+ * the last it can reach); its shape and strides follow in the tail of the arguments.
+ */
+
+/** Element types as numbers, in PyTorch's promotion order. */
+export const DTypeCode = { bool: 0, uint8: 1, int32: 2, int64: 3, float16: 4, bfloat16: 5, float32: 6, float64: 7 } as const;
+export type DTypeCode = (typeof DTypeCode)[keyof typeof DTypeCode];
+
+/** A scalar operand in place of a tensor: its dtype code slot holds this, its pointer slot the value. */
+export const SCALAR_OPERAND = -1;
+
+export const UnaryOp = { identity: 0, neg: 1, abs: 2, exp: 3, relu: 4, log: 5, sqrt: 6, tanh: 7, sigmoid: 8, reluGrad: 9 } as const;
+export type UnaryOp = (typeof UnaryOp)[keyof typeof UnaryOp];
+
+export const BinaryOp = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  eq: 4,
+  ne: 5,
+  lt: 6,
+  le: 7,
+  gt: 8,
+  ge: 9,
+  maximum: 10,
+  minimum: 11,
+  pow: 12,
+  /** relu's backward: grad where input > 0. */
+  thresholdBackward: 13,
+} as const;
+export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp];
+
+export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const;
+export type ReduceOp = (typeof ReduceOp)[keyof typeof ReduceOp];
+
+/** Most dimensions a tensor operand may have: the launch arguments (64 at most) hold its shape and strides. */
+export const MAX_TENSOR_DIMS = 8;
+
+/** Kernel names in the built-in module (device workers) and the CPU pool. */
+export const TensorKernel = {
+  unary: 'tensorUnary',
+  binary: 'tensorBinary',
+  fill: 'tensorFill',
+  arange: 'tensorArange',
+  reduce: 'tensorReduce',
+  matmul: 'tensorMatmul',
+  softmax: 'tensorSoftmax',
+  softmaxBackward: 'tensorSoftmaxBackward',
+} as const;
+export type TensorKernel = (typeof TensorKernel)[keyof typeof TensorKernel];
+
+/** CPU-pool pointers: buffer slot × 2^40 + byte offset into the task's buffer at that slot. */
+export const HOST_SLOT_SCALE = 2 ** 40;

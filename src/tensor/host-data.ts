@@ -1,0 +1,80 @@
+import { invalidValue } from '../errors/errors.js';
+import { DTYPES, type DType, fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from './dtype.js';
+import type { Shape } from './shape.js';
+
+/** Values as JS reads them: 16-bit floats decoded to float32, bool as 0/1 bytes, int64 as bigints. */
+export type TensorData = Float32Array | Float64Array | Int32Array | Uint8Array | BigInt64Array;
+/** Nested arrays of numbers (`tensor.toArray()`, `tensor([[1, 2], [3, 4]])`). */
+export type NestedArray = number | boolean | NestedArray[];
+
+/** Decodes contiguous elements of `dtype` from `bytes`. */
+export function decode(dtype: DType, bytes: Uint8Array): TensorData {
+  const info = DTYPES[dtype];
+  const count = bytes.byteLength / info.itemsize;
+  const copy = bytes.slice();
+  const raw = new info.storage(copy.buffer, 0, count);
+  if (dtype === 'float16' || dtype === 'bfloat16') {
+    const from = dtype === 'float16' ? fromFloat16Bits : fromBFloat16Bits;
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) out[i] = from(raw[i] as number);
+    return out;
+  }
+  return raw as TensorData;
+}
+
+/** Writes `values` (already in flat order) as elements of `dtype` into `target`. */
+export function encodeInto(dtype: DType, values: ArrayLike<number | boolean | bigint>, target: Uint8Array): void {
+  const info = DTYPES[dtype];
+  const out = new info.storage(target.buffer, target.byteOffset, values.length);
+  for (let i = 0; i < values.length; i++) out[i] = convert(dtype, values[i]!) as never;
+}
+
+function convert(dtype: DType, v: number | boolean | bigint): number | bigint {
+  if (dtype === 'int64') {
+    if (typeof v === 'bigint') return BigInt.asIntN(64, v);
+    const n = Number(v);
+    return Number.isFinite(n) ? BigInt.asIntN(64, BigInt(Math.trunc(n))) : 0n;
+  }
+  const n = Number(v);
+  if (dtype === 'bool') return n !== 0 ? 1 : 0;
+  if (dtype === 'float16') return toFloat16Bits(n);
+  if (dtype === 'bfloat16') return toBFloat16Bits(n);
+  return n;
+}
+
+/** Shape and flat values of nested arrays (every row of a dimension the same length). */
+export function flatten(call: string, data: unknown): { shape: number[]; values: (number | boolean | bigint)[]; kinds: Set<string> } {
+  const shape: number[] = [];
+  for (let level: unknown = data; Array.isArray(level); level = level[0]) shape.push(level.length);
+  const values: (number | boolean | bigint)[] = [];
+  const kinds = new Set<string>();
+  const walk = (node: unknown, depth: number, path: string): void => {
+    if (depth === shape.length) {
+      if (typeof node !== 'number' && typeof node !== 'boolean' && typeof node !== 'bigint') {
+        throw invalidValue(call, `data${path} must be a number, a boolean or a bigint`, node);
+      }
+      kinds.add(typeof node === 'number' && !Number.isInteger(node) ? 'float' : typeof node);
+      values.push(node);
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[depth]) {
+      throw invalidValue(call, `data${path} must be an array of length ${shape[depth]} (nested arrays must be rectangular)`, node);
+    }
+    node.forEach((child, i) => walk(child, depth + 1, `${path}[${i}]`));
+  };
+  walk(data, 0, '');
+  return { shape, values, kinds };
+}
+
+/** Flat values back into nested arrays of `shape` (bool as booleans, int64 as numbers). */
+export function nest(dtype: DType, shape: Shape, flat: TensorData): NestedArray {
+  const at = (i: number): number | boolean => (dtype === 'bool' ? flat[i] !== 0 : Number(flat[i]!));
+  if (shape.length === 0) return at(0);
+  let index = 0;
+  const build = (depth: number): NestedArray[] => {
+    const out: NestedArray[] = [];
+    for (let i = 0; i < shape[depth]!; i++) out.push(depth === shape.length - 1 ? at(index++) : build(depth + 1));
+    return out;
+  };
+  return build(0);
+}

@@ -1,0 +1,70 @@
+import type { Runtime } from '../api/runtime.js';
+import type { DeviceBlock } from '../integration/allocators/caching-allocator.js';
+import type { TensorDevice } from './device.js';
+
+/**
+ * The memory behind one or more tensors (views share it). On `openreg` a block of the
+ * caching device allocator, taken on the device's current stream, so it obeys
+ * stream-ordered reuse; on `cpu` a SharedArrayBuffer the CPU pool's threads can read; on
+ * `meta` nothing. Freed when the last tensor using it is disposed.
+ */
+export class Storage {
+  readonly device: TensorDevice;
+  readonly nbytes: number;
+  readonly runtime: Runtime | undefined;
+  readonly block: DeviceBlock | undefined;
+  /** cpu: the buffer, and where the storage starts in it. */
+  readonly buffer: SharedArrayBuffer | undefined;
+  readonly byteOffset: number;
+  /**
+   * cpu: settles when the CPU-pool work queued on this storage so far has finished (reads
+   * and writes alike); undefined when nothing is pending.
+   */
+  busy: Promise<void> | undefined;
+  /** cpu: the error of a pool task that should have written this storage. */
+  failure: unknown;
+  #refs = 1;
+  #onFree: (() => void) | undefined;
+
+  /** @internal */
+  constructor(
+    device: TensorDevice,
+    nbytes: number,
+    memory: { runtime?: Runtime; block?: DeviceBlock; buffer?: SharedArrayBuffer; byteOffset?: number; onFree?: () => void },
+  ) {
+    this.device = device;
+    this.nbytes = nbytes;
+    this.runtime = memory.runtime;
+    this.block = memory.block;
+    this.buffer = memory.buffer;
+    this.byteOffset = memory.byteOffset ?? 0;
+    this.#onFree = memory.onFree;
+  }
+
+  /** Device pointer of the first byte (0 when the storage is empty or not on a device). */
+  get ptr(): number {
+    return this.block?.ptr ?? 0;
+  }
+
+  get freed(): boolean {
+    return this.#refs === 0;
+  }
+
+  retain(): void {
+    this.#refs++;
+  }
+
+  /** Drops one user; the last returns the memory (a device block to its stream's cache). */
+  release(): void {
+    if (this.#refs === 0 || --this.#refs > 0) return;
+    const { runtime, block } = this;
+    if (block !== undefined && runtime !== undefined && !runtime.closed) {
+      try {
+        runtime.cachingAllocator.free(block);
+      } catch {
+        // The device was reset or lost since: its memory is gone already.
+      }
+    }
+    this.#onFree?.();
+  }
+}

@@ -1,0 +1,505 @@
+import { invalidValue, openRegError } from '../errors/errors.js';
+import type { Stream } from '../runtime/handles.js';
+import { dispatcher } from '../dispatch/registry.js';
+import type { DispatchKey } from '../dispatch/dispatcher.js';
+import { DTYPES, type DType, isDType } from './dtype.js';
+import { type DeviceLike, TensorDevice } from './device.js';
+import { type NestedArray, type TensorData, nest } from './host-data.js';
+import { isGradEnabled } from './grad-mode.js';
+import { type Shape, contiguousStrides, isContiguous, numel } from './shape.js';
+import type { Storage } from './storage.js';
+
+/** A node of the autograd graph: how to turn the gradient of an op's output into its inputs'. */
+export interface GradNode {
+  readonly name: string;
+  /** The inputs that need a gradient, by position (undefined: none flows there). */
+  readonly inputs: readonly (Tensor | undefined)[];
+  /** Gradients of the inputs, by position, from the gradient of the output. */
+  backward(grad: Tensor): readonly (Tensor | undefined)[];
+}
+
+/** Wrapper keys a later mechanism adds in front of Autograd (autocast): `(tensors) => keys`. */
+const wrapperKeySources: ((tensors: readonly Tensor[]) => DispatchKey | undefined)[] = [];
+
+/** @internal Lets a mechanism above the tensor layer (autocast) add its key to calls. */
+export function addWrapperKeySource(source: (tensors: readonly Tensor[]) => DispatchKey | undefined): void {
+  wrapperKeySources.push(source);
+}
+
+const registry = new FinalizationRegistry<Storage>((storage) => storage.release());
+
+/**
+ * A strided view of a storage: dtype, shape, strides and storage offset (in elements), on
+ * one device. Ops go through the dispatcher; on `openreg` they run as kernels on the
+ * device's current stream, so a method returns before the values exist; reads wait.
+ */
+export class Tensor implements Disposable {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  /** Offset of the first element in the storage, in elements. */
+  readonly storageOffset: number;
+  readonly device: TensorDevice;
+  /** Autograd: the gradient accumulated by backward() (leaves that require grad). */
+  grad: Tensor | undefined;
+  /** @internal Autograd: the node that made this tensor (undefined for leaves). */
+  gradFn: GradNode | undefined;
+  #requiresGrad = false;
+  #storage: Storage | undefined;
+  /** @internal */
+  readonly meta: boolean;
+
+  /** @internal use the factories (tensor, zeros, empty, …) */
+  constructor(storage: Storage, dtype: DType, shape: Shape, strides: readonly number[], storageOffset: number) {
+    this.dtype = dtype;
+    this.shape = Object.freeze([...shape]);
+    this.strides = Object.freeze([...strides]);
+    this.storageOffset = storageOffset;
+    this.device = storage.device;
+    this.meta = storage.device.type === 'meta';
+    this.#storage = storage;
+    registry.register(this, storage, this);
+  }
+
+  /** @internal A tensor over new memory (contiguous). */
+  static over(storage: Storage, dtype: DType, shape: Shape): Tensor {
+    return new Tensor(storage, dtype, shape, contiguousStrides(shape), 0);
+  }
+
+  /** @internal A view sharing this tensor's storage. */
+  viewAs(shape: Shape, strides: readonly number[], storageOffset: number): Tensor {
+    const storage = this.storage('view');
+    storage.retain();
+    return new Tensor(storage, this.dtype, shape, strides, storageOffset);
+  }
+
+  /** @internal The storage; throws once the tensor is disposed. */
+  storage(call: string): Storage {
+    if (this.#storage === undefined) throw openRegError('invalidHandle', { call, problem: `${this.toString()} was disposed` });
+    return this.#storage;
+  }
+
+  get requiresGrad(): boolean {
+    return this.#requiresGrad;
+  }
+
+  set requiresGrad(value: boolean) {
+    if (typeof value !== 'boolean') throw invalidValue('requiresGrad', 'must be a boolean', value);
+    if (value && DTYPES[this.dtype].category !== 'floating') throw invalidValue('requiresGrad', `only floating-point tensors can require gradients, this one is ${this.dtype}`, value);
+    if (!value && this.gradFn !== undefined) throw invalidValue('requiresGrad', 'cannot turn it off on a non-leaf tensor (use detach())', value);
+    this.#requiresGrad = value;
+  }
+
+  /** Sets requiresGrad and returns this (`requires_grad_()`). */
+  requiresGrad_(value = true): this {
+    this.requiresGrad = value;
+    return this;
+  }
+
+  get isLeaf(): boolean {
+    return this.gradFn === undefined;
+  }
+
+  get disposed(): boolean {
+    return this.#storage === undefined;
+  }
+
+  get ndim(): number {
+    return this.shape.length;
+  }
+
+  dim(): number {
+    return this.shape.length;
+  }
+
+  numel(): number {
+    return numel(this.shape);
+  }
+
+  get itemsize(): number {
+    return DTYPES[this.dtype].itemsize;
+  }
+
+  isContiguous(): boolean {
+    return isContiguous(this.shape, this.strides);
+  }
+
+  /** Address of the first element: a device pointer on openreg (views of one storage share its base), a byte offset on cpu. */
+  dataPtr(): number {
+    const s = this.storage('dataPtr');
+    return (s.block?.ptr ?? s.byteOffset) + this.storageOffset * this.itemsize;
+  }
+
+  /** Address of the storage's first byte (`untyped_storage().data_ptr()`). */
+  storageDataPtr(): number {
+    const s = this.storage('storageDataPtr');
+    return s.block?.ptr ?? s.byteOffset;
+  }
+
+  /** Frees the tensor's hold on its storage (the memory goes when no view uses it). Idempotent. */
+  dispose(): void {
+    const storage = this.#storage;
+    if (storage === undefined) return;
+    this.#storage = undefined;
+    registry.unregister(this);
+    storage.release();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  toString(): string {
+    return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device})`;
+  }
+
+  // ------------------------------------------------------------ autograd
+  /** Backpropagates from this tensor (a scalar, or with `gradient` of its shape), accumulating `.grad` on leaves. */
+  backward(gradient?: Tensor): void {
+    op('backward', 'openreg::backward', [this, gradient]);
+  }
+
+  /** A tensor sharing storage, cut from the graph. */
+  detach(): Tensor {
+    const storage = this.storage('detach');
+    storage.retain();
+    return new Tensor(storage, this.dtype, this.shape, this.strides, this.storageOffset);
+  }
+
+  // ------------------------------------------------------------ views
+  view(...shape: number[]): Tensor {
+    return op('view', 'view', [this, flatShape(shape)]) as Tensor;
+  }
+
+  reshape(...shape: number[]): Tensor {
+    return op('reshape', 'reshape', [this, flatShape(shape)]) as Tensor;
+  }
+
+  transpose(dim0: number, dim1: number): Tensor {
+    return op('transpose', 'transpose.int', [this, dim0, dim1]) as Tensor;
+  }
+
+  /** Transpose of a 2-D tensor (`t()`). */
+  t(): Tensor {
+    return op('t', 'transpose.int', [this, 0, 1]) as Tensor;
+  }
+
+  permute(...dims: number[]): Tensor {
+    return op('permute', 'permute', [this, flatShape(dims)]) as Tensor;
+  }
+
+  /** Elements start, start+step, … before end along `dim` (`x[:, 1:3]`). */
+  slice(dim: number, start?: number, end?: number, step = 1): Tensor {
+    return op('slice', 'slice.Tensor', [this, dim, start, end, step]) as Tensor;
+  }
+
+  /** One index along `dim`, that dimension removed (`x[i]`). */
+  select(dim: number, index: number): Tensor {
+    return op('select', 'select.int', [this, dim, index]) as Tensor;
+  }
+
+  expand(...shape: number[]): Tensor {
+    return op('expand', 'expand', [this, flatShape(shape)]) as Tensor;
+  }
+
+  asStrided(shape: readonly number[], strides: readonly number[], storageOffset?: number): Tensor {
+    return op('asStrided', 'as_strided', [this, shape, strides, storageOffset]) as Tensor;
+  }
+
+  unsqueeze(dim: number): Tensor {
+    return op('unsqueeze', 'unsqueeze', [this, dim]) as Tensor;
+  }
+
+  squeeze(dim?: number): Tensor {
+    return op('squeeze', dim === undefined ? 'squeeze' : 'squeeze.dim', dim === undefined ? [this] : [this, dim]) as Tensor;
+  }
+
+  flatten(): Tensor {
+    return this.reshape(-1);
+  }
+
+  contiguous(): Tensor {
+    return op('contiguous', 'contiguous', [this]) as Tensor;
+  }
+
+  /** A copy with its own storage (`clone()`). */
+  clone(): Tensor {
+    return op('clone', 'clone', [this]) as Tensor;
+  }
+
+  // ------------------------------------------------------------ elementwise
+  add(other: Tensor | number, alpha = 1): Tensor {
+    return binary('add', other instanceof Tensor ? 'add.Tensor' : 'add.Scalar', this, other, alpha);
+  }
+
+  sub(other: Tensor | number, alpha = 1): Tensor {
+    return binary('sub', other instanceof Tensor ? 'sub.Tensor' : 'sub.Scalar', this, other, alpha);
+  }
+
+  mul(other: Tensor | number): Tensor {
+    return op('mul', other instanceof Tensor ? 'mul.Tensor' : 'mul.Scalar', [this, other]) as Tensor;
+  }
+
+  div(other: Tensor | number): Tensor {
+    return op('div', other instanceof Tensor ? 'div.Tensor' : 'div.Scalar', [this, other]) as Tensor;
+  }
+
+  pow(exponent: Tensor | number): Tensor {
+    return op('pow', exponent instanceof Tensor ? 'pow.Tensor_Tensor' : 'pow.Tensor_Scalar', [this, exponent]) as Tensor;
+  }
+
+  maximum(other: Tensor): Tensor {
+    return op('maximum', 'maximum', [this, other]) as Tensor;
+  }
+
+  minimum(other: Tensor): Tensor {
+    return op('minimum', 'minimum', [this, other]) as Tensor;
+  }
+
+  neg(): Tensor {
+    return op('neg', 'neg', [this]) as Tensor;
+  }
+
+  abs(): Tensor {
+    return op('abs', 'abs', [this]) as Tensor;
+  }
+
+  exp(): Tensor {
+    return op('exp', 'exp', [this]) as Tensor;
+  }
+
+  log(): Tensor {
+    return op('log', 'log', [this]) as Tensor;
+  }
+
+  sqrt(): Tensor {
+    return op('sqrt', 'sqrt', [this]) as Tensor;
+  }
+
+  tanh(): Tensor {
+    return op('tanh', 'tanh', [this]) as Tensor;
+  }
+
+  sigmoid(): Tensor {
+    return op('sigmoid', 'sigmoid', [this]) as Tensor;
+  }
+
+  relu(): Tensor {
+    return op('relu', 'relu', [this]) as Tensor;
+  }
+
+  eq(other: Tensor | number): Tensor {
+    return compare('eq', this, other);
+  }
+
+  ne(other: Tensor | number): Tensor {
+    return compare('ne', this, other);
+  }
+
+  lt(other: Tensor | number): Tensor {
+    return compare('lt', this, other);
+  }
+
+  le(other: Tensor | number): Tensor {
+    return compare('le', this, other);
+  }
+
+  gt(other: Tensor | number): Tensor {
+    return compare('gt', this, other);
+  }
+
+  ge(other: Tensor | number): Tensor {
+    return compare('ge', this, other);
+  }
+
+  // ------------------------------------------------------------ in place (the data pointer stays)
+  add_(other: Tensor | number, alpha = 1): this {
+    op('add_', other instanceof Tensor ? 'add_.Tensor' : 'add_.Scalar', [this, other, alpha]);
+    return this;
+  }
+
+  sub_(other: Tensor | number, alpha = 1): this {
+    op('sub_', other instanceof Tensor ? 'sub_.Tensor' : 'sub_.Scalar', [this, other, alpha]);
+    return this;
+  }
+
+  mul_(other: Tensor | number): this {
+    op('mul_', other instanceof Tensor ? 'mul_.Tensor' : 'mul_.Scalar', [this, other]);
+    return this;
+  }
+
+  fill_(value: number | boolean): this {
+    op('fill_', 'fill_.Scalar', [this, value]);
+    return this;
+  }
+
+  zero_(): this {
+    return this.fill_(0);
+  }
+
+  /** Copies `src` into this tensor (broadcast, converted to this dtype; across devices, peer copies between openreg devices). */
+  copy_(src: Tensor): this {
+    op('copy_', 'copy_', [this, src]);
+    return this;
+  }
+
+  // ------------------------------------------------------------ reductions and linear algebra
+  sum(dim?: number | readonly number[], keepdim = false): Tensor {
+    return op('sum', dim === undefined ? 'sum' : 'sum.dim_IntList', dim === undefined ? [this] : [this, dims(dim), keepdim]) as Tensor;
+  }
+
+  mean(dim?: number | readonly number[], keepdim = false): Tensor {
+    return op('mean', dim === undefined ? 'mean' : 'mean.dim', dim === undefined ? [this] : [this, dims(dim), keepdim]) as Tensor;
+  }
+
+  /** The largest element (no `dim`), or `[values, indices]` along `dim`. */
+  max(): Tensor;
+  max(dim: number, keepdim?: boolean): [Tensor, Tensor];
+  max(dim?: number, keepdim = false): Tensor | [Tensor, Tensor] {
+    return dim === undefined ? (op('max', 'max', [this]) as Tensor) : (op('max', 'max.dim', [this, dim, keepdim]) as [Tensor, Tensor]);
+  }
+
+  /** The largest elements along `dims` (all when omitted). */
+  amax(dim: number | readonly number[] = [], keepdim = false): Tensor {
+    return op('amax', 'amax', [this, dims(dim), keepdim]) as Tensor;
+  }
+
+  mm(other: Tensor): Tensor {
+    return op('mm', 'mm', [this, other]) as Tensor;
+  }
+
+  matmul(other: Tensor): Tensor {
+    return op('matmul', 'matmul', [this, other]) as Tensor;
+  }
+
+  dot(other: Tensor): Tensor {
+    return op('dot', 'dot', [this, other]) as Tensor;
+  }
+
+  softmax(dim: number): Tensor {
+    return op('softmax', 'softmax.int', [this, dim]) as Tensor;
+  }
+
+  logSoftmax(dim: number): Tensor {
+    return op('logSoftmax', 'log_softmax.int', [this, dim]) as Tensor;
+  }
+
+  // ------------------------------------------------------------ devices and dtypes
+  /** A tensor on `device` or of `dtype` (this tensor itself when nothing changes). */
+  to(target: DeviceLike | DType, options?: { dtype?: DType; copy?: boolean }): Tensor {
+    const toDtype = typeof target === 'string' && isDType(target);
+    return op('to', 'openreg::to', [this, toDtype ? undefined : target, toDtype ? target : options?.dtype, options?.copy ?? false]) as Tensor;
+  }
+
+  /** Copies to the host; resolves when the values are there. */
+  async cpu(): Promise<Tensor> {
+    const out = this.to('cpu');
+    await out.ready();
+    return out;
+  }
+
+  /** Copies to the host, blocking until the values are there. */
+  cpuSync(): Tensor {
+    return op('cpuSync', 'openreg::cpu_sync', [this]) as Tensor;
+  }
+
+  /** @internal Resolves when the tensor's values can be read on the host (cpu) or when its stream reached it (openreg). */
+  ready(): Promise<void> {
+    return op('ready', 'openreg::ready', [this]) as Promise<void>;
+  }
+
+  /** The elements in row-major order, as JS typed arrays hold them (16-bit floats decoded to float32). */
+  data(): Promise<TensorData> {
+    return op('data', 'openreg::data', [this]) as Promise<TensorData>;
+  }
+
+  dataSync(): TensorData {
+    return op('dataSync', 'openreg::data_sync', [this]) as TensorData;
+  }
+
+  /** Nested arrays of the values (`tolist()`). */
+  async toArray(): Promise<NestedArray> {
+    return nest(this.dtype, this.shape, await this.data());
+  }
+
+  toArraySync(): NestedArray {
+    return nest(this.dtype, this.shape, this.dataSync());
+  }
+
+  /** The value of a one-element tensor. */
+  async item(): Promise<number | boolean> {
+    checkItem('item', this);
+    return nest(this.dtype, [], await this.data()) as number | boolean;
+  }
+
+  itemSync(): number | boolean {
+    checkItem('itemSync', this);
+    return nest(this.dtype, [], this.dataSync()) as number | boolean;
+  }
+
+  /** Marks the storage as used by `stream`, so freeing it waits for that stream's work (`record_stream`). */
+  recordStream(stream: Stream): void {
+    const s = this.storage('recordStream');
+    if (s.block === undefined || s.runtime === undefined) return;
+    s.runtime.cachingAllocator.recordStream(s.block, stream);
+  }
+}
+
+function checkItem(call: string, t: Tensor): void {
+  if (t.numel() !== 1) throw invalidValue(call, `only a one-element tensor has an item, this one has ${t.numel()} elements`, t.toString());
+}
+
+function flatShape(shape: readonly unknown[]): unknown {
+  return shape.length === 1 && Array.isArray(shape[0]) ? shape[0] : shape;
+}
+
+function dims(dim: number | readonly number[]): readonly number[] {
+  return typeof dim === 'number' ? [dim] : dim;
+}
+
+function binary(call: string, name: string, self: Tensor, other: Tensor | number, alpha: number): Tensor {
+  return op(call, name, [self, other, alpha]) as Tensor;
+}
+
+function compare(name: string, self: Tensor, other: Tensor | number): Tensor {
+  return op(name, other instanceof Tensor ? `${name}.Tensor` : `${name}.Scalar`, [self, other]) as Tensor;
+}
+
+/** Tensors among an op's arguments (and inside arrays of them). */
+export function tensorsIn(args: readonly unknown[]): Tensor[] {
+  const out: Tensor[] = [];
+  for (const a of args) {
+    if (a instanceof Tensor) out.push(a);
+    else if (Array.isArray(a)) for (const b of a) if (b instanceof Tensor) out.push(b);
+  }
+  return out;
+}
+
+/**
+ * The dispatch keys of a call: the wrapper keys that apply (autocast; Autograd when grad
+ * mode is on and an input requires grad), then the backend of the tensors (all on one
+ * device, as PyTorch requires) or `backend` for calls without tensor inputs.
+ */
+export function dispatchKeys(call: string, args: readonly unknown[], backend?: TensorDevice): DispatchKey[] {
+  const tensors = tensorsIn(args);
+  let device = backend;
+  for (const t of tensors) {
+    if (device === undefined) device = t.device;
+    else if (!device.equals(t.device) && backend === undefined) {
+      throw invalidValue(call, `expected all tensors to be on the same device, but found at least two devices, ${device} and ${t.device}`, t.toString());
+    }
+  }
+  const keys: DispatchKey[] = [];
+  for (const source of wrapperKeySources) {
+    const key = source(tensors);
+    if (key !== undefined) keys.push(key);
+  }
+  if (isGradEnabled() && tensors.some((t) => t.requiresGrad)) keys.push('Autograd');
+  keys.push(device?.type ?? 'cpu');
+  return keys;
+}
+
+/** Calls the op `name` through the dispatcher, keyed by its tensor arguments. */
+export function op(call: string, name: string, args: readonly unknown[], backend?: TensorDevice): unknown {
+  return dispatcher.call(call, name, dispatchKeys(call, args, backend), args);
+}
