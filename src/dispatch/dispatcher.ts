@@ -43,6 +43,16 @@ export class Dispatcher {
     return parsed.qualifiedName;
   }
 
+  /** Removes an operator and its kernels (a library going away). */
+  undefine(name: string): void {
+    this.#ops.delete(name);
+  }
+
+  /** True if `name` (qualified, or an aten name) is defined. */
+  has(name: string): boolean {
+    return this.#ops.has(name.includes('::') ? name : `aten::${name}`);
+  }
+
   schema(call: string, name: unknown): OperatorSchema {
     return this.#op(call, name).schema;
   }

@@ -5,3 +5,5 @@ import './builtin/reductions.js';
 import './builtin/linalg.js';
 import './builtin/copies.js';
 import './openreg-backend.js';
+import './autograd/engine.js';
+import './autograd/formulas.js';

@@ -79,14 +79,16 @@ export class Tensor implements Disposable {
     return this.#storage;
   }
 
+  /** True for leaves that asked for gradients and for every tensor computed from them with grad mode on. */
   get requiresGrad(): boolean {
-    return this.#requiresGrad;
+    return this.#requiresGrad || this.gradFn !== undefined;
   }
 
   set requiresGrad(value: boolean) {
     if (typeof value !== 'boolean') throw invalidValue('requiresGrad', 'must be a boolean', value);
     if (value && DTYPES[this.dtype].category !== 'floating') throw invalidValue('requiresGrad', `only floating-point tensors can require gradients, this one is ${this.dtype}`, value);
     if (!value && this.gradFn !== undefined) throw invalidValue('requiresGrad', 'cannot turn it off on a non-leaf tensor (use detach())', value);
+    if (value && this.gradFn !== undefined) return;
     this.#requiresGrad = value;
   }
 

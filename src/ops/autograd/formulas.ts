@@ -1,0 +1,139 @@
+import { invalidValue } from '../../errors/errors.js';
+import { dispatcher } from '../../dispatch/registry.js';
+import { isGradEnabled, noGrad } from '../../tensor/grad-mode.js';
+import { checkDim } from '../../tensor/shape.js';
+import { Tensor, op, tensorsIn } from '../../tensor/tensor.js';
+import { filled, record, recordMissing } from './engine.js';
+
+/**
+ * Gradient formulas of the builtin differentiable ops, registered at the Autograd key: the
+ * kernel runs the op below autograd, then records a node whose backward maps the output's
+ * gradient to each argument's (by position; undefined where none flows).
+ */
+type Formula = (g: Tensor, out: Tensor, ...args: never[]) => readonly (Tensor | undefined)[];
+
+/** Keeps what backward needs alive even if the caller disposes it (PyTorch's SavedVariable). */
+function save(a: unknown): unknown {
+  return a instanceof Tensor ? a.detach() : a;
+}
+
+function formula(name: string, fn: Formula): void {
+  dispatcher.impl('autograd', name, 'Autograd', (next, ...args) => {
+    const out = noGrad(() => next(...args));
+    // Not a new tensor (to() with nothing to change returns its input): nothing to record.
+    if (!(out instanceof Tensor) || args.includes(out)) return out;
+    const saved = args.map(save);
+    const savedOut = out.detach();
+    const f = fn as (g: Tensor, out: Tensor, ...args: unknown[]) => readonly (Tensor | undefined)[];
+    record(out, `${name}Backward`, args, (g) => f(g, savedOut, ...saved));
+    return out;
+  });
+}
+
+/** Sums a broadcast gradient back to `shape` (the dims broadcasting added or stretched). */
+export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
+  if (g.shape.length === shape.length && g.shape.every((n, i) => n === shape[i])) return g;
+  const lead = g.ndim - shape.length;
+  const dims: number[] = [];
+  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
+  const summed = dims.length === 0 ? g : g.sum(dims, true);
+  const out = summed.reshape(...shape);
+  if (summed !== g) summed.dispose();
+  return out;
+}
+
+formula('add.Tensor', (g, _o, a: Tensor, b: Tensor, alpha: number = 1) => [sumTo(g, a.shape), sumTo(alpha === 1 ? g : g.mul(alpha), b.shape)]);
+formula('add.Scalar', (g) => [g]);
+formula('sub.Tensor', (g, _o, a: Tensor, b: Tensor, alpha: number = 1) => [sumTo(g, a.shape), sumTo(g.mul(-alpha), b.shape)]);
+formula('sub.Scalar', (g) => [g]);
+formula('mul.Tensor', (g, _o, a: Tensor, b: Tensor) => [sumTo(g.mul(b), a.shape), sumTo(g.mul(a), b.shape)]);
+formula('mul.Scalar', (g, _o, _a: Tensor, s: number) => [g.mul(s)]);
+formula('div.Tensor', (g, _o, a: Tensor, b: Tensor) => [sumTo(g.div(b), a.shape), sumTo(g.mul(a).div(b.mul(b)).neg(), b.shape)]);
+formula('div.Scalar', (g, _o, _a: Tensor, s: number) => [g.div(s)]);
+formula('neg', (g) => [g.neg()]);
+formula('exp', (g, out) => [g.mul(out)]);
+formula('log', (g, _o, x: Tensor) => [g.div(x)]);
+formula('sqrt', (g, out) => [g.div(out.mul(2))]);
+formula('tanh', (g, out) => [g.mul(out.mul(out).neg().add(1))]);
+formula('sigmoid', (g, out) => [g.mul(out.mul(out.neg().add(1)))]);
+formula('relu', (g, _o, x: Tensor) => [op('relu backward', 'threshold_backward', [g, x, 0]) as Tensor]);
+formula('abs', (g, _o, x: Tensor) => [g.mul(x.gt(0).to(x.dtype).sub(x.lt(0).to(x.dtype)))]);
+formula('pow.Tensor_Scalar', (g, _o, x: Tensor, p: number) => [g.mul(x.pow(p - 1).mul(p))]);
+formula('mm', (g, _o, a: Tensor, b: Tensor) => [g.mm(b.t()), a.t().mm(g)]);
+formula('dot', (g, _o, a: Tensor, b: Tensor) => [b.mul(g), a.mul(g)]);
+formula('matmul', (g, _o, a: Tensor, b: Tensor) => {
+  // As matrices: vectors get a unit dimension, which the gradients drop again.
+  const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
+  const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
+  let g2 = g;
+  if (a.ndim === 1) g2 = g2.unsqueeze(g2.ndim - (b.ndim === 1 ? 0 : 1));
+  if (b.ndim === 1) g2 = g2.unsqueeze(g2.ndim);
+  const ga = sumTo(g2.matmul(b2.transpose(-1, -2)), a2.shape).reshape(...a.shape);
+  const gb = sumTo(a2.transpose(-1, -2).matmul(g2), b2.shape).reshape(...b.shape);
+  return [ga, gb];
+});
+formula('sum', (g, _o, x: Tensor) => [g.expand(...x.shape).contiguous()]);
+formula('sum.dim_IntList', (g, _o, x: Tensor, dim: number[] | undefined, keepdim: boolean) => [expandReduced(g, x, dim, keepdim)]);
+formula('mean', (g, _o, x: Tensor) => [g.div(x.numel()).expand(...x.shape).contiguous()]);
+formula('mean.dim', (g, _o, x: Tensor, dim: number[] | undefined, keepdim: boolean) => {
+  const dims = reduced(x, dim);
+  const count = dims.reduce((p, d) => p * x.shape[d]!, 1);
+  return [expandReduced(g.div(count), x, dim, keepdim)];
+});
+formula('softmax.int', (g, out, _x: Tensor, dim: number) => [op('softmax backward', '_softmax_backward_data', [g, out, dim, out.dtype]) as Tensor]);
+formula('log_softmax.int', (g, out, _x: Tensor, dim: number) => [g.sub(out.exp().mul(g.sum(dim, true)))]);
+formula('view', (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
+formula('reshape', (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
+formula('transpose.int', (g, _o, _x: Tensor, d0: number, d1: number) => [g.transpose(d0, d1)]);
+formula('permute', (g, _o, x: Tensor, dims: number[]) => {
+  const inverse = new Array<number>(dims.length);
+  dims.forEach((d, i) => (inverse[checkDim('permute', d, x.ndim)] = i));
+  return [g.permute(...inverse)];
+});
+formula('expand', (g, _o, x: Tensor) => [sumTo(g, x.shape)]);
+formula('unsqueeze', (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
+formula('squeeze', (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
+formula('squeeze.dim', (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
+formula('contiguous', (g) => [g]);
+formula('clone', (g) => [g]);
+formula('select.int', (g, _o, x: Tensor, dim: number, index: number) => [scatter(g, x, (z) => z.select(dim, index))]);
+formula('slice.Tensor', (g, _o, x: Tensor, dim: number, start?: number, end?: number, step?: number) => [scatter(g, x, (z) => z.slice(dim ?? 0, start, end, step ?? 1))]);
+formula('openreg::to', (g, _o, x: Tensor) => [g.to(x.device, { dtype: x.dtype })]);
+
+function reduced(x: Tensor, dim: number[] | undefined): number[] {
+  if (dim === undefined || dim.length === 0) return x.shape.map((_, i) => i);
+  return dim.map((d) => checkDim('sum', d, x.ndim));
+}
+
+/** The gradient of a reduction: g with the reduced dims back (size 1), expanded to x's shape. */
+function expandReduced(g: Tensor, x: Tensor, dim: number[] | undefined, keepdim: boolean): Tensor {
+  let h = g;
+  if (!keepdim) for (const d of [...reduced(x, dim)].sort((p, q) => p - q)) h = h.unsqueeze(d);
+  return h.expand(...x.shape).contiguous();
+}
+
+/** Zeros of x's shape with g written into the part `part` picks (the gradient of an indexing view). */
+function scatter(g: Tensor, x: Tensor, part: (z: Tensor) => Tensor): Tensor {
+  const z = filled(x.shape, 0, g);
+  const view = part(z);
+  view.copy_(g);
+  view.dispose();
+  return z;
+}
+
+// In-place ops cannot record into the graph here: they fail on tensors that need gradients.
+for (const name of ['add_.Tensor', 'add_.Scalar', 'sub_.Tensor', 'sub_.Scalar', 'mul_.Tensor', 'mul_.Scalar', 'div_.Tensor', 'div_.Scalar', 'fill_.Scalar', 'copy_']) {
+  dispatcher.impl('autograd', name, 'Autograd', (next, ...args) => {
+    if (isGradEnabled() && tensorsIn(args).some((t) => t.requiresGrad)) {
+      throw invalidValue(name, 'an in-place operation on a tensor that requires grad (or with such an operand) cannot be differentiated; do it under noGrad()');
+    }
+    return next(...args);
+  });
+}
+
+// Everything else (custom ops included): run below autograd; backward through the result is an error naming the op.
+dispatcher.fallback('autograd', 'Autograd', (schema, next, ...args) => {
+  const out = noGrad(() => next(...args));
+  recordMissing(out, schema.qualifiedName, args);
+  return out;
+});
