@@ -32,6 +32,7 @@ export type { DevicePtr } from './protocol/pointer.js';
 
 // The framework half: tensors and operator dispatch.
 export { Tensor } from './tensor/tensor.js';
+export type { GradNode } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
 export { promoteTypes, resultType } from './tensor/dtype.js';
 export { TensorDevice, device, isAvailable, deviceCount } from './tensor/device.js';
@@ -49,3 +50,4 @@ export { Library, callOp, kernelsOf } from './ops/library.js';
 export type { LibraryKernel, LibraryBackward } from './ops/library.js';
 export { AutogradFunction, FunctionContext } from './ops/autograd/function.js';
 export type { AutogradFunctionClass } from './ops/autograd/function.js';
+export { getRngState, setRngState, manualSeed } from './ops/random-state.js';

@@ -54,6 +54,11 @@ function openreg(call: string, index: number, spec: unknown): TensorDevice {
   return (OPENREG[index] ??= new TensorDevice('openreg', index));
 }
 
+/** The runtime `openreg` tensors run on, if one is open: the newest. */
+export function openRuntime(): Runtime | undefined {
+  return Runtime.latest();
+}
+
 /** The runtime `openreg` tensors run on: the newest open one. */
 export function currentRuntime(call: string): Runtime {
   const rt = Runtime.latest();

@@ -42,7 +42,7 @@ export class Tensor implements Disposable {
   readonly device: TensorDevice;
   /** Autograd: the gradient accumulated by backward() (leaves that require grad). */
   grad: Tensor | undefined;
-  /** @internal Autograd: the node that made this tensor (undefined for leaves). */
+  /** Autograd: the node that made this tensor (`grad_fn`; undefined for leaves). */
   gradFn: GradNode | undefined;
   #requiresGrad = false;
   #storage: Storage | undefined;
@@ -341,7 +341,7 @@ export class Tensor implements Disposable {
 
   /** Copies `src` into this tensor (broadcast, converted to this dtype; across devices, peer copies between openreg devices). */
   copy_(src: Tensor): this {
-    op('copy_', 'copy_', [this, src]);
+    op('copy_', 'copy_', [this, src], this.device);
     return this;
   }
 

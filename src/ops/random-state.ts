@@ -1,0 +1,35 @@
+import { invalidValue } from '../errors/errors.js';
+import type { Generator } from '../integration/random/generator.js';
+import { type DeviceLike, currentRuntime, openRuntime, resolveDevice } from '../tensor/device.js';
+import { Tensor } from '../tensor/tensor.js';
+import { cpuGenerator, tensor } from './factories.js';
+
+/** The generator of a device as a framework names it: cpu's, or an openreg device's default. */
+function generatorOf(call: string, device: DeviceLike | undefined): Generator {
+  const d = resolveDevice(call, device ?? 'openreg');
+  if (d.type === 'cpu') return cpuGenerator;
+  if (d.type === 'meta') throw invalidValue(call, 'the meta device has no generator', String(device));
+  return currentRuntime(call).defaultGenerator(d.index!);
+}
+
+/** The generator state of a device (`torch.openreg.get_rng_state(d)`): a uint8 cpu tensor (seed, offset). */
+export function getRngState(device?: DeviceLike): Tensor {
+  const state = generatorOf('getRngState', device).getState();
+  return tensor(Array.from(state), { dtype: 'uint8' });
+}
+
+/** Restores a state from getRngState; the next draws on that device repeat. */
+export function setRngState(state: Tensor | Uint8Array, device?: DeviceLike): void {
+  const call = 'setRngState';
+  let bytes: Uint8Array;
+  if (state instanceof Uint8Array) bytes = state;
+  else if (state instanceof Tensor && state.dtype === 'uint8' && state.device.type === 'cpu') bytes = state.dataSync() as Uint8Array;
+  else throw invalidValue(call, 'state must be a uint8 cpu Tensor from getRngState or a Uint8Array', state instanceof Tensor ? state.toString() : state);
+  generatorOf(call, device).setState(bytes);
+}
+
+/** Seeds every generator: the host's and each openreg device's (`torch.manual_seed`). */
+export function manualSeed(seed: number | bigint): void {
+  cpuGenerator.seedAs('manualSeed', seed);
+  openRuntime()?.manualSeedAll(seed);
+}

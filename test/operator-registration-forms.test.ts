@@ -1,0 +1,146 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ErrorCode,
+  Library,
+  type Runtime,
+  Tensor,
+  callOp,
+  empty,
+  kernelsOf,
+  randn,
+  registerStub,
+  shutdownCpuPool,
+  tensor,
+  zeros,
+} from '../dist/src/index.js';
+import { createRuntime, expectCode, expectRejectCode } from './helpers.js';
+
+// Every registration form OpenReg shows: native kernels, the stub, custom ops with meta,
+// per-op and global CPU fallbacks, and the blocklist (test_ops.py's STUB and fallback cases).
+let rt: Runtime;
+beforeAll(async () => {
+  rt = await createRuntime({ deviceCount: 2 });
+});
+afterAll(async () => {
+  await rt.close();
+  await shutdownCpuPool();
+});
+
+describe('the stub form', () => {
+  it('abs routes through abs.out to the openreg abs_stub, also into strided out= views', async () => {
+    const xCpu = randn([2, 2, 3]);
+    const x = xCpu.to('openreg');
+    expect(await x.abs().data()).toEqual(await xCpu.abs().data());
+    const oCpu = randn([2, 2, 6]);
+    const o = oCpu.to('openreg');
+    callOp('abs.out', xCpu, oCpu.slice(2, 0, 6, 2));
+    callOp('abs.out', x, o.slice(2, 0, 6, 2));
+    expect(await o.data()).toEqual(await oCpu.data());
+  });
+
+  it('a stub with no kernel for a backend is the not-implemented error; a registered one runs', async () => {
+    expect(expectCode(() => registerStub('abs_stub', 'openreg', () => undefined), ErrorCode.INVALID_VALUE).message).toMatch(/already has a kernel/);
+    const calls: string[] = [];
+    const dispose = registerStub('abs_stub', 'meta', (out: Tensor) => void calls.push(out.device.type));
+    try {
+      callOp('abs.out', empty([2], { device: 'meta' }), empty([2], { device: 'meta' }));
+    } finally {
+      dispose();
+    }
+    expect(calls).toEqual([]); // meta computes shapes only: the stub is not reached
+  });
+});
+
+describe('custom operators', () => {
+  it('define, impl for openreg and meta, and call through the dispatcher', async () => {
+    using lib = new Library('myns');
+    lib.define('custom_abs(Tensor input) -> Tensor');
+    lib.impl('custom_abs', 'openreg', (x: Tensor) => x.abs());
+    lib.impl('custom_abs', 'meta', (x: Tensor) => empty(x.shape, { device: 'meta', dtype: x.dtype }));
+    const y = callOp('myns::custom_abs', tensor([-1, 2, -3], { dtype: 'float32', device: 'openreg:1' })) as Tensor;
+    expect([y.device.toString(), await y.toArray()]).toEqual(['openreg:1', [1, 2, 3]]);
+    const m = callOp('myns::custom_abs', empty([3, 5], { device: 'meta' })) as Tensor;
+    expect([m.device.type, m.shape]).toEqual(['meta', [3, 5]]);
+    expect(kernelsOf('myns::custom_abs')).toEqual(['openreg', 'meta']);
+  });
+
+  it('a custom op with no cpu kernel falls back nowhere on cpu; dispose removes the op', () => {
+    const lib = new Library('tmpns');
+    lib.define('only_openreg(Tensor x) -> Tensor');
+    lib.impl('only_openreg', 'openreg', (x: Tensor) => x.clone());
+    expectCode(() => callOp('tmpns::only_openreg', zeros([2])), ErrorCode.NOT_SUPPORTED);
+    lib.dispose();
+    expectCode(() => callOp('tmpns::only_openreg', zeros([2])), ErrorCode.INVALID_VALUE);
+  });
+
+  it('rejects schemas outside the namespace and bad keys', () => {
+    using lib = new Library('ns2');
+    expectCode(() => lib.define('other::op(Tensor x) -> Tensor'), ErrorCode.INVALID_VALUE);
+    lib.define('op(Tensor x) -> Tensor');
+    expectCode(() => lib.impl('op', 'cuda' as never, () => undefined), ErrorCode.INVALID_VALUE);
+  });
+});
+
+describe('CPU fallbacks', () => {
+  it('sub.Tensor is bound to the CPU fallback and matches the CPU (test_tensor_type_fallback)', async () => {
+    expect(kernelsOf('sub.Tensor')).toContain('openreg'); // bound by name to the fallback
+    const x = tensor([[1, 2, 3], [2, 3, 4]], { dtype: 'float32' }).to('openreg');
+    const y = tensor([1, 0, 2], { dtype: 'float32' }).to('openreg');
+    const z = x.sub(y);
+    expect(z.device.toString()).toBe('openreg:0');
+    expect(await z.toArray()).toEqual([[0, 2, 1], [1, 3, 2]]);
+  });
+
+  it('ops with no openreg kernel run through the global fallback, in stream order with native ops', async () => {
+    expect(kernelsOf('tanh')).not.toContain('openreg');
+    const x = tensor([0, 0.5, 1], { dtype: 'float32', device: 'openreg:1' });
+    // native → fallback → native → fallback, all enqueued before any read
+    const y = x.mul(2).tanh().add(1).sqrt();
+    const expected = [0, 0.5, 1].map((v) => Math.fround(Math.sqrt(Math.fround(Math.fround(Math.tanh(v * 2)) + 1))));
+    expect(Array.from((await y.data()) as Float32Array)).toEqual(expected);
+  });
+
+  it('the fallback writes back arguments the op writes (out=)', async () => {
+    const x = tensor([1, 4, 9], { dtype: 'float32', device: 'openreg' });
+    const out = zeros([3], { device: 'openreg' });
+    const ptr = out.dataPtr();
+    const r = callOp('sqrt.out', x, out) as Tensor;
+    expect(r).toBe(out);
+    expect(out.dataPtr()).toBe(ptr);
+    expect(await out.toArray()).toEqual([1, 2, 3]);
+  });
+
+  it('a blocklisted op fails with the coded not-implemented error instead of falling back', () => {
+    const x = tensor([1, 2], { dtype: 'float32', device: 'openreg' });
+    const error = expectCode(() => x.pow(x), ErrorCode.NOT_SUPPORTED);
+    expect(error.message).toBe("pow: Operator 'aten::pow.Tensor_Tensor' is not implemented for device openreg");
+    expect(x.pow(2).device.type).toBe('openreg'); // the Scalar overload still falls back
+  });
+
+  it('a fallback op failing on the CPU surfaces as the device error on the next read', async () => {
+    using lib = new Library('failns');
+    lib.define('boom(Tensor x) -> Tensor');
+    lib.impl('boom', 'cpu', () => {
+      throw new Error('cpu kernel failed');
+    });
+    const x = zeros([2], { device: 'openreg:1' });
+    expect(() => callOp('failns::boom', x)).toThrow('cpu kernel failed');
+    // Validation errors are synchronous, and the device stays usable.
+    expect(await x.add(1).toArray()).toEqual([1, 1]);
+  });
+
+  it('sync reads behind a pending fallback report a coded error rather than hang', async () => {
+    const x = tensor([1, 4], { dtype: 'float32', device: 'openreg' });
+    const y = x.sqrt();
+    expectCode(() => y.dataSync(), ErrorCode.NOT_PERMITTED);
+    expect(await y.toArray()).toEqual([1, 2]);
+  });
+
+  it('cpu tensors computed on the pool are read with the Promise forms', async () => {
+    const c = tensor([1, 2, 3], { dtype: 'float32' }).mul(2);
+    expectCode(() => c.dataSync(), ErrorCode.NOT_READY);
+    expect(await c.toArray()).toEqual([2, 4, 6]);
+    expect(c.dataSync()).toEqual(new Float32Array([2, 4, 6]));
+    await expectRejectCode(Promise.resolve().then(() => callOp('nope::op', c)), ErrorCode.INVALID_VALUE);
+  });
+});
