@@ -12,6 +12,7 @@ import { copyBandwidth } from './suites/copy-bandwidth.js';
 import { launchThroughput } from './suites/launch-throughput.js';
 import { multiDeviceScaling } from './suites/multi-device-scaling.js';
 import { syncLatency } from './suites/sync-latency.js';
+import { tensorOps } from './suites/tensor-ops.js';
 
 const suites = {
   'launch-throughput': { title: 'Launch throughput (empty kernels, then one synchronize)', run: launchThroughput },
@@ -19,6 +20,7 @@ const suites = {
   'copy-bandwidth': { title: 'Copy bandwidth (memcpySync)', run: copyBandwidth },
   'multi-device-scaling': { title: 'Multi-device scaling (compute-bound kernel, same total work)', run: multiDeviceScaling },
   allocation: { title: 'Allocation', run: allocation },
+  'tensor-ops': { title: 'Tensor ops (openreg devices vs the cpu backend vs tfjs-core; the CPU fallback per op)', run: tensorOps },
 } as const;
 type SuiteName = keyof typeof suites;
 

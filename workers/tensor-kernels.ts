@@ -67,11 +67,12 @@ function operand(ctx: KernelContext, dtype: number, ptr: number, span: number): 
 
 /**
  * Walks an index space row by row: `base[k]` is operand k's offset at the start of the row,
- * `length` elements with stride `inner[k]`. Dimension 0 is the outermost.
+ * `length` elements with stride `inner[k]`. Dimension 0 is the outermost. Offsets are int32
+ * (a view is far below 2^31 elements): V8 indexes typed arrays fastest with small integers.
  */
 class Rows {
-  readonly base: Float64Array;
-  readonly inner: Float64Array;
+  readonly base: Int32Array;
+  readonly inner: Int32Array;
   readonly length: number;
   /** False if the space has no element. */
   readonly nonEmpty: boolean;
@@ -84,8 +85,8 @@ class Rows {
     this.#shape = shape;
     this.#strides = strides;
     this.#index = new Int32Array(Math.max(d - 1, 0));
-    this.base = new Float64Array(strides.length);
-    this.inner = new Float64Array(strides.length);
+    this.base = new Int32Array(strides.length);
+    this.inner = new Int32Array(strides.length);
     this.length = d === 0 ? 1 : shape[d - 1]!;
     for (let k = 0; k < strides.length; k++) this.inner[k] = d === 0 ? 0 : strides[k]![d - 1]!;
     this.nonEmpty = shape.every((n) => n > 0);
@@ -290,7 +291,7 @@ export function tensorReduce(
   const input = operand(ctx, iDt, iPtr, iSpan);
   const index = xDt >= 0 ? operand(ctx, xDt, xPtr, xSpan) : undefined;
   const count = innerShape.reduce((p, n) => p * n, 1);
-  const origin = new Float64Array(1);
+  const origin = new Int32Array(1);
   outerRows.reset();
   const n = outerRows.length;
   const [oo, ox, oi] = outerRows.inner as unknown as [number, number, number];
@@ -354,29 +355,70 @@ export function tensorMatmul(
   bC: number,
 ): void {
   if (batch === 0 || n === 0 || m === 0) return;
+  // Small integers for the index arithmetic below (arguments arrive as doubles).
+  [n, k, m, oB, oR, oC, aB, aR, aC, bB, bR, bC] = [n | 0, k | 0, m | 0, oB | 0, oR | 0, oC | 0, aB | 0, aR | 0, aC | 0, bB | 0, bR | 0, bC | 0];
   const out = operand(ctx, oDt, oPtr, oSpan);
   const a = k === 0 ? undefined : operand(ctx, aDt, aPtr, aSpan);
   const b = k === 0 ? undefined : operand(ctx, bDt, bPtr, bSpan);
-  const acc = new Float64Array(m);
   const x = a?.plain;
   const y = b?.plain;
-  const unit = x !== undefined && y !== undefined && bC === 1;
+  if (out.plain !== undefined && x !== undefined && y !== undefined) {
+    matmulPlain(out.plain, x, y, batch, n, k, m, oB, oR, oC, aB, aR, aC, bB, bR, bC);
+    return;
+  }
+  const acc = new Float64Array(m);
   for (let s = 0; s < batch; s++) {
     for (let i = 0; i < n; i++) {
       acc.fill(0);
       for (let p = 0; p < k; p++) {
-        const ap = s * aB + i * aR + p * aC;
+        const av = a!.get(s * aB + i * aR + p * aC);
         const bp = s * bB + p * bR;
-        if (unit) {
-          const av = x[ap]!;
-          for (let j = 0; j < m; j++) acc[j]! += av * y[bp + j]!;
-        } else {
-          const av = a!.get(ap);
-          for (let j = 0; j < m; j++) acc[j]! += av * b!.get(bp + j * bC);
-        }
+        for (let j = 0; j < m; j++) acc[j]! += av * b!.get(bp + j * bC);
       }
       const op = s * oB + i * oR;
       for (let j = 0; j < m; j++) out.set(op + j * oC, acc[j]!);
+    }
+  }
+}
+
+type PlainArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+/**
+ * The raw-array path of tensorMatmul: b is transposed into doubles once per batch, then four
+ * outputs at a time are accumulated in registers (each still sums over p in order, so the
+ * results equal the general path's to the bit).
+ */
+function matmulPlain(o: PlainArray, x: PlainArray, y: PlainArray, batch: number, n: number, k: number, m: number, oB: number, oR: number, oC: number, aB: number, aR: number, aC: number, bB: number, bR: number, bC: number): void {
+  const bt = new Float64Array(k * m);
+  for (let s = 0; s < batch; s++) {
+    for (let p = 0; p < k; p++) for (let j = 0; j < m; j++) bt[j * k + p] = y[s * bB + p * bR + j * bC]!;
+    for (let i = 0; i < n; i++) {
+      const ai = s * aB + i * aR;
+      const oi = s * oB + i * oR;
+      let j = 0;
+      for (; j + 4 <= m; j += 4) {
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        const b0 = j * k;
+        for (let p = 0; p < k; p++) {
+          const v = x[ai + p * aC]!;
+          a0 += v * bt[b0 + p]!;
+          a1 += v * bt[b0 + k + p]!;
+          a2 += v * bt[b0 + 2 * k + p]!;
+          a3 += v * bt[b0 + 3 * k + p]!;
+        }
+        o[oi + j * oC] = a0;
+        o[oi + (j + 1) * oC] = a1;
+        o[oi + (j + 2) * oC] = a2;
+        o[oi + (j + 3) * oC] = a3;
+      }
+      for (; j < m; j++) {
+        let acc = 0;
+        for (let p = 0; p < k; p++) acc += x[ai + p * aC]! * bt[j * k + p]!;
+        o[oi + j * oC] = acc;
+      }
     }
   }
 }

@@ -1,0 +1,100 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import type { BenchContext } from '../context.js';
+import { type Row, type SuiteOptions, compare, measure } from '../harness.js';
+import { type Tensor, rand, shutdownCpuPool } from '../../src/index.js';
+
+const N = 1 << 20; // elements of each elementwise operand (4 MiB of float32)
+const M = 256; // matmul: M×M by M×M
+/** Rates: elements per second for add, floating-point operations per second for matmul. */
+const FLOPS = 2 * M ** 3;
+
+/**
+ * Tensor ops as users run them: elementwise add and matmul on one and two openreg devices,
+ * against the same ops on openreg's cpu backend (the piscina pool) and on tfjs-core's cpu
+ * backend (main thread); and the CPU fallback's cost per op against a native kernel.
+ */
+export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promise<Row[]> {
+  const { rt } = ctx;
+  await tf.setBackend('cpu');
+  const s0 = rt.getCurrentStream(0);
+  const s1 = rt.getCurrentStream(1);
+  const on = (device: string, shape: number[]) => rand(shape, { device });
+  const [a0, b0] = [on('openreg:0', [N]), on('openreg:0', [N])];
+  const [h0, g0, h1, g1] = [on('openreg:0', [N / 2]), on('openreg:0', [N / 2]), on('openreg:1', [N / 2]), on('openreg:1', [N / 2])];
+  const [ac, bc] = [on('cpu', [N]), on('cpu', [N])];
+  const [ta, tb] = [tf.randomUniform([N]), tf.randomUniform([N])];
+  const [m0, n0] = [on('openreg:0', [M, M]), on('openreg:0', [M, M])];
+  const [top, n0b, bottom, n1] = [on('openreg:0', [M / 2, M]), on('openreg:0', [M, M]), on('openreg:1', [M / 2, M]), on('openreg:1', [M, M])];
+  const [mc, nc] = [on('cpu', [M, M]), on('cpu', [M, M])];
+  const [tm, tn] = [tf.randomUniform([M, M]), tf.randomUniform([M, M])];
+  const small = on('openreg:0', [16]);
+  await Promise.all([ac, bc, mc, nc].map((t) => t.ready()));
+  rt.deviceSynchronizeSync();
+
+  const device = (make: () => Tensor[], streams: Parameters<typeof rt.streamSynchronizeSync>[0][]) => () => {
+    const outs = make();
+    for (const s of streams) rt.streamSynchronizeSync(s);
+    for (const o of outs) o.dispose();
+  };
+  const cpu = (make: () => Tensor) => async () => {
+    const out = make();
+    await out.ready();
+    out.dispose();
+  };
+  const tfjs = (make: () => tf.Tensor) => () => {
+    const out = make();
+    out.dataSync();
+    out.dispose();
+  };
+  const rows = await measure(
+    'tensor ops',
+    [
+      { name: 'add 1M: openreg, 1 device', subject: 'openreg', ops: N, fn: device(() => [a0.add(b0)], [s0]) },
+      { name: 'add 1M: openreg, 2 devices (half each)', subject: 'openreg', ops: N, fn: device(() => [h0.add(g0), h1.add(g1)], [s0, s1]) },
+      { name: 'add 1M: openreg cpu backend (piscina)', subject: 'baseline', ops: N, fn: cpu(() => ac.add(bc)) },
+      { name: 'add 1M: tfjs-core cpu backend', subject: 'baseline', ops: N, fn: tfjs(() => tf.add(ta, tb)) },
+      { name: 'matmul 256: openreg, 1 device', subject: 'openreg', ops: FLOPS, fn: device(() => [m0.matmul(n0)], [s0]) },
+      { name: 'matmul 256: openreg, 2 devices (half the rows each)', subject: 'openreg', ops: FLOPS, fn: device(() => [top.matmul(n0b), bottom.matmul(n1)], [s0, s1]) },
+      { name: 'matmul 256: openreg cpu backend (piscina)', subject: 'baseline', ops: FLOPS, fn: cpu(() => mc.matmul(nc)) },
+      { name: 'matmul 256: tfjs-core cpu backend', subject: 'baseline', ops: FLOPS, fn: tfjs(() => tf.matMul(tm, tn)) },
+      {
+        name: 'small op, native kernel (exp) + await',
+        subject: 'openreg',
+        fn: async () => {
+          const y = small.exp();
+          await y.ready();
+          y.dispose();
+        },
+      },
+      {
+        name: 'small op, CPU fallback (tanh) + await',
+        subject: 'openreg',
+        fn: async () => {
+          const y = small.tanh();
+          await y.ready();
+          y.dispose();
+        },
+      },
+    ],
+    options,
+  );
+  for (const [name, vs] of [
+    ['add 1M: openreg, 1 device', 'add 1M: tfjs-core cpu backend'],
+    ['add 1M: openreg, 2 devices (half each)', 'add 1M: openreg, 1 device'],
+    ['add 1M: openreg cpu backend (piscina)', 'add 1M: openreg, 1 device'],
+    ['matmul 256: openreg, 1 device', 'matmul 256: tfjs-core cpu backend'],
+    ['matmul 256: openreg, 2 devices (half the rows each)', 'matmul 256: openreg, 1 device'],
+    ['matmul 256: openreg cpu backend (piscina)', 'matmul 256: openreg, 1 device'],
+  ] as const) {
+    compare(rows, name, vs, 'latency');
+  }
+  // The fallback's cost per op, as a multiple of a native kernel's.
+  const native = rows.find((r) => r.name.startsWith('small op, native'))!;
+  const fallback = rows.find((r) => r.name.startsWith('small op, CPU fallback'))!;
+  fallback.ratio = { vs: native.name, value: fallback.p50Us / native.p50Us, meaning: `× the time of a native kernel (+${(fallback.p50Us - native.p50Us).toFixed(0)} µs per op)` };
+  for (const t of [a0, b0, h0, g0, h1, g1, ac, bc, m0, n0, top, n0b, bottom, n1, mc, nc, small]) t.dispose();
+  tf.dispose([ta, tb, tm, tn]);
+  await shutdownCpuPool();
+  return rows;
+}
