@@ -46,7 +46,7 @@ export type { StubKernel } from './dispatch/stubs.js';
 export type { BackendKey, DispatchKey } from './dispatch/dispatcher.js';
 export type { OperatorSchema, SchemaArgument, SchemaAlias, SchemaReturn } from './dispatch/schema.js';
 export { shutdownCpuPool } from './ops/cpu-pool.js';
-export { Library, callOp, kernelsOf } from './ops/library.js';
+export { Library, callOp, kernelsOf, operatorNames } from './ops/library.js';
 export type { LibraryKernel, LibraryBackward } from './ops/library.js';
 export { AutogradFunction, FunctionContext } from './ops/autograd/function.js';
 export type { AutogradFunctionClass } from './ops/autograd/function.js';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ErrorCode,
@@ -7,6 +8,7 @@ import {
   callOp,
   empty,
   kernelsOf,
+  operatorNames,
   randn,
   registerStub,
   shutdownCpuPool,
@@ -142,5 +144,28 @@ describe('CPU fallbacks', () => {
     expect(await c.toArray()).toEqual([2, 4, 6]);
     expect(c.dataSync()).toEqual(new Float32Array([2, 4, 6]));
     await expectRejectCode(Promise.resolve().then(() => callOp('nope::op', c)), ErrorCode.INVALID_VALUE);
+  });
+});
+
+describe('the op table in the README', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const table = readme.slice(readme.indexOf('<!-- op-table'), readme.indexOf('<!-- /op-table -->'));
+  const rows = new Map<string, string[]>();
+  for (const line of table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| openreg'))) {
+    const [kind, ops] = line.split('|').slice(1, 3).map((c) => c.trim()) as [string, string];
+    // Only the op names: parenthesized notes and the prose after a dash are left out.
+    rows.set(kind, [...ops.split('—')[0]!.replace(/\([^)]*\)/g, '').matchAll(/`([\w:.]+)`/g)].map((m) => m[1]!));
+  }
+
+  it('lists every builtin operator exactly once, in the category the dispatcher has it in', () => {
+    const listed = [...rows.values()].flat();
+    const builtin = operatorNames().filter((n) => n.startsWith('aten::') || n.startsWith('openreg::'));
+    const name = (q: string) => q.replace(/^aten::/, '');
+    const internal = ['openreg::data', 'openreg::data_sync', 'openreg::ready', 'openreg::cpu_sync', 'openreg::backward'];
+    expect(builtin.map(name).filter((n) => !listed.includes(n) && !internal.includes(n))).toEqual([]);
+    expect(listed.filter((n, i) => listed.indexOf(n) !== i)).toEqual([]);
+    for (const op of rows.get('native')!) expect([op, kernelsOf(op).includes('openreg')]).toEqual([op, true]);
+    for (const op of rows.get('global fallback')!) expect([op, kernelsOf(op).includes('openreg'), kernelsOf(op).includes('cpu')]).toEqual([op, false, true]);
+    for (const op of rows.get('blocklisted')!) expectCode(() => callOp(op, tensor([1], { device: 'openreg' }), tensor([1], { device: 'openreg' })), ErrorCode.NOT_SUPPORTED);
   });
 });

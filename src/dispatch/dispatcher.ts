@@ -48,6 +48,11 @@ export class Dispatcher {
     this.#ops.delete(name);
   }
 
+  /** Qualified names of every defined operator. */
+  names(): string[] {
+    return [...this.#ops.keys()];
+  }
+
   /** True if `name` (qualified, or an aten name) is defined. */
   has(name: string): boolean {
     return this.#ops.has(name.includes('::') ? name : `aten::${name}`);

@@ -108,3 +108,8 @@ function findDevice(args: readonly unknown[]): string | TensorDevice | undefined
 export function kernelsOf(name: string): DispatchKey[] {
   return DISPATCH_KEYS.filter((k) => dispatcher.hasKernel(name.includes('::') ? name : `aten::${name}`, k));
 }
+
+/** Qualified names of every defined operator (builtin and from libraries). */
+export function operatorNames(): string[] {
+  return dispatcher.names();
+}
