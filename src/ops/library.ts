@@ -106,6 +106,7 @@ function findDevice(args: readonly unknown[]): string | TensorDevice | undefined
 
 /** The backends with their own kernel for an op (the op table in the README comes from this). */
 export function kernelsOf(name: string): DispatchKey[] {
+  if (typeof name !== 'string') throw invalidValue('kernelsOf', 'name must be an operator name', name);
   return DISPATCH_KEYS.filter((k) => dispatcher.hasKernel(name.includes('::') ? name : `aten::${name}`, k));
 }
 

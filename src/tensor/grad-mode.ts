@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { requireBoolean, requireFunction } from '../errors/validate.js';
 
 const scope = new AsyncLocalStorage<boolean>();
 
@@ -9,10 +10,11 @@ export function isGradEnabled(): boolean {
 
 /** Runs `fn` with gradient recording off (`torch.no_grad()`), for it and everything it awaits. */
 export function noGrad<T>(fn: () => T): T {
-  return scope.run(false, fn);
+  return scope.run(false, requireFunction<() => T>('noGrad', 'fn', fn));
 }
 
 /** Runs `fn` with gradient recording set to `enabled`. */
 export function withGradEnabled<T>(enabled: boolean, fn: () => T): T {
-  return scope.run(enabled, fn);
+  const call = 'withGradEnabled';
+  return scope.run(requireBoolean(call, 'enabled', enabled), requireFunction<() => T>(call, 'fn', fn));
 }

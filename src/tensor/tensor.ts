@@ -1,5 +1,5 @@
 import { invalidValue, openRegError } from '../errors/errors.js';
-import type { Stream } from '../runtime/handles.js';
+import { Stream } from '../runtime/handles.js';
 import { dispatcher } from '../dispatch/registry.js';
 import type { DispatchKey } from '../dispatch/dispatcher.js';
 import { DTYPES, type DType, isDType } from './dtype.js';
@@ -330,6 +330,11 @@ export class Tensor implements Disposable {
     return this;
   }
 
+  div_(other: Tensor | number): this {
+    op('div_', other instanceof Tensor ? 'div_.Tensor' : 'div_.Scalar', [this, other]);
+    return this;
+  }
+
   fill_(value: number | boolean): this {
     op('fill_', 'fill_.Scalar', [this, value]);
     return this;
@@ -441,6 +446,7 @@ export class Tensor implements Disposable {
 
   /** Marks the storage as used by `stream`, so freeing it waits for that stream's work (`record_stream`). */
   recordStream(stream: Stream): void {
+    if (!(stream instanceof Stream)) throw invalidValue('recordStream', 'stream must be a Stream', stream);
     const s = this.storage('recordStream');
     if (s.block === undefined || s.runtime === undefined) return;
     s.runtime.cachingAllocator.recordStream(s.block, stream);

@@ -60,7 +60,7 @@ function sumType(call: string, self: Tensor, dtype: unknown): DType {
 function reduction(call: string, op: ReduceOp, ex: Executor, self: Tensor, dim: unknown, keepdim: unknown, dtype: unknown): Tensor {
   const dims = reducedDims(call, self, dim);
   if (op === ReduceOp.mean && DTYPES[(dtype as DType | undefined) ?? self.dtype].category !== 'floating') {
-    throw invalidValue(call, `mean(): could not infer output dtype: the input dtype must be a floating point type, got ${self.dtype}`);
+    throw invalidValue(call, `could not infer the output dtype: the input dtype must be a floating point type, got ${self.dtype}`);
   }
   const type = op === ReduceOp.sum ? sumType(call, self, dtype) : ((dtype as DType | undefined) ?? self.dtype);
   const out = ex.empty(type, outShape(self, dims, keepdim === true));
@@ -77,7 +77,7 @@ defineBuiltin('mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarT
   reduction('mean', ReduceOp.mean, ex, self, dim, keepdim, dtype),
 );
 defineBuiltin('max(Tensor self) -> Tensor', (ex, self: Tensor) => {
-  if (self.numel() === 0) throw invalidValue('max', 'max(): expected a non-empty tensor (the operation has no identity)');
+  if (self.numel() === 0) throw invalidValue('max', 'expected a non-empty tensor (max has no identity)');
   return reduction('max', ReduceOp.max, ex, self, undefined, false, undefined);
 });
 defineBuiltin('amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor', (ex, self: Tensor, dim: unknown, keepdim: unknown) => reduction('amax', ReduceOp.max, ex, self, dim, keepdim, undefined));
@@ -85,7 +85,7 @@ defineBuiltin('max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor valu
   const call = 'max';
   const d = checkDim(call, dim, self.ndim);
   const dims = self.ndim === 0 ? [] : [d];
-  if (self.ndim > 0 && self.shape[d] === 0) throw invalidValue(call, `max(): cannot reduce dimension ${d} of size 0`);
+  if (self.ndim > 0 && self.shape[d] === 0) throw invalidValue(call, `cannot reduce dimension ${d} of size 0`);
   const shape = outShape(self, dims, keepdim === true);
   const values = ex.empty(self.dtype, shape);
   const indices = ex.empty('int64', shape);
