@@ -66,6 +66,14 @@ describe('gradients of builtin ops', () => {
     expect(await x.toArray()).toEqual([2, 3]);
   });
 
+  it('disposing a tensor that backward needs makes backward fail with a coded error', () => {
+    const x = tensor([1, 2], { dtype: 'float32', device: 'openreg', requiresGrad: true });
+    const y = x.exp();
+    const loss = y.mul(y).sum();
+    y.dispose();
+    expect(expectCode(() => loss.backward(), ErrorCode.INVALID_HANDLE).message).toMatch(/^backward: a tensor mul.TensorBackward saved for backward was disposed/);
+  });
+
   it('backward through an op with no formula names the op', () => {
     const x = tensor([1, 5, 2], { dtype: 'float32', device: 'openreg', requiresGrad: true });
     expect(expectCode(() => x.max().backward(), ErrorCode.NOT_SUPPORTED).message).toMatch(/derivative of aten::max/);

@@ -140,7 +140,7 @@ export class MetaExecutor implements Executor {
 
 /** Host memory a pool thread can address: a SharedArrayBuffer of its own, or a pinned block (`view`). */
 export function cpuStorage(nbytes: number, view?: Uint8Array, onFree?: () => void): Storage {
-  if (view !== undefined) return new Storage(CPU, nbytes, { buffer: view.buffer as SharedArrayBuffer, byteOffset: view.byteOffset, onFree });
+  if (view !== undefined) return new Storage(CPU, nbytes, { buffer: view.buffer as SharedArrayBuffer, byteOffset: view.byteOffset, pinned: view, onFree });
   return new Storage(CPU, nbytes, { buffer: new SharedArrayBuffer(Math.max(nbytes, 1)) });
 }
 

@@ -11,7 +11,7 @@ import { executorOf } from './register.js';
  */
 
 /** Ops that fail on openreg rather than fall back to the CPU. */
-export const OPENREG_BLOCKLIST = ['aten::pow.Tensor_Tensor'] as const;
+export const OPENREG_BLOCKLIST = ['aten::pow.Tensor_Tensor', 'openreg::pin_memory'] as const;
 
 registerStub('abs_stub', 'openreg', (out: Tensor, self: Tensor) => absKernel(executorOf('abs', [out]), out, self));
 registerStub('abs_stub', 'cpu', (out: Tensor, self: Tensor) => absKernel(executorOf('abs', [out]), out, self));

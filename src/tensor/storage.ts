@@ -16,6 +16,8 @@ export class Storage {
   /** cpu: the buffer, and where the storage starts in it. */
   readonly buffer: SharedArrayBuffer | undefined;
   readonly byteOffset: number;
+  /** cpu: the pinned host block the storage is, if it is one (copies to a device read it directly). */
+  readonly pinned: Uint8Array | undefined;
   /**
    * cpu: settles when the CPU-pool work queued on this storage so far has finished (reads
    * and writes alike); undefined when nothing is pending.
@@ -30,7 +32,7 @@ export class Storage {
   constructor(
     device: TensorDevice,
     nbytes: number,
-    memory: { runtime?: Runtime; block?: DeviceBlock; buffer?: SharedArrayBuffer; byteOffset?: number; onFree?: () => void },
+    memory: { runtime?: Runtime; block?: DeviceBlock; buffer?: SharedArrayBuffer; byteOffset?: number; pinned?: Uint8Array; onFree?: () => void },
   ) {
     this.device = device;
     this.nbytes = nbytes;
@@ -38,6 +40,7 @@ export class Storage {
     this.block = memory.block;
     this.buffer = memory.buffer;
     this.byteOffset = memory.byteOffset ?? 0;
+    this.pinned = memory.pinned;
     this.#onFree = memory.onFree;
   }
 

@@ -410,7 +410,7 @@ export class Tensor implements Disposable {
     return op('cpuSync', 'openreg::cpu_sync', [this]) as Tensor;
   }
 
-  /** @internal Resolves when the tensor's values can be read on the host (cpu) or when its stream reached it (openreg). */
+  /** Resolves when the tensor's values exist: its CPU-pool work is done (cpu), its device's current stream has reached it (openreg). */
   ready(): Promise<void> {
     return op('ready', 'openreg::ready', [this]) as Promise<void>;
   }
@@ -442,6 +442,16 @@ export class Tensor implements Disposable {
   itemSync(): number | boolean {
     checkItem('itemSync', this);
     return nest(this.dtype, [], this.dataSync()) as number | boolean;
+  }
+
+  /** True for a cpu tensor in pinned host memory (from pinMemory()). */
+  isPinned(): boolean {
+    return this.storage('isPinned').pinned !== undefined;
+  }
+
+  /** A copy in pinned host memory (`pin_memory()`): copies from it to a device are truly asynchronous and skip staging. */
+  pinMemory(): Tensor {
+    return op('pinMemory', 'openreg::pin_memory', [this]) as Tensor;
   }
 
   /** Marks the storage as used by `stream`, so freeing it waits for that stream's work (`record_stream`). */

@@ -1,4 +1,6 @@
+import { ErrorCode } from '../../errors/error-code.js';
 import { invalidValue, openRegError } from '../../errors/errors.js';
+import { OpenRegError } from '../../errors/openreg-error.js';
 import { DTYPES } from '../../tensor/dtype.js';
 import { noGrad } from '../../tensor/grad-mode.js';
 import { type GradNode, Tensor, op } from '../../tensor/tensor.js';
@@ -36,7 +38,7 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined): void {
       const g = grads.get(node);
       if (g === undefined) continue;
       grads.delete(node);
-      const inputGrads = node.backward(g);
+      const inputGrads = backwardOf(node, g);
       const handed = inputGrads.filter((t): t is Tensor => t !== undefined);
       for (const gi of handed) hold(gi);
       node.inputs.forEach((input, i) => {
@@ -56,6 +58,18 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined): void {
       drop(g);
     }
   });
+}
+
+/** Runs a node's backward; a tensor it saved having been disposed is reported as such. */
+function backwardOf(node: GradNode, g: Tensor): readonly (Tensor | undefined)[] {
+  try {
+    return node.backward(g);
+  } catch (error) {
+    if (error instanceof OpenRegError && error.code === ErrorCode.INVALID_HANDLE) {
+      throw openRegError('invalidHandle', { call: 'backward', problem: `a tensor ${node.name} saved for backward was disposed before backward ran (${error.message})` });
+    }
+    throw error;
+  }
 }
 
 /** Adds `g` into `leaf.grad` (a tensor of its own: `g` is kept only when `ours`). */

@@ -12,20 +12,14 @@ import { filled, record, recordMissing } from './engine.js';
  */
 type Formula = (g: Tensor, out: Tensor, ...args: never[]) => readonly (Tensor | undefined)[];
 
-/** Keeps what backward needs alive even if the caller disposes it (PyTorch's SavedVariable). */
-function save(a: unknown): unknown {
-  return a instanceof Tensor ? a.detach() : a;
-}
-
 function formula(name: string, fn: Formula): void {
   dispatcher.impl('autograd', name, 'Autograd', (next, ...args) => {
     const out = noGrad(() => next(...args));
     // Not a new tensor (to() with nothing to change returns its input): nothing to record.
     if (!(out instanceof Tensor) || args.includes(out)) return out;
-    const saved = args.map(save);
-    const savedOut = out.detach();
+    // The graph holds the tensors themselves: disposing one that backward needs makes backward fail, naming it.
     const f = fn as (g: Tensor, out: Tensor, ...args: unknown[]) => readonly (Tensor | undefined)[];
-    record(out, `${name}Backward`, args, (g) => f(g, savedOut, ...saved));
+    record(out, `${name}Backward`, args, (g) => f(g, out, ...args));
     return out;
   });
 }

@@ -16,12 +16,12 @@ export class FunctionContext {
     this.needsInputGrad = args.map((a) => a instanceof Tensor && a.requiresGrad);
   }
 
-  /** Keeps tensors for backward (alive even if the caller disposes them). */
+  /** Keeps tensors for backward; they must not be disposed before backward has run. */
   saveForBackward(...tensors: Tensor[]): void {
     tensors.forEach((t, i) => {
       if (!(t instanceof Tensor)) throw invalidValue('saveForBackward', `argument ${i} must be a Tensor`, t);
     });
-    this.#saved = tensors.map((t) => t.detach());
+    this.#saved = tensors;
   }
 
   get savedTensors(): readonly Tensor[] {

@@ -2,13 +2,13 @@ import type { Runtime } from '../../api/runtime.js';
 import { invalidValue, openRegError } from '../../errors/errors.js';
 import { MemcpyKind } from '../../memory/memcpy-kind.js';
 import type { Stream } from '../../runtime/handles.js';
-import { type DeviceLike, resolveDevice } from '../../tensor/device.js';
+import { type DeviceLike, currentRuntime, resolveDevice } from '../../tensor/device.js';
 import { type DType, isDType } from '../../tensor/dtype.js';
 import { type TensorData, decode } from '../../tensor/host-data.js';
 import { expandStrides } from '../../tensor/shape.js';
 import type { Storage } from '../../tensor/storage.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { DeviceExecutor, type Executor, executorFor, operand as operandOf } from '../executor.js';
+import { DeviceExecutor, type Executor, cpuStorage, executorFor, operand as operandOf } from '../executor.js';
 import { defineBuiltin } from '../register.js';
 import { UnaryOp, launchUnary } from './launch.js';
 
@@ -80,9 +80,15 @@ function moveBytes(call: string, dst: Tensor, src: Tensor): void {
   }
   const rt = runtimeOf(dst, call);
   const stream = streamOf(dst, call);
-  const pinned = rt.hostAllocator.allocate(n);
   const storage = src.storage(call);
   const bytes = hostBytes(src, call);
+  if (storage.pinned !== undefined && storage.busy === undefined && storage.failure === undefined) {
+    // Already pinned and computed: the device reads it directly, in stream order.
+    rt.hostAllocator.recordStream(storage.pinned, stream);
+    rt.memcpyAsync(dst.dataPtr(), bytes, n, MemcpyKind.hostToDevice, stream);
+    return;
+  }
+  const pinned = rt.hostAllocator.allocate(n);
   if (storage.busy === undefined && storage.failure === undefined) {
     pinned.set(bytes);
   } else {
@@ -144,6 +150,20 @@ defineBuiltin('fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)', (ex, 
 defineBuiltin('openreg::to(Tensor self, Device? device=None, ScalarType? dtype=None, bool copy=False) -> Tensor', (_ex, self: Tensor, device: DeviceLike | undefined, dtype: unknown, copy: boolean) =>
   to('to', self, device, dtype, copy),
 );
+
+defineBuiltin('openreg::pin_memory(Tensor self) -> Tensor', (_ex, self: Tensor) => pinMemory('pinMemory', self), ['cpu']);
+
+/** A copy of a cpu tensor in a block of the caching host allocator, returned to it when the storage is freed. */
+function pinMemory(call: string, self: Tensor): Tensor {
+  if (self.isPinned()) return self;
+  const rt = currentRuntime(call);
+  const n = self.numel() * self.itemsize;
+  const block = n === 0 ? undefined : rt.hostAllocator.allocate(n);
+  const storage = cpuStorage(n, block, block === undefined ? undefined : () => rt.hostAllocator.free(block));
+  const out = Tensor.over(storage, self.dtype, self.shape);
+  if (n > 0) launchUnary(call, executorFor(call, self.device), UnaryOp.identity, out, self);
+  return out;
+}
 
 // ------------------------------------------------------------ reads
 
