@@ -108,6 +108,11 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
       b.pinned.set(new Uint8Array(s.buffer!, s.byteOffset + b.host.storageOffset * b.host.itemsize, b.pinned.byteLength));
     }
   });
+  // A device error skips the host function: the CPU side then learns of it and stands down.
+  rt.streamSynchronize(stream).catch((error: unknown) => {
+    for (const { host } of staged.values()) host.storage(call).failure = error;
+    release();
+  });
   for (const b of back) {
     if (b.pinned !== undefined) rt.memcpyAsync(b.device.dataPtr(), b.pinned, b.pinned.byteLength, MemcpyKind.hostToDevice, stream);
     if (b.into !== undefined) {

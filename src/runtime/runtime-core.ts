@@ -19,7 +19,7 @@ import { Event, type EventState, type HandleOwner, Stream } from './handles.js';
 import { RuntimeObserver, type WaitCause } from './observer.js';
 import type { ResolvedRuntimeOptions } from './options.js';
 import { StreamPools } from './stream-pools.js';
-import type { WaitOptions } from './wait-options.js';
+import { type WaitOptions, waitBoundsOf } from './wait-options.js';
 import { kEventState, kQueue } from './symbols.js';
 import { Transfers } from './transfers.js';
 
@@ -275,11 +275,7 @@ export class RuntimeCore implements DeviceHost {
 
   /** The bounds a Promise wait's options ask for; undefined for none. */
   waitBounds(call: string, options: unknown): WaitBounds | undefined {
-    const o = requireOptions<WaitOptions>(call, options);
-    const timeoutMs = requireFinite(call, 'options.timeoutMs', given(o.timeoutMs, Infinity), 0, true);
-    const signal = o.signal;
-    if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidValue(call, 'options.signal must be an AbortSignal', signal);
-    return timeoutMs === Infinity && signal === undefined ? undefined : { call, timeoutMs, signal };
+    return waitBoundsOf(call, options);
   }
 
   /** The bound a blocking wait's options ask for (Infinity for none). */

@@ -61,13 +61,13 @@ export class Storage {
   release(): void {
     if (this.#refs === 0 || --this.#refs > 0) return;
     const { runtime, block } = this;
-    if (block !== undefined && runtime !== undefined && !runtime.closed) {
-      try {
-        runtime.cachingAllocator.free(block);
-      } catch {
-        // The device was reset or lost since: its memory is gone already.
-      }
+    // Also called from a FinalizationRegistry, where a throw would be an uncaught exception:
+    // a device reset, a lost device or a closed runtime has taken the memory already.
+    try {
+      if (block !== undefined && runtime !== undefined && !runtime.closed) runtime.cachingAllocator.free(block);
+      this.#onFree?.();
+    } catch {
+      // nothing left to free
     }
-    this.#onFree?.();
   }
 }

@@ -1,5 +1,6 @@
 import { invalidValue, openRegError } from '../errors/errors.js';
 import { Stream } from '../runtime/handles.js';
+import type { WaitOptions } from '../runtime/wait-options.js';
 import { dispatcher } from '../dispatch/registry.js';
 import type { DispatchKey } from '../dispatch/dispatcher.js';
 import { DTYPES, type DType, isDType } from './dtype.js';
@@ -398,50 +399,50 @@ export class Tensor implements Disposable {
     return op('to', 'openreg::to', [this, toDtype ? undefined : target, toDtype ? target : options?.dtype, options?.copy ?? false]) as Tensor;
   }
 
-  /** Copies to the host; resolves when the values are there. */
-  async cpu(): Promise<Tensor> {
+  /** Copies to the host; resolves when the values are there (`options` bound the wait). */
+  async cpu(options?: WaitOptions): Promise<Tensor> {
     const out = this.to('cpu');
-    await out.ready();
+    await out.ready(options);
     return out;
   }
 
-  /** Copies to the host, blocking until the values are there. */
-  cpuSync(): Tensor {
-    return op('cpuSync', 'openreg::cpu_sync', [this]) as Tensor;
+  /** Copies to the host, blocking until the values are there (at most `options.timeoutMs`). */
+  cpuSync(options?: Pick<WaitOptions, 'timeoutMs'>): Tensor {
+    return op('cpuSync', 'openreg::cpu_sync', [this, options]) as Tensor;
   }
 
   /** Resolves when the tensor's values exist: its CPU-pool work is done (cpu), its device's current stream has reached it (openreg). */
-  ready(): Promise<void> {
-    return op('ready', 'openreg::ready', [this]) as Promise<void>;
+  ready(options?: WaitOptions): Promise<void> {
+    return op('ready', 'openreg::ready', [this, options]) as Promise<void>;
   }
 
   /** The elements in row-major order, as JS typed arrays hold them (16-bit floats decoded to float32). */
-  data(): Promise<TensorData> {
-    return op('data', 'openreg::data', [this]) as Promise<TensorData>;
+  data(options?: WaitOptions): Promise<TensorData> {
+    return op('data', 'openreg::data', [this, options]) as Promise<TensorData>;
   }
 
-  dataSync(): TensorData {
-    return op('dataSync', 'openreg::data_sync', [this]) as TensorData;
+  dataSync(options?: Pick<WaitOptions, 'timeoutMs'>): TensorData {
+    return op('dataSync', 'openreg::data_sync', [this, options]) as TensorData;
   }
 
   /** Nested arrays of the values (`tolist()`). */
-  async toArray(): Promise<NestedArray> {
-    return nest(this.dtype, this.shape, await this.data());
+  async toArray(options?: WaitOptions): Promise<NestedArray> {
+    return nest(this.dtype, this.shape, await this.data(options));
   }
 
-  toArraySync(): NestedArray {
-    return nest(this.dtype, this.shape, this.dataSync());
+  toArraySync(options?: Pick<WaitOptions, 'timeoutMs'>): NestedArray {
+    return nest(this.dtype, this.shape, this.dataSync(options));
   }
 
   /** The value of a one-element tensor. */
-  async item(): Promise<number | boolean> {
+  async item(options?: WaitOptions): Promise<number | boolean> {
     checkItem('item', this);
-    return nest(this.dtype, [], await this.data()) as number | boolean;
+    return nest(this.dtype, [], await this.data(options)) as number | boolean;
   }
 
-  itemSync(): number | boolean {
+  itemSync(options?: Pick<WaitOptions, 'timeoutMs'>): number | boolean {
     checkItem('itemSync', this);
-    return nest(this.dtype, [], this.dataSync()) as number | boolean;
+    return nest(this.dtype, [], this.dataSync(options)) as number | boolean;
   }
 
   /** True for a cpu tensor in pinned host memory (from pinMemory()). */

@@ -2,6 +2,9 @@ import type { Runtime } from '../../api/runtime.js';
 import { invalidValue, openRegError } from '../../errors/errors.js';
 import { MemcpyKind } from '../../memory/memcpy-kind.js';
 import type { Stream } from '../../runtime/handles.js';
+import { type WaitOptions, waitBoundsOf } from '../../runtime/wait-options.js';
+import { withinBounds } from '../../device/host-waiter.js';
+import { given, requireFinite, requireOptions } from '../../errors/validate.js';
 import { type DeviceLike, currentRuntime, resolveDevice } from '../../tensor/device.js';
 import { type DType, isDType } from '../../tensor/dtype.js';
 import { type TensorData, decode } from '../../tensor/host-data.js';
@@ -67,14 +70,18 @@ function moveBytes(call: string, dst: Tensor, src: Tensor): void {
     rt.memcpyAsync(pinned, src.dataPtr(), n, MemcpyKind.deviceToHost, stream);
     const storage = dst.storage(call);
     const before = storage.busy;
-    let arrived!: () => void;
-    busyUntil(storage, new Promise<void>((resolve) => (arrived = resolve)));
     const target = hostBytes(dst, call);
-    rt.launchHostFunc(stream, async () => {
+    rt.launchHostFunc(stream, async function copyToCpuTensor() {
       await before;
       target.set(pinned);
-      arrived();
     });
+    // Settles when the stream passes the host function, or with the device's error if it never runs.
+    busyUntil(
+      storage,
+      rt.streamSynchronize(stream).catch((error: unknown) => {
+        storage.failure = error;
+      }),
+    );
     rt.hostAllocator.free(pinned);
     return;
   }
@@ -171,10 +178,14 @@ function emptyData(t: Tensor): TensorData {
   return decode(t.dtype, new Uint8Array(0));
 }
 
-/** Waits until a cpu tensor's pending pool work is done, then reports its failure if any. */
-async function settled(call: string, t: Tensor): Promise<void> {
+/** Waits until a cpu tensor's pending work is done (within `options`), then reports its failure if any. */
+async function settled(call: string, t: Tensor, options?: unknown): Promise<void> {
   const s = t.storage(call);
-  while (s.busy !== undefined) await s.busy;
+  const bounds = waitBoundsOf(call, options);
+  const done = (async () => {
+    while (s.busy !== undefined) await s.busy;
+  })();
+  await (bounds === undefined ? done : withinBounds(done, bounds));
   if (s.failure !== undefined) throw s.failure;
 }
 
@@ -182,13 +193,14 @@ function requireData(call: string, t: Tensor): void {
   if (t.meta) throw invalidValue(call, 'a meta tensor has no data', t.toString());
 }
 
-async function readAsync(call: string, self: Tensor): Promise<TensorData> {
+async function readAsync(call: string, self: Tensor, options: unknown): Promise<TensorData> {
   requireData(call, self);
+  waitBoundsOf(call, options);
   if (self.numel() === 0) return emptyData(self);
   const c = staged(call, self, self.dtype);
   try {
     if (c.device.type === 'cpu') {
-      await settled(call, c);
+      await settled(call, c, options);
       return decode(c.dtype, hostBytes(c, call));
     }
     const rt = runtimeOf(c, call);
@@ -197,7 +209,7 @@ async function readAsync(call: string, self: Tensor): Promise<TensorData> {
     const pinned = rt.hostAllocator.allocate(n);
     try {
       rt.memcpyAsync(pinned, c.dataPtr(), n, MemcpyKind.deviceToHost, stream);
-      await rt.streamSynchronize(stream);
+      await rt.streamSynchronize(stream, options as WaitOptions | undefined);
       return decode(c.dtype, pinned);
     } finally {
       rt.hostAllocator.free(pinned);
@@ -207,8 +219,9 @@ async function readAsync(call: string, self: Tensor): Promise<TensorData> {
   }
 }
 
-function readSync(call: string, self: Tensor): TensorData {
+function readSync(call: string, self: Tensor, options: unknown): TensorData {
   requireData(call, self);
+  const bound = syncOptions(call, options);
   if (self.device.type === 'cpu' && (self.storage(call).busy !== undefined)) {
     throw openRegError('cpuWorkPending', { call, tensor: self.toString() });
   }
@@ -223,29 +236,50 @@ function readSync(call: string, self: Tensor): TensorData {
     }
     const n = c.numel() * c.itemsize;
     const bytes = new Uint8Array(n);
-    // A copy into pageable memory returns when the bytes are there (CUDA's rule).
-    runtimeOf(c, call).memcpyAsync(bytes, c.dataPtr(), n, MemcpyKind.deviceToHost, streamOf(c, call));
+    const rt = runtimeOf(c, call);
+    // The bounded wait first; then the copy into pageable memory returns when the bytes are there (CUDA's rule).
+    rt.streamSynchronizeSync(streamOf(c, call), bound);
+    rt.memcpyAsync(bytes, c.dataPtr(), n, MemcpyKind.deviceToHost, streamOf(c, call));
     return decode(c.dtype, bytes);
   } finally {
     if (c !== self) c.dispose();
   }
 }
 
-async function ready(call: string, self: Tensor): Promise<void> {
-  if (self.device.type === 'cpu') return settled(call, self);
-  if (self.device.type === 'openreg') await runtimeOf(self, call).streamSynchronize(streamOf(self, call));
+/** The options of a blocking read: a timeout only. */
+function syncOptions(call: string, options: unknown): Pick<WaitOptions, 'timeoutMs'> | undefined {
+  if (options === undefined) return undefined;
+  const o = requireOptions<WaitOptions>(call, options);
+  if (o.signal !== undefined) throw invalidValue(call, 'options.signal cannot end a blocking wait; use the Promise form or options.timeoutMs');
+  return { timeoutMs: requireFinite(call, 'options.timeoutMs', given(o.timeoutMs, Infinity), 0, true) };
 }
 
-defineBuiltin('openreg::data(Tensor self) -> Tensor', (_ex, self: Tensor) => readAsync('data', self));
-defineBuiltin('openreg::data_sync(Tensor self) -> Tensor', (_ex, self: Tensor) => readSync('dataSync', self));
-defineBuiltin('openreg::ready(Tensor self) -> ()', (_ex, self: Tensor) => ready('ready', self));
-defineBuiltin('openreg::cpu_sync(Tensor self) -> Tensor', (_ex, self: Tensor) => {
+async function ready(call: string, self: Tensor, options: unknown): Promise<void> {
+  if (self.device.type === 'cpu') return settled(call, self, options);
+  waitBoundsOf(call, options);
+  if (self.device.type === 'openreg') await runtimeOf(self, call).streamSynchronize(streamOf(self, call), options as WaitOptions | undefined);
+}
+
+const promised = <T>(fn: () => Promise<T>): Promise<T> => {
+  try {
+    return fn();
+  } catch (error) {
+    return Promise.reject(error);
+  }
+};
+
+defineBuiltin('openreg::data(Tensor self, Any? options=None) -> Tensor', (_ex, self: Tensor, options: unknown) => promised(() => readAsync('data', self, options)));
+defineBuiltin('openreg::data_sync(Tensor self, Any? options=None) -> Tensor', (_ex, self: Tensor, options: unknown) => readSync('dataSync', self, options));
+defineBuiltin('openreg::ready(Tensor self, Any? options=None) -> ()', (_ex, self: Tensor, options: unknown) => promised(() => ready('ready', self, options)));
+defineBuiltin('openreg::cpu_sync(Tensor self, Any? options=None) -> Tensor', (_ex, self: Tensor, options: unknown) => {
   const call = 'cpuSync';
+  const bound = syncOptions(call, options);
   if (self.device.type === 'cpu') return self;
   requireData(call, self);
   const out = executorFor(call, resolveDevice(call, 'cpu')).empty(self.dtype, self.shape);
   if (self.numel() === 0) return out;
   const c = staged(call, self, self.dtype);
+  runtimeOf(c, call).streamSynchronizeSync(streamOf(c, call), bound);
   runtimeOf(c, call).memcpyAsync(hostBytes(out, call), c.dataPtr(), out.numel() * out.itemsize, MemcpyKind.deviceToHost, streamOf(c, call));
   if (c !== self) c.dispose();
   return out;
