@@ -46,8 +46,11 @@ describe('device errors reach pending reads', () => {
   it('a copy to the cpu behind a failing kernel rejects with the device error instead of hanging; a reset recovers', async () => {
     const mod = await rt.loadModule(kernelsUrl);
     const x = ones([4], { device: 'openreg:1' });
+    // Held behind a gate, so the kernel fails only after the copy is enqueued.
+    const g = gate(rt, rt.getCurrentStream(1));
     rt.launchKernel(mod.getFunction('boom'), [], rt.getCurrentStream(1));
     const host = x.to('cpu');
+    g.open();
     await expectRejectCode(host.data({ timeoutMs: 5_000 }), ErrorCode.LAUNCH_FAILURE);
     await rt.deviceReset(1);
     expect(await ones([2], { device: 'openreg:1' }).add(1).toArray()).toEqual([2, 2]);
