@@ -1,27 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   AutogradFunction,
   ErrorCode,
   type FunctionContext,
   Library,
-  type Runtime,
   Tensor,
   callOp,
   noGrad,
-  shutdownCpuPool,
   tensor,
 } from '../dist/src/index.js';
-import { createRuntime, expectCode } from './helpers.js';
+import { expectCode, useTensorRuntime } from './helpers.js';
 
 // OpenReg's test_autograd.py, plus the two-device MLP the issue asks for.
-let rt: Runtime;
-beforeAll(async () => {
-  rt = await createRuntime({ deviceCount: 2 });
-});
-afterAll(async () => {
-  await rt.close();
-  await shutdownCpuPool();
-});
+useTensorRuntime({ deviceCount: 2 });
 
 const close = (a: number[], b: number[], tol = 1e-5) => a.every((v, i) => Math.abs(v - b[i]!) <= tol * Math.max(1, Math.abs(b[i]!)));
 const flat = async (t: Tensor) => Array.from((await t.data()) as Float32Array);

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { type KernelModule, OpenRegError, Runtime, type RuntimeOptions } from '../dist/src/index.js';
+import { type KernelModule, OpenRegError, Runtime, type RuntimeOptions, shutdownCpuPool } from '../dist/src/index.js';
 
 export const kernelsUrl = new URL('./fixtures/kernels.mjs', import.meta.url);
 
@@ -76,6 +76,22 @@ export function useRuntime(options: RuntimeOptions, bind: (rt: Runtime, kernels:
   });
   afterAll(async () => {
     await rt?.close();
+  });
+}
+
+/**
+ * One runtime for a test file of tensors: created in beforeAll, closed in afterAll together
+ * with the CPU pool (the cpu backend's threads), handed to `bind`.
+ */
+export function useTensorRuntime(options: RuntimeOptions, bind?: (rt: Runtime) => void): void {
+  let rt: Runtime | undefined;
+  beforeAll(async () => {
+    rt = await createRuntime(options);
+    bind?.(rt);
+  });
+  afterAll(async () => {
+    await rt?.close();
+    await shutdownCpuPool();
   });
 }
 

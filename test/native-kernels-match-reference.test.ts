@@ -1,18 +1,11 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DType, type Runtime, type Tensor, shutdownCpuPool, tensor } from '../dist/src/index.js';
-import { createRuntime } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { type DType, type Tensor, tensor } from '../dist/src/index.js';
+import { useTensorRuntime } from './helpers.js';
 
 // Every native openreg kernel against an independent reference written here, and against the
 // cpu backend (the piscina pool), on random shapes, broadcasts, strides and dtypes.
-let rt: Runtime;
-beforeAll(async () => {
-  rt = await createRuntime({ deviceCount: 2 });
-});
-afterAll(async () => {
-  await rt.close();
-  await shutdownCpuPool();
-});
+useTensorRuntime({ deviceCount: 2 });
 
 const RUNS = { numRuns: 30 };
 

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ErrorCode,
   Library,
-  type Runtime,
   Tensor,
   callOp,
   empty,
@@ -11,22 +10,14 @@ import {
   operatorNames,
   randn,
   registerStub,
-  shutdownCpuPool,
   tensor,
   zeros,
 } from '../dist/src/index.js';
-import { createRuntime, expectCode, expectRejectCode } from './helpers.js';
+import { expectCode, expectRejectCode, useTensorRuntime } from './helpers.js';
 
 // Every registration form OpenReg shows: native kernels, the stub, custom ops with meta,
 // per-op and global CPU fallbacks, and the blocklist (test_ops.py's STUB and fallback cases).
-let rt: Runtime;
-beforeAll(async () => {
-  rt = await createRuntime({ deviceCount: 2 });
-});
-afterAll(async () => {
-  await rt.close();
-  await shutdownCpuPool();
-});
+useTensorRuntime({ deviceCount: 2 });
 
 describe('the stub form', () => {
   it('abs routes through abs.out to the openreg abs_stub, also into strided out= views', async () => {

@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import * as o from '../dist/src/index.js';
-import { createRuntime } from './helpers.js';
+import { useTensorRuntime } from './helpers.js';
 
 // Every public call of the tensor layer rejects bad input with a coded error naming the call.
-let rt: o.Runtime;
 let x: o.Tensor;
-beforeAll(async () => {
-  rt = await createRuntime({ deviceCount: 2 });
+useTensorRuntime({ deviceCount: 2 }, () => {
   x = o.tensor([[1, 2], [3, 4]], { dtype: 'float32', device: 'openreg' });
-});
-afterAll(async () => {
-  await rt.close();
-  await o.shutdownCpuPool();
 });
 
 const bad = (v: unknown) => v as never;

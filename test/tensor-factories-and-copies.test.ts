@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   ErrorCode,
   type Runtime,
@@ -14,21 +14,14 @@ import {
   onesLike,
   rand,
   randn,
-  shutdownCpuPool,
   tensor,
   zeros,
 } from '../dist/src/index.js';
-import { createRuntime, expectCode } from './helpers.js';
+import { expectCode, useTensorRuntime } from './helpers.js';
 
 // Ports the factory and copy cases of OpenReg's test_ops.py and test_device.py.
 let rt: Runtime;
-beforeAll(async () => {
-  rt = await createRuntime({ deviceCount: 2 });
-});
-afterAll(async () => {
-  await rt.close();
-  await shutdownCpuPool();
-});
+useTensorRuntime({ deviceCount: 2 }, (r) => (rt = r));
 
 describe('the seed example', () => {
   it('adds on device 0 and reads back [[3, 4], [5, 6]]', async () => {

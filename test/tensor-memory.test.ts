@@ -1,19 +1,13 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, type Runtime, empty, ones, randn, shutdownCpuPool, tensor } from '../dist/src/index.js';
-import { createRuntime, expectCode } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, type Runtime, empty, ones, randn, tensor } from '../dist/src/index.js';
+import { expectCode, useTensorRuntime } from './helpers.js';
 
 // OpenReg's test_memory.py: allocation lifecycles, no leaks across copies, views, in-place
 // ops and gradients, isolation between devices, pinned memory, and the GC backstop.
 let rt: Runtime;
-beforeAll(async () => {
-  rt = await createRuntime({ deviceCount: 2, deviceMemoryBytes: 16 << 20 });
-});
-afterAll(async () => {
-  await rt.close();
-  await shutdownCpuPool();
-});
+useTensorRuntime({ deviceCount: 2, deviceMemoryBytes: 16 << 20 }, (r) => (rt = r));
 
 const allocated = (d = 0) => rt.cachingAllocator.memoryStats(d).allocatedBytes.all.current;
 

@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, type Runtime, ones, shutdownCpuPool, tensor } from '../dist/src/index.js';
-import { createRuntime, expectCode, expectRejectCode, gate, kernelsUrl } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, type Runtime, ones, tensor } from '../dist/src/index.js';
+import { expectCode, expectRejectCode, gate, kernelsUrl, useTensorRuntime } from './helpers.js';
 
 // Reads of tensors never hang: they take timeouts and abort signals, and a device error
 // reaches a pending read instead of leaving it waiting.
 let rt: Runtime;
-beforeAll(async () => {
-  rt = await createRuntime({ deviceCount: 2 });
-});
-afterAll(async () => {
-  await rt.close();
-  await shutdownCpuPool();
-});
+useTensorRuntime({ deviceCount: 2 }, (r) => (rt = r));
 
 describe('bounded reads', () => {
   it('async reads of a tensor behind a gated stream time out or abort; the values arrive once it opens', async () => {

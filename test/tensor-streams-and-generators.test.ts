@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type Runtime,
   type Stream,
@@ -9,22 +9,15 @@ import {
   rand,
   randn,
   setRngState,
-  shutdownCpuPool,
   tensor,
   zeros,
 } from '../dist/src/index.js';
-import { createRuntime, expectCode, gate } from './helpers.js';
+import { expectCode, gate, useTensorRuntime } from './helpers.js';
 
 // Tensors with streams, events and generators (OpenReg's test_streams.py, test_event.py,
 // test_rng.py and test_memory.py, as they apply to tensors).
 let rt: Runtime;
-beforeAll(async () => {
-  rt = await createRuntime({ deviceCount: 2 });
-});
-afterAll(async () => {
-  await rt.close();
-  await shutdownCpuPool();
-});
+useTensorRuntime({ deviceCount: 2 }, (r) => (rt = r));
 
 describe('streams', () => {
   it('ops launch on the current stream of the tensor’s device', async () => {

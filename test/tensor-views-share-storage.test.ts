@@ -1,16 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, type Runtime, arange, ones, randn, shutdownCpuPool, tensor, zeros } from '../dist/src/index.js';
-import { createRuntime, expectCode } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { ErrorCode, type Runtime, arange, ones, randn, tensor, zeros } from '../dist/src/index.js';
+import { expectCode, useTensorRuntime } from './helpers.js';
 
 // Views share storage and the data pointer; in-place ops keep it (OpenReg's test_ops.py view cases).
 let rt: Runtime;
-beforeAll(async () => {
-  rt = await createRuntime({ deviceCount: 1 });
-});
-afterAll(async () => {
-  await rt.close();
-  await shutdownCpuPool();
-});
+useTensorRuntime({ deviceCount: 1 }, (r) => (rt = r));
 
 describe('views', () => {
   it('view keeps the data pointer; reshape views when it can and copies when it must', () => {
