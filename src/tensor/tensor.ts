@@ -484,7 +484,7 @@ function compare(name: string, self: Tensor, other: Tensor | number): Tensor {
   return op(name, other instanceof Tensor ? `${name}.Tensor` : `${name}.Scalar`, [self, other]) as Tensor;
 }
 
-/** Tensors among an op's arguments (and inside arrays of them). */
+/** @internal Tensors among an op's arguments (and inside arrays of them). */
 export function tensorsIn(args: readonly unknown[]): Tensor[] {
   const out: Tensor[] = [];
   for (const a of args) {
@@ -495,7 +495,7 @@ export function tensorsIn(args: readonly unknown[]): Tensor[] {
 }
 
 /**
- * The dispatch keys of a call: the wrapper keys that apply (autocast; Autograd when grad
+ * @internal The dispatch keys of a call: the wrapper keys that apply (autocast; Autograd when grad
  * mode is on and an input requires grad), then the backend of the tensors (all on one
  * device, as PyTorch requires) or `backend` for calls without tensor inputs.
  */
@@ -518,7 +518,7 @@ export function dispatchKeys(call: string, args: readonly unknown[], backend?: T
   return keys;
 }
 
-/** Calls the op `name` through the dispatcher, keyed by its tensor arguments. */
+/** @internal Calls the op `name` through the dispatcher, keyed by its tensor arguments. */
 export function op(call: string, name: string, args: readonly unknown[], backend?: TensorDevice): unknown {
   return dispatcher.call(call, name, dispatchKeys(call, args, backend), args);
 }

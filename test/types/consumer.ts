@@ -11,6 +11,19 @@ import {
   Runtime,
   type RuntimeEvents,
   Stream,
+  AutogradFunction,
+  type DispatchKey,
+  type FunctionContext,
+  Library,
+  type NestedArray,
+  Tensor,
+  type TensorData,
+  callOp,
+  device,
+  kernelsOf,
+  randn,
+  tensor,
+  zeros,
 } from 'openreg';
 import { PhiloxStream, toUnitFloat32 } from 'openreg/philox';
 
@@ -47,4 +60,29 @@ export function kernel(ctx: KernelContext, ptr: DevicePtr, n: number): void {
   philox.reset(1, 2);
   const out = ctx.f32(ptr, n);
   for (let i = 0; i < n; i++) out[i] = toUnitFloat32(philox.value(i));
+}
+
+/** The tensor layer as a consumer uses it: factories, ops, reads, custom ops, autograd. */
+export async function tensors(): Promise<NestedArray> {
+  await using rt = await Runtime.create({ deviceCount: 2 });
+  const x: Tensor = tensor([[1, 2], [3, 4]], { device: 'openreg' });
+  const y = x.add(2).matmul(zeros([2, 2], { device: device('openreg:0'), dtype: 'int64' }));
+  const lib = new Library('consumer');
+  lib.define('twice(Tensor x) -> Tensor');
+  lib.impl('twice', 'openreg', (t: Tensor) => t.mul(2));
+  class Square extends AutogradFunction {
+    static override forward(ctx: FunctionContext, t: Tensor): Tensor {
+      ctx.saveForBackward(t);
+      return t.mul(t);
+    }
+    static override backward(ctx: FunctionContext, g: Tensor): Tensor {
+      return g.mul(ctx.savedTensors[0]!).mul(2);
+    }
+  }
+  const w = randn([2], { device: 'openreg', requiresGrad: true });
+  Square.apply(w).sum().backward();
+  const kinds: DispatchKey[] = kernelsOf('twice');
+  const data: TensorData = await (callOp('consumer::twice', x) as Tensor).data({ timeoutMs: 1000 });
+  void [kinds, data, rt.getDeviceCount(), w.grad?.shape];
+  return y.toArray();
 }
