@@ -66,4 +66,5 @@ export function randomInt(
   for (let i = 0; i < count; i++) out[i] = low + Math.floor((philox.value(offset + i) * range) / 2 ** 32);
 }
 
-export { tensorArange, tensorBinary, tensorFill, tensorMatmul, tensorReduce, tensorSoftmax, tensorSoftmaxBackward, tensorUnary } from './tensor-kernels.js';
+export { tensorArange, tensorBinary, tensorFill, tensorReduce, tensorUnary } from './tensor-kernels.js';
+export { tensorMatmul, tensorSoftmax, tensorSoftmaxBackward } from './tensor-linalg-kernels.js';

@@ -4,7 +4,8 @@
  */
 import type { KernelContext } from '../src/protocol/kernel-context.js';
 import { HOST_SLOT_SCALE, type TensorKernel } from '../src/protocol/tensor-abi.js';
-import * as kernels from './tensor-kernels.js';
+import * as elementwise from './tensor-kernels.js';
+import * as linalg from './tensor-linalg-kernels.js';
 
 /** What the host sends: a kernel name, its arguments, and the buffers its pointers index. */
 export interface CpuTask {
@@ -42,7 +43,7 @@ class HostKernelContext implements KernelContext {
   }
 }
 
-const table = kernels as unknown as Record<string, (ctx: KernelContext, ...args: number[]) => void>;
+const table = { ...elementwise, ...linalg } as unknown as Record<string, (ctx: KernelContext, ...args: number[]) => void>;
 
 export default function runCpuTask(task: CpuTask): void {
   const kernel = table[task.kernel];

@@ -75,8 +75,8 @@ export class DeviceExecutor implements Executor {
   }
 }
 
-/** A storage's pending work, then `task`: the next op on it waits for both. */
-function chain(storage: Storage, task: Promise<void>): void {
+/** Marks `storage` busy until `task` settles (the task itself waits for what was pending): the next op on it waits for it. */
+export function busyUntil(storage: Storage, task: Promise<void>): void {
   storage.busy = task;
   void task.then(() => {
     if (storage.busy === task) storage.busy = undefined;
@@ -123,7 +123,7 @@ export class CpuExecutor implements Executor {
           for (const s of outputs) s.failure = error;
         },
       );
-    for (const s of storages) chain(s, task);
+    for (const s of storages) busyUntil(s, task);
   }
 }
 

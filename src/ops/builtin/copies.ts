@@ -9,10 +9,9 @@ import { type DeviceLike, currentRuntime, resolveDevice } from '../../tensor/dev
 import { type DType, isDType } from '../../tensor/dtype.js';
 import { type TensorData, decode } from '../../tensor/host-data.js';
 import { expandStrides } from '../../tensor/shape.js';
-import type { Storage } from '../../tensor/storage.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { DeviceExecutor, type Executor, cpuStorage, executorFor, operand as operandOf } from '../executor.js';
-import { defineBuiltin } from '../register.js';
+import { busyUntil, cpuStorage, executorFor, operand as operandOf } from '../executor.js';
+import { defineBuiltin, executorOf } from '../register.js';
 import { UnaryOp, launchUnary } from './launch.js';
 
 /** Copies within and across devices, dtype conversions, and reading values back to the host. */
@@ -28,7 +27,7 @@ function streamOf(t: Tensor, call: string): Stream {
 /** `t` itself when it is contiguous with `dtype` and `shape`; else a converted contiguous copy on its device. */
 function staged(call: string, t: Tensor, dtype: DType): Tensor {
   if (t.isContiguous() && t.dtype === dtype) return t;
-  const exec = executorOfTensor(call, t);
+  const exec = executorOf(call, [t]);
   const out = exec.empty(dtype, t.shape);
   launchUnary(call, exec, UnaryOp.identity, out, t);
   return out;
@@ -38,14 +37,6 @@ function staged(call: string, t: Tensor, dtype: DType): Tensor {
 function hostBytes(t: Tensor, call: string): Uint8Array {
   const s = t.storage(call);
   return new Uint8Array(s.buffer!, s.byteOffset + t.storageOffset * t.itemsize, t.numel() * t.itemsize);
-}
-
-/** Marks `storage` busy until `done` settles, after the work already pending on it. */
-function busyUntil(storage: Storage, done: Promise<void>): void {
-  storage.busy = done;
-  void done.then(() => {
-    if (storage.busy === done) storage.busy = undefined;
-  });
 }
 
 /** Moves the bytes of contiguous `src` into contiguous `dst` (same dtype and size) on another device, in stream order. */
@@ -119,23 +110,19 @@ export function copyInto(call: string, dst: Tensor, src: Tensor): Tensor {
   if (src.meta) throw invalidValue(call, 'cannot copy out of a meta tensor: it has no data');
   const source = src.shape.length === dst.shape.length && src.shape.every((n, i) => n === dst.shape[i]) ? src : src.expand(...dst.shape);
   if (source.device.equals(dst.device)) {
-    launchUnary(call, executorOfTensor(call, dst), UnaryOp.identity, dst, source);
+    launchUnary(call, executorOf(call, [dst]), UnaryOp.identity, dst, source);
   } else {
     const from = staged(call, source, dst.dtype);
-    const target = dst.isContiguous() ? dst : executorOfTensor(call, dst).empty(dst.dtype, dst.shape);
+    const target = dst.isContiguous() ? dst : executorOf(call, [dst]).empty(dst.dtype, dst.shape);
     moveBytes(call, target, from);
     if (target !== dst) {
-      launchUnary(call, executorOfTensor(call, dst), UnaryOp.identity, dst, target);
+      launchUnary(call, executorOf(call, [dst]), UnaryOp.identity, dst, target);
       target.dispose();
     }
     if (from !== source) from.dispose();
   }
   if (source !== src) source.dispose();
   return dst;
-}
-
-function executorOfTensor(call: string, t: Tensor): Executor {
-  return t.device.type === 'openreg' ? new DeviceExecutor(runtimeOf(t, call), t.device) : executorFor(call, t.device);
 }
 
 /** `self` on `device` with `dtype` (itself when neither changes and no copy is asked for). */

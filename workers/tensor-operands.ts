@@ -1,0 +1,122 @@
+/**
+ * How the tensor kernels see their operands: typed element access whatever the dtype, and a
+ * row-by-row walk of a strided index space. Shared by every kernel file.
+ */
+import type { KernelContext } from '../src/protocol/kernel-context.js';
+import { fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from '../src/protocol/half.js';
+import { DTypeCode, SCALAR_OPERAND } from '../src/protocol/tensor-abi.js';
+
+/** One operand: element access by index relative to its first element. */
+export interface Operand {
+  get(i: number): number;
+  set(i: number, v: number): void;
+  /** The raw array when its elements are plain numbers (float32, float64, int32, uint8). */
+  readonly plain: PlainArray | undefined;
+}
+
+let float16Table: Float32Array | undefined;
+/** float16 decoding is a table lookup (65536 entries, built on first use). */
+function float16Decoder(): Float32Array {
+  if (float16Table === undefined) {
+    float16Table = new Float32Array(65536);
+    for (let b = 0; b < 65536; b++) float16Table[b] = fromFloat16Bits(b);
+  }
+  return float16Table;
+}
+
+function plain(arr: PlainArray): Operand {
+  return { get: (i) => arr[i]!, set: (i, v) => (arr[i] = v), plain: arr };
+}
+
+export function operand(ctx: KernelContext, dtype: number, ptr: number, span: number): Operand {
+  if (dtype === SCALAR_OPERAND) return { get: () => ptr, set: () => undefined, plain: undefined };
+  const n = span;
+  switch (dtype) {
+    case DTypeCode.float32:
+      return plain(ctx.f32(ptr, n));
+    case DTypeCode.float64:
+      return plain(ctx.f64(ptr, n));
+    case DTypeCode.int32:
+      return plain(ctx.i32(ptr, n));
+    case DTypeCode.uint8:
+      return plain(ctx.u8(ptr, n));
+    case DTypeCode.bool: {
+      const arr = ctx.u8(ptr, n);
+      return { get: (i) => arr[i]!, set: (i, v) => (arr[i] = v !== 0 ? 1 : 0), plain: undefined };
+    }
+    case DTypeCode.int64: {
+      const arr = ctx.bigInt64(ptr, n);
+      const toBig = (v: number) => (Number.isFinite(v) ? BigInt.asIntN(64, BigInt(Math.trunc(v))) : 0n);
+      return { get: (i) => Number(arr[i]!), set: (i, v) => (arr[i] = toBig(v)), plain: undefined };
+    }
+    case DTypeCode.float16: {
+      const arr = ctx.u16(ptr, n);
+      const table = float16Decoder();
+      return { get: (i) => table[arr[i]!]!, set: (i, v) => (arr[i] = toFloat16Bits(v)), plain: undefined };
+    }
+    case DTypeCode.bfloat16: {
+      const arr = ctx.u16(ptr, n);
+      return { get: (i) => fromBFloat16Bits(arr[i]!), set: (i, v) => (arr[i] = toBFloat16Bits(v)), plain: undefined };
+    }
+    default:
+      throw new RangeError(`unknown dtype code ${dtype}`);
+  }
+}
+
+/**
+ * Walks an index space row by row: `base[k]` is operand k's offset at the start of the row,
+ * `length` elements with stride `inner[k]`. Dimension 0 is the outermost. Offsets are int32
+ * (a view is far below 2^31 elements): V8 indexes typed arrays fastest with small integers.
+ */
+export class Rows {
+  readonly base: Int32Array;
+  readonly inner: Int32Array;
+  readonly length: number;
+  /** False if the space has no element. */
+  readonly nonEmpty: boolean;
+  readonly #shape: readonly number[];
+  readonly #strides: readonly (readonly number[])[];
+  readonly #index: Int32Array;
+
+  constructor(shape: readonly number[], strides: readonly (readonly number[])[]) {
+    const d = shape.length;
+    this.#shape = shape;
+    this.#strides = strides;
+    this.#index = new Int32Array(Math.max(d - 1, 0));
+    this.base = new Int32Array(strides.length);
+    this.inner = new Int32Array(strides.length);
+    this.length = d === 0 ? 1 : shape[d - 1]!;
+    for (let k = 0; k < strides.length; k++) this.inner[k] = d === 0 ? 0 : strides[k]![d - 1]!;
+    this.nonEmpty = shape.every((n) => n > 0);
+  }
+
+  /** Back to the first row, with each operand starting at `origin[k]` (0 when omitted). */
+  reset(origin?: ArrayLike<number>): void {
+    this.#index.fill(0);
+    for (let k = 0; k < this.base.length; k++) this.base[k] = origin === undefined ? 0 : origin[k]!;
+  }
+
+  /** Advances to the next row; false after the last. */
+  next(): boolean {
+    const shape = this.#shape;
+    for (let dim = shape.length - 2; dim >= 0; dim--) {
+      const i = ++this.#index[dim]!;
+      if (i < shape[dim]!) {
+        for (let k = 0; k < this.base.length; k++) this.base[k]! += this.#strides[k]![dim]!;
+        return true;
+      }
+      this.#index[dim] = 0;
+      for (let k = 0; k < this.base.length; k++) this.base[k]! -= (shape[dim]! - 1) * this.#strides[k]![dim]!;
+    }
+    return false;
+  }
+}
+
+/** Splits `tail` into `count` arrays of `ndim` numbers each. */
+export function split(tail: readonly number[], ndim: number, count: number): number[][] {
+  const out: number[][] = [];
+  for (let k = 0; k < count; k++) out.push(tail.slice(k * ndim, (k + 1) * ndim));
+  return out;
+}
+
+export type PlainArray = Float32Array | Float64Array | Int32Array | Uint8Array;
