@@ -6,13 +6,6 @@ import { DeviceExecutor, cpuStorage } from './executor.js';
 import { copyInto } from './builtin/copies.js';
 import { UnaryOp, launchUnary } from './builtin/launch.js';
 
-/** One device tensor's trip to the host: its pinned staging block and the cpu tensor over it. */
-interface Staged {
-  device: Tensor;
-  host: Tensor;
-  pinned: Uint8Array | undefined;
-}
-
 function bytesOf(t: Tensor): number {
   return t.numel() * t.itemsize;
 }
@@ -33,13 +26,14 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
   const stream = ex.stream;
   let release!: () => void;
   const inputsReady = new Promise<void>((resolve) => (release = resolve));
-  const staged = new Map<Tensor, Staged>();
+  /** Each device input's cpu twin, over its pinned staging block. */
+  const staged = new Map<Tensor, Tensor>();
   const pinnedBlocks: Uint8Array[] = [];
   const temps: Tensor[] = [];
 
   const toHost = (t: Tensor): Tensor => {
     const known = staged.get(t);
-    if (known !== undefined) return known.host;
+    if (known !== undefined) return known;
     const c = t.isContiguous() ? t : ex.empty(t.dtype, t.shape);
     if (c !== t) {
       launchUnary(call, ex, UnaryOp.identity, c, t);
@@ -54,7 +48,7 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
     const storage = cpuStorage(n, pinned);
     storage.busy = inputsReady;
     const host = Tensor.over(storage, t.dtype, t.shape);
-    staged.set(t, { device: t, host, pinned });
+    staged.set(t, host);
     return host;
   };
   const mapArg = (a: unknown): unknown => {
@@ -85,8 +79,8 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
     back.push({ host, device, pinned, into: device === into ? undefined : into });
     return device;
   };
-  for (const w of written) returns.set(staged.get(w)!.host, w);
-  for (const w of written) bringBack(staged.get(w)!.host, w);
+  for (const w of written) returns.set(staged.get(w)!, w);
+  for (const w of written) bringBack(staged.get(w)!, w);
   const mapResult = (r: unknown): unknown => {
     if (r instanceof Tensor) return returns.get(r) ?? bringBack(r.isContiguous() ? r : (dispatcher.call(call, 'contiguous', ['cpu'], [r]) as Tensor), undefined);
     if (Array.isArray(r)) return r.map(mapResult);
@@ -110,7 +104,7 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
   });
   // A device error skips the host function: the CPU side then learns of it and stands down.
   rt.streamSynchronize(stream).catch((error: unknown) => {
-    for (const { host } of staged.values()) host.storage(call).failure = error;
+    for (const host of staged.values()) host.storage(call).failure = error;
     release();
   });
   for (const b of back) {
