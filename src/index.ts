@@ -51,3 +51,5 @@ export type { LibraryKernel, LibraryBackward } from './ops/library.js';
 export { AutogradFunction, FunctionContext } from './ops/autograd/function.js';
 export type { AutogradFunctionClass } from './ops/autograd/function.js';
 export { getRngState, setRngState, manualSeed } from './ops/random-state.js';
+export { autocast, AutocastGuard, getAmpSupportedDtype, getAutocastDtype, isAutocastEnabled, registerAutocastPolicy } from './ops/autocast.js';
+export type { AutocastDeviceType, AutocastOptions, AutocastPolicy } from './ops/autocast.js';
