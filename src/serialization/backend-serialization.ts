@@ -1,0 +1,46 @@
+import { invalidValue } from '../errors/errors.js';
+import { requireFunction, requireOptions } from '../errors/validate.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/**
+ * What a backend adds to a saved tensor and checks on load (PyTorch's
+ * `REGISTER_PRIVATEUSE1_SERIALIZATION`): string key-value pairs stored in the file's
+ * `__metadata__` under the backend's namespace.
+ */
+export interface SerializationCallbacks {
+  serialize(tensor: Tensor): Record<string, string>;
+  /** Called with the loaded tensor and what serialize stored; throws to refuse the file. */
+  deserialize(tensor: Tensor, metadata: Record<string, string>): void;
+}
+
+const registry = new Map<string, SerializationCallbacks>();
+
+/** Registers the serialization callbacks of a device type (`'openreg'`); returns the disposer. */
+export function registerSerialization(deviceType: string, callbacks: SerializationCallbacks): () => void {
+  const call = 'registerSerialization';
+  if (typeof deviceType !== 'string' || !/^[a-z][a-z0-9_]*$/.test(deviceType)) throw invalidValue(call, 'deviceType must be a device type name such as openreg', deviceType);
+  const c = requireOptions<SerializationCallbacks>(call, callbacks);
+  const entry = { serialize: requireFunction<SerializationCallbacks['serialize']>(call, 'callbacks.serialize', c.serialize), deserialize: requireFunction<SerializationCallbacks['deserialize']>(call, 'callbacks.deserialize', c.deserialize) };
+  if (registry.has(deviceType)) throw invalidValue(call, `${deviceType} already has serialization callbacks`);
+  registry.set(deviceType, entry);
+  return () => {
+    if (registry.get(deviceType) === entry) registry.delete(deviceType);
+  };
+}
+
+export function serializationOf(deviceType: string): SerializationCallbacks | undefined {
+  return registry.get(deviceType);
+}
+
+/** openreg's own: a format version and a format number, checked on load. */
+export const OPENREG_SERIALIZATION_VERSION = '1';
+export const OPENREG_SERIALIZATION_FORMAT = '0';
+
+registerSerialization('openreg', {
+  serialize: () => ({ version: OPENREG_SERIALIZATION_VERSION, format: OPENREG_SERIALIZATION_FORMAT }),
+  deserialize: (tensor, metadata) => {
+    if (metadata.version !== OPENREG_SERIALIZATION_VERSION || metadata.format !== OPENREG_SERIALIZATION_FORMAT) {
+      throw invalidValue('load', `${tensor.device} tensors were saved with openreg serialization version ${metadata.version ?? '(none)'} format ${metadata.format ?? '(none)'}; this openreg reads version ${OPENREG_SERIALIZATION_VERSION} format ${OPENREG_SERIALIZATION_FORMAT}`);
+    }
+  },
+});
