@@ -57,3 +57,8 @@ export { save, load } from './serialization/save-load.js';
 export type { StateDict, SaveOptions, LoadOptions } from './serialization/save-load.js';
 export { registerSerialization } from './serialization/backend-serialization.js';
 export type { SerializationCallbacks } from './serialization/backend-serialization.js';
+export { autoloadBackends, discoverBackends, loadBackend, loadedBackends } from './backends/autoload.js';
+export type { BackendPackage } from './backends/autoload.js';
+export type { BackendApi } from './backends/backend-api.js';
+export { registerDeviceType, deviceTypes } from './tensor/device-types.js';
+export type { DeviceTypeHooks } from './tensor/device-types.js';

@@ -54,7 +54,7 @@ describe('custom operators', () => {
     expect([y.device.toString(), await y.toArray()]).toEqual(['openreg:1', [1, 2, 3]]);
     const m = callOp('myns::custom_abs', empty([3, 5], { device: 'meta' })) as Tensor;
     expect([m.device.type, m.shape]).toEqual(['meta', [3, 5]]);
-    expect(kernelsOf('myns::custom_abs')).toEqual(['openreg', 'meta']);
+    expect(kernelsOf('myns::custom_abs').sort()).toEqual(['meta', 'openreg']);
   });
 
   it('a custom op with no cpu kernel falls back nowhere on cpu; dispose removes the op', () => {

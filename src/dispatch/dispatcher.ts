@@ -2,13 +2,32 @@ import { invalidValue, openRegError } from '../errors/errors.js';
 import { requireFunction, requireOneOf } from '../errors/validate.js';
 import { type OperatorSchema, parseSchema } from './schema.js';
 
-/** Backends a tensor can live on; `meta` computes shapes and dtypes only. */
-export type BackendKey = 'openreg' | 'cpu' | 'meta';
+/**
+ * Backends a tensor can live on: `cpu`, `meta` (shapes and dtypes only), and each device
+ * type a backend package registers (`openreg`, PyTorch's PrivateUse1).
+ */
+export type BackendKey = string;
 /** Dispatch keys in PyTorch's order: Autocast, then Autograd, then the backend (then its fallback). */
 export type DispatchKey = 'Autocast' | 'Autograd' | BackendKey;
 
-export const BACKEND_KEYS: readonly BackendKey[] = ['openreg', 'cpu', 'meta'];
-export const DISPATCH_KEYS: readonly DispatchKey[] = ['Autocast', 'Autograd', ...BACKEND_KEYS];
+/** The wrapper keys, in order; every other key is a backend. */
+export const WRAPPER_KEYS: readonly DispatchKey[] = ['Autocast', 'Autograd'];
+const backendKeys = ['cpu', 'meta'];
+
+/** The backend keys known now (cpu, meta, then the registered device types). */
+export function knownBackendKeys(): readonly BackendKey[] {
+  return backendKeys;
+}
+
+/** Adds a device type's backend key (registerDeviceType does this). */
+export function addBackendKey(key: string): void {
+  if (!backendKeys.includes(key)) backendKeys.push(key);
+}
+
+/** Every dispatch key known now, in dispatch order. */
+export function dispatchKeys(): readonly DispatchKey[] {
+  return [...WRAPPER_KEYS, ...backendKeys];
+}
 
 /** Calls the op again with the keys after the current one (PyTorch's redispatch). */
 export type Redispatch = (...args: unknown[]) => unknown;
@@ -65,7 +84,7 @@ export class Dispatcher {
   /** Registers `kernel` for `name` at `key` (`library.impl`); returns its disposer. */
   impl(call: string, name: unknown, key: unknown, kernel: OperatorKernel): () => void {
     const op = this.#op(call, name);
-    const k = requireOneOf(call, 'key', key, DISPATCH_KEYS);
+    const k = requireOneOf(call, 'key', key, dispatchKeys());
     const fn = requireFunction<OperatorKernel>(call, 'kernel', kernel);
     if (op.kernels.has(k)) throw invalidValue(call, `${op.schema.qualifiedName} already has a kernel for ${k}`);
     op.kernels.set(k, fn);
@@ -76,7 +95,7 @@ export class Dispatcher {
 
   /** The fallback of every op with no kernel at `key` (e.g. openreg ops run on the CPU); returns its disposer. */
   fallback(call: string, key: unknown, kernel: FallbackKernel): () => void {
-    const k = requireOneOf(call, 'key', key, DISPATCH_KEYS);
+    const k = requireOneOf(call, 'key', key, dispatchKeys());
     const fn = requireFunction<FallbackKernel>(call, 'kernel', kernel);
     if (this.#fallbacks.has(k)) throw invalidValue(call, `${k} already has a fallback`);
     this.#fallbacks.set(k, fn);
@@ -87,7 +106,7 @@ export class Dispatcher {
 
   /** Makes `name` fail on `backend` instead of falling back there. */
   block(call: string, name: unknown, backend: unknown): void {
-    this.#op(call, name).blocked.add(requireOneOf(call, 'backend', backend, BACKEND_KEYS));
+    this.#op(call, name).blocked.add(requireOneOf(call, 'backend', backend, backendKeys));
   }
 
   /** True if `name` has its own kernel at `key` (not a fallback). */
@@ -97,7 +116,7 @@ export class Dispatcher {
 
   /**
    * Calls `name` with `args`, dispatched on `keys` (wrapper keys first, then one backend,
-   * in DISPATCH_KEYS order). `call` is the public call, for messages.
+   * in dispatchKeys() order). `call` is the public call, for messages.
    */
   call(call: string, name: string, keys: readonly DispatchKey[], args: readonly unknown[]): unknown {
     const op = this.#op(call, name);
@@ -107,8 +126,8 @@ export class Dispatcher {
         const next: Redispatch = (...nextArgs) => run(i + 1, nextArgs);
         const kernel = op.kernels.get(key);
         if (kernel !== undefined) return kernel(next, ...current);
-        const isBackend = (BACKEND_KEYS as readonly string[]).includes(key);
-        if (isBackend && op.blocked.has(key as BackendKey)) throw openRegError('notImplemented', { call, op: op.schema.qualifiedName, device: key });
+        const isBackend = !WRAPPER_KEYS.includes(key);
+        if (isBackend && op.blocked.has(key)) throw openRegError('notImplemented', { call, op: op.schema.qualifiedName, device: key });
         const fallback = this.#fallbacks.get(key);
         if (fallback !== undefined) return fallback(op.schema, next, ...current);
         if (isBackend) throw openRegError('notImplemented', { call, op: op.schema.qualifiedName, device: key });

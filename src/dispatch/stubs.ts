@@ -1,6 +1,6 @@
 import { invalidValue, openRegError } from '../errors/errors.js';
 import { requireFunction, requireOneOf } from '../errors/validate.js';
-import { BACKEND_KEYS, type BackendKey } from './dispatcher.js';
+import { type BackendKey, knownBackendKeys } from './dispatcher.js';
 
 /** A stub's kernel: writes `out` from `inputs` (PyTorch's `DispatchStub`, which gets a TensorIterator). */
 export type StubKernel = (out: never, ...inputs: never[]) => void;
@@ -15,7 +15,7 @@ const stubs = new Map<string, Map<BackendKey, StubKernel>>();
 export function registerStub(name: string, backend: BackendKey, kernel: StubKernel): () => void {
   const call = 'registerStub';
   if (typeof name !== 'string' || !/^\w+$/.test(name)) throw invalidValue(call, 'name must be an identifier such as abs_stub', name);
-  const key = requireOneOf(call, 'backend', backend, BACKEND_KEYS);
+  const key = requireOneOf(call, 'backend', backend, knownBackendKeys());
   const fn = requireFunction<StubKernel>(call, 'kernel', kernel);
   let table = stubs.get(name);
   if (table === undefined) stubs.set(name, (table = new Map()));

@@ -1,9 +1,9 @@
-// Loads every builtin op's registration (each module registers on import), then the openreg backend's.
+// Loads every builtin op's registration (each module registers on import). Device backends
+// (openreg's own included) are loaded by src/backends/autoload.ts.
 import './builtin/views.js';
 import './builtin/elementwise.js';
 import './builtin/reductions.js';
 import './builtin/linalg.js';
 import './builtin/copies.js';
-import './openreg-backend.js';
 import './autograd/engine.js';
 import './autograd/formulas.js';

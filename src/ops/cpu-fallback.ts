@@ -20,7 +20,7 @@ function bytesOf(t: Tensor): number {
  */
 export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): unknown {
   const call = schema.qualifiedName;
-  const first = tensorsIn(args).find((t) => t.device.type === 'openreg')!;
+  const first = tensorsIn(args).find((t) => t.onDevice)!;
   const rt = first.storage(call).runtime!;
   const ex = new DeviceExecutor(rt, first.device);
   const stream = ex.stream;
@@ -52,7 +52,7 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
     return host;
   };
   const mapArg = (a: unknown): unknown => {
-    if (a instanceof Tensor && a.device.type === 'openreg') return toHost(a);
+    if (a instanceof Tensor && a.onDevice) return toHost(a);
     if (Array.isArray(a)) return a.map(mapArg);
     return a;
   };

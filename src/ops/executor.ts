@@ -3,7 +3,8 @@ import { invalidValue } from '../errors/errors.js';
 import type { Kernel } from '../runtime/kernel-module.js';
 import type { Stream } from '../runtime/handles.js';
 import { DTypeCode, HOST_SLOT_SCALE, type TensorKernel } from '../protocol/tensor-abi.js';
-import { currentRuntime, TensorDevice } from '../tensor/device.js';
+import { TensorDevice } from '../tensor/device.js';
+import { deviceTypeHooks } from '../tensor/device-types.js';
 import { DTYPES, type DType } from '../tensor/dtype.js';
 import { type Shape, numel } from '../tensor/shape.js';
 import { Storage } from '../tensor/storage.js';
@@ -86,22 +87,27 @@ export function busyUntil(storage: Storage, task: Promise<void>): void {
 const CPU = new TensorDevice('cpu', undefined);
 
 /**
- * Kernels on the CPU pool. An op returns at once; its task starts when the earlier tasks on
- * the storages it touches are done, so CPU ops keep program order per storage as a stream
- * would, while independent ones run in parallel on the pool's threads.
+ * Kernels on the CPU pool, for `cpu` tensors (and a host-memory backend's devices). An op
+ * returns at once; its task starts when the earlier tasks on the storages it touches are
+ * done, so CPU ops keep program order per storage as a stream would, while independent ones
+ * run in parallel on the pool's threads.
  */
 export class CpuExecutor implements Executor {
-  readonly device = CPU;
+  readonly device: TensorDevice;
+
+  constructor(device: TensorDevice = CPU) {
+    this.device = device;
+  }
 
   empty(dtype: DType, shape: Shape): Tensor {
-    return Tensor.over(cpuStorage(numel(shape) * DTYPES[dtype].itemsize), dtype, shape);
+    return Tensor.over(cpuStorage(numel(shape) * DTYPES[dtype].itemsize, undefined, undefined, this.device), dtype, shape);
   }
 
   launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void {
     const storages: Storage[] = [];
     for (const t of [...reads, ...writes]) {
-      if (t.device.type !== 'cpu') throw invalidValue(kernel, `expected all tensors on cpu, got one on ${t.device}`, t.toString());
       const s = t.storage(kernel);
+      if (s.buffer === undefined) throw invalidValue(kernel, `expected all tensors in host memory, got one on ${t.device}`, t.toString());
       if (!storages.includes(s)) storages.push(s);
     }
     const args = build((t) => {
@@ -139,17 +145,19 @@ export class MetaExecutor implements Executor {
 }
 
 /** Host memory a pool thread can address: a SharedArrayBuffer of its own, or a pinned block (`view`). */
-export function cpuStorage(nbytes: number, view?: Uint8Array, onFree?: () => void): Storage {
-  if (view !== undefined) return new Storage(CPU, nbytes, { buffer: view.buffer as SharedArrayBuffer, byteOffset: view.byteOffset, pinned: view, onFree });
-  return new Storage(CPU, nbytes, { buffer: new SharedArrayBuffer(Math.max(nbytes, 1)) });
+export function cpuStorage(nbytes: number, view?: Uint8Array, onFree?: () => void, device: TensorDevice = CPU): Storage {
+  if (view !== undefined) return new Storage(device, nbytes, { buffer: view.buffer as SharedArrayBuffer, byteOffset: view.byteOffset, pinned: view, onFree });
+  return new Storage(device, nbytes, { buffer: new SharedArrayBuffer(Math.max(nbytes, 1)) });
 }
 
 const cpuExecutor = new CpuExecutor();
 const metaExecutor = new MetaExecutor();
 
-/** The executor of a (resolved) device. */
+/** The executor of a (resolved) device: the CPU pool, meta, or what the device type's backend provides. */
 export function executorFor(call: string, device: TensorDevice): Executor {
   if (device.type === 'cpu') return cpuExecutor;
   if (device.type === 'meta') return metaExecutor;
-  return new DeviceExecutor(currentRuntime(call), device);
+  const hooks = deviceTypeHooks(device.type);
+  if (hooks === undefined || device.index === undefined) throw invalidValue(call, 'a backend device with an index is needed', device.toString());
+  return hooks.executor(device.index) as Executor;
 }

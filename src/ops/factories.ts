@@ -7,7 +7,7 @@ import { DTYPES, type DType, isDType } from '../tensor/dtype.js';
 import { encodeInto, flatten } from '../tensor/host-data.js';
 import { checkShape } from '../tensor/shape.js';
 import { Tensor, op } from '../tensor/tensor.js';
-import { DeviceExecutor, type Executor, cpuStorage } from './executor.js';
+import { CpuExecutor, DeviceExecutor, type Executor, cpuStorage } from './executor.js';
 import { defineBuiltin } from './register.js';
 import './builtins.js';
 import { launchArange, launchFill } from './builtin/launch.js';
@@ -162,7 +162,7 @@ function randomOn(ex: Executor, size: number[], normal: boolean, dtype: DType, g
       if (normal) ex.runtime.randomNormal(fill.dataPtr(), n, options);
       else ex.runtime.randomUniform(fill.dataPtr(), n, options);
     }
-  } else if (ex.device.type === 'cpu') {
+  } else if (ex instanceof CpuExecutor) {
     const g = generator ?? cpuGenerator;
     if (g.device !== -1) throw invalidValue('rand', `the generator belongs to openreg:${g.device}, not to cpu`);
     hostRandom(g, fill, normal);

@@ -1,6 +1,6 @@
 import { invalidValue } from '../errors/errors.js';
 import { requireFunction, requireOneOf } from '../errors/validate.js';
-import { DISPATCH_KEYS, type DispatchKey } from '../dispatch/dispatcher.js';
+import { type DispatchKey, dispatchKeys } from '../dispatch/dispatcher.js';
 import { dispatcher } from '../dispatch/registry.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { type TensorDevice, resolveDevice } from '../tensor/device.js';
@@ -44,7 +44,7 @@ export class Library implements Disposable {
   /** Registers `kernel` for op `name` at dispatch `key` (unboxed: the kernel gets the op's arguments). */
   impl(name: string, key: DispatchKey, kernel: LibraryKernel): this {
     const call = 'library.impl';
-    const k = requireOneOf(call, 'key', key, DISPATCH_KEYS);
+    const k = requireOneOf(call, 'key', key, dispatchKeys());
     const fn = requireFunction<(...args: unknown[]) => unknown>(call, 'kernel', kernel);
     this.#disposers.push(dispatcher.impl(call, this.#qualified(name), k, (_next, ...args) => fn(...args)));
     return this;
@@ -107,7 +107,7 @@ function findDevice(args: readonly unknown[]): string | TensorDevice | undefined
 /** The backends with their own kernel for an op (the op table in the README comes from this). */
 export function kernelsOf(name: string): DispatchKey[] {
   if (typeof name !== 'string') throw invalidValue('kernelsOf', 'name must be an operator name', name);
-  return DISPATCH_KEYS.filter((k) => dispatcher.hasKernel(name.includes('::') ? name : `aten::${name}`, k));
+  return dispatchKeys().filter((k) => dispatcher.hasKernel(name.includes('::') ? name : `aten::${name}`, k));
 }
 
 /** Qualified names of every defined operator (builtin and from libraries). */

@@ -1,25 +1,53 @@
 import { dispatcher } from '../dispatch/registry.js';
 import { registerStub } from '../dispatch/stubs.js';
+import { currentRuntime, device } from '../tensor/device.js';
+import { registerDeviceType } from '../tensor/device-types.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { registerSerialization } from '../serialization/backend-serialization.js';
 import { cpuFallback } from './cpu-fallback.js';
+import { DeviceExecutor } from './executor.js';
 import { absKernel } from './builtin/linalg.js';
-import { executorOf } from './register.js';
+import { executorOf, implementBuiltins } from './register.js';
+import './builtins.js';
 
 /**
- * The openreg backend's registrations beyond its native kernels, in the forms OpenReg
- * shows: a stub kernel, a per-op fallback, the global fallback, and a blocklist.
+ * openreg's own device backend, loaded as any backend package is (its package.json names
+ * this module under `openreg.backend`): the `openreg` device type on the newest open
+ * Runtime, the builtin ops' native kernels, and the registration forms OpenReg shows — a
+ * stub kernel, a per-op fallback, the global CPU fallback, a blocklist — plus its
+ * serialization callbacks.
  */
 
 /** Ops that fail on openreg rather than fall back to the CPU. */
 export const OPENREG_BLOCKLIST = ['aten::pow.Tensor_Tensor', 'openreg::pin_memory'] as const;
 
-registerStub('abs_stub', 'openreg', (out: Tensor, self: Tensor) => absKernel(executorOf('abs', [out]), out, self));
-registerStub('abs_stub', 'cpu', (out: Tensor, self: Tensor) => absKernel(executorOf('abs', [out]), out, self));
+/** openreg's serialization version and format number, checked on load. */
+export const OPENREG_SERIALIZATION_VERSION = '1';
+export const OPENREG_SERIALIZATION_FORMAT = '0';
 
-// Per-op fallback: sub.Tensor is bound to the CPU fallback by name.
-dispatcher.impl('openreg', 'sub.Tensor', 'openreg', (_next, ...args) => cpuFallback(dispatcher.schema('openreg', 'sub.Tensor'), args));
-
-// Global fallback: every op with no openreg kernel runs on the CPU.
-dispatcher.fallback('openreg', 'openreg', (schema, _next, ...args) => cpuFallback(schema, args));
-
-for (const name of OPENREG_BLOCKLIST) dispatcher.block('openreg', name, 'openreg');
+/** Registers the openreg backend (idempotent): what autoload calls, and what to call by hand when autoload is off. */
+export function register(): void {
+  const fresh = registerDeviceType('openreg', {
+    deviceCount: () => currentRuntime('openreg').getDeviceCount(),
+    currentDevice: () => currentRuntime('openreg').getDevice(),
+    executor: (index) => new DeviceExecutor(currentRuntime('openreg'), device(`openreg:${index}`)),
+  });
+  if (!fresh) return;
+  implementBuiltins('openreg');
+  registerStub('abs_stub', 'openreg', (out: Tensor, self: Tensor) => absKernel(executorOf('abs', [out]), out, self));
+  // Per-op fallback: sub.Tensor is bound to the CPU fallback by name.
+  dispatcher.impl('openreg', 'sub.Tensor', 'openreg', (_next, ...args) => cpuFallback(dispatcher.schema('openreg', 'sub.Tensor'), args));
+  // Global fallback: every op with no openreg kernel runs on the CPU.
+  dispatcher.fallback('openreg', 'openreg', (schema, _next, ...args) => cpuFallback(schema, args));
+  for (const name of OPENREG_BLOCKLIST) dispatcher.block('openreg', name, 'openreg');
+  registerSerialization('openreg', {
+    serialize: () => ({ version: OPENREG_SERIALIZATION_VERSION, format: OPENREG_SERIALIZATION_FORMAT }),
+    deserialize: (tensor, metadata) => {
+      if (metadata.version !== OPENREG_SERIALIZATION_VERSION || metadata.format !== OPENREG_SERIALIZATION_FORMAT) {
+        throw new TypeError(
+          `${tensor.device} tensors were saved with openreg serialization version ${metadata.version ?? '(none)'} format ${metadata.format ?? '(none)'}; this openreg reads version ${OPENREG_SERIALIZATION_VERSION} format ${OPENREG_SERIALIZATION_FORMAT}`,
+        );
+      }
+    },
+  });
+}

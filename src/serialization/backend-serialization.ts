@@ -31,16 +31,3 @@ export function registerSerialization(deviceType: string, callbacks: Serializati
 export function serializationOf(deviceType: string): SerializationCallbacks | undefined {
   return registry.get(deviceType);
 }
-
-/** openreg's own: a format version and a format number, checked on load. */
-export const OPENREG_SERIALIZATION_VERSION = '1';
-export const OPENREG_SERIALIZATION_FORMAT = '0';
-
-registerSerialization('openreg', {
-  serialize: () => ({ version: OPENREG_SERIALIZATION_VERSION, format: OPENREG_SERIALIZATION_FORMAT }),
-  deserialize: (tensor, metadata) => {
-    if (metadata.version !== OPENREG_SERIALIZATION_VERSION || metadata.format !== OPENREG_SERIALIZATION_FORMAT) {
-      throw invalidValue('load', `${tensor.device} tensors were saved with openreg serialization version ${metadata.version ?? '(none)'} format ${metadata.format ?? '(none)'}; this openreg reads version ${OPENREG_SERIALIZATION_VERSION} format ${OPENREG_SERIALIZATION_FORMAT}`);
-    }
-  },
-});

@@ -1,6 +1,7 @@
 import { type FileHandle, open } from 'node:fs/promises';
 import { invalidValue } from '../errors/errors.js';
 import { requireOptions } from '../errors/validate.js';
+import { OpenRegError } from '../errors/openreg-error.js';
 import { MemcpyKind } from '../memory/memcpy-kind.js';
 import { type DeviceLike, type TensorDevice, resolveDevice } from '../tensor/device.js';
 import { DTYPES } from '../tensor/dtype.js';
@@ -99,7 +100,7 @@ async function readChunks(call: string, t: Tensor, sink: (chunk: Uint8Array) => 
     if (n === 0) return;
     await c.ready();
     const s = c.storage(call);
-    if (c.device.type === 'cpu') {
+    if (!c.onDevice) {
       await sink(new Uint8Array(s.buffer!, s.byteOffset + c.storageOffset * c.itemsize, n));
       return;
     }
@@ -192,7 +193,7 @@ export async function load(source: string | Uint8Array, options?: LoadOptions): 
       const t = op(call, 'empty', [entry.shape, entry.dtype, device], device) as Tensor;
       made.push(t);
       await fill(call, t, src, header.dataStart + entry.begin);
-      if (backend !== undefined) serializationOf(device.type)?.deserialize(t, backend);
+      if (backend !== undefined) deserialize(call, t, backend);
       out[entry.name] = t;
     }
     return out;
@@ -201,6 +202,16 @@ export async function load(source: string | Uint8Array, options?: LoadOptions): 
     throw error;
   } finally {
     await src.close();
+  }
+}
+
+/** The backend's check of a loaded tensor; whatever it throws becomes ERR_INVALID_VALUE naming load. */
+function deserialize(call: string, t: Tensor, metadata: Record<string, string>): void {
+  try {
+    serializationOf(t.device.type)?.deserialize(t, metadata);
+  } catch (error) {
+    if (error instanceof OpenRegError) throw error;
+    throw invalidValue(call, `the ${t.device.type} backend refused tensor data: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -222,7 +233,7 @@ async function fill(call: string, t: Tensor, src: Source, position: number): Pro
   const n = t.numel() * DTYPES[t.dtype].itemsize;
   if (n === 0 || t.meta) return;
   const s = t.storage(call);
-  if (t.device.type === 'cpu') {
+  if (!t.onDevice) {
     await src.read(new Uint8Array(s.buffer!, s.byteOffset, n), position);
     return;
   }

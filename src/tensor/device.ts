@@ -1,14 +1,14 @@
 import { openRegError, invalidValue } from '../errors/errors.js';
 import { Runtime } from '../api/runtime.js';
+import { deviceTypeHooks, deviceTypes, isDeviceType } from './device-types.js';
 
-/** The kinds of device a tensor can live on; `meta` holds shapes and dtypes, no data. */
-export type DeviceType = 'cpu' | 'openreg' | 'meta';
-const TYPES: readonly DeviceType[] = ['cpu', 'openreg', 'meta'];
+/** The kinds of device a tensor can live on: `cpu`, `meta` (shapes and dtypes, no data), and each registered backend's (`openreg`). */
+export type DeviceType = string;
 
-/** A device as a framework names it (`torch.device`): a type and, for `openreg`, an index. */
+/** A device as a framework names it (`torch.device`): a type and, for a backend's devices, an index. */
 export class TensorDevice {
   readonly type: DeviceType;
-  /** The openreg device index; undefined for `cpu` and `meta`, and for a bare `openreg` (the current device). */
+  /** The device index; undefined for `cpu` and `meta`, and for a bare backend type (`openreg`: the current device). */
   readonly index: number | undefined;
 
   /** @internal use device() */
@@ -32,26 +32,38 @@ export type DeviceLike = TensorDevice | string | number;
 
 const CPU = new TensorDevice('cpu', undefined);
 const META = new TensorDevice('meta', undefined);
-const OPENREG: TensorDevice[] = [];
+const interned = new Map<string, TensorDevice>([
+  ['cpu', CPU],
+  ['meta', META],
+]);
 
 /** Parses a device name: `device('openreg:1')`, `device('cpu')`, `device(0)` (openreg:0). */
 export function device(spec: DeviceLike, call = 'device'): TensorDevice {
   if (spec instanceof TensorDevice) return spec;
-  if (typeof spec === 'number') return openreg(call, spec, spec);
+  if (typeof spec === 'number') return indexed(call, 'openreg', spec, spec);
   if (typeof spec !== 'string') throw invalidValue(call, "a device must be a name such as 'openreg:1' or 'cpu', a TensorDevice or an index", spec);
-  const match = /^([a-z]+)(?::(\d+))?$/.exec(spec);
-  const type = match?.[1] as DeviceType | undefined;
-  if (match === null || type === undefined || !TYPES.includes(type)) {
-    throw invalidValue(call, `unknown device (the device types are ${TYPES.join(', ')})`, spec);
+  const match = /^([a-z][a-z0-9_]*)(?::(\d+))?$/.exec(spec);
+  const type = match?.[1];
+  if (match === null || type === undefined || !isDeviceType(type)) {
+    throw invalidValue(call, `unknown device (the device types are ${deviceTypes().join(', ')}; a backend's type exists once its package is loaded)`, spec);
   }
-  if (match[2] === undefined) return type === 'cpu' ? CPU : type === 'meta' ? META : new TensorDevice('openreg', undefined);
-  if (type !== 'openreg') throw invalidValue(call, `${type} takes no index`, spec);
-  return openreg(call, Number(match[2]), spec);
+  if (match[2] === undefined) return interned.get(type) ?? intern(new TensorDevice(type, undefined));
+  if (type === 'cpu' || type === 'meta') throw invalidValue(call, `${type} takes no index`, spec);
+  return indexed(call, type, Number(match[2]), spec);
 }
 
-function openreg(call: string, index: number, spec: unknown): TensorDevice {
+function intern(d: TensorDevice): TensorDevice {
+  const key = d.toString();
+  const known = interned.get(key);
+  if (known !== undefined) return known;
+  interned.set(key, d);
+  return d;
+}
+
+function indexed(call: string, type: string, index: number, spec: unknown): TensorDevice {
   if (!Number.isSafeInteger(index) || index < 0) throw invalidValue(call, 'a device index must be a non-negative integer', spec);
-  return (OPENREG[index] ??= new TensorDevice('openreg', index));
+  if (!isDeviceType(type)) throw invalidValue(call, `unknown device type ${type} (is its backend loaded?)`, spec);
+  return intern(new TensorDevice(type, index));
 }
 
 /** The runtime `openreg` tensors run on, if one is open: the newest. */
@@ -66,13 +78,14 @@ export function currentRuntime(call: string): Runtime {
   return rt;
 }
 
-/** `openreg` resolved to an index (the runtime's current device for a bare `openreg`), checked against the device count. */
+/** A backend device with its index (the current device for a bare type name), checked against the device count. */
 export function resolveDevice(call: string, spec: DeviceLike | undefined): TensorDevice {
   const d = spec === undefined ? CPU : device(spec, call);
-  if (d.type !== 'openreg') return d;
-  const rt = currentRuntime(call);
-  if (d.index === undefined) return openreg(call, rt.getDevice(), spec);
-  if (d.index >= rt.getDeviceCount()) throw openRegError('invalidDevice', { call, count: rt.getDeviceCount(), value: String(spec) });
+  const hooks = deviceTypeHooks(d.type);
+  if (hooks === undefined) return d;
+  const count = hooks.deviceCount();
+  if (d.index === undefined) return indexed(call, d.type, hooks.currentDevice(), spec);
+  if (d.index >= count) throw openRegError('invalidDevice', { call, count, value: String(spec) });
   return d;
 }
 

@@ -445,6 +445,11 @@ export class Tensor implements Disposable {
     return nest(this.dtype, [], this.dataSync(options)) as number | boolean;
   }
 
+  /** @internal True if the storage is a runtime's device memory (else host memory, or none for meta). */
+  get onDevice(): boolean {
+    return this.storage('onDevice').runtime !== undefined;
+  }
+
   /** True for a cpu tensor in pinned host memory (from pinMemory()). */
   isPinned(): boolean {
     return this.storage('isPinned').pinned !== undefined;

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { Dispatcher, type DispatchKey } from '../../src/dispatch/dispatcher.js';
+import { Dispatcher, type DispatchKey, addBackendKey } from '../../src/dispatch/dispatcher.js';
+
+// A device backend's key exists once it registers its device type; here, by hand.
+addBackendKey('openreg');
 
 describe('the dispatcher', () => {
   const make = () => {

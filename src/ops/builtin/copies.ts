@@ -43,7 +43,7 @@ function hostBytes(t: Tensor, call: string): Uint8Array {
 function moveBytes(call: string, dst: Tensor, src: Tensor): void {
   const n = dst.numel() * dst.itemsize;
   if (n === 0) return;
-  if (src.device.type === 'openreg' && dst.device.type === 'openreg') {
+  if (src.onDevice && dst.onDevice) {
     const rt = runtimeOf(src, call);
     if (runtimeOf(dst, call) !== rt) throw invalidValue(call, 'the tensors belong to different runtimes');
     const from = streamOf(src, call);
@@ -54,7 +54,7 @@ function moveBytes(call: string, dst: Tensor, src: Tensor): void {
     rt.streamWaitStream(to, from);
     return;
   }
-  if (src.device.type === 'openreg') {
+  if (src.onDevice) {
     const rt = runtimeOf(src, call);
     const stream = streamOf(src, call);
     const pinned = rt.hostAllocator.allocate(n);
@@ -109,7 +109,8 @@ export function copyInto(call: string, dst: Tensor, src: Tensor): Tensor {
   if (dst.meta) return dst;
   if (src.meta) throw invalidValue(call, 'cannot copy out of a meta tensor: it has no data');
   const source = src.shape.length === dst.shape.length && src.shape.every((n, i) => n === dst.shape[i]) ? src : src.expand(...dst.shape);
-  if (source.device.equals(dst.device)) {
+  // Same device, or both in host memory (cpu and a host-memory backend): one kernel does it.
+  if (source.device.equals(dst.device) || (!source.onDevice && !dst.onDevice)) {
     launchUnary(call, executorOf(call, [dst]), UnaryOp.identity, dst, source);
   } else {
     const from = staged(call, source, dst.dtype);
@@ -186,7 +187,7 @@ async function readAsync(call: string, self: Tensor, options: unknown): Promise<
   if (self.numel() === 0) return emptyData(self);
   const c = staged(call, self, self.dtype);
   try {
-    if (c.device.type === 'cpu') {
+    if (!c.onDevice) {
       await settled(call, c, options);
       return decode(c.dtype, hostBytes(c, call));
     }
@@ -209,13 +210,13 @@ async function readAsync(call: string, self: Tensor, options: unknown): Promise<
 function readSync(call: string, self: Tensor, options: unknown): TensorData {
   requireData(call, self);
   const bound = syncOptions(call, options);
-  if (self.device.type === 'cpu' && (self.storage(call).busy !== undefined)) {
+  if (!self.onDevice && self.storage(call).busy !== undefined) {
     throw openRegError('cpuWorkPending', { call, tensor: self.toString() });
   }
   if (self.numel() === 0) return emptyData(self);
   const c = staged(call, self, self.dtype);
   try {
-    if (c.device.type === 'cpu') {
+    if (!c.onDevice) {
       if (c.storage(call).busy !== undefined) throw openRegError('cpuWorkPending', { call, tensor: self.toString() });
       const failure = c.storage(call).failure;
       if (failure !== undefined) throw failure;
@@ -242,9 +243,10 @@ function syncOptions(call: string, options: unknown): Pick<WaitOptions, 'timeout
 }
 
 async function ready(call: string, self: Tensor, options: unknown): Promise<void> {
-  if (self.device.type === 'cpu') return settled(call, self, options);
+  if (self.meta) return;
+  if (!self.onDevice) return settled(call, self, options);
   waitBoundsOf(call, options);
-  if (self.device.type === 'openreg') await runtimeOf(self, call).streamSynchronize(streamOf(self, call), options as WaitOptions | undefined);
+  await runtimeOf(self, call).streamSynchronize(streamOf(self, call), options as WaitOptions | undefined);
 }
 
 const promised = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -263,6 +265,15 @@ defineBuiltin('openreg::cpu_sync(Tensor self, Any? options=None) -> Tensor', (_e
   const bound = syncOptions(call, options);
   if (self.device.type === 'cpu') return self;
   requireData(call, self);
+  if (!self.onDevice) {
+    // Another host-memory backend: its bytes are on the host already, once its pool work is done.
+    const c = staged(call, self, self.dtype);
+    const out = executorFor(call, resolveDevice(call, 'cpu')).empty(self.dtype, self.shape);
+    if (c.storage(call).busy !== undefined) throw openRegError('cpuWorkPending', { call, tensor: self.toString() });
+    hostBytes(out, call).set(hostBytes(c, call));
+    if (c !== self) c.dispose();
+    return out;
+  }
   const out = executorFor(call, resolveDevice(call, 'cpu')).empty(self.dtype, self.shape);
   if (self.numel() === 0) return out;
   const c = staged(call, self, self.dtype);

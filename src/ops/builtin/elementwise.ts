@@ -55,7 +55,7 @@ function planBinary(call: string, kind: Kind, a: Tensor, b: Tensor | number): Bi
 }
 
 /** Defines name.Tensor, name.Scalar, name.out and (arith) name_.Tensor / name_.Scalar. */
-function binaryFamily(name: string, op: BinaryOp, kind: Kind, withAlpha: boolean, inplace: boolean, tensorBackends?: readonly ('openreg' | 'cpu' | 'meta')[]): void {
+function binaryFamily(name: string, op: BinaryOp, kind: Kind, withAlpha: boolean, inplace: boolean, tensorBackends?: readonly string[]): void {
   const alphaArg = withAlpha ? ', *, Scalar alpha=1' : '';
   const run = (call: string, ex: Executor, a: Tensor, b: Tensor | number, alpha: number, out?: Tensor): Tensor => {
     const plan = planBinary(call, kind, a, b);
@@ -120,7 +120,7 @@ defineBuiltin('threshold_backward(Tensor grad_output, Tensor self, Scalar thresh
 });
 
 /** A unary op and its out= form; `float` ops give float32 for integer inputs. */
-export function unaryOp(name: string, op: UnaryOp, kind: 'same' | 'float' | 'signed', backends?: readonly ('openreg' | 'cpu' | 'meta')[]): void {
+export function unaryOp(name: string, op: UnaryOp, kind: 'same' | 'float' | 'signed', backends?: readonly string[]): void {
   const typeOf = (call: string, t: Tensor): DType => {
     if (kind === 'signed' && t.dtype === 'bool') throw invalidValue(call, `${name} is not supported for bool tensors`);
     return kind === 'float' ? outputType('float', t.dtype) : t.dtype;

@@ -1,11 +1,11 @@
 import { invalidValue } from '../../errors/errors.js';
 import { TensorKernel, UnaryOp } from '../../protocol/tensor-abi.js';
-import { stubKernel } from '../../dispatch/stubs.js';
+import { registerStub, stubKernel } from '../../dispatch/stubs.js';
 import { DTYPES } from '../../tensor/dtype.js';
 import { broadcastShapes, checkDim, contiguousStrides, expandStrides, viewStrides } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { type Executor, operand } from '../executor.js';
-import { defineBuiltin } from '../register.js';
+import { defineBuiltin, executorOf } from '../register.js';
 import { launchUnary } from './launch.js';
 import { cloneOn } from './views.js';
 
@@ -151,3 +151,5 @@ function absOut(ex: Executor, self: Tensor, out: Tensor): Tensor {
 export function absKernel(ex: Executor, out: Tensor, self: Tensor): void {
   launchUnary('abs', ex, UnaryOp.abs, out, self);
 }
+
+registerStub('abs_stub', 'cpu', (out: Tensor, self: Tensor) => absKernel(executorOf('abs', [out]), out, self));

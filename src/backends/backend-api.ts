@@ -1,0 +1,58 @@
+import { Runtime } from '../api/runtime.js';
+import { dispatcher } from '../dispatch/registry.js';
+import type { FallbackKernel } from '../dispatch/dispatcher.js';
+import { registerStub } from '../dispatch/stubs.js';
+import { type TensorDevice, device } from '../tensor/device.js';
+import { type DeviceTypeHooks, registerDeviceType } from '../tensor/device-types.js';
+import { Tensor } from '../tensor/tensor.js';
+import { cpuFallback } from '../ops/cpu-fallback.js';
+import { CpuExecutor, DeviceExecutor } from '../ops/executor.js';
+import { Library, callOp } from '../ops/library.js';
+import { implementBuiltins } from '../ops/register.js';
+import { registerSerialization } from '../serialization/backend-serialization.js';
+
+/**
+ * What a backend package's `register(api)` receives: the framework's extension points (the
+ * analogue of what a PrivateUse1 backend reaches in PyTorch's C++ and Python APIs). A backend
+ * module imports nothing from openreg at run time; everything comes through here.
+ */
+export interface BackendApi {
+  /** Makes `name` a device type (`'npu:0'`) and a dispatch key; hooks say how many devices and where ops run. */
+  registerDeviceType(name: string, hooks: DeviceTypeHooks): boolean;
+  /** The executor of a backend whose devices keep tensors in host memory and run kernels on the CPU pool. */
+  hostExecutor(device: TensorDevice): unknown;
+  /** The executor of a device of an openreg runtime, under the backend's device type. */
+  runtimeExecutor(runtime: Runtime, device: TensorDevice): unknown;
+  /** Registers every builtin op's native kernel for the backend's key (except the named ones). */
+  implementBuiltins(key: string, except?: readonly string[]): void;
+  /** The backend's global fallback (e.g. `api.cpuFallback`) for every op with no kernel of its own. */
+  fallback(key: string, kernel: FallbackKernel): () => void;
+  /** Runs an op on the CPU in stream order (for backends on an openreg runtime). */
+  cpuFallback: FallbackKernel;
+  /** Makes an op fail on the backend instead of falling back. */
+  block(op: string, key: string): void;
+  registerStub: typeof registerStub;
+  registerSerialization: typeof registerSerialization;
+  Library: typeof Library;
+  callOp: typeof callOp;
+  device: typeof device;
+  Tensor: typeof Tensor;
+  Runtime: typeof Runtime;
+}
+
+export const backendApi: BackendApi = Object.freeze<BackendApi>({
+  registerDeviceType,
+  hostExecutor: (d: TensorDevice) => new CpuExecutor(d),
+  runtimeExecutor: (rt: Runtime, d: TensorDevice) => new DeviceExecutor(rt, d),
+  implementBuiltins,
+  fallback: (key: string, kernel: FallbackKernel) => dispatcher.fallback('fallback', key, kernel),
+  cpuFallback: ((schema, _next, ...args) => cpuFallback(schema, args)) as FallbackKernel,
+  block: (op: string, key: string) => dispatcher.block('block', op, key),
+  registerStub,
+  registerSerialization,
+  Library,
+  callOp,
+  device,
+  Tensor,
+  Runtime,
+});
