@@ -1,10 +1,14 @@
 /**
  * The tensor half of the demo: OpenReg's usage example on real device workers, a custom
  * operator with its own device kernel and meta function, an op that runs through the CPU
- * fallback, and a two-layer MLP whose layers live on two devices, trained by SGD and
- * checked against the same training on the cpu.
+ * fallback, a two-layer MLP whose layers live on two devices, trained by SGD and checked
+ * against the same training on the cpu, an autocast matmul, and a save/load round trip
+ * across devices.
  */
-import { Library, Runtime, type Tensor, callOp, empty, kernelsOf, manualSeed, noGrad, randn, shutdownCpuPool, tensor } from '../../src/index.js';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Library, Runtime, type Tensor, autocast, callOp, empty, getRngState, kernelsOf, load, loadedBackends, manualSeed, noGrad, randn, save, shutdownCpuPool, tensor } from '../../src/index.js';
 
 const rt = await Runtime.create({ deviceCount: 2 });
 try {
@@ -63,6 +67,26 @@ try {
   console.log(`MLP on openreg:0 + openreg:1, loss every 50 steps: ${onDevices.map((l) => l.toFixed(5)).join(' → ')}`);
   console.log(`same training on cpu: ${onCpu.map((l) => l.toFixed(5)).join(' → ')} (largest difference ${worst.toExponential(2)})`);
   if (!(worst <= 1e-5)) throw new Error('device and cpu training disagree');
+
+  // 5. Autocast: mm in float16 on the device, dot in float32.
+  const [a, b] = [randn([64, 64], { device: 'openreg:0' }), randn([64, 64], { device: 'openreg:0' })];
+  const [half, dot] = autocast({ deviceType: 'openreg', dtype: 'float16' }, () => [a.mm(b), a.flatten().dot(b.flatten())]);
+  const full = a.mm(b);
+  const diff = (await half.to('float32').sub(full).abs().amax().item()) as number;
+  console.log(`autocast: a.mm(b) ran in ${half!.dtype} (max difference from float32 ${diff.toFixed(4)}); dot stayed ${dot!.dtype}`);
+
+  // 6. Save and load across devices (safetensors), with the generator state.
+  const path = join(tmpdir(), `openreg-demo-${process.pid}.safetensors`);
+  await save({ 'layer.weight': full, 'layer.bias': tensor([0.5, -1], { device: 'openreg:1' }), rng: getRngState('openreg:1') }, path);
+  const loaded = await load(path);
+  const moved = await load(path, { mapLocation: (_name, saved) => (saved === 'openreg:1' ? 'openreg:0' : saved) });
+  rmSync(path, { force: true });
+  const same = (await loaded['layer.weight']!.eq(full).sum().item()) === full.numel();
+  console.log(
+    `save/load: ${Object.keys(loaded).length} tensors round-tripped (weight ${same ? 'identical' : 'DIFFERENT'} on ${loaded['layer.weight']!.device}, bias back on ${loaded['layer.bias']!.device}, mapped to ${moved['layer.bias']!.device})`,
+  );
+  console.log(`backends loaded by autoload: ${loadedBackends().map((p) => p.name).join(', ')}`);
+  if (!same) throw new Error('save/load changed the weights');
 } finally {
   await rt.close();
   await shutdownCpuPool();
