@@ -46,9 +46,11 @@ describe('backend autoload', () => {
       const header = JSON.parse(new TextDecoder().decode(saved.subarray(8, 8 + Number(new DataView(saved.buffer).getBigUint64(0, true)))));
       out.meta = header.__metadata__['openreg.backend.x'];
       out.loadedDevice = (await o.load(saved)).x.device.toString();
+      const m = o.ones([2, 2], { device: 'fakedev:0' });
+      out.amp = [o.getAmpSupportedDtype('fakedev'), o.autocast({ deviceType: 'fakedev' }, () => m.mm(m).dtype)];
     `);
     expect(status, stderr).toBe(0);
-    expect(result).toEqual({ device: 'fakedev:1', values: [2, 3, 4], triple: [3, 6, 9], back: [1, 2, 3], meta: '{"fixture":"yes"}', loadedDevice: 'fakedev:1' });
+    expect(result).toEqual({ device: 'fakedev:1', values: [2, 3, 4], triple: [3, 6, 9], back: [1, 2, 3], meta: '{"fixture":"yes"}', loadedDevice: 'fakedev:1', amp: [['bfloat16'], 'bfloat16'] });
   });
 
   it('keeps the two backends apart: no mixing, and each one’s ops and fallbacks stay its own', () => {

@@ -10,6 +10,7 @@ import { CpuExecutor, DeviceExecutor } from '../ops/executor.js';
 import { Library, callOp } from '../ops/library.js';
 import { implementBuiltins } from '../ops/register.js';
 import { registerSerialization } from '../serialization/backend-serialization.js';
+import { registerAutocastPolicy } from '../ops/autocast.js';
 
 /**
  * What a backend package's `register(api)` receives: the framework's extension points (the
@@ -33,6 +34,7 @@ export interface BackendApi {
   block(op: string, key: string): void;
   registerStub: typeof registerStub;
   registerSerialization: typeof registerSerialization;
+  registerAutocastPolicy: typeof registerAutocastPolicy;
   Library: typeof Library;
   callOp: typeof callOp;
   device: typeof device;
@@ -50,6 +52,7 @@ export const backendApi: BackendApi = Object.freeze<BackendApi>({
   block: (op: string, key: string) => dispatcher.block('block', op, key),
   registerStub,
   registerSerialization,
+  registerAutocastPolicy,
   Library,
   callOp,
   device,

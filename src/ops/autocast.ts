@@ -1,15 +1,20 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { invalidValue } from '../errors/errors.js';
-import { given, requireBoolean, requireFunction, requireOneOf, requireOptions } from '../errors/validate.js';
+import { given, requireBoolean, requireFunction, requireOptions } from '../errors/validate.js';
+import { deviceTypes, isDeviceType } from '../tensor/device-types.js';
 import { dispatcher } from '../dispatch/registry.js';
 import type { Redispatch } from '../dispatch/dispatcher.js';
 import { DTYPES, type DType, promoteTypes } from '../tensor/dtype.js';
 import { Tensor, addWrapperKeySource } from '../tensor/tensor.js';
 import './builtins.js';
 
-/** Device types autocast applies to. */
-export type AutocastDeviceType = 'openreg' | 'cpu';
-const DEVICE_TYPES: readonly AutocastDeviceType[] = ['openreg', 'cpu'];
+/** Device types autocast applies to: `cpu` and any backend's (`openreg`). */
+export type AutocastDeviceType = string;
+
+function requireDeviceType(call: string, name: string, value: unknown): AutocastDeviceType {
+  if (typeof value !== 'string' || value === 'meta' || !isDeviceType(value)) throw invalidValue(call, `${name} must be cpu or a backend's device type (${deviceTypes().filter((t) => t !== 'meta').join(', ')})`, value);
+  return value;
+}
 
 /** Which ops run in the lower precision, which in float32, and which at their widest input type. */
 export interface AutocastPolicy {
@@ -46,35 +51,37 @@ const root: Scope = { state: undefined };
 const storage = new AsyncLocalStorage<Scope>();
 const current = (): Scope => storage.getStore() ?? root;
 
-const AMP_DTYPES: Readonly<Record<AutocastDeviceType, readonly DType[]>> = { openreg: ['float16', 'bfloat16'], cpu: ['bfloat16', 'float16'] };
-const DEFAULT_DTYPE: Readonly<Record<AutocastDeviceType, DType>> = { openreg: 'float16', cpu: 'bfloat16' };
+/** Per device type: the dtypes autocast supports, the first being the default (cpu: bfloat16, as PyTorch). */
+const ampDtypes = new Map<AutocastDeviceType, readonly DType[]>([['cpu', ['bfloat16', 'float16']]]);
+const LOW_PRECISION: readonly DType[] = ['float16', 'bfloat16'];
+const supported = (type: AutocastDeviceType): readonly DType[] => ampDtypes.get(type) ?? LOW_PRECISION;
 
 /** The lower-precision dtypes autocast supports on a device type (`get_amp_supported_dtype`). */
 export function getAmpSupportedDtype(deviceType: AutocastDeviceType): DType[] {
-  return [...AMP_DTYPES[requireOneOf('getAmpSupportedDtype', 'deviceType', deviceType, DEVICE_TYPES)]];
+  return [...supported(requireDeviceType('getAmpSupportedDtype', 'deviceType', deviceType))];
 }
 
 /** True inside an enabled autocast scope for `deviceType`. */
 export function isAutocastEnabled(deviceType: AutocastDeviceType = 'openreg'): boolean {
-  return current().state?.deviceType === requireOneOf('isAutocastEnabled', 'deviceType', deviceType, DEVICE_TYPES);
+  return current().state?.deviceType === requireDeviceType('isAutocastEnabled', 'deviceType', deviceType);
 }
 
 /** The dtype autocast casts to on `deviceType` (its default outside any scope). */
 export function getAutocastDtype(deviceType: AutocastDeviceType = 'openreg'): DType {
-  const type = requireOneOf('getAutocastDtype', 'deviceType', deviceType, DEVICE_TYPES);
+  const type = requireDeviceType('getAutocastDtype', 'deviceType', deviceType);
   const state = current().state;
-  return state?.deviceType === type ? state.dtype : DEFAULT_DTYPE[type];
+  return state?.deviceType === type ? state.dtype : supported(type)[0]!;
 }
 
 /** The state `options` ask for: undefined when disabled, or (with PyTorch's warning) when the dtype is unsupported. */
 function resolve(call: string, options: unknown): AutocastState | undefined {
   const o = requireOptions<AutocastOptions>(call, options);
-  const deviceType = requireOneOf(call, 'options.deviceType', given(o.deviceType, 'openreg'), DEVICE_TYPES);
+  const deviceType = requireDeviceType(call, 'options.deviceType', given(o.deviceType, 'openreg'));
   const enabled = requireBoolean(call, 'options.enabled', given(o.enabled, true));
-  const dtype = given(o.dtype, DEFAULT_DTYPE[deviceType]);
+  const dtype = given(o.dtype, supported(deviceType)[0]!);
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) throw invalidValue(call, 'options.dtype must be a dtype name', dtype);
   if (!enabled) return undefined;
-  if (!AMP_DTYPES[deviceType].includes(dtype)) {
+  if (!supported(deviceType).includes(dtype)) {
     process.emitWarning(`In ${deviceType} autocast, but the target dtype ${dtype} is not supported. Disabling autocast.`, { code: 'OPENREG_AUTOCAST_DTYPE' });
     return undefined;
   }
@@ -138,11 +145,19 @@ export class AutocastGuard implements Disposable {
 const policies = new Map<AutocastDeviceType, AutocastPolicy>();
 const withKernel = new Set<string>();
 
-/** Registers (or replaces) the autocast policy of a device type; its ops get an Autocast kernel. */
-export function registerAutocastPolicy(deviceType: AutocastDeviceType, policy: AutocastPolicy): void {
+/**
+ * Registers (or replaces) the autocast policy of a device type, and optionally the dtypes
+ * it supports (the first is the default; float16 then bfloat16 otherwise); its ops get an
+ * Autocast kernel.
+ */
+export function registerAutocastPolicy(deviceType: AutocastDeviceType, policy: AutocastPolicy, dtypes?: readonly DType[]): void {
   const call = 'registerAutocastPolicy';
-  const type = requireOneOf(call, 'deviceType', deviceType, DEVICE_TYPES);
+  const type = requireDeviceType(call, 'deviceType', deviceType);
   const p = requireOptions<AutocastPolicy>(call, policy);
+  if (dtypes !== undefined) {
+    if (!Array.isArray(dtypes) || dtypes.length === 0 || !dtypes.every((d) => LOW_PRECISION.includes(d))) throw invalidValue(call, 'dtypes must list float16 and/or bfloat16', dtypes);
+    ampDtypes.set(type, [...dtypes]);
+  }
   const lists = [p.lowerPrecision, p.float32, p.promote].map((list, i) => {
     if (!Array.isArray(list)) throw invalidValue(call, `policy.${['lowerPrecision', 'float32', 'promote'][i]} must be an array of op names`, list);
     return list.map((name) => qualified(call, name));
@@ -189,10 +204,10 @@ addWrapperKeySource((tensors) => {
   return state !== undefined && tensors.some((t) => t.device.type === state.deviceType) ? 'Autocast' : undefined;
 });
 
-const DEFAULT_POLICY: AutocastPolicy = {
+/** The policy of the builtin ops (openreg's backend registers it for its device type too). */
+export const DEFAULT_AUTOCAST_POLICY: AutocastPolicy = {
   lowerPrecision: ['mm', 'matmul'],
   float32: ['dot', 'sum', 'sum.dim_IntList', 'mean', 'mean.dim', 'softmax.int', 'log_softmax.int', 'exp', 'log', 'pow.Tensor_Scalar'],
   promote: ['add.Tensor', 'sub.Tensor', 'mul.Tensor', 'div.Tensor', 'maximum', 'minimum'],
 };
-registerAutocastPolicy('openreg', DEFAULT_POLICY);
-registerAutocastPolicy('cpu', DEFAULT_POLICY);
+registerAutocastPolicy('cpu', DEFAULT_AUTOCAST_POLICY);

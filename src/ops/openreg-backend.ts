@@ -8,6 +8,7 @@ import { cpuFallback } from './cpu-fallback.js';
 import { DeviceExecutor } from './executor.js';
 import { absKernel } from './builtin/linalg.js';
 import { executorOf, implementBuiltins } from './register.js';
+import { DEFAULT_AUTOCAST_POLICY, registerAutocastPolicy } from './autocast.js';
 import './builtins.js';
 
 /**
@@ -40,6 +41,7 @@ export function register(): void {
   // Global fallback: every op with no openreg kernel runs on the CPU.
   dispatcher.fallback('openreg', 'openreg', (schema, _next, ...args) => cpuFallback(schema, args));
   for (const name of OPENREG_BLOCKLIST) dispatcher.block('openreg', name, 'openreg');
+  registerAutocastPolicy('openreg', DEFAULT_AUTOCAST_POLICY, ['float16', 'bfloat16']);
   registerSerialization('openreg', {
     serialize: () => ({ version: OPENREG_SERIALIZATION_VERSION, format: OPENREG_SERIALIZATION_FORMAT }),
     deserialize: (tensor, metadata) => {
