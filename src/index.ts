@@ -53,7 +53,7 @@ export type { AutogradFunctionClass } from './ops/autograd/function.js';
 export { getRngState, setRngState, manualSeed } from './ops/random-state.js';
 export { autocast, AutocastGuard, getAmpSupportedDtype, getAutocastDtype, isAutocastEnabled, registerAutocastPolicy } from './ops/autocast.js';
 export type { AutocastDeviceType, AutocastOptions, AutocastPolicy } from './ops/autocast.js';
-export { save, load } from './serialization/save-load.js';
+export { save, load, loadMetadata } from './serialization/save-load.js';
 export type { StateDict, SaveOptions, LoadOptions } from './serialization/save-load.js';
 export { registerSerialization } from './serialization/backend-serialization.js';
 export type { SerializationCallbacks } from './serialization/backend-serialization.js';

@@ -8,6 +8,7 @@ import {
   type Tensor,
   getRngState,
   load,
+  loadMetadata,
   rand,
   randn,
   registerSerialization,
@@ -74,6 +75,7 @@ describe('interop', () => {
     expect(header.a).toEqual({ dtype: 'F32', shape: [2, 2], data_offsets: expect.any(Array) });
     expect(Object.values(header.__metadata__!).every((v) => typeof v === 'string')).toBe(true);
     expect(header.__metadata__).toMatchObject({ format: 'pt', 'openreg.device.a': 'openreg:1', 'openreg.device.b': 'cpu', 'openreg.device.h': 'openreg:0' });
+    expect(await loadMetadata(bytes)).toEqual({ format: 'pt' });
     const spans = Object.entries(header).filter(([k]) => k !== '__metadata__').map(([, v]) => (v as { data_offsets: [number, number] }).data_offsets).sort((x, y) => x[0] - y[0]);
     expect(spans[0]![0]).toBe(0);
     spans.forEach((s, i) => i > 0 && expect(s[0]).toBe(spans[i - 1]![1]));

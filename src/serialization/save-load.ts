@@ -215,6 +215,22 @@ function deserialize(call: string, t: Tensor, metadata: Record<string, string>):
   }
 }
 
+/** The `__metadata__` of a safetensors file or bytes that is not openreg's own (what `save(..., { metadata })` wrote). */
+export async function loadMetadata(source: string | Uint8Array): Promise<Record<string, string>> {
+  const call = 'loadMetadata';
+  const src = await openSource(call, source);
+  try {
+    const first = new Uint8Array(8);
+    if (src.size >= 8) await src.read(first, 0);
+    const headerBytes = new Uint8Array(headerLength(call, first, src.size));
+    await src.read(headerBytes, 8);
+    const { metadata } = parseHeader(call, headerBytes, src.size - 8 - headerBytes.byteLength);
+    return Object.fromEntries(Object.entries(metadata).filter(([k]) => !k.startsWith('openreg.')));
+  } finally {
+    await src.close();
+  }
+}
+
 function backendMetadata(call: string, name: string, raw: string): Record<string, string> {
   let parsed: unknown;
   try {
