@@ -2,6 +2,7 @@ export { Runtime } from './api/runtime.js';
 export type { RuntimeOptions, WorkerResourceLimits } from './runtime/options.js';
 export type { CloseOptions, DeviceStats } from './runtime/device-service.js';
 export type { WaitOptions } from './runtime/wait-options.js';
+export type { LaunchOptions } from './runtime/launch-options.js';
 export type { PointerAttributes } from './runtime/memory-service.js';
 export type { StreamOptions } from './runtime/stream-service.js';
 export type { EventOptions } from './runtime/event-service.js';
@@ -23,6 +24,8 @@ export type { HostMemoryStats } from './integration/allocators/caching-host-allo
 export { RuntimeHooks } from './integration/hooks/runtime-hooks.js';
 export type { HookCallback, HookDisposer, HookEvents, HookType } from './integration/hooks/hook-events.js';
 export { Profiler } from './integration/profiler/profiler.js';
+export { StreamSanitizer } from './integration/sanitizer/stream-sanitizer.js';
+export type { AccessSite, RaceReport, SanitizerOptions } from './integration/sanitizer/stream-sanitizer.js';
 export type { ProfileFlow, ProfileKind, ProfileRecord } from './integration/profiler/profile-record.js';
 export type { RandomDType } from './protocol/random-dtype.js';
 export { philox4x32, PhiloxStream, toUnitFloat32, toUnitFloat64 } from './protocol/philox.js';

@@ -9,6 +9,7 @@ import { type EventOptions, EventService } from '../runtime/event-service.js';
 import type { Event, HandleOwner, Stream } from '../runtime/handles.js';
 import { integrationContext } from '../runtime/integration-context.js';
 import { KernelService } from '../runtime/kernel-service.js';
+import type { LaunchOptions } from '../runtime/launch-options.js';
 import type { Kernel, KernelModule } from '../runtime/kernel-module.js';
 import { MemoryService, type PointerAttributes } from '../runtime/memory-service.js';
 import type { RuntimeSubscriber } from '../runtime/observer.js';
@@ -23,6 +24,7 @@ import { DeviceGuard, OptionalDeviceGuard } from '../integration/guards/device-g
 import { StreamGuard } from '../integration/guards/stream-guard.js';
 import { RuntimeHooks } from '../integration/hooks/runtime-hooks.js';
 import { Profiler } from '../integration/profiler/profiler.js';
+import { StreamSanitizer } from '../integration/sanitizer/stream-sanitizer.js';
 import type { Generator } from '../integration/random/generator.js';
 import { RandomFills, type RandomOptions } from '../integration/random/random-fills.js';
 
@@ -50,6 +52,7 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   #cachingAllocator: CachingAllocator | undefined;
   #hostAllocator: CachingHostAllocator | undefined;
   #hooks: RuntimeHooks | undefined;
+  #sanitizer: StreamSanitizer | undefined;
 
   private constructor(options: ResolvedRuntimeOptions) {
     const core = (this.#core = new RuntimeCore(options, this));
@@ -71,6 +74,7 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
       await runtime.#devices.start();
       runtime.#builtins = await runtime.#kernels.loadModule(BUILTIN_KERNELS, undefined, true);
       runtime.#random = new RandomFills(runtime.#ctx, runtime.#builtins);
+      if (runtime.#core.options.sanitize !== undefined) runtime.sanitizer.enable(runtime.#core.options.sanitize);
       Runtime.#live.add(runtime);
     } catch (error) {
       await runtime.close().catch(() => undefined);
@@ -356,7 +360,7 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   /** Enqueues `kernel(ctx, ...args)` on the stream's device (`cudaLaunchKernel`). */
-  launchKernel(kernel: Kernel, args: readonly KernelArg[], stream?: Stream): void {
+  launchKernel(kernel: Kernel, args: readonly KernelArg[], stream?: Stream | LaunchOptions): void {
     this.#kernels.launchKernel(kernel, args, stream);
   }
 
@@ -385,6 +389,11 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   /** OpenReg's hooks interface: backend capabilities, and per-device observable hooks. */
+  /** The stream sanitizer: `enable({ mode })` reports data races between streams as ERR_DATA_RACE. */
+  get sanitizer(): StreamSanitizer {
+    return (this.#sanitizer ??= new StreamSanitizer(this.#ctx));
+  }
+
   get hooks(): RuntimeHooks {
     this.#core.open('hooks');
     return (this.#hooks ??= new RuntimeHooks(this.#ctx, this.#random, () => this.hostAllocator));

@@ -15,7 +15,8 @@ export function reached(position: StreamPosition): boolean {
 }
 
 /** Reports a wait the queue added on its own (CUDA's legacy default stream ordering). */
-export type ImplicitWaitListener = (queue: StreamQueue, seq: number, on: StreamQueue, onSeq: number, call: string) => void;
+/** `enqueued` is false for a wait with nothing left to wait for (reported for the ordering it states). */
+export type ImplicitWaitListener = (queue: StreamQueue, seq: number, on: StreamQueue, onSeq: number, call: string, enqueued: boolean) => void;
 
 /** What a stream queue needs of its device: narrow, so queues do not depend on the device class. */
 export interface QueueOwner {
@@ -240,6 +241,7 @@ export class StreamQueue {
         if (b.submitted === b.syncedIntoDefault) continue;
         b.syncedIntoDefault = b.submitted;
         if (!b.hasCompleted(b.submitted)) this.#implicitWait(b, call);
+        else this.device.onImplicitWait?.(this, this.submitted, b, b.submitted, call, false);
       }
       this.device.pruneBlockingStreams();
       return;
@@ -248,11 +250,13 @@ export class StreamQueue {
     if (d.submitted === this.syncedDefault) return;
     this.syncedDefault = d.submitted;
     if (!d.hasCompleted(d.submitted)) this.#implicitWait(d, call);
+    // Already done: no command is needed, but observers (the sanitizer) still learn the ordering.
+    else this.device.onImplicitWait?.(this, this.submitted, d, d.submitted, call, false);
   }
 
   #implicitWait(on: StreamQueue, call: string): void {
     const seq = this.#wait(on, on.submitted, call);
-    this.device.onImplicitWait?.(this, seq, on, on.submitted, call);
+    this.device.onImplicitWait?.(this, seq, on, on.submitted, call, true);
   }
 
   #wait(on: StreamQueue, seq: number, call: string): number {

@@ -14,6 +14,7 @@ export const ErrorCode = {
   TIMEOUT: 'ERR_TIMEOUT',
   NOT_SUPPORTED: 'ERR_NOT_SUPPORTED',
   ABORTED: 'ERR_ABORTED',
+  DATA_RACE: 'ERR_DATA_RACE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -37,6 +38,7 @@ export const errorNumber: Readonly<Record<ErrorCode, number>> = {
   ERR_TIMEOUT: 909,
   ERR_NOT_SUPPORTED: 801,
   ERR_ABORTED: 10003,
+  ERR_DATA_RACE: 10004,
 };
 
 const codeByNumber = new Map<number, ErrorCode>(

@@ -63,8 +63,15 @@ export class DeviceExecutor implements Executor {
     for (const t of [...reads, ...writes]) {
       if (!t.device.equals(this.device)) throw invalidValue(kernel, `expected all tensors on ${this.device}, got one on ${t.device}`, t.toString());
     }
-    const args = build((t) => t.storage(kernel).ptr + t.storageOffset * t.itemsize);
-    this.runtime.launchKernel(this.#kernel(kernel), args, this.stream);
+    const ptrOf = (t: Tensor) => t.storage(kernel).ptr + t.storageOffset * t.itemsize;
+    const args = build(ptrOf);
+    if (!this.runtime.sanitizer.enabled) {
+      this.runtime.launchKernel(this.#kernel(kernel), args, this.stream);
+      return;
+    }
+    // The sanitizer learns each operand's bytes from the op (the schema's reads and writes).
+    const bytes = (t: Tensor) => [ptrOf(t), span(t) * t.itemsize] as const;
+    this.runtime.launchKernel(this.#kernel(kernel), args, { stream: this.stream, reads: reads.map(bytes), writes: writes.map(bytes) });
   }
 
   #kernel(name: string): Kernel {

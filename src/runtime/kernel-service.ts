@@ -6,6 +6,26 @@ import { type KernelArg, MAX_KERNEL_ARGS, isEncodableBigInt } from '../protocol/
 import { Kernel, KernelModule } from './kernel-module.js';
 import type { RuntimeCore } from './runtime-core.js';
 import { kKernelId, kOwner } from './symbols.js';
+import { Stream } from './handles.js';
+import type { LaunchOptions } from './launch-options.js';
+
+const OPTION_KEYS = new Set(['stream', 'reads', 'writes']);
+
+/** A plain object of launch options (anything else in the third place must be a stream handle). */
+function isLaunchOptions(value: unknown): value is LaunchOptions {
+  if (value === null || typeof value !== 'object' || value instanceof Stream || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((k) => OPTION_KEYS.has(k));
+}
+
+function ranges(call: string, name: string, value: unknown): readonly (readonly [number, number])[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalidValue(call, `${name} must be an array of [ptr, bytes] pairs`, value);
+  for (const [i, r] of value.entries()) {
+    if (!Array.isArray(r) || r.length !== 2 || !Number.isSafeInteger(r[0]) || !Number.isSafeInteger(r[1]) || r[1] < 0) throw invalidValue(call, `${name}[${i}] must be a [ptr, bytes] pair of integers`, r);
+  }
+  return value as readonly (readonly [number, number])[];
+}
 
 /** Kernels: modules loaded into every worker, launches, and host functions. */
 export class KernelService {
@@ -50,7 +70,7 @@ export class KernelService {
     return module;
   }
 
-  launchKernel(kernel: unknown, args: unknown, stream?: unknown): void {
+  launchKernel(kernel: unknown, args: unknown, streamOrOptions?: unknown): void {
     const call = 'launchKernel';
     const core = this.#core;
     core.open(call);
@@ -64,22 +84,26 @@ export class KernelService {
         throw invalidValue(call, `args[${i}] of ${kernel.name} must be a number, a boolean or a 64-bit bigint`, a);
       }
     }
-    const queue = core.queueOrCurrent(call, stream);
+    // The third argument is a stream, or options declaring the bytes the kernel reads and writes.
+    const options = isLaunchOptions(streamOrOptions) ? streamOrOptions : undefined;
+    const queue = core.queueOrCurrent(call, options === undefined ? streamOrOptions : options.stream);
+    const reads = options === undefined ? undefined : ranges(call, 'options.reads', options.reads);
+    const writes = options === undefined ? undefined : ranges(call, 'options.writes', options.writes);
     queue.device.throwIfFailed(call);
-    this.launch(call, queue, kernel, args as KernelArg[]);
+    this.launch(call, queue, kernel, args as KernelArg[], reads, writes);
   }
 
   /** Enqueues a validated launch on `queue` (also the built-in kernels behind the random fills, under their own call name). */
-  launch(call: string, queue: StreamQueue, kernel: Kernel, args: readonly KernelArg[]): void {
+  launch(call: string, queue: StreamQueue, kernel: Kernel, args: readonly KernelArg[], reads?: readonly (readonly [number, number])[], writes?: readonly (readonly [number, number])[]): void {
     const core = this.#core;
     // The timed path lives in its own method: a closure here would cost every launch a context.
     const seq = core.observer.timing ? this.#launchTimed(call, queue, kernel, args) : queue.enqueueKernel(kernel[kKernelId], args, call);
-    if (core.observer.listeners.kernelLaunch !== undefined) this.#emitLaunch(call, queue, seq, kernel, args.length);
+    if (core.observer.listeners.kernelLaunch !== undefined) this.#emitLaunch(call, queue, seq, kernel, args, reads, writes);
   }
 
-  #emitLaunch(call: string, queue: StreamQueue, seq: number, kernel: Kernel, argc: number): void {
+  #emitLaunch(call: string, queue: StreamQueue, seq: number, kernel: Kernel, args: readonly KernelArg[], reads?: readonly (readonly [number, number])[], writes?: readonly (readonly [number, number])[]): void {
     const core = this.#core;
-    core.observer.emit('kernelLaunch', { device: queue.device.index, stream: core.handleOf(queue), seq, kernel: kernel.name, argc, call });
+    core.observer.emit('kernelLaunch', { device: queue.device.index, stream: core.handleOf(queue), seq, kernel: kernel.name, argc: args.length, call, args, reads, writes });
   }
 
   launchHostFunc(stream: unknown, fn: unknown): void {

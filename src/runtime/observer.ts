@@ -2,6 +2,7 @@ import { invalidValue } from '../errors/errors.js';
 import { requireFunction } from '../errors/validate.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
 import type { MemcpyKind } from '../memory/memcpy-kind.js';
+import type { KernelArg } from '../protocol/command.js';
 import type { DevicePtr } from '../protocol/pointer.js';
 import type { Event, Stream } from './handles.js';
 
@@ -35,16 +36,30 @@ export interface RuntimeEvents {
     span: number;
     /** Span of the call that recorded the awaited work (event waits, while timing is on), else 0. */
     fromSpan: number;
+    /** False when `on` had already completed `onSeq`: no wait command was needed, but the ordering holds (the sanitizer uses it). */
+    enqueued: boolean;
   };
   /** Device memory from the runtime's allocator (malloc). */
   allocation: { device: number; ptr: DevicePtr; size: number; call: string };
   free: { device: number; ptr: DevicePtr; call: string };
   /** A block handed out or taken back by the caching device allocator. */
   cachingAllocation: { device: number; ptr: DevicePtr; size: number; stream: Stream };
-  cachingFree: { device: number; ptr: DevicePtr; size: number; stream: Stream };
+  /** `streamUses`: the other streams recordStream marked (reuse waits for their work). */
+  cachingFree: { device: number; ptr: DevicePtr; size: number; stream: Stream; streamUses: readonly Stream[] };
   hostAllocation: { view: Uint8Array; size: number; call: string };
   hostFree: { view: Uint8Array; call: string };
-  kernelLaunch: { device: number; stream: Stream; seq: number; kernel: string; argc: number; call: string };
+  /** `reads`/`writes`: the byte ranges the launch declared (undefined: undeclared, its pointer arguments count as read-write). */
+  kernelLaunch: {
+    device: number;
+    stream: Stream;
+    seq: number;
+    kernel: string;
+    argc: number;
+    call: string;
+    args: readonly KernelArg[];
+    reads: readonly (readonly [DevicePtr, number])[] | undefined;
+    writes: readonly (readonly [DevicePtr, number])[] | undefined;
+  };
   /** `pinned`: byte offsets in the pinned pool of the pinned allocations the copy touches. */
   copy: {
     device: number;
@@ -126,7 +141,10 @@ export class RuntimeObserver {
   }
 
   /** Adds a subscriber; returns its disposer. `timing` asks for `apiCall` spans and timed synchronizations. */
-  subscribe(subscriber: RuntimeSubscriber, options?: { timing?: boolean }, call = 'observe'): () => void {
+  /** Listeners whose errors propagate to the call that emitted (checkers), not warnings. */
+  readonly #strict = new Set<(event: unknown) => void>();
+
+  subscribe(subscriber: RuntimeSubscriber, options?: { timing?: boolean; strict?: boolean }, call = 'observe'): () => void {
     if (typeof subscriber !== 'object' || subscriber === null) throw invalidValue(call, 'subscriber must be an object of listeners by event type', subscriber);
     for (const [type, listener] of Object.entries(subscriber)) {
       if (!RUNTIME_EVENT_TYPES.includes(type as RuntimeEventType)) throw invalidValue(call, `unknown event type ${JSON.stringify(type)}; the types are ${RUNTIME_EVENT_TYPES.join(', ')}`);
@@ -135,6 +153,7 @@ export class RuntimeObserver {
     const types = RUNTIME_EVENT_TYPES.filter((t) => typeof subscriber[t] === 'function');
     const listeners = this.listeners as Record<RuntimeEventType, ((event: unknown) => void)[] | undefined>;
     for (const t of types) listeners[t] = [...(listeners[t] ?? []), subscriber[t] as (event: unknown) => void];
+    if (options?.strict === true) for (const t of types) this.#strict.add(subscriber[t] as (event: unknown) => void);
     const timing = options?.timing === true;
     if (timing) this.timing = ++this.#timingSubscribers > 0;
     this.#onChange();
@@ -143,6 +162,7 @@ export class RuntimeObserver {
       if (!active) return;
       active = false;
       for (const t of types) {
+        this.#strict.delete(subscriber[t] as (event: unknown) => void);
         const rest = listeners[t]!.filter((l) => l !== subscriber[t]);
         listeners[t] = rest.length > 0 ? rest : undefined;
       }
@@ -162,6 +182,8 @@ export class RuntimeObserver {
       try {
         listener(event);
       } catch (error) {
+        // A checker's verdict (the stream sanitizer's ERR_DATA_RACE) is the caller's error.
+        if (this.#strict.has(listener as (event: unknown) => void)) throw error;
         const where = 'device' in event ? ` on device ${(event as { device: number }).device}` : '';
         process.emitWarning(`openreg: a ${type} listener${where} threw: ${error instanceof Error ? error.message : String(error)}`, {
           code: 'OPENREG_HOOK_ERROR',

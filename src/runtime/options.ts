@@ -25,6 +25,12 @@ export interface RuntimeOptions {
    */
   stagingBytes?: number;
   /**
+   * Turns the stream sanitizer on from the start (`rt.sanitizer.enable(options)`): data races
+   * between streams become ERR_DATA_RACE. `true` means `{ mode: 'throw' }`.
+   * @default off
+   */
+  sanitize?: boolean | { mode?: 'throw' | 'collect'; stacks?: boolean };
+  /**
    * Heap and stack limits of each device worker (Node's `resourceLimits`). The parent's
    * V8 flags such as `--max-old-space-size` do not reach workers: set their limits here.
    * @default Node's defaults
@@ -60,6 +66,8 @@ export interface ResolvedRuntimeOptions {
   workerResourceLimits: Readonly<WorkerResourceLimits> | undefined;
   kernelTimeoutMs: number | undefined;
   enqueueTimeoutMs: number;
+  /** The sanitizer's options when it starts on; undefined when off. */
+  sanitize: { mode?: 'throw' | 'collect'; stacks?: boolean } | undefined;
 }
 
 const LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
@@ -71,7 +79,9 @@ const CALL = 'Runtime.create';
 
 export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions {
   const o = requireOptions<RuntimeOptions>(CALL, options);
-  const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes', 'workerResourceLimits', 'kernelTimeoutMs', 'enqueueTimeoutMs']);
+  const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes', 'workerResourceLimits', 'kernelTimeoutMs', 'enqueueTimeoutMs', 'sanitize']);
+  const sanitize = given(o.sanitize, false);
+  if (typeof sanitize !== 'boolean' && (sanitize === null || typeof sanitize !== 'object')) throw invalidValue(CALL, 'options.sanitize must be a boolean or sanitizer options', sanitize);
   for (const key of Object.keys(o)) {
     if (!known.has(key)) throw invalidValue(CALL, `unknown option ${JSON.stringify(key)}`);
   }
@@ -83,6 +93,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions 
     workerResourceLimits: o.workerResourceLimits === undefined ? undefined : resourceLimits(o.workerResourceLimits),
     kernelTimeoutMs: o.kernelTimeoutMs === undefined ? undefined : requireFinite(CALL, 'options.kernelTimeoutMs', o.kernelTimeoutMs, 1),
     enqueueTimeoutMs: requireFinite(CALL, 'options.enqueueTimeoutMs', given(o.enqueueTimeoutMs, 60_000), 0, true),
+    sanitize: sanitize === false ? undefined : sanitize === true ? {} : sanitize,
   };
 }
 

@@ -327,11 +327,16 @@ export class RuntimeCore implements DeviceHost {
   /** Enqueues a wait of `queue` until `on` has completed `onSeq`, and reports it. */
   enqueueWait(call: string, queue: StreamQueue, on: StreamQueue, onSeq: number, cause: WaitCause, event?: Event, fromSpan = 0): number {
     const seq = queue.enqueueWait(on, onSeq, call);
-    if (this.observer.listeners.streamWait !== undefined) this.#emitWait(call, queue, seq, on, onSeq, cause, event, fromSpan);
+    if (this.observer.listeners.streamWait !== undefined) this.#emitWait(call, queue, seq, on, onSeq, cause, event, fromSpan, true);
     return seq;
   }
 
-  #emitWait(call: string, queue: StreamQueue, seq: number, on: StreamQueue, onSeq: number, cause: WaitCause, event: Event | undefined, fromSpan: number): void {
+  /** A wait with nothing left to wait for enqueues no command, but observers (the sanitizer) still learn the ordering. */
+  noteSkippedWait(call: string, queue: StreamQueue, on: StreamQueue, onSeq: number, cause: WaitCause, event?: Event): void {
+    if (this.observer.listeners.streamWait !== undefined) this.#emitWait(call, queue, queue.submitted, on, onSeq, cause, event, 0, false);
+  }
+
+  #emitWait(call: string, queue: StreamQueue, seq: number, on: StreamQueue, onSeq: number, cause: WaitCause, event: Event | undefined, fromSpan: number, enqueued: boolean): void {
     this.observer.emit('streamWait', {
       device: queue.device.index,
       stream: this.handleOf(queue),
@@ -343,6 +348,7 @@ export class RuntimeCore implements DeviceHost {
       call,
       span: this.currentSpan,
       fromSpan,
+      enqueued,
     });
   }
 
@@ -352,7 +358,7 @@ export class RuntimeCore implements DeviceHost {
     for (const d of this.devices) d.onImplicitWait = listener;
   }
 
-  readonly #implicitWait = (queue: StreamQueue, seq: number, on: StreamQueue, onSeq: number, call: string): void => {
-    this.#emitWait(call, queue, seq, on, onSeq, 'legacyDefaultStream', undefined, 0);
+  readonly #implicitWait = (queue: StreamQueue, seq: number, on: StreamQueue, onSeq: number, call: string, enqueued: boolean): void => {
+    this.#emitWait(call, queue, seq, on, onSeq, 'legacyDefaultStream', undefined, 0, enqueued);
   };
 }

@@ -76,7 +76,7 @@ export class StreamService {
     if (record === undefined) return;
     // Work recorded on a failed device never ran: waiting on it is that device's error, not a no-op.
     record.queue.device.throwIfFailed(call);
-    if (record.queue.hasCompleted(record.seq)) return;
+    if (record.queue.hasCompleted(record.seq)) return core.noteSkippedWait(call, queue, record.queue, record.seq, 'event', event as Event);
     core.traced(call, queue, () => core.enqueueWait(call, queue, record.queue, record.seq, 'event', event as Event, record.span));
   }
 
@@ -87,7 +87,8 @@ export class StreamService {
     const target = core.queue(call, other);
     queue.device.throwIfFailed(call);
     target.device.throwIfFailed(call);
-    if (target === queue || target.hasCompleted(target.submitted)) return;
+    if (target === queue) return;
+    if (target.hasCompleted(target.submitted)) return core.noteSkippedWait(call, queue, target, target.submitted, 'stream');
     core.traced(call, queue, () => core.enqueueWait(call, queue, target, target.submitted, 'stream'));
   }
 

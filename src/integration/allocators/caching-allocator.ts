@@ -179,7 +179,7 @@ export class CachingAllocator {
     const device = b.handle!.device;
     const cache = this.#cache(device);
     if (this.#ctx.observer.listeners.cachingFree !== undefined) {
-      this.#ctx.observer.emit('cachingFree', { device, ptr: b.ptr, size: b.size, stream: b.stream });
+      this.#ctx.observer.emit('cachingFree', { device, ptr: b.ptr, size: b.size, stream: b.stream, streamUses: [...(b.streamUses ?? [])] });
     }
     cache.live.delete(b.ptr);
     b.allocated = false;

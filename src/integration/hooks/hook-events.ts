@@ -37,7 +37,8 @@ export const HOOK_SOURCES: { readonly [T in HookType]: (deliver: (event: HookEve
   memset: (deliver) => ({ memset: (e) => deliver({ device: e.device, stream: e.stream.id, bytes: e.bytes, call: e.call }) }),
   hostFunction: (deliver) => ({ hostFunction: (e) => deliver({ device: e.device, stream: e.stream.id, call: e.call }) }),
   streamWait: (deliver) => ({
-    streamWait: (e) => deliver({ device: e.device, stream: e.stream.id, onDevice: e.on.device, onStream: e.on.id, cause: e.cause, call: e.call }),
+    // Hooks see the waits the device performs; orderings with nothing left to wait for are not waits.
+    streamWait: (e) => e.enqueued && deliver({ device: e.device, stream: e.stream.id, onDevice: e.on.device, onStream: e.on.id, cause: e.cause, call: e.call }),
   }),
   eventRecord: (deliver) => ({ eventRecord: (e) => deliver({ device: e.device, stream: e.stream.id, event: e.event.id }) }),
   synchronization: (deliver) => ({

@@ -1,0 +1,339 @@
+import { openRegError } from '../../errors/errors.js';
+import type { OpenRegError } from '../../errors/openreg-error.js';
+import { given, requireBoolean, requireOneOf, requireOptions } from '../../errors/validate.js';
+import type { KernelArg } from '../../protocol/command.js';
+import { deviceOfPointer } from '../../protocol/pointer.js';
+import type { Event, Stream } from '../../runtime/handles.js';
+import type { RuntimeEvents } from '../../runtime/observer.js';
+import type { IntegrationContext } from '../../runtime/runtime-api.js';
+import { VectorClock } from './vector-clock.js';
+
+export interface SanitizerOptions {
+  /** `throw`: the offending call throws ERR_DATA_RACE; `collect`: reports gather and the next synchronization throws them. @default 'throw' */
+  mode?: 'throw' | 'collect';
+  /** Capture the call site of every access and allocation (a stack trace each). @default true */
+  stacks?: boolean;
+}
+
+/** One access a report names: which stream, which command, which call, where in the user's code. */
+export interface AccessSite {
+  stream: string;
+  seq: number;
+  call: string;
+  write: boolean;
+  /** Bytes [start, end) of device memory. */
+  start: number;
+  end: number;
+  site: string;
+}
+
+export interface RaceReport {
+  /** `race`: unordered accesses, one a write; `free`: a free while another stream may still use the memory; `use-after-free`. */
+  kind: 'race' | 'free' | 'use-after-free';
+  device: number;
+  access: AccessSite;
+  other: AccessSite | undefined;
+  /** Where the memory was allocated (undefined for use after free of unknown memory). */
+  allocation: { ptr: number; size: number; site: string } | undefined;
+  message: string;
+}
+
+interface Access extends AccessSite {
+  handle: Stream;
+}
+
+interface Allocation {
+  ptr: number;
+  size: number;
+  site: string;
+  accesses: Access[];
+}
+
+/** Live allocations of one device, by base pointer, searchable by any address inside. */
+class AllocationMap {
+  readonly #bases: number[] = [];
+  readonly #byBase = new Map<number, Allocation>();
+
+  add(a: Allocation): void {
+    const i = this.#lowerBound(a.ptr);
+    if (this.#bases[i] !== a.ptr) this.#bases.splice(i, 0, a.ptr);
+    this.#byBase.set(a.ptr, a);
+  }
+
+  remove(ptr: number): Allocation | undefined {
+    const a = this.#byBase.get(ptr);
+    if (a === undefined) return undefined;
+    this.#byBase.delete(ptr);
+    this.#bases.splice(this.#lowerBound(ptr), 1);
+    return a;
+  }
+
+  /** The allocation containing `ptr`. */
+  find(ptr: number): Allocation | undefined {
+    let i = this.#lowerBound(ptr + 1) - 1;
+    if (i < 0) return undefined;
+    const a = this.#byBase.get(this.#bases[i]!)!;
+    return ptr < a.ptr + Math.max(a.size, 1) ? a : undefined;
+  }
+
+  #lowerBound(ptr: number): number {
+    let lo = 0;
+    let hi = this.#bases.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#bases[mid]! < ptr) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
+/** The first stack frame outside openreg itself: the user's call site. */
+function callSite(): string {
+  const limit = Error.stackTraceLimit;
+  // openreg's own frames come first, and there can be many (dispatcher, autograd, executor).
+  Error.stackTraceLimit = 48;
+  const stack = new Error().stack ?? '';
+  Error.stackTraceLimit = limit;
+  const frames = stack
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().replace(/^at /, ''));
+  const user = frames.find((f) => !/[/\\](src|dist[/\\]src)[/\\](runtime|integration|api|tensor|ops|dispatch|serialization|device)[/\\]/.test(f) && !f.includes('node:'));
+  return user ?? frames[0] ?? '(unknown)';
+}
+
+/**
+ * The stream sanitizer (CUDA Stream Sanitizer's model, extended): a vector clock per
+ * stream (event records snapshot it, waits and host synchronizations merge it) and the
+ * byte ranges every command reads and writes. Two accesses to overlapping bytes, one a
+ * write, with neither ordered before the other, are a data race; so are a free (or a
+ * caching-allocator release) while another stream may still use the memory, and an access
+ * to freed memory. It sees the runtime through the observer channel.
+ */
+export class StreamSanitizer {
+  readonly #ctx: IntegrationContext;
+  #unsubscribe: (() => void) | undefined;
+  #mode: 'throw' | 'collect' = 'throw';
+  #stacks = true;
+  readonly #clocks = new Map<Stream, VectorClock>();
+  readonly #host = new VectorClock();
+  readonly #events = new Map<Event, VectorClock>();
+  readonly #allocations: AllocationMap[] = [];
+  readonly #reports: RaceReport[] = [];
+  /** Reports not yet thrown by a synchronization (collect mode). */
+  #pending = 0;
+
+  /** @internal use rt.sanitizer */
+  constructor(ctx: IntegrationContext) {
+    this.#ctx = ctx;
+  }
+
+  get enabled(): boolean {
+    return this.#unsubscribe !== undefined;
+  }
+
+  get mode(): 'throw' | 'collect' {
+    return this.#mode;
+  }
+
+  /** Starts checking every command from now on (memory allocated before is unknown to it). */
+  enable(options?: SanitizerOptions): void {
+    const call = 'sanitizer.enable';
+    this.#ctx.open(call);
+    const o = requireOptions<SanitizerOptions>(call, options);
+    this.#mode = requireOneOf(call, 'options.mode', given(o.mode, 'throw'), ['throw', 'collect'] as const);
+    this.#stacks = requireBoolean(call, 'options.stacks', given(o.stacks, true));
+    if (this.#unsubscribe !== undefined) return;
+    this.#unsubscribe = this.#ctx.observer.subscribe(
+      {
+        allocation: (e) => this.#allocate(e.device, e.ptr, e.size),
+        cachingAllocation: (e) => this.#allocate(e.device, e.ptr, e.size),
+        free: (e) => this.#free(e.device, e.ptr, undefined, [], e.call),
+        cachingFree: (e) => this.#free(e.device, e.ptr, e.stream, e.streamUses, 'cachingAllocator.free'),
+        eventRecord: (e) => this.#events.set(e.event, this.#clockAt(e.stream, e.seq).copy()),
+        streamWait: (e) => this.#wait(e),
+        synchronized: (e) => this.#synchronized(e),
+        copy: (e) => this.#copy(e),
+        memset: (e) => this.#access(e.device, e.stream, e.seq, e.call, [[e.ptr, e.bytes]], true),
+        kernelLaunch: (e) => this.#launch(e),
+        deviceReset: (e) => (this.#allocations[e.device] = new AllocationMap()),
+      },
+      { strict: true },
+      call,
+    );
+  }
+
+  disable(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+  }
+
+  /** Every report so far (in collect mode, also the ones a synchronization already threw). */
+  reports(): readonly RaceReport[] {
+    return [...this.#reports];
+  }
+
+  clear(): void {
+    this.#reports.length = 0;
+    this.#pending = 0;
+  }
+
+  // ------------------------------------------------------------ happens-before
+
+  #clock(stream: Stream): VectorClock {
+    let c = this.#clocks.get(stream);
+    if (c === undefined) this.#clocks.set(stream, (c = new VectorClock()));
+    return c;
+  }
+
+  /** The clock of `stream` at its command `seq`: what it has waited for, what the host knew when it was enqueued, and itself. */
+  #clockAt(stream: Stream, seq: number): VectorClock {
+    const c = this.#clock(stream);
+    c.merge(this.#host);
+    c.advance(stream, seq);
+    return c;
+  }
+
+  #wait(e: RuntimeEvents['streamWait']): void {
+    const snapshot = e.event !== undefined ? this.#events.get(e.event) : undefined;
+    const c = this.#clock(e.stream);
+    if (snapshot !== undefined) c.merge(snapshot);
+    else {
+      c.merge(this.#clock(e.on));
+      c.advance(e.on, e.onSeq);
+    }
+  }
+
+  #synchronized(e: RuntimeEvents['synchronized']): void {
+    if (e.event !== undefined) {
+      const snapshot = this.#events.get(e.event);
+      if (snapshot !== undefined) this.#host.merge(snapshot);
+    } else if (e.stream !== undefined) {
+      this.#host.merge(this.#clock(e.stream));
+    } else {
+      for (const [stream, clock] of this.#clocks) if (stream.device === e.device) this.#host.merge(clock);
+    }
+    if (this.#mode === 'collect' && this.#pending > 0) {
+      const fresh = this.#reports.slice(this.#reports.length - this.#pending);
+      this.#pending = 0;
+      throw openRegError('dataRace', { call: e.call, report: `${fresh.length} data race${fresh.length === 1 ? '' : 's'} since the last synchronization:\n${fresh.map((r) => r.message).join('\n')}` });
+    }
+  }
+
+  // ------------------------------------------------------------ memory
+
+  #map(device: number): AllocationMap {
+    return (this.#allocations[device] ??= new AllocationMap());
+  }
+
+  #allocate(device: number, ptr: number, size: number): void {
+    this.#map(device).add({ ptr, size, site: this.#stacks ? callSite() : '(stacks off)', accesses: [] });
+  }
+
+  #free(device: number, ptr: number, stream: Stream | undefined, uses: readonly Stream[], call: string): void {
+    const a = this.#map(device).remove(ptr);
+    if (a === undefined || stream === undefined) return;
+    // Reused at once on `stream` (and after `uses`): any other stream's unordered access is a hazard.
+    const now = this.#clock(stream).copy();
+    now.merge(this.#host);
+    for (const x of a.accesses) {
+      if (x.handle === stream || uses.includes(x.handle) || now.covers(x.handle, x.seq)) continue;
+      const access: AccessSite = { stream: String(stream), seq: now.get(stream), call, write: true, start: a.ptr, end: a.ptr + a.size, site: this.#stacks ? callSite() : '(stacks off)' };
+      this.#report({
+        kind: 'free',
+        device,
+        access,
+        other: x,
+        allocation: { ptr: a.ptr, size: a.size, site: a.site },
+        message: `${call} on ${access.stream} frees ${a.size} bytes at ${hex(a.ptr)} while ${x.call} on ${x.stream} may still ${x.write ? 'write' : 'read'} them (a missing recordStream?)\n  freed at ${access.site}\n  used at ${x.site}\n  allocated at ${a.site}`,
+      });
+      return;
+    }
+  }
+
+  // ------------------------------------------------------------ accesses
+
+  #copy(e: RuntimeEvents['copy']): void {
+    // A peer copy touches two devices: each pointer says which.
+    if (typeof e.src === 'number') this.#access(this.#deviceOf(e.src), e.stream, e.seq, e.call, [[e.src, e.bytes]], false);
+    if (typeof e.dst === 'number') this.#access(this.#deviceOf(e.dst), e.stream, e.seq, e.call, [[e.dst, e.bytes]], true);
+  }
+
+  #deviceOf(ptr: number): number {
+    return deviceOfPointer(ptr, this.#ctx.deviceCount);
+  }
+
+  #launch(e: RuntimeEvents['kernelLaunch']): void {
+    const what = `${e.call} ${e.kernel}`;
+    if (e.reads !== undefined || e.writes !== undefined) {
+      if (e.reads !== undefined) this.#access(e.device, e.stream, e.seq, what, e.reads, false);
+      if (e.writes !== undefined) this.#access(e.device, e.stream, e.seq, what, e.writes, true);
+      return;
+    }
+    // Undeclared: every argument that points into a live allocation is read-write from there to its end.
+    const map = this.#map(e.device);
+    const ranges: [number, number][] = [];
+    for (const arg of e.args as readonly KernelArg[]) {
+      if (typeof arg !== 'number' || !Number.isInteger(arg) || arg <= 0) continue;
+      const a = map.find(arg);
+      if (a !== undefined) ranges.push([arg, a.ptr + a.size - arg]);
+    }
+    this.#access(e.device, e.stream, e.seq, what, ranges, true);
+  }
+
+  #access(device: number, stream: Stream, seq: number, call: string, ranges: readonly (readonly [number, number])[], write: boolean): void {
+    if (ranges.length === 0) return;
+    const clock = this.#clockAt(stream, seq);
+    const map = this.#map(device);
+    let site: string | undefined;
+    for (const [ptr, bytes] of ranges) {
+      if (bytes <= 0) continue;
+      site ??= this.#stacks ? callSite() : '(stacks off)';
+      const access: Access = { handle: stream, stream: String(stream), seq, call, write, start: ptr, end: ptr + bytes, site };
+      const a = map.find(ptr);
+      if (a === undefined) {
+        this.#report({
+          kind: 'use-after-free',
+          device,
+          access,
+          other: undefined,
+          allocation: undefined,
+          message: `${call} on ${access.stream} ${write ? 'writes' : 'reads'} bytes [${hex(ptr)}, +${bytes}) of device ${device}, which are in no live allocation (use after free)\n  at ${site}`,
+        });
+        continue;
+      }
+      const conflict = a.accesses.find((x) => x.handle !== stream && (write || x.write) && x.start < access.end && access.start < x.end && !clock.covers(x.handle, x.seq));
+      if (conflict !== undefined) {
+        this.#report({
+          kind: 'race',
+          device,
+          access,
+          other: conflict,
+          allocation: { ptr: a.ptr, size: a.size, site: a.site },
+          message:
+            `data race on device ${device}: ${call} on ${access.stream} ${write ? 'writes' : 'reads'} bytes [${hex(Math.max(ptr, conflict.start))}, ${hex(Math.min(access.end, conflict.end))}) ` +
+            `that ${conflict.call} on ${conflict.stream} ${conflict.write ? 'writes' : 'reads'}, with nothing ordering them (a missing streamWaitEvent or synchronization?)\n` +
+            `  this access at ${site}\n  other access at ${conflict.site}\n  allocated at ${a.site}`,
+        });
+      }
+      // What this access supersedes: accesses it is ordered after and covers (a write covers reads and writes, a read only its own stream's reads).
+      a.accesses = a.accesses.filter((x) => !(x.start >= access.start && x.end <= access.end && (x.handle === stream || clock.covers(x.handle, x.seq)) && (write || (!x.write && x.handle === stream))));
+      a.accesses.push(access);
+    }
+  }
+
+  #report(report: RaceReport): void {
+    this.#reports.push(report);
+    if (this.#mode === 'throw') throw raceError(report);
+    this.#pending++;
+  }
+}
+
+function raceError(report: RaceReport): OpenRegError {
+  return openRegError('dataRace', { call: report.access.call.split(' ')[0]!, report: report.message });
+}
+
+function hex(n: number): string {
+  return `0x${n.toString(16)}`;
+}
