@@ -13,6 +13,7 @@ import { launchThroughput } from './suites/launch-throughput.js';
 import { multiDeviceScaling } from './suites/multi-device-scaling.js';
 import { syncLatency } from './suites/sync-latency.js';
 import { tensorOps } from './suites/tensor-ops.js';
+import { sanitizerCost } from './suites/sanitizer-cost.js';
 
 const suites = {
   'launch-throughput': { title: 'Launch throughput (empty kernels, then one synchronize)', run: launchThroughput },
@@ -20,6 +21,7 @@ const suites = {
   'copy-bandwidth': { title: 'Copy bandwidth (memcpySync)', run: copyBandwidth },
   'multi-device-scaling': { title: 'Multi-device scaling (compute-bound kernel, same total work)', run: multiDeviceScaling },
   allocation: { title: 'Allocation', run: allocation },
+  'sanitizer-cost': { title: 'Stream sanitizer cost per launch (declared accesses)', run: sanitizerCost },
   'tensor-ops': { title: 'Tensor ops (openreg devices vs the cpu backend vs tfjs-core; the CPU fallback per op)', run: tensorOps },
 } as const;
 type SuiteName = keyof typeof suites;

@@ -22,6 +22,7 @@ export interface RuntimeApi {
   memGetInfo(): { free: number; total: number };
   mallocHost(size: number): Uint8Array;
   freeHost(view: ArrayBufferView): void;
+  pointerGetAttributes(ptr: DevicePtr | ArrayBufferView): PointerAttributes;
 }
 
 /**

@@ -38,15 +38,28 @@ export interface RaceReport {
   message: string;
 }
 
-interface Access extends AccessSite {
-  handle: Stream;
+/** A call site as captured: the Error (formatted only if a report needs it), or a note. */
+type Trace = Error | string;
+
+interface Access {
+  stream: Stream;
+  seq: number;
+  call: string;
+  write: boolean;
+  start: number;
+  end: number;
+  trace: Trace;
 }
 
 interface Allocation {
   ptr: number;
   size: number;
-  site: string;
+  trace: Trace;
   accesses: Access[];
+}
+
+function siteOf(a: Access): AccessSite {
+  return { stream: String(a.stream), seq: a.seq, call: a.call, write: a.write, start: a.start, end: a.end, site: format(a.trace) };
 }
 
 /** Live allocations of one device, by base pointer, searchable by any address inside. */
@@ -88,13 +101,20 @@ class AllocationMap {
   }
 }
 
-/** The first stack frame outside openreg itself: the user's call site. */
-function callSite(): string {
+/** Captures the stack now; V8 formats it only when `.stack` is read (a report). */
+function capture(): Error {
   const limit = Error.stackTraceLimit;
   // openreg's own frames come first, and there can be many (dispatcher, autograd, executor).
   Error.stackTraceLimit = 48;
-  const stack = new Error().stack ?? '';
+  const error = new Error();
   Error.stackTraceLimit = limit;
+  return error;
+}
+
+/** The first stack frame outside openreg itself: the user's call site. */
+function format(trace: Trace): string {
+  if (typeof trace === 'string') return trace;
+  const stack = trace.stack ?? '';
   const frames = stack
     .split('\n')
     .slice(1)
@@ -120,6 +140,8 @@ export class StreamSanitizer {
   readonly #host = new VectorClock();
   readonly #events = new Map<Event, VectorClock>();
   readonly #allocations: AllocationMap[] = [];
+  /** Per device: byte ranges freed since the sanitizer started (an access there is a use after free). */
+  readonly #freed: [number, number][][] = [];
   readonly #reports: RaceReport[] = [];
   /** Reports not yet thrown by a synchronization (collect mode). */
   #pending = 0;
@@ -157,7 +179,10 @@ export class StreamSanitizer {
         copy: (e) => this.#copy(e),
         memset: (e) => this.#access(e.device, e.stream, e.seq, e.call, [[e.ptr, e.bytes]], true),
         kernelLaunch: (e) => this.#launch(e),
-        deviceReset: (e) => (this.#allocations[e.device] = new AllocationMap()),
+        deviceReset: (e) => {
+          this.#allocations[e.device] = new AllocationMap();
+          this.#freed[e.device] = [];
+        },
       },
       { strict: true },
       call,
@@ -228,25 +253,46 @@ export class StreamSanitizer {
   }
 
   #allocate(device: number, ptr: number, size: number): void {
-    this.#map(device).add({ ptr, size, site: this.#stacks ? callSite() : '(stacks off)', accesses: [] });
+    this.#map(device).add({ ptr, size, trace: this.#trace(), accesses: [] });
+    const freed = this.#freed[device];
+    if (freed !== undefined) this.#freed[device] = freed.filter(([a, b]) => b <= ptr || a >= ptr + size);
+  }
+
+  /**
+   * The allocation an access falls in: a known one; else memory allocated before the sanitizer
+   * started (adopted from the runtime's allocation table); else undefined (freed, or never allocated).
+   */
+  #allocationOf(device: number, ptr: number): Allocation | undefined {
+    const map = this.#map(device);
+    const known = map.find(ptr);
+    if (known !== undefined || this.#freed[device]?.some(([a, b]) => ptr >= a && ptr < b)) return known;
+    const attributes = this.#ctx.api.pointerGetAttributes(ptr);
+    if (attributes.type !== 'device' || typeof attributes.basePointer !== 'number') return undefined;
+    const adopted: Allocation = { ptr: attributes.basePointer, size: attributes.size, trace: '(allocated before the sanitizer was enabled)', accesses: [] };
+    map.add(adopted);
+    return adopted;
   }
 
   #free(device: number, ptr: number, stream: Stream | undefined, uses: readonly Stream[], call: string): void {
     const a = this.#map(device).remove(ptr);
-    if (a === undefined || stream === undefined) return;
+    if (a === undefined) return;
+    (this.#freed[device] ??= []).push([a.ptr, a.ptr + a.size]);
+    if (stream === undefined) return;
     // Reused at once on `stream` (and after `uses`): any other stream's unordered access is a hazard.
     const now = this.#clock(stream).copy();
     now.merge(this.#host);
     for (const x of a.accesses) {
-      if (x.handle === stream || uses.includes(x.handle) || now.covers(x.handle, x.seq)) continue;
-      const access: AccessSite = { stream: String(stream), seq: now.get(stream), call, write: true, start: a.ptr, end: a.ptr + a.size, site: this.#stacks ? callSite() : '(stacks off)' };
+      if (x.stream === stream || uses.includes(x.stream) || now.covers(x.stream, x.seq)) continue;
+      const access = siteOf({ stream, seq: now.get(stream), call, write: true, start: a.ptr, end: a.ptr + a.size, trace: this.#trace() });
+      const other = siteOf(x);
+      const allocation = { ptr: a.ptr, size: a.size, site: format(a.trace) };
       this.#report({
         kind: 'free',
         device,
         access,
-        other: x,
-        allocation: { ptr: a.ptr, size: a.size, site: a.site },
-        message: `${call} on ${access.stream} frees ${a.size} bytes at ${hex(a.ptr)} while ${x.call} on ${x.stream} may still ${x.write ? 'write' : 'read'} them (a missing recordStream?)\n  freed at ${access.site}\n  used at ${x.site}\n  allocated at ${a.site}`,
+        other,
+        allocation,
+        message: `${call} on ${access.stream} frees ${a.size} bytes at ${hex(a.ptr)} while ${x.call} on ${other.stream} may still ${x.write ? 'write' : 'read'} them (a missing recordStream?)\n  freed at ${access.site}\n  used at ${other.site}\n  allocated at ${allocation.site}`,
       });
       return;
     }
@@ -272,11 +318,10 @@ export class StreamSanitizer {
       return;
     }
     // Undeclared: every argument that points into a live allocation is read-write from there to its end.
-    const map = this.#map(e.device);
     const ranges: [number, number][] = [];
     for (const arg of e.args as readonly KernelArg[]) {
-      if (typeof arg !== 'number' || !Number.isInteger(arg) || arg <= 0) continue;
-      const a = map.find(arg);
+      if (typeof arg !== 'number' || this.#deviceOf(arg) !== e.device) continue;
+      const a = this.#allocationOf(e.device, arg);
       if (a !== undefined) ranges.push([arg, a.ptr + a.size - arg]);
     }
     this.#access(e.device, e.stream, e.seq, what, ranges, true);
@@ -285,42 +330,48 @@ export class StreamSanitizer {
   #access(device: number, stream: Stream, seq: number, call: string, ranges: readonly (readonly [number, number])[], write: boolean): void {
     if (ranges.length === 0) return;
     const clock = this.#clockAt(stream, seq);
-    const map = this.#map(device);
-    let site: string | undefined;
+    let trace: Trace | undefined;
     for (const [ptr, bytes] of ranges) {
       if (bytes <= 0) continue;
-      site ??= this.#stacks ? callSite() : '(stacks off)';
-      const access: Access = { handle: stream, stream: String(stream), seq, call, write, start: ptr, end: ptr + bytes, site };
-      const a = map.find(ptr);
+      trace ??= this.#trace();
+      const access: Access = { stream, seq, call, write, start: ptr, end: ptr + bytes, trace };
+      const a = this.#allocationOf(device, ptr);
       if (a === undefined) {
+        const site = siteOf(access);
         this.#report({
           kind: 'use-after-free',
           device,
-          access,
+          access: site,
           other: undefined,
           allocation: undefined,
-          message: `${call} on ${access.stream} ${write ? 'writes' : 'reads'} bytes [${hex(ptr)}, +${bytes}) of device ${device}, which are in no live allocation (use after free)\n  at ${site}`,
+          message: `${call} on ${site.stream} ${write ? 'writes' : 'reads'} bytes [${hex(ptr)}, +${bytes}) of device ${device}, which are in no live allocation (use after free)\n  at ${site.site}`,
         });
         continue;
       }
-      const conflict = a.accesses.find((x) => x.handle !== stream && (write || x.write) && x.start < access.end && access.start < x.end && !clock.covers(x.handle, x.seq));
+      const conflict = a.accesses.find((x) => x.stream !== stream && (write || x.write) && x.start < access.end && access.start < x.end && !clock.covers(x.stream, x.seq));
       if (conflict !== undefined) {
+        const [mine, theirs] = [siteOf(access), siteOf(conflict)];
+        const allocation = { ptr: a.ptr, size: a.size, site: format(a.trace) };
         this.#report({
           kind: 'race',
           device,
-          access,
-          other: conflict,
-          allocation: { ptr: a.ptr, size: a.size, site: a.site },
+          access: mine,
+          other: theirs,
+          allocation,
           message:
-            `data race on device ${device}: ${call} on ${access.stream} ${write ? 'writes' : 'reads'} bytes [${hex(Math.max(ptr, conflict.start))}, ${hex(Math.min(access.end, conflict.end))}) ` +
-            `that ${conflict.call} on ${conflict.stream} ${conflict.write ? 'writes' : 'reads'}, with nothing ordering them (a missing streamWaitEvent or synchronization?)\n` +
-            `  this access at ${site}\n  other access at ${conflict.site}\n  allocated at ${a.site}`,
+            `data race on device ${device}: ${call} on ${mine.stream} ${write ? 'writes' : 'reads'} bytes [${hex(Math.max(ptr, conflict.start))}, ${hex(Math.min(access.end, conflict.end))}) ` +
+            `that ${conflict.call} on ${theirs.stream} ${conflict.write ? 'writes' : 'reads'}, with nothing ordering them (a missing streamWaitEvent or synchronization?)\n` +
+            `  this access at ${mine.site}\n  other access at ${theirs.site}\n  allocated at ${allocation.site}`,
         });
       }
       // What this access supersedes: accesses it is ordered after and covers (a write covers reads and writes, a read only its own stream's reads).
-      a.accesses = a.accesses.filter((x) => !(x.start >= access.start && x.end <= access.end && (x.handle === stream || clock.covers(x.handle, x.seq)) && (write || (!x.write && x.handle === stream))));
+      a.accesses = a.accesses.filter((x) => !(x.start >= access.start && x.end <= access.end && (x.stream === stream || clock.covers(x.stream, x.seq)) && (write || (!x.write && x.stream === stream))));
       a.accesses.push(access);
     }
+  }
+
+  #trace(): Trace {
+    return this.#stacks ? capture() : '(stacks off)';
   }
 
   #report(report: RaceReport): void {
