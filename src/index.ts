@@ -3,6 +3,8 @@ export type { RuntimeOptions, WorkerResourceLimits } from './runtime/options.js'
 export type { CloseOptions, DeviceStats } from './runtime/device-service.js';
 export type { WaitOptions } from './runtime/wait-options.js';
 export type { LaunchOptions } from './runtime/launch-options.js';
+export { FaultInjector } from './runtime/fault-injector.js';
+export type { FaultOptions, FaultSite } from './runtime/fault-injector.js';
 export type { PointerAttributes } from './runtime/memory-service.js';
 export type { StreamOptions } from './runtime/stream-service.js';
 export type { EventOptions } from './runtime/event-service.js';

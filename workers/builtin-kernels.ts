@@ -5,6 +5,8 @@
  * result depends only on seed, offset and element index.
  */
 import type { KernelContext } from '../src/protocol/kernel-context.js';
+import { ErrorCode, errorCodeFromNumber } from '../src/errors/error-code.js';
+import { OpenRegError } from '../src/errors/openreg-error.js';
 import { RandomDType } from '../src/protocol/random-dtype.js';
 import { PhiloxStream, toUnitFloat32, toUnitFloat64 } from '../src/protocol/philox.js';
 
@@ -68,3 +70,10 @@ export function randomInt(
 
 export { tensorArange, tensorBinary, tensorFill, tensorReduce, tensorUnary } from './tensor-kernels.js';
 export { tensorMatmul, tensorSoftmax, tensorSoftmaxBackward } from './tensor-linalg-kernels.js';
+
+/** The command rt.faults.inject chose: fails as a real device error would (a lost worker for ERR_DEVICE_LOST). */
+export function injectedFault(_ctx: KernelContext, code: number): void {
+  const error = errorCodeFromNumber(code) ?? ErrorCode.LAUNCH_FAILURE;
+  if (error === ErrorCode.DEVICE_LOST) process.exit(70);
+  throw new OpenRegError(error, 'an injected fault (rt.faults.inject)');
+}

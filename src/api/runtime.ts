@@ -16,6 +16,7 @@ import type { RuntimeSubscriber } from '../runtime/observer.js';
 import { type ResolvedRuntimeOptions, type RuntimeOptions, resolveRuntimeOptions } from '../runtime/options.js';
 import type { IntegrationContext, RuntimeApi } from '../runtime/runtime-api.js';
 import { RuntimeCore } from '../runtime/runtime-core.js';
+import type { FaultInjector } from '../runtime/fault-injector.js';
 import type { WaitOptions } from '../runtime/wait-options.js';
 import { type StreamOptions, StreamService } from '../runtime/stream-service.js';
 import { CachingAllocator } from '../integration/allocators/caching-allocator.js';
@@ -74,6 +75,7 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
       await runtime.#devices.start();
       runtime.#builtins = await runtime.#kernels.loadModule(BUILTIN_KERNELS, undefined, true);
       runtime.#random = new RandomFills(runtime.#ctx, runtime.#builtins);
+      runtime.#core.faultKernel = runtime.#builtins.getFunction('injectedFault');
       if (runtime.#core.options.sanitize !== undefined) runtime.sanitizer.enable(runtime.#core.options.sanitize);
       Runtime.#live.add(runtime);
     } catch (error) {
@@ -389,6 +391,11 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   /** OpenReg's hooks interface: backend capabilities, and per-device observable hooks. */
+  /** Deterministic fault injection: `faults.inject({ device, at: 'kernel', nth: 3, error: 'ERR_LAUNCH_FAILURE' })`. */
+  get faults(): FaultInjector {
+    return this.#core.faults;
+  }
+
   /** The stream sanitizer: `enable({ mode })` reports data races between streams as ERR_DATA_RACE. */
   get sanitizer(): StreamSanitizer {
     return (this.#sanitizer ??= new StreamSanitizer(this.#ctx));

@@ -58,6 +58,7 @@ export const MESSAGES = {
   deviceLost: { code: ErrorCode.DEVICE_LOST, template: '{call}: device {device} is lost' },
   workerExited: { code: ErrorCode.DEVICE_LOST, template: "device {device}'s worker exited with code {exitCode}" },
   dataRace: { code: ErrorCode.DATA_RACE, template: '{call}: {report}' },
+  injectedOutOfMemory: { code: ErrorCode.OUT_OF_MEMORY, template: '{call}: cannot allocate {bytes} bytes on device {device}: an injected fault (rt.faults.inject)' },
   cpuWorkPending: { code: ErrorCode.NOT_READY, template: '{call}: {tensor} has work pending on the CPU pool; use the Promise form of this call' },
   notImplemented: { code: ErrorCode.NOT_SUPPORTED, template: "{call}: Operator '{op}' is not implemented for device {device}" },
   runtimeClosed: { code: ErrorCode.RUNTIME_CLOSED, template: '{call}: the runtime is closed' },

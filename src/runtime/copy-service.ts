@@ -45,7 +45,8 @@ export class CopyService {
     const queue = core.queueOrCurrent(call, stream);
     if (plan === undefined) return;
     const devices = this.#touched(call, plan, queue);
-    const enqueued = core.traced(call, queue, () => core.transfers.enqueue(call, queue, plan), plan.count);
+    const fault = core.faults.take(queue.device.index, 'copy');
+    const enqueued = fault !== undefined ? { queue, seq: core.launchFault(call, queue, fault), after: undefined } : core.traced(call, queue, () => core.transfers.enqueue(call, queue, plan), plan.count);
     this.#emitCopy(call, queue, enqueued.seq, plan, dst as Operand, src as Operand);
     if (enqueued.after !== undefined) {
       core.waiter.waitSync(call, devices, core.until(call, devices, () => queue.hasCompleted(enqueued.seq)));
@@ -115,7 +116,8 @@ export class CopyService {
     const devices = this.#touched(call, plan, queue);
     const peer = involved[1]?.defaultStream;
     if (peer !== undefined && !peer.hasCompleted(peer.submitted)) core.enqueueWait(call, queue, peer, peer.submitted, 'peerCopy');
-    const enqueued = core.traced(call, queue, () => core.transfers.enqueue(call, queue, plan, blocking), plan.count);
+    const fault = core.faults.take(queue.device.index, 'copy');
+    const enqueued = fault !== undefined ? { queue, seq: core.launchFault(call, queue, fault), after: undefined } : core.traced(call, queue, () => core.transfers.enqueue(call, queue, plan, blocking), plan.count);
     this.#emitCopy(call, queue, enqueued.seq, plan, dst as Operand, src as Operand);
     if (peer !== undefined) core.enqueueWait(call, peer, queue, enqueued.seq, 'peerCopy');
     return { enqueued, devices };
@@ -132,6 +134,8 @@ export class CopyService {
   }
 
   #enqueueMemset(call: string, queue: StreamQueue, fill: { device: Device; offset: number; value: number; count: number }, ptr: DevicePtr): number {
+    const fault = this.#core.faults.take(queue.device.index, 'memset');
+    if (fault !== undefined) return this.#core.launchFault(call, queue, fault);
     const core = this.#core;
     fill.device.noteUse(queue);
     const seq = core.traced(call, queue, () => queue.enqueueMemset(fill.device.index, fill.offset, fill.value, fill.count, call), fill.count);

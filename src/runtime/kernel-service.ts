@@ -90,6 +90,8 @@ export class KernelService {
     const reads = options === undefined ? undefined : ranges(call, 'options.reads', options.reads);
     const writes = options === undefined ? undefined : ranges(call, 'options.writes', options.writes);
     queue.device.throwIfFailed(call);
+    const fault = core.faults.take(queue.device.index, 'kernel');
+    if (fault !== undefined) return this.launch(call, queue, core.faultKernel!, [fault]);
     this.launch(call, queue, kernel, args as KernelArg[], reads, writes);
   }
 

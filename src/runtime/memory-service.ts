@@ -3,6 +3,7 @@ import { requireInteger } from '../errors/validate.js';
 import { sharedClockMs } from '../protocol/clock.js';
 import { type DevicePtr, deviceBase, deviceOfPointer, heapOffset } from '../protocol/pointer.js';
 import type { RuntimeCore } from './runtime-core.js';
+import { FaultInjector } from './fault-injector.js';
 
 /** Result of `pointerGetAttributes` (`cudaPointerAttributes`). */
 export interface PointerAttributes {
@@ -32,6 +33,7 @@ export class MemoryService {
     const start = core.observer.timing ? sharedClockMs() : 0;
     const device = core.currentDevice(call);
     const n = requireInteger(call, 'size', size, 1);
+    if (core.faults.take(device.index, 'malloc') !== undefined) throw FaultInjector.outOfMemory(call, device.index, n);
     let offset = device.memory.allocate(n);
     if (offset < 0 && device.memory.hasPendingReleases) {
       // cudaFree would have synchronized: wait for the deferred frees, then retry.

@@ -1,4 +1,7 @@
 import type { ResourceLimits } from 'node:worker_threads';
+import { FaultInjector } from './fault-injector.js';
+import { kKernelId } from './symbols.js';
+import type { Kernel } from './kernel-module.js';
 import { invalidHandle, invalidValue, openRegError, runtimeClosed } from '../errors/errors.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
 import { describe } from '../errors/openreg-error.js';
@@ -38,6 +41,9 @@ export class RuntimeCore implements DeviceHost {
   readonly runtimeF64 = new Float64Array(this.runtimeBlock);
   readonly host: HostMemory;
   readonly hostFunctions = new HostFunctions();
+  /** Faults armed by rt.faults.inject, and the built-in kernel that carries them out. */
+  readonly faults = new FaultInjector((call, device) => this.deviceOrCurrent(call, device));
+  faultKernel: Kernel | undefined;
   // A new backlog arms the dispatcher; it flushes from the event loop, never inside the enqueue.
   readonly backlogs = new Backlogs(() => this.waiter.arm());
   // A blocked main thread runs no timers: its waits check the watchdog between slices.
@@ -329,6 +335,11 @@ export class RuntimeCore implements DeviceHost {
     const seq = queue.enqueueWait(on, onSeq, call);
     if (this.observer.listeners.streamWait !== undefined) this.#emitWait(call, queue, seq, on, onSeq, cause, event, fromSpan, true);
     return seq;
+  }
+
+  /** Enqueues the built-in kernel that fails with error number `code` in place of the command a fault chose. */
+  launchFault(call: string, queue: StreamQueue, code: number): number {
+    return queue.enqueueKernel(this.faultKernel![kKernelId], [code], call);
   }
 
   /** A wait with nothing left to wait for enqueues no command, but observers (the sanitizer) still learn the ordering. */
