@@ -18,6 +18,7 @@ import {
   streamWordIndex,
 } from '../src/protocol/layout.js';
 import { raiseStickyError } from '../src/protocol/sticky-error.js';
+import { SeededRandom } from '../src/protocol/schedule-fuzz.js';
 import { discardPendingCommands, hasCompleted } from '../src/protocol/stream-ring.js';
 import { TraceKind, TraceWriter } from '../src/protocol/trace-format.js';
 import { wakeMain, wakeWatchers } from '../src/protocol/wake.js';
@@ -81,6 +82,7 @@ export class StreamEngine {
   readonly #modules: Kernel[][] = [];
   readonly #kernelNames: string[][] = [];
   #streams: StreamCursor[] = [];
+  readonly #fuzz: { random: SeededRandom; maxDelayUs: number } | undefined;
   /** One reader per stream record, kept across rescans (streams come and go by the thousand). */
   readonly #readers: CommandReader[] = [];
   #tableGeneration = -1;
@@ -103,6 +105,8 @@ export class StreamEngine {
     this.#trace = new TraceWriter(init.traceBuffer);
     this.#controlF64 = new Float64Array(own);
     this.#watchdog = init.watchdog;
+    // Each device its own sequence, fixed by the seed.
+    this.#fuzz = init.schedule === undefined ? undefined : { random: new SeededRandom((init.schedule.seed + Math.imul(init.device + 1, 0x9e3779b9)) >>> 0), maxDelayUs: init.schedule.maxDelayUs };
     this.#ctx = new DeviceKernelContext(init.device, init.heaps[init.device]!, table, this.#kernelName);
   }
 
@@ -194,6 +198,7 @@ export class StreamEngine {
 
   /** Runs ready commands, always serving the highest-priority ready stream next. */
   #drain(): boolean {
+    if (this.#fuzz !== undefined) return this.#drainFuzzed(this.#fuzz);
     const control = this.#control;
     let progressed = false;
     next: for (;;) {
@@ -209,6 +214,36 @@ export class StreamEngine {
         }
       }
       return progressed;
+    }
+  }
+
+  /**
+   * Schedule fuzzing: before each command, maybe pause (so the host can enqueue more), then run
+   * a ready stream chosen at random. Any ready stream may run next under CUDA's rules; stream
+   * order, waits and host functions still hold, since only head commands that can run do.
+   */
+  #drainFuzzed(fuzz: { random: SeededRandom; maxDelayUs: number }): boolean {
+    const control = this.#control;
+    let progressed = false;
+    for (;;) {
+      if (Atomics.load(control, DeviceWord.STREAM_TABLE_GEN) !== this.#tableGeneration) this.#rescan();
+      const ready = this.#streams.filter((s) => s.submitted !== s.completed || (s.submitted = Atomics.load(control, s.header + StreamWord.SUBMITTED)) !== s.completed);
+      if (ready.length === 0) return progressed;
+      if (fuzz.maxDelayUs > 0 && fuzz.random.next() < 0.5) {
+        const until = performance.now() + (fuzz.random.next() * fuzz.maxDelayUs) / 1000;
+        while (performance.now() < until);
+        continue;
+      }
+      let ran = false;
+      while (ready.length > 0) {
+        const [s] = ready.splice(fuzz.random.below(ready.length), 1) as [StreamCursor];
+        if (Atomics.load(control, DeviceWord.TRACING) !== 0 ? this.#executeTraced(s) : this.#execute(s)) {
+          this.#publish(s);
+          progressed = ran = true;
+          break;
+        }
+      }
+      if (!ran) return progressed;
     }
   }
 

@@ -1,3 +1,4 @@
+import type { ScheduleFuzzOptions } from './schedule-fuzz.js';
 import { DeviceStat } from './layout.js';
 
 /** What a device worker is started with (its `workerData`). */
@@ -17,6 +18,8 @@ export interface DeviceWorkerInit {
   traceBuffer: SharedArrayBuffer;
   /** The host watches kernel run times (kernelTimeoutMs): stamp KERNEL_STARTED_F64. */
   watchdog: boolean;
+  /** Schedule fuzzing (Runtime.create({ schedule })): random choice among ready streams and random pauses. */
+  schedule: ScheduleFuzzOptions | undefined;
 }
 
 /** Counters a device worker keeps. */

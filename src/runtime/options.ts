@@ -31,6 +31,13 @@ export interface RuntimeOptions {
    */
   sanitize?: boolean | { mode?: 'throw' | 'collect'; stacks?: boolean };
   /**
+   * Schedule fuzzing: each device worker picks among its ready streams at random (seeded)
+   * and pauses up to `maxDelayUs` before commands, within what CUDA's ordering rules allow,
+   * so interleavings this machine rarely produces happen. The same seed makes the same choices.
+   * @default off (streams run in priority order, at once)
+   */
+  schedule?: { seed: number; mode?: 'random'; maxDelayUs?: number };
+  /**
    * Heap and stack limits of each device worker (Node's `resourceLimits`). The parent's
    * V8 flags such as `--max-old-space-size` do not reach workers: set their limits here.
    * @default Node's defaults
@@ -68,6 +75,7 @@ export interface ResolvedRuntimeOptions {
   enqueueTimeoutMs: number;
   /** The sanitizer's options when it starts on; undefined when off. */
   sanitize: { mode?: 'throw' | 'collect'; stacks?: boolean } | undefined;
+  schedule: { seed: number; maxDelayUs: number } | undefined;
 }
 
 const LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
@@ -79,7 +87,7 @@ const CALL = 'Runtime.create';
 
 export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions {
   const o = requireOptions<RuntimeOptions>(CALL, options);
-  const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes', 'workerResourceLimits', 'kernelTimeoutMs', 'enqueueTimeoutMs', 'sanitize']);
+  const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes', 'workerResourceLimits', 'kernelTimeoutMs', 'enqueueTimeoutMs', 'sanitize', 'schedule']);
   const sanitize = given(o.sanitize, false);
   if (typeof sanitize !== 'boolean' && (sanitize === null || typeof sanitize !== 'object')) throw invalidValue(CALL, 'options.sanitize must be a boolean or sanitizer options', sanitize);
   for (const key of Object.keys(o)) {
@@ -94,6 +102,16 @@ export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions 
     kernelTimeoutMs: o.kernelTimeoutMs === undefined ? undefined : requireFinite(CALL, 'options.kernelTimeoutMs', o.kernelTimeoutMs, 1),
     enqueueTimeoutMs: requireFinite(CALL, 'options.enqueueTimeoutMs', given(o.enqueueTimeoutMs, 60_000), 0, true),
     sanitize: sanitize === false ? undefined : sanitize === true ? {} : sanitize,
+    schedule: o.schedule === undefined ? undefined : scheduleOptions(o.schedule),
+  };
+}
+
+function scheduleOptions(value: unknown): { seed: number; maxDelayUs: number } {
+  const s = requireOptions<{ seed: number; mode?: string; maxDelayUs?: number }>(CALL, value, 'options.schedule');
+  if (s.mode !== undefined && s.mode !== 'random') throw invalidValue(CALL, "options.schedule.mode must be 'random'", s.mode);
+  return {
+    seed: requireInteger(CALL, 'options.schedule.seed', s.seed, 0, 2 ** 32 - 1),
+    maxDelayUs: requireInteger(CALL, 'options.schedule.maxDelayUs', given(s.maxDelayUs, 200), 0, 1_000_000),
   };
 }
 

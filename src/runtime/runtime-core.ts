@@ -132,6 +132,7 @@ export class RuntimeCore implements DeviceHost {
       runtimeBlock: this.runtimeBlock,
       hostPool: this.host.pool,
       watchdog: this.options.kernelTimeoutMs !== undefined,
+      schedule: this.options.schedule,
     };
   }
 

@@ -1,0 +1,59 @@
+import { test as base } from 'vitest';
+import { Runtime } from '../api/runtime.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { OpenRegError } from '../errors/openreg-error.js';
+import type { RuntimeOptions } from '../runtime/options.js';
+
+/** `openreg/vitest`: a runtime per test, closed with a bounded timeout, and a sanitizer report failing the test. */
+export interface OpenRegFixtures {
+  rt: Runtime;
+}
+
+export interface OpenRegTestOptions extends RuntimeOptions {
+  /** How long closing the test's runtime may wait for its work. @default 10000 */
+  closeTimeoutMs?: number;
+}
+
+/**
+ * A vitest `test` whose tests get a fresh runtime as `rt` (`test('…', async ({ rt }) => …)`),
+ * created with `options` (per file: call this once at the top of it). After the test, a
+ * report the stream sanitizer collected fails it, and the runtime is closed (forcibly after
+ * `closeTimeoutMs`).
+ */
+export function openregTest(options: OpenRegTestOptions = {}) {
+  const { closeTimeoutMs = 10_000, ...runtimeOptions } = options;
+  return base.extend<OpenRegFixtures>({
+    // biome-ignore lint/correctness/noEmptyPattern: vitest reads the fixtures a function destructures.
+    rt: async ({}, use) => {
+      const rt = await Runtime.create(runtimeOptions);
+      try {
+        await use(rt);
+        const reports = rt.sanitizer.reports();
+        if (reports.length > 0) {
+          throw new OpenRegError(ErrorCode.DATA_RACE, `the stream sanitizer reported ${reports.length} data race(s):\n${reports.map((r) => r.message).join('\n')}`);
+        }
+      } finally {
+        await rt.close({ timeoutMs: closeTimeoutMs }).catch(() => rt.close({ force: true }));
+      }
+    },
+  });
+}
+
+/** A `test` with default runtime options. */
+export const test = openregTest();
+
+/**
+ * Runs `body` once per schedule seed (`firstSeed`, `firstSeed + 1`, …): pass the seed to
+ * `Runtime.create({ schedule: { seed } })`. The first failure is rethrown naming its seed, which
+ * reproduces the interleaving.
+ */
+export async function forEachSeed(count: number, body: (seed: number) => unknown, options: { firstSeed?: number } = {}): Promise<void> {
+  const first = options.firstSeed ?? 0;
+  for (let seed = first; seed < first + count; seed++) {
+    try {
+      await body(seed);
+    } catch (error) {
+      throw new Error(`failed with schedule seed ${seed}: rerun it with Runtime.create({ schedule: { seed: ${seed} } })`, { cause: error });
+    }
+  }
+}
