@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, type KernelModule, OpenRegError, type Runtime, type Stream, ones, zeros } from '../dist/src/index.js';
+import { ErrorCode, type KernelModule, OpenRegError, type Runtime, type Stream } from '../dist/src/index.js';
+import { CORRECT, type Program, RACY, finish, streamsFor } from './corpus/stream-programs.js';
 import { useRuntime } from './helpers.js';
 
 // The stream sanitizer's acceptance corpus: small programs, half with a missing
@@ -13,177 +14,17 @@ useRuntime({ deviceCount: 2, sanitize: true, deviceMemoryBytes: 64 << 20 }, (r, 
   k = m;
 });
 
-type Program = (rt: Runtime, k: KernelModule, s: { a: Stream; b: Stream; c: Stream; d1: Stream }) => unknown;
-
-const N = 256;
-/** A kernel that writes (or reads) `ptr`'s N floats, declared for the sanitizer. */
-const write = (ptr: number, stream: Stream) => rt.launchKernel(k.getFunction('fill'), [ptr, N, 1], { stream, writes: [[ptr, N * 4]] });
-const read = (ptr: number, stream: Stream) => rt.launchKernel(k.getFunction('empty'), [], { stream, reads: [[ptr, N * 4]] });
-
-const RACY: Record<string, Program> = {
-  'a kernel reads on another stream what a kernel wrote, no wait': (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    write(p, s.a);
-    read(p, s.b);
-  },
-  'a memset and a copy out of it on two streams': (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    rt.memsetAsync(p, 0, N * 4, s.a);
-    rt.memcpyAsync(rt.mallocHost(N * 4), p, N * 4, 'deviceToHost', s.b);
-  },
-  'two writes to overlapping bytes': (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    rt.memsetAsync(p, 1, 512, s.a);
-    rt.memsetAsync(p + 256, 2, 512, s.b);
-  },
-  'a tensor op on one stream, its consumer on another': async (rt, _k, s) => {
-    const x = ones([N], { device: 'openreg' });
-    await rt.deviceSynchronize();
-    const y = rt.withStream(s.a, () => x.mul(2));
-    rt.withStream(s.b, () => y.add(1));
-  },
-  'overlapping views of one tensor written on two streams': async (rt, _k, s) => {
-    const z = zeros([10], { device: 'openreg' });
-    await rt.deviceSynchronize();
-    rt.withStream(s.a, () => z.slice(0, 0, 6).fill_(1));
-    rt.withStream(s.b, () => z.slice(0, 4, 10).fill_(2));
-  },
-  'freeing a tensor another stream still reads (no recordStream)': async (rt, _k, s) => {
-    const x = ones([N], { device: 'openreg' });
-    await rt.deviceSynchronize();
-    rt.withStream(s.b, () => x.mul(2));
-    x.dispose();
-  },
-  'a kernel on freed memory (use after free)': (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    rt.free(p);
-    read(p, s.a);
-  },
-  'an event recorded before the producer': (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    const e = rt.eventCreate();
-    rt.eventRecord(e, s.a);
-    write(p, s.a);
-    rt.streamWaitEvent(s.b, e);
-    read(p, s.b);
-  },
-  'undeclared raw kernels: pointer arguments count as read-write': (rt, k, s) => {
-    const p = rt.malloc(N * 4);
-    const q = rt.malloc(N * 4);
-    rt.launchKernel(k.getFunction('fill'), [p, N, 1], s.a);
-    rt.launchKernel(k.getFunction('vectorAdd'), [p, p, q, N], s.b);
-  },
-  'a peer copy into memory another device stream writes': (rt, _k, s) => {
-    const src = rt.malloc(N * 4);
-    const dst = rt.withDevice(1, () => rt.malloc(N * 4));
-    rt.memcpyAsync(dst, src, N * 4, 'deviceToDevice', s.a);
-    rt.withDevice(1, () => write(dst, s.d1));
-  },
-  'a host synchronization of the wrong stream': async (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    write(p, s.a);
-    await rt.streamSynchronize(s.b);
-    read(p, s.c);
-  },
-};
-
-const CORRECT: Record<string, Program> = {
-  'an event after the producer, waited for by the consumer': (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    write(p, s.a);
-    const e = rt.eventCreate();
-    rt.eventRecord(e, s.a);
-    rt.streamWaitEvent(s.b, e);
-    read(p, s.b);
-  },
-  'streamWaitStream': (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    write(p, s.a);
-    rt.streamWaitStream(s.b, s.a);
-    read(p, s.b);
-  },
-  'the legacy default stream orders blocking streams': (rt) => {
-    const p = rt.malloc(N * 4);
-    const blocking = rt.streamCreate();
-    write(p, blocking);
-    read(p, rt.defaultStream());
-    rt.streamDestroy(blocking);
-  },
-  'a host synchronization of the producer': async (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    write(p, s.a);
-    await rt.streamSynchronize(s.a);
-    read(p, s.b);
-  },
-  'deviceSynchronize between': async (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    write(p, s.a);
-    await rt.deviceSynchronize();
-    write(p, s.b);
-  },
-  'recordStream before freeing a tensor another stream used': async (rt, _k, s) => {
-    const x = ones([N], { device: 'openreg' });
-    await rt.deviceSynchronize(); // x was made on the default stream, which s.b does not wait for
-    rt.withStream(s.b, () => x.mul(2));
-    x.recordStream(s.b);
-    x.dispose();
-  },
-  'tensor ops in one stream': (rt, _k, s) =>
-    rt.withStream(s.a, () => {
-      const x = ones([N], { device: 'openreg' });
-      x.mul(2).add(1).sum();
-    }),
-  'disjoint views written on two streams': async (rt, _k, s) => {
-    const z = zeros([10], { device: 'openreg' });
-    await rt.deviceSynchronize();
-    rt.withStream(s.a, () => z.slice(0, 0, 4).fill_(1));
-    rt.withStream(s.b, () => z.slice(0, 6, 10).fill_(2));
-  },
-  'two streams only reading': async (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    write(p, s.a);
-    await rt.streamSynchronize(s.a);
-    read(p, s.b);
-    read(p, s.c);
-  },
-  'a peer copy, then an event wait on the other device': (rt, _k, s) => {
-    const src = rt.malloc(N * 4);
-    const dst = rt.withDevice(1, () => rt.malloc(N * 4));
-    rt.memcpyAsync(dst, src, N * 4, 'deviceToDevice', s.a);
-    const e = rt.eventCreate();
-    rt.eventRecord(e, s.a);
-    rt.streamWaitEvent(s.d1, e);
-    rt.withDevice(1, () => write(dst, s.d1));
-  },
-  'eventSynchronize on the host': async (rt, _k, s) => {
-    const p = rt.malloc(N * 4);
-    write(p, s.a);
-    const e = rt.eventCreate();
-    rt.eventRecord(e, s.a);
-    await rt.eventSynchronize(e);
-    write(p, s.b);
-  },
-};
-
 async function flagged(program: Program): Promise<boolean> {
   rt.sanitizer.clear();
-  const streams = {
-    a: rt.streamCreate({ nonBlocking: true }),
-    b: rt.streamCreate({ nonBlocking: true }),
-    c: rt.streamCreate({ nonBlocking: true }),
-    d1: rt.withDevice(1, () => rt.streamCreate({ nonBlocking: true })),
-  };
+  const ctx = streamsFor(rt, k);
   let raced = false;
   try {
-    await program(rt, k, streams);
+    await program(ctx);
   } catch (error) {
     if (!(error instanceof OpenRegError) || error.code !== ErrorCode.DATA_RACE) throw error;
     raced = true;
   }
-  await rt.deviceSynchronize();
-  await rt.withDevice(1, () => rt.deviceSynchronize());
-  for (const s of Object.values(streams)) rt.streamDestroy(s);
-  rt.cachingAllocator.emptyCache(); // each program's streams had segments of their own
+  await finish(ctx);
   return raced || rt.sanitizer.reports().length > 0;
 }
 
@@ -199,6 +40,10 @@ describe('the sanitizer corpus', () => {
     expect(await flagged(program)).toBe(false);
   });
 });
+
+const N = 256;
+const write = (ptr: number, stream: Stream) => rt.launchKernel(k.getFunction('fill'), [ptr, N, 1], { stream, writes: [[ptr, N * 4]] });
+const read = (ptr: number, stream: Stream) => rt.launchKernel(k.getFunction('empty'), [], { stream, reads: [[ptr, N * 4]] });
 
 describe('reports', () => {
   it('name both accesses, their streams and call sites, and the allocation site', () => {

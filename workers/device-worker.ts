@@ -33,6 +33,7 @@ const api: DeviceWorkerApi = {
   loadModule: (moduleId, url) => engine.loadModule(moduleId, url),
   reset: () => engine.reset(),
   stats: () => engine.stats(),
+  setSchedule: (schedule) => engine.setSchedule(schedule),
   shutdown: () => {
     shuttingDown = true;
     engine.stop();

@@ -18,7 +18,7 @@ import {
   streamWordIndex,
 } from '../src/protocol/layout.js';
 import { raiseStickyError } from '../src/protocol/sticky-error.js';
-import { SeededRandom } from '../src/protocol/schedule-fuzz.js';
+import { type ScheduleFuzzOptions, SeededRandom } from '../src/protocol/schedule-fuzz.js';
 import { discardPendingCommands, hasCompleted } from '../src/protocol/stream-ring.js';
 import { TraceKind, TraceWriter } from '../src/protocol/trace-format.js';
 import { wakeMain, wakeWatchers } from '../src/protocol/wake.js';
@@ -82,7 +82,8 @@ export class StreamEngine {
   readonly #modules: Kernel[][] = [];
   readonly #kernelNames: string[][] = [];
   #streams: StreamCursor[] = [];
-  readonly #fuzz: { random: SeededRandom; maxDelayUs: number } | undefined;
+  #fuzz: { random: SeededRandom; maxDelayUs: number } | undefined;
+  readonly #device: number;
   /** One reader per stream record, kept across rescans (streams come and go by the thousand). */
   readonly #readers: CommandReader[] = [];
   #tableGeneration = -1;
@@ -105,9 +106,14 @@ export class StreamEngine {
     this.#trace = new TraceWriter(init.traceBuffer);
     this.#controlF64 = new Float64Array(own);
     this.#watchdog = init.watchdog;
-    // Each device its own sequence, fixed by the seed.
-    this.#fuzz = init.schedule === undefined ? undefined : { random: new SeededRandom((init.schedule.seed + Math.imul(init.device + 1, 0x9e3779b9)) >>> 0), maxDelayUs: init.schedule.maxDelayUs };
+    this.#device = init.device;
+    this.setSchedule(init.schedule);
     this.#ctx = new DeviceKernelContext(init.device, init.heaps[init.device]!, table, this.#kernelName);
+  }
+
+  /** Schedule fuzzing on (each device its own sequence, fixed by the seed) or off. */
+  setSchedule(schedule: ScheduleFuzzOptions | undefined): void {
+    this.#fuzz = schedule === undefined ? undefined : { random: new SeededRandom((schedule.seed + Math.imul(this.#device + 1, 0x9e3779b9)) >>> 0), maxDelayUs: schedule.maxDelayUs };
   }
 
   /** Starts draining; returns at once (the loop re-enters through setImmediate). */

@@ -391,6 +391,11 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   /** OpenReg's hooks interface: backend capabilities, and per-device observable hooks. */
+  /** Starts, re-seeds or (undefined) stops schedule fuzzing on every device (`{ seed, maxDelayUs }`, as Runtime.create's `schedule`). */
+  setSchedule(schedule: { seed: number; mode?: 'random'; maxDelayUs?: number } | undefined): Promise<void> {
+    return this.#devices.setSchedule(schedule);
+  }
+
   /** Deterministic fault injection: `faults.inject({ device, at: 'kernel', nth: 3, error: 'ERR_LAUNCH_FAILURE' })`. */
   get faults(): FaultInjector {
     return this.#core.faults;

@@ -62,6 +62,8 @@ export interface DeviceWorkerApi {
   stats(): DeviceWorkerStats;
   /** Stops the engine before the worker is terminated. */
   shutdown(): void;
+  /** Starts, re-seeds or (undefined) stops schedule fuzzing. */
+  setSchedule(schedule: ScheduleFuzzOptions | undefined): void;
 }
 
 /** Kernel ids: module id in the high bits, export index in the low 12. */

@@ -1,3 +1,4 @@
+import { scheduleOptions } from './options.js';
 import { openRegError } from '../errors/errors.js';
 import { given, requireBoolean, requireFinite, requireFunction, requireOptions } from '../errors/validate.js';
 import { DEVICE_STATS_OFFSET, DEVICE_STAT_COUNT } from '../protocol/layout.js';
@@ -174,6 +175,16 @@ export class DeviceService {
   }
 
   /** Read from shared memory, not asked of the worker: a device busy in (or hung in) a kernel still answers. */
+  /** Starts, re-seeds or (undefined) stops schedule fuzzing on every device, from their next command. */
+  async setSchedule(schedule: unknown): Promise<void> {
+    const call = 'setSchedule';
+    const core = this.#core;
+    core.open(call);
+    const resolved = schedule === undefined ? undefined : scheduleOptions(call, schedule);
+    core.schedule = resolved;
+    await Promise.all(core.devices.filter((d) => !d.isLost).map((d) => d.call(call, (r) => r.setSchedule(resolved))));
+  }
+
   async deviceStats(device: unknown): Promise<DeviceStats> {
     const call = 'deviceStats';
     const d = this.#core.devices[this.#core.deviceIndex(call, device)]!;

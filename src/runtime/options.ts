@@ -102,16 +102,17 @@ export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions 
     kernelTimeoutMs: o.kernelTimeoutMs === undefined ? undefined : requireFinite(CALL, 'options.kernelTimeoutMs', o.kernelTimeoutMs, 1),
     enqueueTimeoutMs: requireFinite(CALL, 'options.enqueueTimeoutMs', given(o.enqueueTimeoutMs, 60_000), 0, true),
     sanitize: sanitize === false ? undefined : sanitize === true ? {} : sanitize,
-    schedule: o.schedule === undefined ? undefined : scheduleOptions(o.schedule),
+    schedule: o.schedule === undefined ? undefined : scheduleOptions(CALL, o.schedule),
   };
 }
 
-function scheduleOptions(value: unknown): { seed: number; maxDelayUs: number } {
-  const s = requireOptions<{ seed: number; mode?: string; maxDelayUs?: number }>(CALL, value, 'options.schedule');
-  if (s.mode !== undefined && s.mode !== 'random') throw invalidValue(CALL, "options.schedule.mode must be 'random'", s.mode);
+/** Schedule fuzzing options, checked (Runtime.create's `schedule`, rt.setSchedule). */
+export function scheduleOptions(call: string, value: unknown): { seed: number; maxDelayUs: number } {
+  const s = requireOptions<{ seed: number; mode?: string; maxDelayUs?: number }>(call, value, 'options.schedule');
+  if (s.mode !== undefined && s.mode !== 'random') throw invalidValue(call, "options.schedule.mode must be 'random'", s.mode);
   return {
-    seed: requireInteger(CALL, 'options.schedule.seed', s.seed, 0, 2 ** 32 - 1),
-    maxDelayUs: requireInteger(CALL, 'options.schedule.maxDelayUs', given(s.maxDelayUs, 200), 0, 1_000_000),
+    seed: requireInteger(call, 'options.schedule.seed', s.seed, 0, 2 ** 32 - 1),
+    maxDelayUs: requireInteger(call, 'options.schedule.maxDelayUs', given(s.maxDelayUs, 200), 0, 1_000_000),
   };
 }
 

@@ -44,6 +44,8 @@ export class RuntimeCore implements DeviceHost {
   /** Faults armed by rt.faults.inject, and the built-in kernel that carries them out. */
   readonly faults = new FaultInjector((call, device) => this.deviceOrCurrent(call, device));
   faultKernel: Kernel | undefined;
+  /** The schedule fuzzing in force (a restarted worker starts with it). */
+  schedule: { seed: number; maxDelayUs: number } | undefined;
   // A new backlog arms the dispatcher; it flushes from the event loop, never inside the enqueue.
   readonly backlogs = new Backlogs(() => this.waiter.arm());
   // A blocked main thread runs no timers: its waits check the watchdog between slices.
@@ -71,6 +73,7 @@ export class RuntimeCore implements DeviceHost {
   constructor(options: ResolvedRuntimeOptions, owner: HandleOwner) {
     this.options = Object.freeze(options);
     this.owner = owner;
+    this.schedule = options.schedule;
     this.host = new HostMemory(options.stagingBytes, options.hostMemoryBytes);
     for (let d = 0; d < options.deviceCount; d++) {
       const device = new Device(this, d, options.deviceMemoryBytes);
@@ -132,7 +135,7 @@ export class RuntimeCore implements DeviceHost {
       runtimeBlock: this.runtimeBlock,
       hostPool: this.host.pool,
       watchdog: this.options.kernelTimeoutMs !== undefined,
-      schedule: this.options.schedule,
+      schedule: this.schedule,
     };
   }
 

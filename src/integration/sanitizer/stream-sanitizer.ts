@@ -111,6 +111,9 @@ function capture(): Error {
   return error;
 }
 
+/** Calls that return only when their command is done: the host is ordered after it. The Promise forms count once awaited, which is how they are used. */
+const HOST_SYNCHRONOUS = new Set(['memcpySync', 'memsetSync', 'memcpy', 'memset']);
+
 /** The first stack frame outside openreg itself: the user's call site. */
 function format(trace: Trace): string {
   if (typeof trace === 'string') return trace;
@@ -177,7 +180,10 @@ export class StreamSanitizer {
         streamWait: (e) => this.#wait(e),
         synchronized: (e) => this.#synchronized(e),
         copy: (e) => this.#copy(e),
-        memset: (e) => this.#access(e.device, e.stream, e.seq, e.call, [[e.ptr, e.bytes]], true),
+        memset: (e) => {
+          this.#access(e.device, e.stream, e.seq, e.call, [[e.ptr, e.bytes]], true);
+          if (HOST_SYNCHRONOUS.has(e.call)) this.#host.merge(this.#clockAt(e.stream, e.seq));
+        },
         kernelLaunch: (e) => this.#launch(e),
         deviceReset: (e) => {
           this.#allocations[e.device] = new AllocationMap();
@@ -304,6 +310,8 @@ export class StreamSanitizer {
     // A peer copy touches two devices: each pointer says which.
     if (typeof e.src === 'number') this.#access(this.#deviceOf(e.src), e.stream, e.seq, e.call, [[e.src, e.bytes]], false);
     if (typeof e.dst === 'number') this.#access(this.#deviceOf(e.dst), e.stream, e.seq, e.call, [[e.dst, e.bytes]], true);
+    // A copy into pageable memory returns when it is done (CUDA's rule), as the blocking forms do.
+    if (HOST_SYNCHRONOUS.has(e.call) || (typeof e.dst !== 'number' && e.pinned.length === 0)) this.#host.merge(this.#clockAt(e.stream, e.seq));
   }
 
   #deviceOf(ptr: number): number {
