@@ -46,7 +46,8 @@ const write = (ptr: number, stream: Stream) => rt.launchKernel(k.getFunction('fi
 const read = (ptr: number, stream: Stream) => rt.launchKernel(k.getFunction('empty'), [], { stream, reads: [[ptr, N * 4]] });
 
 describe('reports', () => {
-  it('name both accesses, their streams and call sites, and the allocation site', () => {
+  it('name both accesses, their streams and call sites, and the allocation site (with stacks on)', () => {
+    rt.sanitizer.enable({ stacks: true });
     rt.sanitizer.clear();
     const a = rt.streamCreate({ nonBlocking: true });
     const b = rt.streamCreate({ nonBlocking: true });
@@ -65,6 +66,19 @@ describe('reports', () => {
     expect(report?.access.site).toMatch(/sanitizer-corpus\.test\.ts/);
     expect(report?.other?.site).toMatch(/sanitizer-corpus\.test\.ts/);
     expect(report?.allocation?.site).toMatch(/sanitizer-corpus\.test\.ts/);
+    rt.streamDestroy(a);
+    rt.streamDestroy(b);
+    rt.sanitizer.enable({ stacks: false });
+  });
+
+  it('without stacks a report still names the site of the access that raced', () => {
+    rt.sanitizer.clear();
+    const a = rt.streamCreate({ nonBlocking: true });
+    const b = rt.streamCreate({ nonBlocking: true });
+    const p = rt.malloc(N * 4);
+    write(p, a);
+    expect(() => read(p, b)).toThrow(/this access at .*sanitizer-corpus\.test\.ts/);
+    expect(rt.sanitizer.reports()[0]?.other?.site).toMatch(/stacks: true/);
     rt.streamDestroy(a);
     rt.streamDestroy(b);
   });

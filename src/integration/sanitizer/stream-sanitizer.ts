@@ -11,7 +11,11 @@ import { VectorClock } from './vector-clock.js';
 export interface SanitizerOptions {
   /** `throw`: the offending call throws ERR_DATA_RACE; `collect`: reports gather and the next synchronization throws them. @default 'throw' */
   mode?: 'throw' | 'collect';
-  /** Capture the call site of every access and allocation (a stack trace each). @default true */
+  /**
+   * Capture the call site of every access and allocation (a stack trace each, ~10 µs), so a
+   * report names the earlier access's site and the allocation's too. Without it a report
+   * still names the site of the access that raced. @default false
+   */
   stacks?: boolean;
 }
 
@@ -105,7 +109,7 @@ class AllocationMap {
 function capture(): Error {
   const limit = Error.stackTraceLimit;
   // openreg's own frames come first, and there can be many (dispatcher, autograd, executor).
-  Error.stackTraceLimit = 48;
+  Error.stackTraceLimit = 24;
   const error = new Error();
   Error.stackTraceLimit = limit;
   return error;
@@ -138,7 +142,7 @@ export class StreamSanitizer {
   readonly #ctx: IntegrationContext;
   #unsubscribe: (() => void) | undefined;
   #mode: 'throw' | 'collect' = 'throw';
-  #stacks = true;
+  #stacks = false;
   readonly #clocks = new Map<Stream, VectorClock>();
   readonly #host = new VectorClock();
   readonly #events = new Map<Event, VectorClock>();
@@ -168,7 +172,7 @@ export class StreamSanitizer {
     this.#ctx.open(call);
     const o = requireOptions<SanitizerOptions>(call, options);
     this.#mode = requireOneOf(call, 'options.mode', given(o.mode, 'throw'), ['throw', 'collect'] as const);
-    this.#stacks = requireBoolean(call, 'options.stacks', given(o.stacks, true));
+    this.#stacks = requireBoolean(call, 'options.stacks', given(o.stacks, false));
     if (this.#unsubscribe !== undefined) return;
     this.#unsubscribe = this.#ctx.observer.subscribe(
       {
@@ -289,7 +293,7 @@ export class StreamSanitizer {
     now.merge(this.#host);
     for (const x of a.accesses) {
       if (x.stream === stream || uses.includes(x.stream) || now.covers(x.stream, x.seq)) continue;
-      const access = siteOf({ stream, seq: now.get(stream), call, write: true, start: a.ptr, end: a.ptr + a.size, trace: this.#trace() });
+      const access = siteOf({ stream, seq: now.get(stream), call, write: true, start: a.ptr, end: a.ptr + a.size, trace: capture() });
       const other = siteOf(x);
       const allocation = { ptr: a.ptr, size: a.size, site: format(a.trace) };
       this.#report({
@@ -345,7 +349,7 @@ export class StreamSanitizer {
       const access: Access = { stream, seq, call, write, start: ptr, end: ptr + bytes, trace };
       const a = this.#allocationOf(device, ptr);
       if (a === undefined) {
-        const site = siteOf(access);
+        const site = siteOf({ ...access, trace: capture() });
         this.#report({
           kind: 'use-after-free',
           device,
@@ -358,7 +362,8 @@ export class StreamSanitizer {
       }
       const conflict = a.accesses.find((x) => x.stream !== stream && (write || x.write) && x.start < access.end && access.start < x.end && !clock.covers(x.stream, x.seq));
       if (conflict !== undefined) {
-        const [mine, theirs] = [siteOf(access), siteOf(conflict)];
+        // The racing access's own site is captured now, stacks on or off.
+        const [mine, theirs] = [siteOf({ ...access, trace: typeof access.trace === 'string' ? capture() : access.trace }), siteOf(conflict)];
         const allocation = { ptr: a.ptr, size: a.size, site: format(a.trace) };
         this.#report({
           kind: 'race',
@@ -379,7 +384,7 @@ export class StreamSanitizer {
   }
 
   #trace(): Trace {
-    return this.#stacks ? capture() : '(stacks off)';
+    return this.#stacks ? capture() : '(not captured: enable the sanitizer with { stacks: true })';
   }
 
   #report(report: RaceReport): void {
