@@ -125,6 +125,27 @@ export const RACY: Record<string, Program> = {
       expectValues([host[0]!], [1], 'the destination');
     };
   },
+  'the host reads a pinned buffer a pending copy writes': (c) => {
+    const p = zeroed(c);
+    c.rt.memsetSync(p, 7, N * 4);
+    const out = c.rt.mallocHost(N * 4);
+    c.rt.memcpyAsync(out, p, N * 4, 'deviceToHost', c.a);
+    c.rt.sanitizer.checkHostAccess(out); // what a careful library calls before reading
+    const seen = out[0];
+    return async () => expectValues([seen!], [7], 'the host read');
+  },
+  'a pinned buffer a copy writes on one stream and another copy reads on another': (c) => {
+    const [p, q] = [zeroed(c), zeroed(c)];
+    c.rt.memsetSync(p, 7, N * 4);
+    const staging = c.rt.mallocHost(N * 4);
+    c.rt.memcpyAsync(staging, p, N * 4, 'deviceToHost', c.a);
+    c.rt.memcpyAsync(q, staging, N * 4, 'hostToDevice', c.b);
+    return async () => {
+      const host = new Uint8Array(4);
+      c.rt.memcpySync(host, q, 4);
+      expectValues([host[0]!], [7], 'the second copy');
+    };
+  },
   'a host synchronization of the wrong stream': async (c) => {
     const [p, q] = [zeroed(c), zeroed(c)];
     write(c, p, 1, c.a);
@@ -221,6 +242,31 @@ export const CORRECT: Record<string, Program> = {
       const host = new Uint8Array(4);
       c.rt.memcpySync(host, dst, 4);
       expectValues([host[0]!], [1], 'the destination');
+    };
+  },
+  'the host reads a pinned buffer after synchronizing the copy': async (c) => {
+    const p = zeroed(c);
+    c.rt.memsetSync(p, 7, N * 4);
+    const out = c.rt.mallocHost(N * 4);
+    c.rt.memcpyAsync(out, p, N * 4, 'deviceToHost', c.a);
+    await c.rt.streamSynchronize(c.a);
+    c.rt.sanitizer.checkHostAccess(out);
+    const seen = out[0];
+    return async () => expectValues([seen!], [7], 'the host read');
+  },
+  'a pinned staging buffer handed from one stream to another by an event': (c) => {
+    const [p, q] = [zeroed(c), zeroed(c)];
+    c.rt.memsetSync(p, 7, N * 4);
+    const staging = c.rt.mallocHost(N * 4);
+    c.rt.memcpyAsync(staging, p, N * 4, 'deviceToHost', c.a);
+    const e = c.rt.eventCreate();
+    c.rt.eventRecord(e, c.a);
+    c.rt.streamWaitEvent(c.b, e);
+    c.rt.memcpyAsync(q, staging, N * 4, 'hostToDevice', c.b);
+    return async () => {
+      const host = new Uint8Array(4);
+      c.rt.memcpySync(host, q, 4);
+      expectValues([host[0]!], [7], 'the second copy');
     };
   },
   'eventSynchronize on the host': async (c) => {

@@ -147,6 +147,8 @@ export class StreamSanitizer {
   readonly #host = new VectorClock();
   readonly #events = new Map<Event, VectorClock>();
   readonly #allocations: AllocationMap[] = [];
+  /** Pinned host memory, by byte offset in the pinned pool: async copies write and read it too. */
+  readonly #pinned = new AllocationMap();
   /** Per device: byte ranges freed since the sanitizer started (an access there is a use after free). */
   readonly #freed: [number, number][][] = [];
   readonly #reports: RaceReport[] = [];
@@ -177,6 +179,8 @@ export class StreamSanitizer {
     this.#unsubscribe = this.#ctx.observer.subscribe(
       {
         allocation: (e) => this.#allocate(e.device, e.ptr, e.size),
+        hostAllocation: (e) => this.#pinned.add({ ptr: e.view.byteOffset, size: e.size, trace: this.#trace(), accesses: [] }),
+        hostFree: (e) => void this.#pinned.remove(e.view.byteOffset),
         cachingAllocation: (e) => this.#allocate(e.device, e.ptr, e.size),
         free: (e) => this.#free(e.device, e.ptr, undefined, [], e.call),
         cachingFree: (e) => this.#free(e.device, e.ptr, e.stream, e.streamUses, 'cachingAllocator.free'),
@@ -314,12 +318,63 @@ export class StreamSanitizer {
     // A peer copy touches two devices: each pointer says which.
     if (typeof e.src === 'number') this.#access(this.#deviceOf(e.src), e.stream, e.seq, e.call, [[e.src, e.bytes]], false);
     if (typeof e.dst === 'number') this.#access(this.#deviceOf(e.dst), e.stream, e.seq, e.call, [[e.dst, e.bytes]], true);
+    // Pinned host buffers are read and written in stream order too (pageable ones are copied at the call).
+    if (e.pinned.length > 0) {
+      if (typeof e.src !== 'number') this.#pinnedAccess(e.stream, e.seq, e.call, e.src, e.bytes, false);
+      if (typeof e.dst !== 'number') this.#pinnedAccess(e.stream, e.seq, e.call, e.dst, e.bytes, true);
+    }
     // A copy into pageable memory returns when it is done (CUDA's rule), as the blocking forms do.
     if (HOST_SYNCHRONOUS.has(e.call) || (typeof e.dst !== 'number' && e.pinned.length === 0)) this.#host.merge(this.#clockAt(e.stream, e.seq));
   }
 
   #deviceOf(ptr: number): number {
     return deviceOfPointer(ptr, this.#ctx.deviceCount);
+  }
+
+  #pinnedAccess(stream: Stream, seq: number, call: string, view: ArrayBufferView, bytes: number, write: boolean): void {
+    const a = this.#pinned.find(view.byteOffset);
+    if (a === undefined) return;
+    const clock = this.#clockAt(stream, seq);
+    const access: Access = { stream, seq, call, write, start: view.byteOffset, end: view.byteOffset + bytes, trace: this.#trace() };
+    const conflict = a.accesses.find((x) => x.stream !== stream && (write || x.write) && x.start < access.end && access.start < x.end && !clock.covers(x.stream, x.seq));
+    if (conflict !== undefined) this.#reportPinned(access, conflict, a);
+    a.accesses = a.accesses.filter((x) => !(x.start >= access.start && x.end <= access.end && (x.stream === stream || clock.covers(x.stream, x.seq)) && write));
+    a.accesses.push(access);
+  }
+
+  /**
+   * Checks a host access of pinned memory (`cudaHostAlloc` memory read or written by the CPU):
+   * an async copy still writing it (for a read or a write) or still reading it (for a write),
+   * with no synchronization since, is a data race. Call it before touching a pinned buffer an
+   * async copy used.
+   */
+  checkHostAccess(view: ArrayBufferView, access: 'read' | 'write' = 'read'): void {
+    const write = requireOneOf('sanitizer.checkHostAccess', 'access', access, ['read', 'write'] as const) === 'write';
+    if (!this.enabled || !ArrayBuffer.isView(view)) return;
+    const a = this.#pinned.find(view.byteOffset);
+    if (a === undefined) return;
+    const end = view.byteOffset + view.byteLength;
+    const conflict = a.accesses.find((x) => (write || x.write) && x.start < end && view.byteOffset < x.end && !this.#host.covers(x.stream, x.seq));
+    if (conflict === undefined) return;
+    const hostAccess: Access = { stream: conflict.stream, seq: 0, call: `host ${access}`, write, start: view.byteOffset, end, trace: capture() };
+    this.#reportPinned(hostAccess, conflict, a, true);
+  }
+
+  #reportPinned(access: Access, conflict: Access, a: Allocation, byHost = false): void {
+    const mine = siteOf({ ...access, trace: typeof access.trace === 'string' ? capture() : access.trace });
+    const theirs = siteOf(conflict);
+    const who = byHost ? 'the host' : `${access.call} on ${mine.stream}`;
+    this.#report({
+      kind: 'race',
+      device: -1,
+      access: byHost ? { ...mine, stream: 'host' } : mine,
+      other: theirs,
+      allocation: { ptr: a.ptr, size: a.size, site: format(a.trace) },
+      message:
+        `data race on pinned host memory: ${who} ${access.write ? 'writes' : 'reads'} bytes [${access.start}, ${access.end}) of the pinned pool ` +
+        `that ${conflict.call} on ${theirs.stream} ${conflict.write ? 'writes' : 'reads'}, with no synchronization since (${byHost ? 'synchronize the stream first' : 'a missing wait?'})\n` +
+        `  this access at ${mine.site}\n  other access at ${theirs.site}`,
+    });
   }
 
   #launch(e: RuntimeEvents['kernelLaunch']): void {
