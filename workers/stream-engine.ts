@@ -83,6 +83,8 @@ export class StreamEngine {
   readonly #kernelNames: string[][] = [];
   #streams: StreamCursor[] = [];
   #fuzz: { random: SeededRandom; maxDelayUs: number } | undefined;
+  /** Fuzzing: streams whose latest completion is not yet visible to other threads. */
+  readonly #deferred = new Set<StreamCursor>();
   readonly #device: number;
   /** One reader per stream record, kept across rescans (streams come and go by the thousand). */
   readonly #readers: CommandReader[] = [];
@@ -113,6 +115,7 @@ export class StreamEngine {
 
   /** Schedule fuzzing on (each device its own sequence, fixed by the seed) or off. */
   setSchedule(schedule: ScheduleFuzzOptions | undefined): void {
+    this.#publishDeferred();
     this.#fuzz = schedule === undefined ? undefined : { random: new SeededRandom((schedule.seed + Math.imul(this.#device + 1, 0x9e3779b9)) >>> 0), maxDelayUs: schedule.maxDelayUs };
   }
 
@@ -145,6 +148,8 @@ export class StreamEngine {
 
   /** Device reset: every stream's pending work is dropped as if completed. */
   reset(): void {
+    // Held-back completions are dropped with the work: publishing them now could move a counter back.
+    this.#deferred.clear();
     for (let index = 0; index < MAX_STREAMS; index++) {
       if (Atomics.load(this.#control, streamWordIndex(index, StreamWord.STATE)) !== StreamState.FREE) {
         discardPendingCommands(this.#control, index);
@@ -232,9 +237,23 @@ export class StreamEngine {
     const control = this.#control;
     let progressed = false;
     for (;;) {
-      if (Atomics.load(control, DeviceWord.STREAM_TABLE_GEN) !== this.#tableGeneration) this.#rescan();
+      if (Atomics.load(control, DeviceWord.STREAM_TABLE_GEN) !== this.#tableGeneration) {
+        this.#publishDeferred();
+        this.#rescan();
+      }
+      // Completions held back become visible at random moments.
+      for (const s of this.#deferred) {
+        if (fuzz.random.next() < 0.5) {
+          this.#deferred.delete(s);
+          this.#publish(s);
+        }
+      }
       const ready = this.#streams.filter((s) => s.submitted !== s.completed || (s.submitted = Atomics.load(control, s.header + StreamWord.SUBMITTED)) !== s.completed);
-      if (ready.length === 0) return progressed;
+      if (ready.length === 0) {
+        // Nothing left to run: everything done is made visible before the worker may sleep.
+        this.#publishDeferred();
+        return progressed;
+      }
       if (fuzz.maxDelayUs > 0 && fuzz.random.next() < 0.5) {
         const until = performance.now() + (fuzz.random.next() * fuzz.maxDelayUs) / 1000;
         while (performance.now() < until);
@@ -244,13 +263,26 @@ export class StreamEngine {
       while (ready.length > 0) {
         const [s] = ready.splice(fuzz.random.below(ready.length), 1) as [StreamCursor];
         if (Atomics.load(control, DeviceWord.TRACING) !== 0 ? this.#executeTraced(s) : this.#execute(s)) {
-          this.#publish(s);
+          // Sometimes a completion is held back: a GPU may report it late.
+          if (fuzz.random.next() < 0.25) this.#deferred.add(s);
+          else {
+            this.#deferred.delete(s);
+            this.#publish(s);
+          }
           progressed = ran = true;
           break;
         }
       }
-      if (!ran) return progressed;
+      if (!ran) {
+        this.#publishDeferred();
+        return progressed;
+      }
     }
+  }
+
+  #publishDeferred(): void {
+    for (const s of this.#deferred) this.#publish(s);
+    this.#deferred.clear();
   }
 
   #rescan(): void {
