@@ -6,6 +6,8 @@ import { deviceOfPointer } from '../../protocol/pointer.js';
 import type { Event, Stream } from '../../runtime/handles.js';
 import type { RuntimeEvents } from '../../runtime/observer.js';
 import type { IntegrationContext } from '../../runtime/runtime-api.js';
+import { type Access, type Allocation, AllocationMap } from './allocation-map.js';
+import { type Trace, capture, format } from './call-site.js';
 import { VectorClock } from './vector-clock.js';
 
 export interface SanitizerOptions {
@@ -42,93 +44,13 @@ export interface RaceReport {
   message: string;
 }
 
-/** A call site as captured: the Error (formatted only if a report needs it), or a note. */
-type Trace = Error | string;
-
-interface Access {
-  stream: Stream;
-  seq: number;
-  call: string;
-  write: boolean;
-  start: number;
-  end: number;
-  trace: Trace;
-}
-
-interface Allocation {
-  ptr: number;
-  size: number;
-  trace: Trace;
-  accesses: Access[];
-}
-
 function siteOf(a: Access): AccessSite {
   return { stream: String(a.stream), seq: a.seq, call: a.call, write: a.write, start: a.start, end: a.end, site: format(a.trace) };
-}
-
-/** Live allocations of one device, by base pointer, searchable by any address inside. */
-class AllocationMap {
-  readonly #bases: number[] = [];
-  readonly #byBase = new Map<number, Allocation>();
-
-  add(a: Allocation): void {
-    const i = this.#lowerBound(a.ptr);
-    if (this.#bases[i] !== a.ptr) this.#bases.splice(i, 0, a.ptr);
-    this.#byBase.set(a.ptr, a);
-  }
-
-  remove(ptr: number): Allocation | undefined {
-    const a = this.#byBase.get(ptr);
-    if (a === undefined) return undefined;
-    this.#byBase.delete(ptr);
-    this.#bases.splice(this.#lowerBound(ptr), 1);
-    return a;
-  }
-
-  /** The allocation containing `ptr`. */
-  find(ptr: number): Allocation | undefined {
-    let i = this.#lowerBound(ptr + 1) - 1;
-    if (i < 0) return undefined;
-    const a = this.#byBase.get(this.#bases[i]!)!;
-    return ptr < a.ptr + Math.max(a.size, 1) ? a : undefined;
-  }
-
-  #lowerBound(ptr: number): number {
-    let lo = 0;
-    let hi = this.#bases.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#bases[mid]! < ptr) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-}
-
-/** Captures the stack now; V8 formats it only when `.stack` is read (a report). */
-function capture(): Error {
-  const limit = Error.stackTraceLimit;
-  // openreg's own frames come first, and there can be many (dispatcher, autograd, executor).
-  Error.stackTraceLimit = 24;
-  const error = new Error();
-  Error.stackTraceLimit = limit;
-  return error;
 }
 
 /** Calls that return only when their command is done: the host is ordered after it. The Promise forms count once awaited, which is how they are used. */
 const HOST_SYNCHRONOUS = new Set(['memcpySync', 'memsetSync', 'memcpy', 'memset']);
 
-/** The first stack frame outside openreg itself: the user's call site. */
-function format(trace: Trace): string {
-  if (typeof trace === 'string') return trace;
-  const stack = trace.stack ?? '';
-  const frames = stack
-    .split('\n')
-    .slice(1)
-    .map((l) => l.trim().replace(/^at /, ''));
-  const user = frames.find((f) => !/[/\\](src|dist[/\\]src)[/\\](runtime|integration|api|tensor|ops|dispatch|serialization|device)[/\\]/.test(f) && !f.includes('node:'));
-  return user ?? frames[0] ?? '(unknown)';
-}
 
 /**
  * The stream sanitizer (CUDA Stream Sanitizer's model, extended): a vector clock per
