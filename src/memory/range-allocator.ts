@@ -1,3 +1,5 @@
+import { lowerBound } from './lower-bound.js';
+
 /**
  * Best-fit allocator over [0, capacity): free ranges kept sorted by offset, split on
  * allocation and coalesced with both neighbours on release.
@@ -62,13 +64,7 @@ export class RangeAllocator {
   release(offset: number, size: number): void {
     const len = this.roundUp(size);
     // First free range after `offset`.
-    let lo = 0;
-    let hi = this.#offsets.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#offsets[mid]! < offset) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBound(this.#offsets, offset);
     const prev = lo - 1;
     const mergesPrev = prev >= 0 && this.#offsets[prev]! + this.#sizes[prev]! === offset;
     const mergesNext = lo < this.#offsets.length && offset + len === this.#offsets[lo]!;

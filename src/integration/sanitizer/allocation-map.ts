@@ -1,5 +1,6 @@
 import type { Stream } from '../../runtime/handles.js';
 import type { Trace } from './call-site.js';
+import { lowerBound } from '../../memory/lower-bound.js';
 
 /** One access the sanitizer remembers: by which stream and command, to which bytes. */
 export interface Access {
@@ -26,7 +27,7 @@ export class AllocationMap {
   readonly #byBase = new Map<number, Allocation>();
 
   add(a: Allocation): void {
-    const i = this.#lowerBound(a.ptr);
+    const i = lowerBound(this.#bases, a.ptr);
     if (this.#bases[i] !== a.ptr) this.#bases.splice(i, 0, a.ptr);
     this.#byBase.set(a.ptr, a);
   }
@@ -35,26 +36,15 @@ export class AllocationMap {
     const a = this.#byBase.get(ptr);
     if (a === undefined) return undefined;
     this.#byBase.delete(ptr);
-    this.#bases.splice(this.#lowerBound(ptr), 1);
+    this.#bases.splice(lowerBound(this.#bases, ptr), 1);
     return a;
   }
 
   /** The allocation containing `ptr`. */
   find(ptr: number): Allocation | undefined {
-    let i = this.#lowerBound(ptr + 1) - 1;
+    const i = lowerBound(this.#bases, ptr + 1) - 1;
     if (i < 0) return undefined;
     const a = this.#byBase.get(this.#bases[i]!)!;
     return ptr < a.ptr + Math.max(a.size, 1) ? a : undefined;
-  }
-
-  #lowerBound(ptr: number): number {
-    let lo = 0;
-    let hi = this.#bases.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.#bases[mid]! < ptr) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 }
