@@ -24,7 +24,9 @@ import {
   randn,
   tensor,
   zeros,
+  type RaceReport,
 } from 'openreg';
+import { deviceTime } from 'openreg/bench';
 import { PhiloxStream, toUnitFloat32 } from 'openreg/philox';
 
 export async function consumer(): Promise<void> {
@@ -85,4 +87,18 @@ export async function tensors(): Promise<NestedArray> {
   const data: TensorData = await (callOp('consumer::twice', x) as Tensor).data({ timeoutMs: 1000 });
   void [kinds, data, rt.getDeviceCount(), w.grad?.shape];
   return y.toArray();
+}
+
+/** The concurrency tools: sanitizer, schedule fuzzing, fault injection, the bench helper. */
+export async function tools(): Promise<number> {
+  await using rt = await Runtime.create({ sanitize: { mode: 'collect' }, schedule: { seed: 7 } });
+  const p = rt.malloc(64);
+  const k = (await rt.loadModule('/tmp/kernels.js')).getFunction('fill');
+  rt.launchKernel(k, [p, 16, 1], { stream: rt.streamCreate(), writes: [[p, 64]] });
+  const reports: readonly RaceReport[] = rt.sanitizer.reports();
+  const disarm = rt.faults.inject({ at: 'kernel', nth: 2, error: 'ERR_LAUNCH_FAILURE' });
+  disarm();
+  await rt.setSchedule(undefined);
+  const task = deviceTime(rt, () => rt.launchKernel(k, [p, 16, 2]));
+  return (await task()).overriddenDuration + reports.length;
 }
