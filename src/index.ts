@@ -14,6 +14,7 @@ export { MESSAGES } from './errors/errors.js';
 export { MemcpyKind } from './memory/memcpy-kind.js';
 export { Stream, Event } from './runtime/handles.js';
 export { Kernel, KernelModule } from './runtime/kernel-module.js';
+export type { KernelAccesses } from './runtime/kernel-module.js';
 export type { RuntimeEvents, RuntimeEventType, RuntimeEventListener, RuntimeSubscriber, WaitCause } from './runtime/observer.js';
 export { DeviceGuard, OptionalDeviceGuard } from './integration/guards/device-guard.js';
 export { StreamGuard } from './integration/guards/stream-guard.js';

@@ -83,6 +83,19 @@ describe('reports', () => {
     rt.streamDestroy(b);
   });
 
+  it('a kernel can declare its accesses once, for every launch', () => {
+    rt.sanitizer.clear();
+    const add = k.getFunction('vectorAdd').declareAccesses(([x, y, out, n]) => ({ reads: [[x as number, (n as number) * 4], [y as number, (n as number) * 4]], writes: [[out as number, (n as number) * 4]] }));
+    const [a, b] = [rt.streamCreate({ nonBlocking: true }), rt.streamCreate({ nonBlocking: true })];
+    const [p, q, r] = [rt.malloc(N * 4), rt.malloc(N * 4), rt.malloc(N * 4)];
+    rt.launchKernel(add, [p, p, q, N], a); // reads p, writes q
+    rt.launchKernel(add, [p, p, r, N], b); // reads p, writes r: no conflict
+    expect(() => rt.launchKernel(add, [q, q, r, N], b)).toThrow(/reads bytes .* that launchKernel vectorAdd on Stream\(device 0, #\d+\) writes/);
+    add.declareAccesses(undefined);
+    rt.streamDestroy(a);
+    rt.streamDestroy(b);
+  });
+
   it('collect mode gathers reports and throws them at the next synchronization', async () => {
     rt.sanitizer.enable({ mode: 'collect' });
     try {

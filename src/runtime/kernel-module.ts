@@ -1,6 +1,10 @@
 import { invalidValue } from '../errors/errors.js';
 import { kKernelId, kOwner } from './symbols.js';
 import { KERNEL_INDEX_BITS } from '../protocol/worker-protocol.js';
+import type { KernelArg } from '../protocol/command.js';
+
+/** From a launch's arguments, the byte ranges `[ptr, bytes]` the kernel reads and writes. */
+export type KernelAccesses = (args: readonly KernelArg[]) => { reads?: readonly (readonly [number, number])[]; writes?: readonly (readonly [number, number])[] };
 
 /** A function of a loaded module, launchable on any device (`cudaFunction_t`). */
 export class Kernel {
@@ -17,6 +21,20 @@ export class Kernel {
     this.name = name;
     this[kKernelId] = id;
     this[kOwner] = module[kOwner];
+  }
+
+  /** @internal The access declaration, if any (see declareAccesses). */
+  accesses: KernelAccesses | undefined;
+
+  /**
+   * Declares which bytes the kernel reads and writes, from its arguments, once for every
+   * launch (the stream sanitizer's input; a launch's own `{ reads, writes }` takes precedence):
+   * `add.declareAccesses(([a, b, out, n]) => ({ reads: [[a, n * 4], [b, n * 4]], writes: [[out, n * 4]] }))`.
+   */
+  declareAccesses(accesses: KernelAccesses | undefined): this {
+    if (accesses !== undefined && typeof accesses !== 'function') throw invalidValue('declareAccesses', 'accesses must be a function of the launch arguments (or undefined to drop it)', accesses);
+    this.accesses = accesses;
+    return this;
   }
 
   toString(): string {

@@ -18,6 +18,14 @@ function isLaunchOptions(value: unknown): value is LaunchOptions {
   return keys.length > 0 && keys.every((k) => OPTION_KEYS.has(k));
 }
 
+function declaredAccesses(call: string, kernel: Kernel, args: readonly KernelArg[]): LaunchOptions {
+  try {
+    return kernel.accesses!(args);
+  } catch (error) {
+    throw invalidValue(call, `the access declaration of ${kernel.name} threw: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 function ranges(call: string, name: string, value: unknown): readonly (readonly [number, number])[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw invalidValue(call, `${name} must be an array of [ptr, bytes] pairs`, value);
@@ -87,8 +95,10 @@ export class KernelService {
     // The third argument is a stream, or options declaring the bytes the kernel reads and writes.
     const options = isLaunchOptions(streamOrOptions) ? streamOrOptions : undefined;
     const queue = core.queueOrCurrent(call, options === undefined ? streamOrOptions : options.stream);
-    const reads = options === undefined ? undefined : ranges(call, 'options.reads', options.reads);
-    const writes = options === undefined ? undefined : ranges(call, 'options.writes', options.writes);
+    // The launch's own declaration, else the kernel's (only worth computing while someone listens).
+    const declared = options === undefined && kernel.accesses !== undefined && core.observer.listeners.kernelLaunch !== undefined ? declaredAccesses(call, kernel, args as KernelArg[]) : options;
+    const reads = declared === undefined ? undefined : ranges(call, 'options.reads', declared.reads);
+    const writes = declared === undefined ? undefined : ranges(call, 'options.writes', declared.writes);
     queue.device.throwIfFailed(call);
     const fault = core.faults.take(queue.device.index, 'kernel');
     if (fault !== undefined) return this.launch(call, queue, core.faultKernel!, [fault]);
