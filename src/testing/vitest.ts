@@ -23,7 +23,7 @@ export interface OpenRegTestOptions extends RuntimeOptions {
 export function openregTest(options: OpenRegTestOptions = {}) {
   const { closeTimeoutMs = 10_000, ...runtimeOptions } = options;
   return base.extend<OpenRegFixtures>({
-    // biome-ignore lint/correctness/noEmptyPattern: vitest reads the fixtures a function destructures.
+    // The empty pattern is vitest's: it reads which fixtures a fixture function destructures.
     rt: async ({}, use) => {
       const rt = await Runtime.create(runtimeOptions);
       try {
