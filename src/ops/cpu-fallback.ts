@@ -3,8 +3,7 @@ import { dispatcher } from '../dispatch/registry.js';
 import { MemcpyKind } from '../memory/memcpy-kind.js';
 import { Tensor, tensorsIn } from '../tensor/tensor.js';
 import { DeviceExecutor, cpuStorage } from './executor.js';
-import { copyInto } from './builtin/copies.js';
-import { UnaryOp, launchUnary } from './builtin/launch.js';
+import { copyInto, staged } from './builtin/copies.js';
 
 function bytesOf(t: Tensor): number {
   return t.numel() * t.itemsize;
@@ -27,18 +26,15 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
   let release!: () => void;
   const inputsReady = new Promise<void>((resolve) => (release = resolve));
   /** Each device input's cpu twin, over its pinned staging block. */
-  const staged = new Map<Tensor, Tensor>();
+  const twins = new Map<Tensor, Tensor>();
   const pinnedBlocks: Uint8Array[] = [];
   const temps: Tensor[] = [];
 
   const toHost = (t: Tensor): Tensor => {
-    const known = staged.get(t);
+    const known = twins.get(t);
     if (known !== undefined) return known;
-    const c = t.isContiguous() ? t : ex.empty(t.dtype, t.shape);
-    if (c !== t) {
-      launchUnary(call, ex, UnaryOp.identity, c, t);
-      temps.push(c);
-    }
+    const c = staged(call, t, t.dtype);
+    if (c !== t) temps.push(c);
     const n = bytesOf(c);
     const pinned = n === 0 ? undefined : rt.hostAllocator.allocate(n);
     if (pinned !== undefined) {
@@ -48,7 +44,7 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
     const storage = cpuStorage(n, pinned);
     storage.busy = inputsReady;
     const host = Tensor.over(storage, t.dtype, t.shape);
-    staged.set(t, host);
+    twins.set(t, host);
     return host;
   };
   const mapArg = (a: unknown): unknown => {
@@ -79,8 +75,8 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
     back.push({ host, device, pinned, into: device === into ? undefined : into });
     return device;
   };
-  for (const w of written) returns.set(staged.get(w)!, w);
-  for (const w of written) bringBack(staged.get(w)!, w);
+  for (const w of written) returns.set(twins.get(w)!, w);
+  for (const w of written) bringBack(twins.get(w)!, w);
   const mapResult = (r: unknown): unknown => {
     if (r instanceof Tensor) return returns.get(r) ?? bringBack(r.isContiguous() ? r : (dispatcher.call(call, 'contiguous', ['cpu'], [r]) as Tensor), undefined);
     if (Array.isArray(r)) return r.map(mapResult);
@@ -104,7 +100,7 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
   });
   // A device error skips the host function: the CPU side then learns of it and stands down.
   rt.streamSynchronize(stream).catch((error: unknown) => {
-    for (const host of staged.values()) host.storage(call).failure = error;
+    for (const host of twins.values()) host.storage(call).failure = error;
     release();
   });
   for (const b of back) {

@@ -2,10 +2,10 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { FaultInjector } from './fault-injector.js';
 import { kKernelId } from './symbols.js';
 import type { Kernel } from './kernel-module.js';
-import { invalidHandle, invalidValue, openRegError, runtimeClosed } from '../errors/errors.js';
+import { invalidHandle, openRegError, runtimeClosed } from '../errors/errors.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
 import { describe } from '../errors/openreg-error.js';
-import { given, requireDevice, requireFinite, requireOptions } from '../errors/validate.js';
+import { requireDevice } from '../errors/validate.js';
 import { Backlogs } from '../device/backlogs.js';
 import { Device, type DeviceHost, type SharedWorkerInit } from '../device/device.js';
 import { HostFunctions } from '../device/host-functions.js';
@@ -22,7 +22,7 @@ import { Event, type EventState, type HandleOwner, Stream } from './handles.js';
 import { RuntimeObserver, type WaitCause } from './observer.js';
 import type { ResolvedRuntimeOptions } from './options.js';
 import { StreamPools } from './stream-pools.js';
-import { type WaitOptions, waitBoundsOf } from './wait-options.js';
+import { syncTimeoutOf, waitBoundsOf } from './wait-options.js';
 import { kEventState, kQueue } from './symbols.js';
 import { Transfers } from './transfers.js';
 
@@ -290,9 +290,7 @@ export class RuntimeCore implements DeviceHost {
 
   /** The bound a blocking wait's options ask for (Infinity for none). */
   syncTimeout(call: string, options: unknown): number {
-    const o = requireOptions<WaitOptions>(call, options);
-    if (o.signal !== undefined) throw invalidValue(call, 'options.signal cannot end a blocking wait; use the Promise form or options.timeoutMs');
-    return requireFinite(call, 'options.timeoutMs', given(o.timeoutMs, Infinity), 0, true);
+    return syncTimeoutOf(call, options);
   }
 
   // ------------------------------------------------------------ observing

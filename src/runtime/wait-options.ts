@@ -9,6 +9,13 @@ export interface WaitOptions {
   signal?: AbortSignal;
 }
 
+/** @internal The bound a blocking wait's options ask for (Infinity for none); a signal cannot end one. */
+export function syncTimeoutOf(call: string, options: unknown): number {
+  const o = requireOptions<WaitOptions>(call, options);
+  if (o.signal !== undefined) throw invalidValue(call, 'options.signal cannot end a blocking wait; use the Promise form or options.timeoutMs');
+  return requireFinite(call, 'options.timeoutMs', given(o.timeoutMs, Infinity), 0, true);
+}
+
 /** @internal A Promise wait's bounds from its options; undefined when unbounded. */
 export function waitBoundsOf(call: string, options: unknown): { call: string; timeoutMs: number; signal: AbortSignal | undefined } | undefined {
   const o = requireOptions<WaitOptions>(call, options);

@@ -7,7 +7,7 @@ import { type DeviceLike, type TensorDevice, resolveDevice } from '../tensor/dev
 import { DTYPES } from '../tensor/dtype.js';
 import { Tensor, op } from '../tensor/tensor.js';
 import { serializationOf } from './backend-serialization.js';
-import { type HeaderEntry, METADATA_KEY, encodeHeader, headerLength, parseHeader } from './safetensors-format.js';
+import { type Header, type HeaderEntry, METADATA_KEY, encodeHeader, headerLength, parseHeader } from './safetensors-format.js';
 import '../ops/builtins.js';
 
 /** Named tensors, as a model's `state_dict()`. */
@@ -150,6 +150,15 @@ async function openSource(call: string, source: unknown): Promise<Source> {
   };
 }
 
+/** The length, then the header, checked against the size of what follows. */
+async function readHeader(call: string, src: Source): Promise<Header> {
+  const first = new Uint8Array(8);
+  if (src.size >= 8) await src.read(first, 0);
+  const headerBytes = new Uint8Array(headerLength(call, first, src.size));
+  await src.read(headerBytes, 8);
+  return parseHeader(call, headerBytes, src.size - 8 - headerBytes.byteLength);
+}
+
 /** What a file says of its tensors, checked: the header and each tensor's target device. */
 interface Plan {
   entry: HeaderEntry;
@@ -174,12 +183,7 @@ export async function load(source: string | Uint8Array, options?: LoadOptions): 
   const src = await openSource(call, source);
   const made: Tensor[] = [];
   try {
-    const first = new Uint8Array(8);
-    if (src.size >= 8) await src.read(first, 0);
-    const n = headerLength(call, first, src.size);
-    const headerBytes = new Uint8Array(n);
-    await src.read(headerBytes, 8);
-    const header = parseHeader(call, headerBytes, src.size - 8 - n);
+    const header = await readHeader(call, src);
     const plans = header.entries.map((entry): Plan => {
       const saved = header.metadata[DEVICE_KEY + entry.name] ?? 'cpu';
       const target = map === undefined ? saved : typeof map === 'function' ? map(entry.name, saved) : map;
@@ -220,11 +224,7 @@ export async function loadMetadata(source: string | Uint8Array): Promise<Record<
   const call = 'loadMetadata';
   const src = await openSource(call, source);
   try {
-    const first = new Uint8Array(8);
-    if (src.size >= 8) await src.read(first, 0);
-    const headerBytes = new Uint8Array(headerLength(call, first, src.size));
-    await src.read(headerBytes, 8);
-    const { metadata } = parseHeader(call, headerBytes, src.size - 8 - headerBytes.byteLength);
+    const { metadata } = await readHeader(call, src);
     return Object.fromEntries(Object.entries(metadata).filter(([k]) => !k.startsWith('openreg.')));
   } finally {
     await src.close();

@@ -2,9 +2,8 @@ import type { Runtime } from '../../api/runtime.js';
 import { invalidValue, openRegError } from '../../errors/errors.js';
 import { MemcpyKind } from '../../memory/memcpy-kind.js';
 import type { Stream } from '../../runtime/handles.js';
-import { type WaitOptions, waitBoundsOf } from '../../runtime/wait-options.js';
+import { type WaitOptions, syncTimeoutOf, waitBoundsOf } from '../../runtime/wait-options.js';
 import { withinBounds } from '../../device/host-waiter.js';
-import { given, requireFinite, requireOptions } from '../../errors/validate.js';
 import { type DeviceLike, currentRuntime, resolveDevice } from '../../tensor/device.js';
 import { type DType, isDType } from '../../tensor/dtype.js';
 import { type TensorData, decode } from '../../tensor/host-data.js';
@@ -24,8 +23,8 @@ function streamOf(t: Tensor, call: string): Stream {
   return runtimeOf(t, call).getCurrentStream(t.device.index!);
 }
 
-/** `t` itself when it is contiguous with `dtype` and `shape`; else a converted contiguous copy on its device. */
-function staged(call: string, t: Tensor, dtype: DType): Tensor {
+/** `t` itself when it is contiguous with `dtype`; else a converted contiguous copy on its device. */
+export function staged(call: string, t: Tensor, dtype: DType): Tensor {
   if (t.isContiguous() && t.dtype === dtype) return t;
   const exec = executorOf(call, [t]);
   const out = exec.empty(dtype, t.shape);
@@ -234,12 +233,9 @@ function readSync(call: string, self: Tensor, options: unknown): TensorData {
   }
 }
 
-/** The options of a blocking read: a timeout only. */
-function syncOptions(call: string, options: unknown): Pick<WaitOptions, 'timeoutMs'> | undefined {
-  if (options === undefined) return undefined;
-  const o = requireOptions<WaitOptions>(call, options);
-  if (o.signal !== undefined) throw invalidValue(call, 'options.signal cannot end a blocking wait; use the Promise form or options.timeoutMs');
-  return { timeoutMs: requireFinite(call, 'options.timeoutMs', given(o.timeoutMs, Infinity), 0, true) };
+/** The options of a blocking read: a timeout only (the runtime's own check). */
+function syncOptions(call: string, options: unknown): Pick<WaitOptions, 'timeoutMs'> {
+  return { timeoutMs: syncTimeoutOf(call, options) };
 }
 
 async function ready(call: string, self: Tensor, options: unknown): Promise<void> {
