@@ -73,7 +73,7 @@ export function openRuntime(): Runtime | undefined {
 
 /** The runtime `openreg` tensors run on: the newest open one. */
 export function currentRuntime(call: string): Runtime {
-  const rt = Runtime.latest();
+  const rt = openRuntime();
   if (rt === undefined) throw openRegError('invalidArgument', { call, problem: 'no openreg runtime is open (await Runtime.create() first)' });
   return rt;
 }
@@ -91,10 +91,10 @@ export function resolveDevice(call: string, spec: DeviceLike | undefined): Tenso
 
 /** True if an openreg runtime is open (`torch.openreg.is_available()`). */
 export function isAvailable(): boolean {
-  return Runtime.latest() !== undefined;
+  return openRuntime() !== undefined;
 }
 
 /** Devices of the open runtime (0 when none is open). */
 export function deviceCount(): number {
-  return Runtime.latest()?.getDeviceCount() ?? 0;
+  return openRuntime()?.getDeviceCount() ?? 0;
 }
