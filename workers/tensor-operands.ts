@@ -28,8 +28,12 @@ function plain(arr: PlainArray): Operand {
   return { get: (i) => arr[i]!, set: (i, v) => (arr[i] = v), plain: arr };
 }
 
+/** A tensor with no elements: nothing to address, so no view of device memory is taken. */
+const NO_ELEMENTS: Operand = Object.freeze({ get: () => NaN, set: () => undefined, plain: undefined });
+
 export function operand(ctx: KernelContext, dtype: number, ptr: number, span: number): Operand {
   if (dtype === SCALAR_OPERAND) return { get: () => ptr, set: () => undefined, plain: undefined };
+  if (span === 0) return NO_ELEMENTS;
   const n = span;
   switch (dtype) {
     case DTypeCode.float32:

@@ -1,6 +1,8 @@
 import { MemcpyKind } from '../memory/memcpy-kind.js';
 import type { KernelArg } from '../protocol/command.js';
 import { installErrorTransfer } from '../protocol/error-transfer.js';
+import { openRegError } from '../errors/errors.js';
+import type { OpenRegError } from '../errors/openreg-error.js';
 import type { DevicePtr } from '../protocol/pointer.js';
 import type { RandomDType } from '../protocol/random-dtype.js';
 import { CopyService } from '../runtime/copy-service.js';
@@ -28,6 +30,12 @@ import { Profiler } from '../integration/profiler/profiler.js';
 import { StreamSanitizer } from '../integration/sanitizer/stream-sanitizer.js';
 import type { Generator } from '../integration/random/generator.js';
 import { RandomFills, type RandomOptions } from '../integration/random/random-fills.js';
+
+/**
+ * Whether work a receipt stands for ran: true, undefined while pending, or the error of the
+ * device that failed before running it (as thrown by `readCall`).
+ */
+export type WorkReceipt = (readCall: string) => true | undefined | OpenRegError;
 
 const BUILTIN_KERNELS = new URL('../../workers/builtin-kernels.js', import.meta.url);
 
@@ -111,6 +119,23 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   /** @internal A kernel of the built-in module (the tensor kernels, the random fills). */
   builtinKernel(name: string): Kernel {
     return this.#builtins.getFunction(name);
+  }
+
+  /**
+   * @internal A receipt for the work enqueued on `stream` so far: later it tells whether that
+   * work really ran, and if not, the error of the device that skipped it (or dropped it in a reset).
+   */
+  workReceipt(call: string, stream: Stream): WorkReceipt {
+    const queue = this.#core.queue(call, stream);
+    const seq = queue.submitted;
+    const device = this.#core.devices[queue.device.index]!;
+    const generation = device.generation;
+    return (readCall: string) => {
+      if (device.generation !== generation) return openRegError('workDropped', { call: readCall, device: device.index });
+      const ran = queue.ran(seq);
+      if (ran !== false) return ran;
+      return device.error(readCall) ?? openRegError('workDropped', { call: readCall, device: device.index });
+    };
   }
 
   get closed(): boolean {

@@ -2,6 +2,7 @@ import { openRegError } from '../errors/errors.js';
 import { CommandWriter, type KernelArg, kernelSlots } from '../protocol/command.js';
 import { DEFAULT_STREAM_INDEX, StreamWord, streamWordIndex } from '../protocol/layout.js';
 import { RingProducer } from '../protocol/stream-ring.js';
+import { commandRan } from '../protocol/sticky-error.js';
 
 /** A point in one stream's work: complete once the stream has completed command `seq`. */
 export interface StreamPosition {
@@ -106,6 +107,15 @@ export class StreamQueue {
   /** True once command `seq` of this stream has completed (counts, not int32 words: no wrap). */
   hasCompleted(seq: number): boolean {
     return this.#reused || this.#ring.completed() >= seq;
+  }
+
+  /**
+   * Whether command `seq` really ran: undefined while it is pending, false if it completed
+   * only because the device had failed (a failed device skips commands so nothing hangs).
+   */
+  ran(seq: number): boolean | undefined {
+    if (!this.hasCompleted(seq)) return undefined;
+    return this.#reused || commandRan(this.device.control, this.index, seq | 0);
   }
 
   get idle(): boolean {

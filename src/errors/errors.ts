@@ -55,6 +55,10 @@ export const MESSAGES = {
     code: ErrorCode.LAUNCH_TIMEOUT,
     template: 'a kernel on device {device} ran longer than kernelTimeoutMs ({ms} ms): its worker was terminated; deviceReset({device}) starts a new one',
   },
+  workDropped: {
+    code: ErrorCode.LAUNCH_FAILURE,
+    template: '{call}: device {device} was reset (deviceReset) before work this read depends on could be confirmed; its results are gone',
+  },
   deviceLost: { code: ErrorCode.DEVICE_LOST, template: '{call}: device {device} is lost' },
   workerExited: { code: ErrorCode.DEVICE_LOST, template: "device {device}'s worker exited with code {exitCode}" },
   dataRace: { code: ErrorCode.DATA_RACE, template: '{call}: {report}' },

@@ -65,6 +65,11 @@ export class DeviceExecutor implements Executor {
     }
     const ptrOf = (t: Tensor) => t.storage(kernel).ptr + t.storageOffset * t.itemsize;
     const args = build(ptrOf);
+    // Outputs computed from bytes another device sent depend on that device's work too.
+    for (const r of reads) {
+      const receipts = r.storage(kernel).receipts;
+      if (receipts !== undefined) for (const w of writes) w.storage(kernel).dependOn(receipts);
+    }
     if (!this.runtime.sanitizer.enabled) {
       this.runtime.launchKernel(this.#kernel(kernel), args, this.stream);
       return;

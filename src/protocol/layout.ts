@@ -94,6 +94,9 @@ export const StreamWord = {
   READ_SLOT: 17,
   /** Sequence number of a host-function command waiting for the main thread (0 = none). */
   HOST_PENDING: 18,
+  // Written by whichever thread raises the device's sticky error.
+  /** COMPLETED when the sticky error was raised: later commands were skipped, not run (meaningful while the error is set). */
+  FAILED_AT: 19,
 } as const;
 export const STREAM_HEADER_BYTES = 128;
 export const STREAM_RECORD_BYTES = STREAM_HEADER_BYTES + RING_SLOTS * SLOT_BYTES;

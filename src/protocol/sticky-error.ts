@@ -1,7 +1,7 @@
 import { type ErrorCode, errorCodeFromNumber, errorNumber } from '../errors/error-code.js';
 import { formatMessage } from '../errors/errors.js';
 import { OpenRegError } from '../errors/openreg-error.js';
-import { DeviceWord, ERROR_MESSAGE_CAPACITY, ERROR_MESSAGE_OFFSET } from './layout.js';
+import { DeviceWord, ERROR_MESSAGE_CAPACITY, ERROR_MESSAGE_OFFSET, MAX_STREAMS, StreamWord, streamWordIndex } from './layout.js';
 
 /** Set while the first thread to fail is still writing the message. */
 const WRITING = -1;
@@ -14,6 +14,7 @@ const decoder = new TextDecoder();
  */
 export function raiseStickyError(control: Int32Array, code: ErrorCode, message: string): boolean {
   if (Atomics.compareExchange(control, DeviceWord.STICKY_ERROR, 0, WRITING) !== 0) return false;
+  markFailedAt(control);
   writeMessage(control, message);
   Atomics.store(control, DeviceWord.STICKY_ERROR, errorNumber[code]);
   return true;
@@ -24,6 +25,7 @@ export function raiseStickyError(control: Int32Array, code: ErrorCode, message: 
  * any earlier sticky error (a dead device stays dead).
  */
 export function markDeviceLost(control: Int32Array, message: string, code: ErrorCode = 'ERR_DEVICE_LOST'): void {
+  if (Atomics.load(control, DeviceWord.STICKY_ERROR) === 0) markFailedAt(control);
   writeMessage(control, message);
   Atomics.store(control, DeviceWord.STICKY_ERROR, errorNumber[code]);
 }
@@ -43,6 +45,22 @@ export function readStickyError(control: Int32Array, device: number, call: strin
   const length = Atomics.load(control, DeviceWord.ERROR_MESSAGE_BYTES);
   const bytes = new Uint8Array(control.buffer, ERROR_MESSAGE_OFFSET, length).slice();
   return new OpenRegError(code, formatMessage('stickyError', { call, device, message: decoder.decode(bytes) }), { device });
+}
+
+/**
+ * Snapshots every stream's COMPLETED as its FAILED_AT: from now on the engine skips commands,
+ * so a command after that position completed without running (a read that depends on it must fail).
+ */
+function markFailedAt(control: Int32Array): void {
+  for (let i = 0; i < MAX_STREAMS; i++) {
+    Atomics.store(control, streamWordIndex(i, StreamWord.FAILED_AT), Atomics.load(control, streamWordIndex(i, StreamWord.COMPLETED)));
+  }
+}
+
+/** True if command `seq` (a wrapping int32 word) of stream record `index` ran: the device has no sticky error, or raised it after that command. */
+export function commandRan(control: Int32Array, index: number, seq: number): boolean {
+  if (Atomics.load(control, DeviceWord.STICKY_ERROR) === 0) return true;
+  return ((Atomics.load(control, streamWordIndex(index, StreamWord.FAILED_AT)) - seq) | 0) >= 0;
 }
 
 function writeMessage(control: Int32Array, message: string): void {

@@ -1,4 +1,4 @@
-import type { Runtime } from '../api/runtime.js';
+import type { Runtime, WorkReceipt } from '../api/runtime.js';
 import type { DeviceBlock } from '../integration/allocators/caching-allocator.js';
 import type { TensorDevice } from './device.js';
 
@@ -25,6 +25,11 @@ export class Storage {
   busy: Promise<void> | undefined;
   /** cpu: the error of a pool task that should have written this storage. */
   failure: unknown;
+  /**
+   * Device: receipts of work on other devices that these bytes came from (peer copies, and the
+   * kernels that computed from them). A read rejects if any of that work was skipped by a failed device.
+   */
+  receipts: WorkReceipt[] | undefined;
   #refs = 1;
   #onFree: (() => void) | undefined;
 
@@ -47,6 +52,25 @@ export class Storage {
   /** Device pointer of the first byte (0 when the storage is empty or not on a device). */
   get ptr(): number {
     return this.block?.ptr ?? 0;
+  }
+
+  /** Adds the receipts of work these bytes now depend on. */
+  dependOn(receipts: readonly WorkReceipt[]): void {
+    if (receipts.length === 0) return;
+    const own = (this.receipts ??= []);
+    for (const r of receipts) if (!own.includes(r)) own.push(r);
+  }
+
+  /** Throws (as `call`) the error of the first depended-on work that a failed device skipped; forgets the work known to have run. */
+  checkReceipts(call: string): void {
+    const receipts = this.receipts;
+    if (receipts === undefined) return;
+    for (let i = receipts.length - 1; i >= 0; i--) {
+      const outcome = receipts[i]!(call);
+      if (outcome === true) receipts.splice(i, 1);
+      else if (outcome !== undefined) throw outcome;
+    }
+    if (receipts.length === 0) this.receipts = undefined;
   }
 
   get freed(): boolean {

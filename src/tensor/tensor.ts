@@ -1,4 +1,5 @@
 import { invalidValue, openRegError } from '../errors/errors.js';
+import { OpenRegError } from '../errors/openreg-error.js';
 import { Stream } from '../runtime/handles.js';
 import type { WaitOptions } from '../runtime/wait-options.js';
 import { dispatcher } from '../dispatch/registry.js';
@@ -401,8 +402,8 @@ export class Tensor implements Disposable {
 
   /** Copies to the host; resolves when the values are there (`options` bound the wait). */
   async cpu(options?: WaitOptions): Promise<Tensor> {
-    const out = this.to('cpu');
-    await out.ready(options);
+    const out = op('cpu', 'openreg::to', [this, 'cpu', undefined, false]) as Tensor;
+    await op('cpu', 'openreg::ready', [out, options]);
     return out;
   }
 
@@ -427,22 +428,22 @@ export class Tensor implements Disposable {
 
   /** Nested arrays of the values (`tolist()`). */
   async toArray(options?: WaitOptions): Promise<NestedArray> {
-    return nest(this.dtype, this.shape, await this.data(options));
+    return nest(this.dtype, this.shape, (await op('toArray', 'openreg::data', [this, options])) as TensorData);
   }
 
   toArraySync(options?: Pick<WaitOptions, 'timeoutMs'>): NestedArray {
-    return nest(this.dtype, this.shape, this.dataSync(options));
+    return nest(this.dtype, this.shape, op('toArraySync', 'openreg::data_sync', [this, options]) as TensorData);
   }
 
   /** The value of a one-element tensor. */
   async item(options?: WaitOptions): Promise<number | boolean> {
     checkItem('item', this);
-    return nest(this.dtype, [], await this.data(options)) as number | boolean;
+    return nest(this.dtype, [], (await op('item', 'openreg::data', [this, options])) as TensorData) as number | boolean;
   }
 
   itemSync(options?: Pick<WaitOptions, 'timeoutMs'>): number | boolean {
     checkItem('itemSync', this);
-    return nest(this.dtype, [], this.dataSync(options)) as number | boolean;
+    return nest(this.dtype, [], op('itemSync', 'openreg::data_sync', [this, options]) as TensorData) as number | boolean;
   }
 
   /** @internal True if the storage is a runtime's device memory (else host memory, or none for meta). */
@@ -523,7 +524,32 @@ export function dispatchKeys(call: string, args: readonly unknown[], backend?: T
   return keys;
 }
 
-/** @internal Calls the op `name` through the dispatcher, keyed by its tensor arguments. */
+/**
+ * @internal Calls the op `name` through the dispatcher, keyed by its tensor arguments. This is
+ * the public boundary: errors name `call`, the method the user called, whatever layer below
+ * raised them (the original is the `cause`), and a Promise-returning op rejects rather than throws.
+ */
 export function op(call: string, name: string, args: readonly unknown[], backend?: TensorDevice): unknown {
-  return dispatcher.call(call, name, dispatchKeys(call, args, backend), args);
+  let result: unknown;
+  try {
+    result = dispatcher.call(call, name, dispatchKeys(call, args, backend), args);
+  } catch (error) {
+    if (PROMISED_OPS.has(name)) return Promise.reject(asRaisedBy(call, error));
+    throw asRaisedBy(call, error);
+  }
+  if (result instanceof Promise) return result.catch((error: unknown) => Promise.reject(asRaisedBy(call, error)));
+  return result;
+}
+
+/** Ops whose result is a Promise: their errors are rejections. */
+const PROMISED_OPS = new Set(['openreg::data', 'openreg::ready']);
+
+/** A leading call name: `add:`, `openreg::data:`, `cachingAllocator.allocate:`. */
+const CALL_PREFIX = /^[A-Za-z_][\w.]*(?:::[\w.]+)?: /;
+
+/** `error` as raised by `call`: an OpenRegError naming another call (an internal one) is re-issued naming `call`. */
+export function asRaisedBy(call: string, error: unknown): unknown {
+  if (!(error instanceof OpenRegError) || error.message.startsWith(`${call}: `)) return error;
+  const message = `${call}: ${error.message.replace(CALL_PREFIX, '')}`;
+  return new OpenRegError(error.code, message, { device: error.device, cause: error });
 }

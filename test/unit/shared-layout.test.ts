@@ -67,7 +67,8 @@ function expectDistinct(words: Record<string, number>): void {
 
 // Which side writes each stream-record word (see StreamWord): every word must be listed.
 const PRODUCER_WORDS = ['STATE', 'PRIORITY', 'FLAGS', 'SUBMITTED', 'HOST_DONE'] as const;
-const CONSUMER_WORDS = ['COMPLETED', 'READ_SLOT', 'HOST_PENDING'] as const;
+// FAILED_AT is written once, when the device fails (mostly by the worker): it sits with the worker's words.
+const CONSUMER_WORDS = ['COMPLETED', 'READ_SLOT', 'HOST_PENDING', 'FAILED_AT'] as const;
 
 describe('device control block', () => {
   test('header, statistics, error message and stream table are disjoint and in order', () => {

@@ -51,6 +51,10 @@ function moveBytes(call: string, dst: Tensor, src: Tensor): void {
     rt.streamWaitStream(from, to);
     rt.memcpyAsync(dst.dataPtr(), src.dataPtr(), n, MemcpyKind.deviceToDevice, from);
     rt.streamWaitStream(to, from);
+    // If the source device fails before the copy runs, its stream skips it: reads of dst must reject, not see old bytes.
+    const storage = dst.storage(call);
+    storage.dependOn([rt.workReceipt(call, from)]);
+    storage.dependOn(src.storage(call).receipts ?? []);
     return;
   }
   if (src.onDevice) {
@@ -66,11 +70,15 @@ function moveBytes(call: string, dst: Tensor, src: Tensor): void {
       target.set(pinned);
     });
     // Settles when the stream passes the host function, or with the device's error if it never runs.
+    const source = src.storage(call);
     busyUntil(
       storage,
-      rt.streamSynchronize(stream).catch((error: unknown) => {
-        storage.failure = error;
-      }),
+      rt
+        .streamSynchronize(stream)
+        .then(() => source.checkReceipts(call))
+        .catch((error: unknown) => {
+          storage.failure = error;
+        }),
     );
     rt.hostAllocator.free(pinned);
     return;
@@ -197,6 +205,7 @@ async function readAsync(call: string, self: Tensor, options: unknown): Promise<
     try {
       rt.memcpyAsync(pinned, c.dataPtr(), n, MemcpyKind.deviceToHost, stream);
       await rt.streamSynchronize(stream, options as WaitOptions | undefined);
+      c.storage(call).checkReceipts(call);
       return decode(c.dtype, pinned);
     } finally {
       rt.hostAllocator.free(pinned);
@@ -226,6 +235,7 @@ function readSync(call: string, self: Tensor, options: unknown): TensorData {
     const rt = runtimeOf(c, call);
     // The bounded wait first; then the copy into pageable memory returns when the bytes are there (CUDA's rule).
     rt.streamSynchronizeSync(streamOf(c, call), bound);
+    c.storage(call).checkReceipts(call);
     rt.memcpyAsync(bytes, c.dataPtr(), n, MemcpyKind.deviceToHost, streamOf(c, call));
     return decode(c.dtype, bytes);
   } finally {
@@ -243,6 +253,7 @@ async function ready(call: string, self: Tensor, options: unknown): Promise<void
   if (!self.onDevice) return settled(call, self, options);
   waitBoundsOf(call, options);
   await runtimeOf(self, call).streamSynchronize(streamOf(self, call), options as WaitOptions | undefined);
+  self.storage(call).checkReceipts(call);
 }
 
 const promised = <T>(fn: () => Promise<T>): Promise<T> => {
@@ -273,8 +284,15 @@ defineBuiltin('openreg::cpu_sync(Tensor self, Any? options=None) -> Tensor', (_e
   const out = executorFor(call, resolveDevice(call, 'cpu')).empty(self.dtype, self.shape);
   if (self.numel() === 0) return out;
   const c = staged(call, self, self.dtype);
-  runtimeOf(c, call).streamSynchronizeSync(streamOf(c, call), bound);
-  runtimeOf(c, call).memcpyAsync(hostBytes(out, call), c.dataPtr(), out.numel() * out.itemsize, MemcpyKind.deviceToHost, streamOf(c, call));
-  if (c !== self) c.dispose();
-  return out;
+  try {
+    runtimeOf(c, call).streamSynchronizeSync(streamOf(c, call), bound);
+    c.storage(call).checkReceipts(call);
+    runtimeOf(c, call).memcpyAsync(hostBytes(out, call), c.dataPtr(), out.numel() * out.itemsize, MemcpyKind.deviceToHost, streamOf(c, call));
+    return out;
+  } catch (error) {
+    out.dispose();
+    throw error;
+  } finally {
+    if (c !== self) c.dispose();
+  }
 });

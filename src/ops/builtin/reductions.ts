@@ -62,6 +62,11 @@ function reduction(call: string, op: ReduceOp, ex: Executor, self: Tensor, dim: 
   if (op === ReduceOp.mean && DTYPES[(dtype as DType | undefined) ?? self.dtype].category !== 'floating') {
     throw invalidValue(call, `could not infer the output dtype: the input dtype must be a floating point type, got ${self.dtype}`);
   }
+  // max and min have no identity: PyTorch refuses to reduce a dimension of size 0 (sum gives 0, mean NaN).
+  if (op === ReduceOp.max || op === ReduceOp.min) {
+    const empty = self.ndim === 0 ? undefined : dims.find((d) => self.shape[d] === 0);
+    if (empty !== undefined) throw invalidValue(call, `expected reduction dim ${empty} to have non-zero size (input shape [${self.shape.join(", ")}])`);
+  }
   const type = op === ReduceOp.sum ? sumType(call, self, dtype) : ((dtype as DType | undefined) ?? self.dtype);
   const out = ex.empty(type, outShape(self, dims, keepdim === true));
   reduceInto(ex, op, self, dims, keepdim === true, out);
