@@ -2,8 +2,10 @@ import { Runtime } from '../api/runtime.js';
 import { dispatcher } from '../dispatch/registry.js';
 import type { FallbackKernel } from '../dispatch/dispatcher.js';
 import { registerStub } from '../dispatch/stubs.js';
-import { type TensorDevice, device } from '../tensor/device.js';
-import { type DeviceTypeHooks, registerDeviceType } from '../tensor/device-types.js';
+import { invalidValue } from '../errors/errors.js';
+import { requireDevice } from '../errors/validate.js';
+import { TensorDevice, device } from '../tensor/device.js';
+import { type DeviceTypeHooks, isDeviceType, registerDeviceType } from '../tensor/device-types.js';
 import { Tensor } from '../tensor/tensor.js';
 import { cpuFallback } from '../ops/cpu-fallback.js';
 import { CpuExecutor, DeviceExecutor } from '../ops/executor.js';
@@ -42,11 +44,30 @@ export interface BackendApi {
   Runtime: typeof Runtime;
 }
 
+/** An indexed device of a backend type (`npu:1`), as `api.device()` makes it. */
+function requireBackendDevice(call: string, d: unknown): TensorDevice {
+  if (!(d instanceof TensorDevice) || d.index === undefined || d.type === 'cpu' || d.type === 'meta') {
+    throw invalidValue(call, "device must be an indexed device of a backend type, such as api.device('npu:0')", d);
+  }
+  return d;
+}
+
 export const backendApi: BackendApi = Object.freeze<BackendApi>({
   registerDeviceType,
-  hostExecutor: (d: TensorDevice) => new CpuExecutor(d),
-  runtimeExecutor: (rt: Runtime, d: TensorDevice) => new DeviceExecutor(rt, d),
-  implementBuiltins,
+  hostExecutor: (d: TensorDevice) => new CpuExecutor(requireBackendDevice('hostExecutor', d)),
+  runtimeExecutor: (rt: Runtime, d: TensorDevice) => {
+    const call = 'runtimeExecutor';
+    if (!(rt instanceof Runtime)) throw invalidValue(call, 'runtime must be a Runtime', rt);
+    const dev = requireBackendDevice(call, d);
+    requireDevice(call, dev.index, rt.getDeviceCount());
+    return new DeviceExecutor(rt, dev);
+  },
+  implementBuiltins: (key: string, except?: readonly string[]) => {
+    const call = 'implementBuiltins';
+    if (typeof key !== 'string' || !isDeviceType(key) || key === 'cpu' || key === 'meta') throw invalidValue(call, 'key must be a registered backend device type', key);
+    if (except !== undefined && (!Array.isArray(except) || !except.every((n) => typeof n === 'string'))) throw invalidValue(call, 'except must be an array of op names', except);
+    implementBuiltins(key, except);
+  },
   fallback: (key: string, kernel: FallbackKernel) => dispatcher.fallback('fallback', key, kernel),
   cpuFallback: ((schema, _next, ...args) => cpuFallback(schema, args)) as FallbackKernel,
   block: (op: string, key: string) => dispatcher.block('block', op, key),

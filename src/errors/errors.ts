@@ -69,6 +69,8 @@ export const MESSAGES = {
   waitTimedOut: { code: ErrorCode.TIMEOUT, template: '{call}: the work waited for did not complete within {ms} ms' },
   waitAborted: { code: ErrorCode.ABORTED, template: '{call}: the wait was aborted (signal.reason is the cause)' },
   closedWhileWaiting: { code: ErrorCode.RUNTIME_CLOSED, template: 'wait: the runtime was closed while waiting' },
+  fileFailed: { code: ErrorCode.INVALID_VALUE, template: '{call}: cannot {verb} "{path}": {reason}' },
+  backendFailed: { code: ErrorCode.INVALID_VALUE, template: '{call}: the device backend of package {name} failed to load: {problem}' },
 } as const satisfies Record<string, { code: ErrorCode; template: string }>;
 
 export type MessageName = keyof typeof MESSAGES;

@@ -3,7 +3,7 @@ import { given, requireOptions } from '../errors/validate.js';
 import { Generator } from '../integration/random/generator.js';
 import { PhiloxStream, toUnitFloat32, toUnitFloat64 } from '../protocol/philox.js';
 import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.js';
-import { DTYPES, type DType, isDType } from '../tensor/dtype.js';
+import { DTYPES, type DType, checkFits, isDType } from '../tensor/dtype.js';
 import { encodeInto, flatten } from '../tensor/host-data.js';
 import { checkShape } from '../tensor/shape.js';
 import { Tensor, op } from '../tensor/tensor.js';
@@ -33,8 +33,11 @@ interface Resolved {
   requiresGrad: boolean;
 }
 
-function resolve(call: string, options: unknown, fallback: DType = 'float32'): Resolved {
-  const o = requireOptions<TensorOptions>(call, options);
+const TENSOR_OPTIONS = ['dtype', 'device', 'requiresGrad'] as const;
+const RANDOM_OPTIONS = [...TENSOR_OPTIONS, 'generator'] as const;
+
+function resolve(call: string, options: unknown, fallback: DType = 'float32', known: readonly string[] = TENSOR_OPTIONS): Resolved {
+  const o = requireOptions<TensorOptions>(call, options, 'options', known);
   const dtype = given(o.dtype, fallback);
   if (!isDType(dtype)) throw invalidValue(call, `options.dtype must be one of ${Object.keys(DTYPES).join(', ')}`, dtype);
   const requiresGrad = given(o.requiresGrad, false);
@@ -96,6 +99,7 @@ export function full(shape: number | readonly number[], value: number | boolean,
   const call = 'full';
   if (typeof value !== 'number' && typeof value !== 'boolean') throw invalidValue(call, 'value must be a number or a boolean', value);
   const r = resolve(call, options, typeof value === 'boolean' ? 'bool' : 'float32');
+  checkFits(call, r.dtype, value);
   return finish(fromDevice(r.device, 'full', [sizeOf(call, shape), Number(value), r.dtype]), r);
 }
 
@@ -110,11 +114,18 @@ export function ones(shape: number | readonly number[], options?: TensorOptions)
 }
 
 export function zerosLike(t: Tensor, options?: TensorOptions): Tensor {
-  return zeros(t.shape, { dtype: t.dtype, device: t.device, ...options });
+  return zeros(t.shape, likeOptions('zerosLike', t, options));
 }
 
 export function onesLike(t: Tensor, options?: TensorOptions): Tensor {
-  return ones(t.shape, { dtype: t.dtype, device: t.device, ...options });
+  return ones(t.shape, likeOptions('onesLike', t, options));
+}
+
+/** `t`'s dtype and device, overridden by `options` (a live tensor is needed: a disposed one is refused). */
+function likeOptions(call: string, t: unknown, options: unknown): TensorOptions {
+  if (!Tensor.isGenuine(t)) throw invalidValue(call, 'expected a Tensor', t);
+  t.storage(call);
+  return { dtype: t.dtype, device: t.device, ...requireOptions<TensorOptions>(call, options, 'options', TENSOR_OPTIONS) };
 }
 
 /** start, start+step, … below end (`torch.arange`); int64 when every bound is an integer. */
@@ -141,7 +152,7 @@ export function randn(shape: number | readonly number[], options?: RandomTensorO
 }
 
 function random(call: string, shape: unknown, normal: boolean, options: unknown): Tensor {
-  const r = resolve(call, options);
+  const r = resolve(call, options, 'float32', RANDOM_OPTIONS);
   if (DTYPES[r.dtype].category !== 'floating') throw invalidValue(call, `${call} needs a floating dtype`, r.dtype);
   const generator = (options as RandomTensorOptions | undefined)?.generator;
   if (generator !== undefined && !(generator instanceof Generator)) throw invalidValue(call, 'options.generator must be a Generator', generator);
@@ -207,7 +218,7 @@ export function tensor(data: unknown, options?: TensorOptions): Tensor {
   const r = resolve(call, options, inferred);
   const bytes = values.length * DTYPES[r.dtype].itemsize;
   const storage = cpuStorage(bytes);
-  encodeInto(r.dtype, values, new Uint8Array(storage.buffer!, 0, bytes));
+  encodeInto(call, r.dtype, values, new Uint8Array(storage.buffer!, 0, bytes));
   const host = Tensor.over(storage, r.dtype, shape);
   if (r.device.type === 'cpu') return finish(host, r);
   const out = op(call, 'empty', [shape, r.dtype, r.device], r.device) as Tensor;

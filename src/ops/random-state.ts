@@ -1,12 +1,12 @@
 import { invalidValue } from '../errors/errors.js';
 import type { Generator } from '../integration/random/generator.js';
 import { type DeviceLike, currentRuntime, openRuntime, resolveDevice } from '../tensor/device.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, asRaisedBy } from '../tensor/tensor.js';
 import { cpuGenerator, tensor } from './factories.js';
 
 /** The generator of a device as a framework names it: cpu's, or an openreg device's default. */
 function generatorOf(call: string, device: DeviceLike | undefined): Generator {
-  const d = resolveDevice(call, device ?? 'openreg');
+  const d = resolveDevice(call, device === undefined ? 'openreg' : device);
   if (d.type === 'cpu') return cpuGenerator;
   if (d.type === 'meta') throw invalidValue(call, 'the meta device has no generator', String(device));
   return currentRuntime(call).defaultGenerator(d.index!);
@@ -25,7 +25,12 @@ export function setRngState(state: Tensor | Uint8Array, device?: DeviceLike): vo
   if (state instanceof Uint8Array) bytes = state;
   else if (state instanceof Tensor && state.dtype === 'uint8' && state.device.type === 'cpu') bytes = state.dataSync() as Uint8Array;
   else throw invalidValue(call, 'state must be a uint8 cpu Tensor from getRngState or a Uint8Array', state instanceof Tensor ? state.toString() : state);
-  generatorOf(call, device).setState(bytes);
+  const generator = generatorOf(call, device);
+  try {
+    generator.setState(bytes);
+  } catch (error) {
+    throw asRaisedBy(call, error);
+  }
 }
 
 /** Seeds every generator: the host's and each openreg device's (`torch.manual_seed`). */

@@ -1,6 +1,8 @@
 import { invalidValue } from '../errors/errors.js';
-import { requireFunction, requireOptions } from '../errors/validate.js';
+import { requireFunction } from '../errors/validate.js';
+import { deviceTypes, isDeviceType } from '../tensor/device-types.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { requireArity, requireKnownOptions } from './checks.js';
 
 /**
  * What a backend adds to a saved tensor and checks on load (PyTorch's
@@ -18,8 +20,14 @@ const registry = new Map<string, SerializationCallbacks>();
 /** Registers the serialization callbacks of a device type (`'openreg'`); returns the disposer. */
 export function registerSerialization(deviceType: string, callbacks: SerializationCallbacks): () => void {
   const call = 'registerSerialization';
+  requireArity(call, arguments, 2);
   if (typeof deviceType !== 'string' || !/^[a-z][a-z0-9_]*$/.test(deviceType)) throw invalidValue(call, 'deviceType must be a device type name such as openreg', deviceType);
-  const c = requireOptions<SerializationCallbacks>(call, callbacks);
+  // Callbacks for a type that does not exist (yet) would never run: a typo, refused here.
+  if (!isDeviceType(deviceType) || deviceType === 'meta') {
+    throw invalidValue(call, `deviceType must be a registered device type with data (${deviceTypes().filter((t) => t !== 'meta').join(', ')}); register the device type first`, deviceType);
+  }
+  if (callbacks === undefined) throw invalidValue(call, 'callbacks must be an object with serialize and deserialize', callbacks);
+  const c = requireKnownOptions<SerializationCallbacks>(call, callbacks, ['serialize', 'deserialize'], 'callbacks');
   const entry = { serialize: requireFunction<SerializationCallbacks['serialize']>(call, 'callbacks.serialize', c.serialize), deserialize: requireFunction<SerializationCallbacks['deserialize']>(call, 'callbacks.deserialize', c.deserialize) };
   if (registry.has(deviceType)) throw invalidValue(call, `${deviceType} already has serialization callbacks`);
   registry.set(deviceType, entry);

@@ -38,7 +38,8 @@ export interface Header {
 
 /** The 8-byte length and the JSON header, padded with spaces to a multiple of 8. */
 export function encodeHeader(entries: readonly HeaderEntry[], metadata: Record<string, string>): Uint8Array {
-  const json: Record<string, unknown> = {};
+  // No prototype: a tensor or key named __proto__ is a key here, not a prototype assignment that JSON.stringify would drop.
+  const json = Object.create(null) as Record<string, unknown>;
   if (Object.keys(metadata).length > 0) json[METADATA_KEY] = metadata;
   for (const e of entries) json[e.name] = { dtype: NAMES[e.dtype], shape: e.shape, data_offsets: [e.begin, e.end] };
   const text = new TextEncoder().encode(JSON.stringify(json));
@@ -70,7 +71,8 @@ export function parseHeader(call: string, headerBytes: Uint8Array, dataBytes: nu
     throw malformed(call, `the header is not valid UTF-8 JSON (${(error as Error).message})`);
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) throw malformed(call, 'the header is not a JSON object');
-  const metadata: Record<string, string> = {};
+  // No prototype, so a key named __proto__ (or constructor) is kept as data.
+  const metadata = Object.create(null) as Record<string, string>;
   const entries: HeaderEntry[] = [];
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === METADATA_KEY) {

@@ -42,7 +42,8 @@ export function device(spec: DeviceLike, call = 'device'): TensorDevice {
   if (spec instanceof TensorDevice) return spec;
   if (typeof spec === 'number') return indexed(call, 'openreg', spec, spec);
   if (typeof spec !== 'string') throw invalidValue(call, "a device must be a name such as 'openreg:1' or 'cpu', a TensorDevice or an index", spec);
-  const match = /^([a-z][a-z0-9_]*)(?::(\d+))?$/.exec(spec);
+  // An index has no leading zeros ('openreg:01' is not a device name, as in PyTorch).
+  const match = /^([a-z][a-z0-9_]*)(?::(0|[1-9]\d*))?$/.exec(spec);
   const type = match?.[1];
   if (match === null || type === undefined || !isDeviceType(type)) {
     throw invalidValue(call, `unknown device (the device types are ${deviceTypes().join(', ')}; a backend's type exists once its package is loaded)`, spec);

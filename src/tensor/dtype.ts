@@ -37,9 +37,40 @@ export { fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from
 
 const ORDER: readonly DType[] = ['bool', 'uint8', 'int32', 'int64', 'float16', 'bfloat16', 'float32', 'float64'];
 
+/** The inclusive range of an integer dtype's values. */
+const INTEGER_RANGE: Readonly<Partial<Record<DType, readonly [bigint, bigint]>>> = {
+  uint8: [0n, 255n],
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+};
+
+/**
+ * `value` as an element of `dtype`, refused where PyTorch refuses it: an integer dtype takes
+ * only finite values whose integer part fits ("value cannot be converted to type uint8 without
+ * overflow"); floating dtypes round (overflowing to infinity) and bool takes anything.
+ */
+export function checkFits(call: string, dtype: DType, value: number | boolean | bigint): void {
+  const range = INTEGER_RANGE[dtype];
+  if (range === undefined || typeof value === 'boolean') return;
+  const fits = typeof value === 'bigint' ? value >= range[0] && value <= range[1] : Number.isFinite(value) && fitsNumber(Math.trunc(value), range);
+  if (!fits) throw invalidValue(call, `value cannot be converted to type ${dtype} without overflow`, value);
+}
+
+function fitsNumber(n: number, [lo, hi]: readonly [bigint, bigint]): boolean {
+  return n >= Number(lo) && (hi === 2n ** 63n - 1n ? n < 2 ** 63 : n <= Number(hi));
+}
+
+/** True if a dtype name (the public promoteTypes/resultType check their arguments with it). */
+function requireDType(call: string, value: unknown): DType {
+  if (!isDType(value)) throw invalidValue(call, `expected a dtype (${Object.keys(DTYPES).join(', ')})`, value);
+  return value;
+}
+
 /** PyTorch's promoteTypes: the smallest type both values fit (float16 with bfloat16 is float32). */
 export function promoteTypes(a: DType, b: DType): DType {
-  if (a === b) return a;
+  if (a === b) return requireDType('promoteTypes', a);
+  requireDType('promoteTypes', a);
+  requireDType('promoteTypes', b);
   if ((a === 'float16' && b === 'bfloat16') || (a === 'bfloat16' && b === 'float16')) return 'float32';
   return ORDER.indexOf(a) > ORDER.indexOf(b) ? a : b;
 }
@@ -63,9 +94,13 @@ const SCALAR_DEFAULT: Readonly<Record<ScalarKind, DType>> = { bool: 'bool', int:
  * category's default type (`tensor(int32) + 1.5` is float32, `tensor(float16) + 1.5` float16).
  */
 export function resultType(tensors: readonly DType[], scalars: readonly ScalarKind[] = []): DType {
+  if (!Array.isArray(tensors)) throw invalidValue('resultType', 'tensors must be an array of dtypes', tensors);
+  if (!Array.isArray(scalars)) throw invalidValue('resultType', "scalars must be an array of 'bool', 'int' or 'float'", scalars);
+  for (const t of tensors) requireDType('resultType', t);
+  for (const k of scalars) if (!Object.hasOwn(SCALAR_CATEGORY, k)) throw invalidValue('resultType', "each scalar kind must be 'bool', 'int' or 'float'", k);
   let result: DType | undefined;
   for (const t of tensors) result = result === undefined ? t : promoteTypes(result, t);
-  for (const s of scalars) {
+  for (const s of scalars as readonly ScalarKind[]) {
     const category = SCALAR_CATEGORY[s];
     if (result === undefined || CATEGORY_RANK[category] > CATEGORY_RANK[DTYPES[result].category]) {
       result = result === undefined ? SCALAR_DEFAULT[s] : promoteTypes(result, SCALAR_DEFAULT[s]);

@@ -1,5 +1,6 @@
 import { invalidValue } from '../errors/errors.js';
-import { DTYPES, type DType, fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from './dtype.js';
+import { DTYPES, type DType, checkFits, fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from './dtype.js';
+import { MAX_TENSOR_DIMS } from '../protocol/tensor-abi.js';
 import type { Shape } from './shape.js';
 
 /** Values as JS reads them: 16-bit floats decoded to float32, bool as 0/1 bytes, int64 as bigints. */
@@ -22,11 +23,14 @@ export function decode(dtype: DType, bytes: Uint8Array): TensorData {
   return raw as TensorData;
 }
 
-/** Writes `values` (already in flat order) as elements of `dtype` into `target`. */
-export function encodeInto(dtype: DType, values: ArrayLike<number | boolean | bigint>, target: Uint8Array): void {
+/** Writes `values` (already in flat order) as elements of `dtype` into `target`; a value that does not fit is refused, never wrapped. */
+export function encodeInto(call: string, dtype: DType, values: ArrayLike<number | boolean | bigint>, target: Uint8Array): void {
   const info = DTYPES[dtype];
   const out = new info.storage(target.buffer, target.byteOffset, values.length);
-  for (let i = 0; i < values.length; i++) out[i] = convert(dtype, values[i]!) as never;
+  for (let i = 0; i < values.length; i++) {
+    checkFits(call, dtype, values[i]!);
+    out[i] = convert(dtype, values[i]!) as never;
+  }
 }
 
 function convert(dtype: DType, v: number | boolean | bigint): number | bigint {
@@ -42,27 +46,42 @@ function convert(dtype: DType, v: number | boolean | bigint): number | bigint {
   return n;
 }
 
-/** Shape and flat values of nested arrays (every row of a dimension the same length). */
+/** Integers a JS number holds exactly are int64 data only inside int64's range; beyond it they were floats (`1e40`). */
+const INT64_LIMIT = 2 ** 63;
+
+/**
+ * Shape and flat values of nested arrays (every row of a dimension the same length). `kinds`
+ * says what the leaves are: bool, number (integers in int64's range), float, bigint.
+ */
 export function flatten(call: string, data: unknown): { shape: number[]; values: (number | boolean | bigint)[]; kinds: Set<string> } {
   const shape: number[] = [];
-  for (let level: unknown = data; Array.isArray(level); level = level[0]) shape.push(level.length);
+  // The first elements give the shape; an array that contains itself would never end.
+  const path = new Set<unknown>();
+  for (let level: unknown = data; Array.isArray(level); level = level[0]) {
+    if (path.has(level)) throw invalidValue(call, 'data contains itself (a cyclic array)', level);
+    if (shape.length === MAX_TENSOR_DIMS) throw invalidValue(call, `data nests deeper than ${MAX_TENSOR_DIMS} dimensions, the most a tensor may have`, shape.length + 1);
+    path.add(level);
+    shape.push(level.length);
+  }
   const values: (number | boolean | bigint)[] = [];
   const kinds = new Set<string>();
-  const walk = (node: unknown, depth: number, path: string): void => {
+  const walk = (node: unknown, depth: number, at: () => string): void => {
     if (depth === shape.length) {
       if (typeof node !== 'number' && typeof node !== 'boolean' && typeof node !== 'bigint') {
-        throw invalidValue(call, `data${path} must be a number, a boolean or a bigint`, node);
+        throw invalidValue(call, `data${at()} must be a number, a boolean or a bigint`, node);
       }
-      kinds.add(typeof node === 'number' && !Number.isInteger(node) ? 'float' : typeof node);
+      if (typeof node === 'bigint' && (node < -(2n ** 63n) || node >= 2n ** 63n)) throw invalidValue(call, `data${at()} cannot be converted to type int64 without overflow`, node);
+      kinds.add(typeof node === 'number' && !(Number.isInteger(node) && node >= -INT64_LIMIT && node < INT64_LIMIT) ? 'float' : typeof node);
       values.push(node);
       return;
     }
     if (!Array.isArray(node) || node.length !== shape[depth]) {
-      throw invalidValue(call, `data${path} must be an array of length ${shape[depth]} (nested arrays must be rectangular)`, node);
+      throw invalidValue(call, `data${at()} must be an array of length ${shape[depth]} (nested arrays must be rectangular)`, node);
     }
-    node.forEach((child, i) => walk(child, depth + 1, `${path}[${i}]`));
+    // Index by index: forEach would skip the holes of a sparse array ([1, , 3]).
+    for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, () => `${at()}[${i}]`);
   };
-  walk(data, 0, '');
+  walk(data, 0, () => '');
   return { shape, values, kinds };
 }
 

@@ -1,4 +1,13 @@
 import { invalidValue } from '../errors/errors.js';
+import { MAX_TENSOR_DIMS } from '../protocol/tensor-abi.js';
+
+/** Most elements a tensor may have: any dtype's byte count stays an exact JS integer. */
+export const MAX_NUMEL = 2 ** 50;
+
+/** The one dimension limit, checked wherever a shape enters (factories, views, nested data, load). */
+export function checkRank(call: string, rank: number): void {
+  if (rank > MAX_TENSOR_DIMS) throw invalidValue(call, `tensors of at most ${MAX_TENSOR_DIMS} dimensions are supported`, rank);
+}
 
 /**
  * Shapes and strides, as PyTorch computes them: the geometry of views. Strides are in
@@ -37,6 +46,7 @@ export function isContiguous(shape: Shape, strides: readonly number[]): boolean 
 /** A shape argument checked for `call`: non-negative integers; one -1 is inferred from `total`, if given. */
 export function checkShape(call: string, shape: unknown, total?: number): number[] {
   if (!Array.isArray(shape)) throw invalidValue(call, 'shape must be an array of integers', shape);
+  checkRank(call, shape.length);
   const out = shape.map((d: unknown, i) => {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < -1 || (d === -1 && total === undefined)) {
       throw invalidValue(call, `shape[${i}] must be an integer >= 0${total === undefined ? '' : ' (or one -1)'}`, d);
@@ -51,6 +61,7 @@ export function checkShape(call: string, shape: unknown, total?: number): number
     out[inferred] = total! / known;
   }
   if (total !== undefined && numel(out) !== total) throw invalidValue(call, `shape ${JSON.stringify(shape)} is invalid for ${total} elements`);
+  if (numel(out) > MAX_NUMEL) throw invalidValue(call, `a tensor may have at most 2^50 elements, shape ${JSON.stringify(out)} has ${numel(out)}`);
   return out;
 }
 
@@ -123,4 +134,19 @@ export function checkDim(call: string, dim: unknown, rank: number): number {
     throw invalidValue(call, `dim must be an integer in [${-r}, ${r - 1}]`, dim);
   }
   return dim < 0 ? dim + r : dim;
+}
+
+/**
+ * Refuses to write into `shape`/`strides` when two of its elements share memory (an expanded
+ * dimension: stride 0, size > 1), as PyTorch's assert_no_internal_overlap does.
+ */
+export function checkNoInternalOverlap(call: string, shape: Shape, strides: readonly number[]): void {
+  for (let i = 0; i < shape.length; i++) {
+    if (strides[i] === 0 && shape[i]! > 1) {
+      throw invalidValue(
+        call,
+        'unsupported operation: more than one element of the written-to tensor refers to a single memory location; clone() the tensor before performing the operation',
+      );
+    }
+  }
 }

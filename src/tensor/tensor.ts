@@ -1,4 +1,5 @@
 import { invalidValue, openRegError } from '../errors/errors.js';
+import { requireBoolean, requireOptions } from '../errors/validate.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import { Stream } from '../runtime/handles.js';
 import type { WaitOptions } from '../runtime/wait-options.js';
@@ -75,8 +76,14 @@ export class Tensor implements Disposable {
     return new Tensor(storage, this.dtype, shape, strides, storageOffset);
   }
 
+  /** @internal True for tensors this class made (not `Object.create(Tensor.prototype)`). */
+  static isGenuine(value: unknown): value is Tensor {
+    return typeof value === 'object' && value !== null && #storage in value;
+  }
+
   /** @internal The storage; throws once the tensor is disposed. */
   storage(call: string): Storage {
+    if (!Tensor.isGenuine(this)) throw malformedTensor(call, this);
     if (this.#storage === undefined) throw openRegError('invalidHandle', { call, problem: `${this.toString()} was disposed` });
     return this.#storage;
   }
@@ -183,9 +190,10 @@ export class Tensor implements Disposable {
     return op('transpose', 'transpose.int', [this, dim0, dim1]) as Tensor;
   }
 
-  /** Transpose of a 2-D tensor (`t()`). */
+  /** Transpose of a 2-D tensor (`t()`); a 0-D or 1-D tensor is returned as it is. */
   t(): Tensor {
-    return op('t', 'transpose.int', [this, 0, 1]) as Tensor;
+    if (Tensor.isGenuine(this) && this.ndim > 2) throw invalidValue('t', `t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
+    return op('t', 'transpose.int', [this, 0, this.ndim < 2 ? 0 : 1]) as Tensor;
   }
 
   permute(...dims: number[]): Tensor {
@@ -397,7 +405,11 @@ export class Tensor implements Disposable {
   /** A tensor on `device` or of `dtype` (this tensor itself when nothing changes). */
   to(target: DeviceLike | DType, options?: { dtype?: DType; copy?: boolean }): Tensor {
     const toDtype = typeof target === 'string' && isDType(target);
-    return op('to', 'openreg::to', [this, toDtype ? undefined : target, toDtype ? target : options?.dtype, options?.copy ?? false]) as Tensor;
+    const o = requireOptions<{ dtype: DType; copy: boolean }>('to', options, 'options', ['dtype', 'copy']);
+    if (target === undefined || target === null) throw invalidValue('to', 'a device or a dtype is needed', target);
+    const copy = o.copy === undefined ? false : requireBoolean('to', 'options.copy', o.copy);
+    if (o.dtype !== undefined && !isDType(o.dtype)) throw invalidValue('to', 'options.dtype must be a dtype name such as float32', o.dtype);
+    return op('to', 'openreg::to', [this, toDtype ? undefined : target, toDtype ? target : o.dtype, copy]) as Tensor;
   }
 
   /** Copies to the host; resolves when the values are there (`options` bound the wait). */
@@ -500,6 +512,10 @@ export function tensorsIn(args: readonly unknown[]): Tensor[] {
   return out;
 }
 
+function malformedTensor(call: string, value: unknown): Error {
+  return invalidValue(call, 'expected a Tensor made by openreg, got an object that only looks like one (Object.create(Tensor.prototype))', value);
+}
+
 /**
  * @internal The dispatch keys of a call: the wrapper keys that apply (autocast; Autograd when grad
  * mode is on and an input requires grad), then the backend of the tensors (all on one
@@ -509,6 +525,7 @@ export function dispatchKeys(call: string, args: readonly unknown[], backend?: T
   const tensors = tensorsIn(args);
   let device = backend;
   for (const t of tensors) {
+    if (!Tensor.isGenuine(t)) throw malformedTensor(call, t);
     if (device === undefined) device = t.device;
     else if (!device.equals(t.device) && backend === undefined) {
       throw invalidValue(call, `expected all tensors to be on the same device, but found at least two devices, ${device} and ${t.device}`, t.toString());

@@ -99,7 +99,11 @@ export class Generator {
 }
 
 function toSeed(call: string, seed: unknown): bigint {
-  if (typeof seed === 'bigint') return ((seed % U64) + U64) % U64;
+  // PyTorch's range: negative seeds down to -2^63 wrap into uint64; beyond either end is an overflow, not a wrap.
+  if (typeof seed === 'bigint') {
+    if (seed < -(2n ** 63n) || seed >= U64) throw invalidValue(call, 'seed must be in [-2^63, 2^64)', seed);
+    return ((seed % U64) + U64) % U64;
+  }
   if (typeof seed === 'number' && Number.isSafeInteger(seed)) return ((BigInt(seed) % U64) + U64) % U64;
   throw invalidValue(call, 'seed must be a safe integer or a bigint', seed);
 }

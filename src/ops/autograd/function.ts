@@ -56,9 +56,21 @@ export abstract class AutogradFunction {
     const out = noGrad(() => forward.call(this, ctx, ...args));
     if (!(out instanceof Tensor)) throw invalidValue(`${this.name}.forward`, 'must return a Tensor', out);
     if (isGradEnabled()) {
-      record(out, `${this.name}Backward`, args, (g) => {
-        const grads = this.backward(ctx, g);
-        return Array.isArray(grads) ? (grads as (Tensor | undefined)[]) : [grads as Tensor | undefined];
+      const name = `${this.name}Backward`;
+      record(out, name, args, (g) => {
+        const returned: unknown = this.backward(ctx, g);
+        const grads: unknown[] = Array.isArray(returned) ? returned : [returned];
+        // PyTorch checks what a user's backward returns: one gradient (or none) per argument, each shaped like it.
+        if (grads.length > args.length) throw invalidValue('backward', `${name} returned an incorrect number of gradients (expected ${args.length}, got ${grads.length})`);
+        return grads.map((grad, i) => {
+          if (grad === undefined || grad === null) return undefined;
+          const input = args[i];
+          if (!(grad instanceof Tensor)) throw invalidValue('backward', `${name} returned an invalid gradient at index ${i}: expected a Tensor or undefined`, grad);
+          if (input instanceof Tensor && grad.shape.join() !== input.shape.join()) {
+            throw invalidValue('backward', `${name} returned an invalid gradient at index ${i} - got [${grad.shape.join(', ')}] but expected shape compatible with [${input.shape.join(', ')}]`);
+          }
+          return grad;
+        });
       });
     }
     return out;

@@ -5,9 +5,9 @@ import type { Stream } from '../../runtime/handles.js';
 import { type WaitOptions, syncTimeoutOf, waitBoundsOf } from '../../runtime/wait-options.js';
 import { withinBounds } from '../../device/host-waiter.js';
 import { type DeviceLike, currentRuntime, resolveDevice } from '../../tensor/device.js';
-import { type DType, isDType } from '../../tensor/dtype.js';
+import { type DType, checkFits, isDType } from '../../tensor/dtype.js';
 import { type TensorData, decode } from '../../tensor/host-data.js';
-import { expandStrides } from '../../tensor/shape.js';
+import { checkNoInternalOverlap, expandStrides } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { busyUntil, cpuStorage, executorFor, operand as operandOf } from '../executor.js';
 import { defineBuiltin, executorOf } from '../register.js';
@@ -113,6 +113,7 @@ function moveBytes(call: string, dst: Tensor, src: Tensor): void {
 export function copyInto(call: string, dst: Tensor, src: Tensor): Tensor {
   if (!(src instanceof Tensor)) throw invalidValue(call, 'src must be a Tensor', src);
   expandStrides(call, src.shape, src.strides, dst.shape);
+  checkNoInternalOverlap(call, dst.shape, dst.strides);
   if (dst.meta) return dst;
   if (src.meta) throw invalidValue(call, 'cannot copy out of a meta tensor: it has no data');
   const source = src.shape.length === dst.shape.length && src.shape.every((n, i) => n === dst.shape[i]) ? src : src.expand(...dst.shape);
@@ -146,6 +147,8 @@ export function to(call: string, self: Tensor, device: DeviceLike | undefined, d
 defineBuiltin('copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)', (_ex, self: Tensor, src: Tensor) => copyInto('copy_', self, src));
 defineBuiltin('fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)', (ex, self: Tensor, value: unknown) => {
   if (typeof value !== 'number' && typeof value !== 'boolean') throw invalidValue('fill_', 'value must be a number or a boolean', value);
+  checkNoInternalOverlap('fill_', self.shape, self.strides);
+  checkFits('fill_', self.dtype, value);
   ex.launch('tensorFill', [], [self], (ptr) => [...operandOf(self, ptr), Number(value), self.ndim, ...self.shape, ...self.strides]);
   return self;
 });

@@ -1,6 +1,6 @@
 import { invalidValue } from '../../errors/errors.js';
 import { DTYPES, type DType, resultType, scalarKind } from '../../tensor/dtype.js';
-import { broadcastShapes } from '../../tensor/shape.js';
+import { broadcastShapes, checkNoInternalOverlap } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { Executor } from '../executor.js';
 import { type OpImpl, defineBuiltin } from '../register.js';
@@ -20,6 +20,16 @@ function requireTensor(call: string, name: string, v: unknown): Tensor {
   return v;
 }
 
+/** alpha scales the other operand: integral results take only integral alphas (PyTorch's alpha_check). */
+function checkAlpha(call: string, dtype: DType, alpha: number): void {
+  if (alpha !== 1 && DTYPES[dtype].category !== 'floating' && !Number.isInteger(alpha)) {
+    throw invalidValue(call, 'for integral input tensors, argument alpha must not be a floating point number', alpha);
+  }
+}
+
+/** An optional argument: its default only when it was not given (null is checked like any value). */
+const orDefault = (v: unknown, fallback: number): unknown => (v === undefined ? fallback : v);
+
 export function requireScalar(call: string, name: string, v: unknown): number {
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'bigint') return Number(v);
@@ -28,6 +38,7 @@ export function requireScalar(call: string, name: string, v: unknown): number {
 }
 
 function checkOut(call: string, out: Tensor, shape: readonly number[], dtype: DType): void {
+  checkNoInternalOverlap(call, out.shape, out.strides);
   if (out.shape.length !== shape.length || out.shape.some((n, i) => n !== shape[i])) {
     throw invalidValue(call, `out has shape [${out.shape.join(', ')}] but the result has shape [${shape.join(', ')}]`);
   }
@@ -59,19 +70,20 @@ function binaryFamily(name: string, op: BinaryOp, kind: Kind, withAlpha: boolean
   const alphaArg = withAlpha ? ', *, Scalar alpha=1' : '';
   const run = (call: string, ex: Executor, a: Tensor, b: Tensor | number, alpha: number, out?: Tensor): Tensor => {
     const plan = planBinary(call, kind, a, b);
+    checkAlpha(call, plan.dtype, alpha);
     if (out === undefined) out = ex.empty(plan.dtype, plan.shape);
     else checkOut(call, out, plan.shape, plan.dtype);
     launchBinary(call, ex, op, out, a, b, alpha);
     return out;
   };
   const tensorImpl: OpImpl = (ex, a: Tensor, b: unknown, alpha: unknown) =>
-    run(name, ex, requireTensor(name, 'self', a), requireTensor(name, 'other', b), requireScalar(name, 'alpha', alpha ?? 1));
+    run(name, ex, requireTensor(name, 'self', a), requireTensor(name, 'other', b), requireScalar(name, 'alpha', orDefault(alpha, 1)));
   const scalarImpl: OpImpl = (ex, a: Tensor, b: unknown, alpha: unknown) =>
-    run(name, ex, requireTensor(name, 'self', a), requireScalar(name, 'other', b), requireScalar(name, 'alpha', alpha ?? 1));
+    run(name, ex, requireTensor(name, 'self', a), requireScalar(name, 'other', b), requireScalar(name, 'alpha', orDefault(alpha, 1)));
   const outImpl: OpImpl = (ex, a: Tensor, b: unknown, ...rest: unknown[]) => {
     const [alpha, out] = withAlpha ? rest : [1, rest[0]];
     const other = b instanceof Tensor ? b : requireScalar(name, 'other', b);
-    return run(`${name}.out`, ex, requireTensor(name, 'self', a), other, requireScalar(name, 'alpha', alpha ?? 1), requireTensor(`${name}.out`, 'out', out));
+    return run(`${name}.out`, ex, requireTensor(name, 'self', a), other, requireScalar(name, 'alpha', orDefault(alpha, 1)), requireTensor(`${name}.out`, 'out', out));
   };
   defineBuiltin(`${name}.Tensor(Tensor self, Tensor other${alphaArg}) -> Tensor`, tensorImpl, tensorBackends);
   defineBuiltin(`${name}.Scalar(Tensor self, Scalar other${withAlpha ? ', Scalar alpha=1' : ''}) -> Tensor`, scalarImpl);
@@ -82,7 +94,8 @@ function binaryFamily(name: string, op: BinaryOp, kind: Kind, withAlpha: boolean
     const other = b instanceof Tensor ? b : requireScalar(`${name}_`, 'other', b);
     const plan = planBinary(`${name}_`, kind, self, other);
     checkOut(`${name}_`, self, broadcastShapes(`${name}_`, self.shape, plan.shape), plan.dtype);
-    launchBinary(`${name}_`, ex, op, self, self, other, requireScalar(`${name}_`, 'alpha', alpha ?? 1));
+    checkAlpha(`${name}_`, self.dtype, typeof alpha === 'number' ? alpha : 1);
+    launchBinary(`${name}_`, ex, op, self, self, other, requireScalar(`${name}_`, 'alpha', orDefault(alpha, 1)));
     return self;
   };
   defineBuiltin(`${name}_.Tensor(Tensor(a!) self, Tensor other${alphaArg}) -> Tensor(a!)`, inplaceImpl);
@@ -150,7 +163,8 @@ export function unaryOp(name: string, op: UnaryOp, kind: 'same' | 'float' | 'sig
 
 unaryOp('neg', UnaryOp.neg, 'signed');
 unaryOp('exp', UnaryOp.exp, 'float');
-unaryOp('relu', UnaryOp.relu, 'same');
+// relu of bool is refused, as PyTorch's clamp_min is not implemented for Bool.
+unaryOp('relu', UnaryOp.relu, 'signed');
 unaryOp('log', UnaryOp.log, 'float', FALLBACK_ONLY);
 unaryOp('sqrt', UnaryOp.sqrt, 'float', FALLBACK_ONLY);
 unaryOp('tanh', UnaryOp.tanh, 'float', FALLBACK_ONLY);

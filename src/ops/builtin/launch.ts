@@ -1,15 +1,9 @@
 import { BinaryOp, DTypeCode, SCALAR_OPERAND, TensorKernel, UnaryOp } from '../../protocol/tensor-abi.js';
-import { MAX_TENSOR_DIMS } from '../../protocol/tensor-abi.js';
-import { invalidValue } from '../../errors/errors.js';
-import { expandStrides } from '../../tensor/shape.js';
+import { checkRank, expandStrides } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { type Executor, operand } from '../executor.js';
 
 /** The kernels' shared argument shapes: one launch per op, strides broadcast to the output's shape. */
-
-function checkRank(call: string, rank: number): void {
-  if (rank > MAX_TENSOR_DIMS) throw invalidValue(call, `tensors of at most ${MAX_TENSOR_DIMS} dimensions are supported`, rank);
-}
 
 /** out = op(x), x broadcast to out's shape (identity: a converting copy). */
 export function launchUnary(call: string, ex: Executor, op: UnaryOp, out: Tensor, x: Tensor): void {

@@ -8,8 +8,15 @@ import { defineBuiltin } from '../register.js';
 
 /** Reductions over chosen dimensions (all when none are named), with keepdim. */
 
+/** keepdim: false when not given; anything but a boolean is refused. */
+function keepdimOf(call: string, keepdim: unknown): boolean {
+  if (keepdim === undefined) return false;
+  if (typeof keepdim !== 'boolean') throw invalidValue(call, 'keepdim must be a boolean', keepdim);
+  return keepdim;
+}
+
 function reducedDims(call: string, self: Tensor, dim: unknown): number[] {
-  if (dim === undefined || dim === null) return self.shape.map((_, i) => i);
+  if (dim === undefined) return self.shape.map((_, i) => i);
   const list = typeof dim === 'number' ? [dim] : dim;
   if (!Array.isArray(list)) throw invalidValue(call, 'dim must be an integer or an array of integers', dim);
   const dims = list.map((d) => checkDim(call, d, self.ndim));
@@ -57,7 +64,8 @@ function sumType(call: string, self: Tensor, dtype: unknown): DType {
   return DTYPES[self.dtype].category === 'floating' ? self.dtype : 'int64';
 }
 
-function reduction(call: string, op: ReduceOp, ex: Executor, self: Tensor, dim: unknown, keepdim: unknown, dtype: unknown): Tensor {
+function reduction(call: string, op: ReduceOp, ex: Executor, self: Tensor, dim: unknown, keepdimArg: unknown, dtype: unknown): Tensor {
+  const keepdim = keepdimOf(call, keepdimArg);
   const dims = reducedDims(call, self, dim);
   if (op === ReduceOp.mean && DTYPES[(dtype as DType | undefined) ?? self.dtype].category !== 'floating') {
     throw invalidValue(call, `could not infer the output dtype: the input dtype must be a floating point type, got ${self.dtype}`);
@@ -68,8 +76,8 @@ function reduction(call: string, op: ReduceOp, ex: Executor, self: Tensor, dim: 
     if (empty !== undefined) throw invalidValue(call, `expected reduction dim ${empty} to have non-zero size (input shape [${self.shape.join(", ")}])`);
   }
   const type = op === ReduceOp.sum ? sumType(call, self, dtype) : ((dtype as DType | undefined) ?? self.dtype);
-  const out = ex.empty(type, outShape(self, dims, keepdim === true));
-  reduceInto(ex, op, self, dims, keepdim === true, out);
+  const out = ex.empty(type, outShape(self, dims, keepdim));
+  reduceInto(ex, op, self, dims, keepdim, out);
   return out;
 }
 
@@ -86,14 +94,15 @@ defineBuiltin('max(Tensor self) -> Tensor', (ex, self: Tensor) => {
   return reduction('max', ReduceOp.max, ex, self, undefined, false, undefined);
 });
 defineBuiltin('amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor', (ex, self: Tensor, dim: unknown, keepdim: unknown) => reduction('amax', ReduceOp.max, ex, self, dim, keepdim, undefined));
-defineBuiltin('max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)', (ex, self: Tensor, dim: unknown, keepdim: unknown) => {
+defineBuiltin('max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)', (ex, self: Tensor, dim: unknown, keepdimArg: unknown) => {
   const call = 'max';
+  const keepdim = keepdimOf(call, keepdimArg);
   const d = checkDim(call, dim, self.ndim);
   const dims = self.ndim === 0 ? [] : [d];
   if (self.ndim > 0 && self.shape[d] === 0) throw invalidValue(call, `cannot reduce dimension ${d} of size 0`);
-  const shape = outShape(self, dims, keepdim === true);
+  const shape = outShape(self, dims, keepdim);
   const values = ex.empty(self.dtype, shape);
   const indices = ex.empty('int64', shape);
-  reduceInto(ex, ReduceOp.max, self, dims, keepdim === true, values, indices);
+  reduceInto(ex, ReduceOp.max, self, dims, keepdim, values, indices);
   return [values, indices];
 });

@@ -1,5 +1,5 @@
 import { invalidValue } from '../../errors/errors.js';
-import { broadcastShapes, checkDim, checkShape, contiguousStrides, expandStrides, viewStrides } from '../../tensor/shape.js';
+import { broadcastShapes, checkDim, checkRank, checkShape, contiguousStrides, expandStrides, viewStrides } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Executor } from '../executor.js';
 import { defineBuiltin } from '../register.js';
@@ -59,6 +59,7 @@ export function broadcastTo(call: string, tensors: readonly Tensor[]): number[] 
 
 export function unsqueeze(call: string, self: Tensor, dim: unknown): Tensor {
   const d = checkDim(call, dim, self.ndim + 1);
+  checkRank(call, self.ndim + 1);
   const shape = [...self.shape];
   const strides = [...self.strides];
   shape.splice(d, 0, 1);
@@ -89,12 +90,12 @@ defineBuiltin('permute(Tensor(a) self, int[] dims) -> Tensor(a)', (_ex, self: Te
 });
 defineBuiltin('slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)', (_ex, self: Tensor, dim: unknown, start: unknown, end: unknown, step: unknown) => {
   const call = 'slice';
-  const d = checkDim(call, dim ?? 0, self.ndim);
+  const d = checkDim(call, dim === undefined ? 0 : dim, self.ndim);
   const size = self.shape[d]!;
-  const s = step ?? 1;
+  const s = step === undefined ? 1 : step;
   if (typeof s !== 'number' || !Number.isInteger(s) || s < 1) throw invalidValue(call, 'step must be a positive integer', step);
   const clamp = (v: unknown, fallback: number, name: string): number => {
-    if (v === undefined || v === null) return fallback;
+    if (v === undefined) return fallback;
     if (typeof v !== 'number' || !Number.isInteger(v)) throw invalidValue(call, `${name} must be an integer`, v);
     return Math.min(Math.max(v < 0 ? v + size : v, 0), size);
   };
@@ -125,7 +126,7 @@ defineBuiltin('as_strided(Tensor(a) self, SymInt[] size, SymInt[] stride, SymInt
   const shape = checkShape(call, size);
   const strides = intList(call, 'stride', stride);
   if (strides.length !== shape.length || strides.some((s) => s < 0)) throw invalidValue(call, `stride must be ${shape.length} non-negative integers`, stride);
-  const start = offset ?? self.storageOffset;
+  const start = offset === undefined ? self.storageOffset : offset;
   if (typeof start !== 'number' || !Number.isInteger(start) || start < 0) throw invalidValue(call, 'storageOffset must be a non-negative integer', offset);
   const last = shape.some((n) => n === 0) ? start : start + shape.reduce((acc, n, i) => acc + (n - 1) * strides[i]!, 0);
   const capacity = self.storage(call).nbytes / self.itemsize;
