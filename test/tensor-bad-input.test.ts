@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import * as o from '../dist/src/index.js';
-import { useTensorRuntime } from './helpers.js';
+import { createRuntime, gate, useTensorRuntime } from './helpers.js';
 
 // Every public call of the tensor layer rejects bad input with a coded error naming the call.
 let x: o.Tensor;
@@ -67,7 +67,139 @@ const CASES: [call: string, code: string, fn: () => unknown][] = [
   ['device', 'ERR_INVALID_VALUE', () => o.device(1.5)],
   ['library.define', 'ERR_INVALID_VALUE', () => new o.Library('badns').define('bad')],
   ['library.impl', 'ERR_INVALID_VALUE', () => new o.Library('badns2').impl('missing', 'openreg', () => 0)],
+  // Issue 15: values that do not fit, cycles, overlap, limits, null, unknown keys, fakes, disposed operands.
+  ['tensor', 'ERR_INVALID_VALUE', () => o.tensor([300], { dtype: 'uint8' })],
+  ['tensor', 'ERR_INVALID_VALUE', () => o.tensor([2 ** 31], { dtype: 'int32' })],
+  ['tensor', 'ERR_INVALID_VALUE', () => o.tensor([Number.NaN], { dtype: 'int32' })],
+  ['tensor', 'ERR_INVALID_VALUE', () => o.tensor([-1], { dtype: 'uint8' })],
+  ['tensor', 'ERR_INVALID_VALUE', () => o.tensor([2n ** 63n])],
+  ['tensor', 'ERR_INVALID_VALUE', () => o.tensor(cyclic())],
+  ['tensor', 'ERR_INVALID_VALUE', () => o.tensor(bad([1, , 3]))],
+  ['tensor', 'ERR_INVALID_VALUE', () => o.tensor(nested(9))],
+  ['tensor', 'ERR_INVALID_VALUE', () => o.tensor([1], bad({ dtyp: 'int32' }))],
+  ['full', 'ERR_INVALID_VALUE', () => o.full([2], 300, { dtype: 'uint8' })],
+  ['fill_', 'ERR_INVALID_VALUE', () => o.zeros([2], { dtype: 'int32' }).fill_(2 ** 40)],
+  ['add', 'ERR_INVALID_VALUE', () => o.tensor([1, 2]).add(o.tensor([1, 2]), 0.5)],
+  ['add_', 'ERR_INVALID_VALUE', () => o.tensor([1, 2], { device: 'openreg' }).add_(1, 0.5)],
+  ['add', 'ERR_INVALID_VALUE', () => x.add(1, bad(null))],
+  ['copy_', 'ERR_INVALID_VALUE', () => o.zeros([1, 3]).expand(2, 3).copy_(o.ones([2, 3]))],
+  ['add_', 'ERR_INVALID_VALUE', () => o.zeros([1, 3], { device: 'openreg' }).expand(2, 3).add_(1)],
+  ['fill_', 'ERR_INVALID_VALUE', () => o.zeros([1, 3], { device: 'openreg' }).expand(2, 3).fill_(1)],
+  ['mul_', 'ERR_INVALID_VALUE', () => o.zeros([3, 1]).expand(3, 4).mul_(2)],
+  ['empty', 'ERR_INVALID_VALUE', () => o.empty(new Array(9).fill(1))],
+  ['rand', 'ERR_INVALID_VALUE', () => o.rand(new Array(9).fill(1))],
+  ['randn', 'ERR_INVALID_VALUE', () => o.randn(new Array(9).fill(1), { device: 'openreg' })],
+  ['emptyStrided', 'ERR_INVALID_VALUE', () => o.emptyStrided(new Array(9).fill(1), new Array(9).fill(1))],
+  ['view', 'ERR_INVALID_VALUE', () => x.view(1, 1, 1, 1, 1, 1, 1, 1, 4)],
+  ['reshape', 'ERR_INVALID_VALUE', () => x.reshape(1, 1, 1, 1, 1, 1, 1, 1, 4)],
+  ['unsqueeze', 'ERR_INVALID_VALUE', () => o.zeros([1, 1, 1, 1, 1, 1, 1, 1]).unsqueeze(0)],
+  ['zeros', 'ERR_INVALID_VALUE', () => o.zeros([2 ** 53])],
+  ['expand', 'ERR_INVALID_VALUE', () => o.zeros([1, 1, 1]).expand(2 ** 53, 2, 3)],
+  ['slice', 'ERR_INVALID_VALUE', () => x.slice(bad(null))],
+  ['slice', 'ERR_INVALID_VALUE', () => x.slice(0, 0, 2, bad(null))],
+  ['slice', 'ERR_INVALID_VALUE', () => x.slice(0, bad(null))],
+  ['asStrided', 'ERR_INVALID_VALUE', () => x.asStrided([2], [1], bad(null))],
+  ['sum', 'ERR_INVALID_VALUE', () => x.sum(0, bad('x'))],
+  ['sum', 'ERR_INVALID_VALUE', () => x.sum(0, bad(1))],
+  ['mean', 'ERR_INVALID_VALUE', () => x.mean(0, bad(null))],
+  ['amax', 'ERR_INVALID_VALUE', () => x.amax(0, bad(null))],
+  ['max', 'ERR_INVALID_VALUE', () => x.max(0, bad('yes'))],
+  ['amax', 'ERR_INVALID_VALUE', () => o.zeros([0], { device: 'openreg' }).amax()],
+  ['getRngState', 'ERR_INVALID_VALUE', () => o.getRngState(bad(null))],
+  ['manualSeed', 'ERR_INVALID_VALUE', () => o.manualSeed(2n ** 64n)],
+  ['manualSeed', 'ERR_INVALID_VALUE', () => o.manualSeed(-(2n ** 63n) - 1n)],
+  ['setRngState', 'ERR_INVALID_VALUE', () => o.setRngState(new Uint8Array(3))],
+  ['to', 'ERR_INVALID_VALUE', () => x.to('cpu', bad(null))],
+  ['to', 'ERR_INVALID_VALUE', () => x.to('cpu', bad(5))],
+  ['to', 'ERR_INVALID_VALUE', () => x.to('cpu', bad({ copy: 'yes' }))],
+  ['to', 'ERR_INVALID_VALUE', () => x.to('cpu', bad({ dtpye: 'int32' }))],
+  ['to', 'ERR_INVALID_VALUE', () => x.to(bad(null))],
+  ['device', 'ERR_INVALID_VALUE', () => o.device('openreg:01')],
+  ['t', 'ERR_INVALID_VALUE', () => o.zeros([2, 2, 2]).t()],
+  ['zerosLike', 'ERR_INVALID_VALUE', () => o.zerosLike(bad(null))],
+  ['onesLike', 'ERR_INVALID_VALUE', () => o.onesLike(bad({ shape: [2] }))],
+  ['zerosLike', 'ERR_INVALID_HANDLE', () => o.zerosLike(disposed())],
+  ['zerosLike', 'ERR_INVALID_VALUE', () => o.zerosLike(x, bad({ bogus: 1 }))],
+  ['relu', 'ERR_INVALID_VALUE', () => o.tensor([true, false], { device: 'openreg' }).relu()],
+  ['resultType', 'ERR_INVALID_VALUE', () => o.resultType(bad(5))],
+  ['resultType', 'ERR_INVALID_VALUE', () => o.resultType(['float32'], bad(['complex']))],
+  ['promoteTypes', 'ERR_INVALID_VALUE', () => o.promoteTypes(bad('bogus'), 'float32')],
+  ['rand', 'ERR_INVALID_VALUE', () => o.rand([2], bad({ generater: 5 }))],
+  ['add', 'ERR_INVALID_HANDLE', () => x.add(disposed())],
+  ['exp', 'ERR_INVALID_HANDLE', () => disposed().exp()],
+  ['sum', 'ERR_INVALID_HANDLE', () => disposed().sum()],
+  ['toArraySync', 'ERR_INVALID_HANDLE', () => disposed().toArraySync()],
+  ['cpuSync', 'ERR_INVALID_HANDLE', () => disposed().cpuSync()],
+  ['add', 'ERR_INVALID_VALUE', () => x.add(fake())],
+  ['mul', 'ERR_INVALID_VALUE', () => fake().mul(2)],
+  ['matmul', 'ERR_INVALID_VALUE', () => x.matmul(fake())],
+  ['copy_', 'ERR_INVALID_VALUE', () => x.copy_(fake())],
+  ['sum', 'ERR_INVALID_VALUE', () => fake().sum()],
+  ['view', 'ERR_INVALID_VALUE', () => fake().view(4)],
 ];
+
+/** An array that contains itself. */
+function cyclic(): never {
+  const a: unknown[] = [1];
+  a[0] = a;
+  return a as never;
+}
+
+function nested(depth: number): never {
+  let v: unknown = 1;
+  for (let i = 0; i < depth; i++) v = [v];
+  return v as never;
+}
+
+function disposed(shape = [2]): o.Tensor {
+  const t = o.zeros(shape, { device: 'openreg' });
+  t.dispose();
+  return t;
+}
+
+/** An object that only looks like a tensor. */
+const fake = (): o.Tensor => Object.create(o.Tensor.prototype) as o.Tensor;
+
+// Promise-returning calls reject (never throw) with a coded error naming the call.
+const ASYNC_CASES: [call: string, code: string, fn: () => Promise<unknown>][] = [
+  ['data', 'ERR_INVALID_HANDLE', () => disposed().data()],
+  ['ready', 'ERR_INVALID_HANDLE', () => disposed().ready()],
+  ['toArray', 'ERR_INVALID_HANDLE', () => disposed().toArray()],
+  ['item', 'ERR_INVALID_HANDLE', () => disposed([1]).item()],
+  ['cpu', 'ERR_INVALID_HANDLE', () => disposed().cpu()],
+  ['data', 'ERR_INVALID_VALUE', () => x.data(bad({ timeoutMs: -1 }))],
+  ['toArray', 'ERR_INVALID_VALUE', () => x.toArray(bad({ timeoutMs: 'soon' }))],
+  ['data', 'ERR_INVALID_VALUE', () => fake().data()],
+];
+
+it.each(ASYNC_CASES.map(([call, code, fn], i) => ({ i, call, code, fn })))('async #$i: $call rejects bad input with $code naming the call, without throwing', async ({ call, code, fn }) => {
+  let result: Promise<unknown> | undefined;
+  expect(() => (result = fn())).not.toThrow();
+  const caught = await result!.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(caught).toBeInstanceOf(o.OpenRegError);
+  expect((caught as o.OpenRegError).code).toBe(code);
+  expect((caught as o.OpenRegError).message.startsWith(`${call}: `)).toBe(true);
+});
+
+it('a read that times out names the read, not the wait it used', async () => {
+  await using rt = await createRuntime({ deviceCount: 1 });
+  const t = o.zeros([2], { device: 'openreg' });
+  const held = gate(rt, rt.getCurrentStream(0));
+  try {
+    const caught = await t.toArray({ timeoutMs: 20 }).then(
+      () => undefined,
+      (error: unknown) => error as o.OpenRegError,
+    );
+    expect(caught?.code).toBe('ERR_TIMEOUT');
+    expect(caught?.message).toMatch(/^toArray: /);
+  } finally {
+    held.open();
+  }
+  await t.ready();
+});
 
 it.each(CASES.map(([call, code, fn], i) => ({ i, call, code, fn })))('#$i: $call rejects bad input with $code naming the call', ({ call, code, fn }) => {
   let caught: unknown;

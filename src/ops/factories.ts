@@ -114,11 +114,13 @@ export function ones(shape: number | readonly number[], options?: TensorOptions)
 }
 
 export function zerosLike(t: Tensor, options?: TensorOptions): Tensor {
-  return zeros(t.shape, likeOptions('zerosLike', t, options));
+  const like = likeOptions('zerosLike', t, options);
+  return zeros(t.shape, like);
 }
 
 export function onesLike(t: Tensor, options?: TensorOptions): Tensor {
-  return ones(t.shape, likeOptions('onesLike', t, options));
+  const like = likeOptions('onesLike', t, options);
+  return ones(t.shape, like);
 }
 
 /** `t`'s dtype and device, overridden by `options` (a live tensor is needed: a disposed one is refused). */
