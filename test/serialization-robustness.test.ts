@@ -114,6 +114,12 @@ describe('every key a file can carry round-trips', () => {
     }
   });
 
+  it('a tensor of more dimensions than any tensor may have is refused before anything is made', async () => {
+    const bytes = writeSafetensors({ deep: { dtype: 'F32', shape: [1, 1, 1, 1, 1, 1, 1, 1, 1], data_offsets: [0, 4] } }, f32(1));
+    const error = await expectRejectCode(load(bytes), ErrorCode.INVALID_VALUE);
+    expect(error.message).toMatch(/^load: .*"deep" has 9 dimensions; tensors of at most 8 dimensions are supported/);
+  });
+
   it('a name the file does not have is absent, even one Object.prototype has', async () => {
     const out = await load((await save({ w: zeros([1]) }))!);
     expect([out.constructor, out.toString, out.__proto__]).toEqual([undefined, undefined, undefined]);

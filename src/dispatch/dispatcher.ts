@@ -41,6 +41,9 @@ interface Operator {
   readonly kernels: Map<DispatchKey, OperatorKernel>;
   /** Backends on which this op may not fall back (the blocklist). */
   readonly blocked: Set<BackendKey>;
+  /** How many arguments a call must pass (up to the last one without a default) and may pass. */
+  readonly minArgs: number;
+  readonly maxArgs: number;
 }
 
 /**
@@ -58,7 +61,8 @@ export class Dispatcher {
   define(call: string, schema: unknown): string {
     const parsed = parseSchema(call, schema);
     if (this.#ops.has(parsed.qualifiedName)) throw invalidValue(call, `operator ${parsed.qualifiedName} is already defined`);
-    this.#ops.set(parsed.qualifiedName, { schema: parsed, kernels: new Map(), blocked: new Set() });
+    const required = parsed.args.findLastIndex((a) => a.default === undefined) + 1;
+    this.#ops.set(parsed.qualifiedName, { schema: parsed, kernels: new Map(), blocked: new Set(), minArgs: required, maxArgs: parsed.args.length });
     return parsed.qualifiedName;
   }
 
@@ -120,6 +124,8 @@ export class Dispatcher {
    */
   call(call: string, name: string, keys: readonly DispatchKey[], args: readonly unknown[]): unknown {
     const op = this.#op(call, name);
+    // Extra arguments are the one check every call can afford; callOp binds each argument to its type.
+    if (args.length > op.maxArgs) throw arityError(call, op, args.length);
     const run = (from: number, current: readonly unknown[]): unknown => {
       for (let i = from; i < keys.length; i++) {
         const key = keys[i]!;
@@ -138,10 +144,26 @@ export class Dispatcher {
     return run(0, args);
   }
 
+  /** Checks the number of arguments of a call to `name`: too few as well as too many. */
+  checkArity(call: string, name: string, count: number): void {
+    const op = this.#op(call, name);
+    if (count > op.maxArgs || count < op.minArgs) throw arityError(call, op, count);
+  }
+
   #op(call: string, name: unknown): Operator {
     if (typeof name !== 'string') throw invalidValue(call, 'the operator name must be a string', name);
     const op = this.#ops.get(name.includes('::') ? name : `aten::${name}`);
     if (op === undefined) throw invalidValue(call, `no operator ${name} is defined`);
     return op;
   }
+}
+
+function arityError(call: string, op: Operator, count: number): Error {
+  const { minArgs, maxArgs } = op;
+  const expected = minArgs === maxArgs ? `${maxArgs}` : `${minArgs} to ${maxArgs}`;
+  return invalidValue(call, `${op.schema.qualifiedName} takes ${expected} argument${maxArgs === 1 ? '' : 's'} (${signature(op.schema)})`, count);
+}
+
+function signature(schema: OperatorSchema): string {
+  return schema.args.map((a) => `${a.type} ${a.name}${a.default === undefined ? '' : `=${a.default}`}`).join(', ');
 }

@@ -7,6 +7,17 @@ export type StubKernel = (out: never, ...inputs: never[]) => void;
 
 const stubs = new Map<string, Map<BackendKey, StubKernel>>();
 
+/** Stubs an op routes through (PyTorch's `DECLARE_DISPATCH`); only these take kernels. */
+const declared = new Set<string>();
+
+/** Declares stub `name`, which a generic op's kernel looks up with stubKernel. */
+export function declareStub(name: string): void {
+  declared.add(name);
+}
+
+// The builtin ops' stubs: `abs` routes through `abs.out` to abs_stub (ops/builtin/linalg.ts).
+declareStub('abs_stub');
+
 /**
  * Registers `kernel` as the `backend` implementation of stub `name` (PyTorch's
  * `REGISTER_PRIVATEUSE1_DISPATCH(abs_stub, &abs_kernel)`): a generic op such as `abs`
@@ -15,6 +26,7 @@ const stubs = new Map<string, Map<BackendKey, StubKernel>>();
 export function registerStub(name: string, backend: BackendKey, kernel: StubKernel): () => void {
   const call = 'registerStub';
   if (typeof name !== 'string' || !/^\w+$/.test(name)) throw invalidValue(call, 'name must be an identifier such as abs_stub', name);
+  if (!declared.has(name)) throw invalidValue(call, `no op routes through a stub of that name (the stubs are ${[...declared].join(', ')})`, name);
   const key = requireOneOf(call, 'backend', backend, knownBackendKeys());
   const fn = requireFunction<StubKernel>(call, 'kernel', kernel);
   let table = stubs.get(name);

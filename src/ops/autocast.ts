@@ -33,23 +33,42 @@ export interface AutocastOptions {
   dtype?: DType;
   /** @default true */
   enabled?: boolean;
+  /** Reuse the casts of leaf tensors within the scope (`cache_enabled`); @default true */
+  cacheEnabled?: boolean;
 }
+
+const OPTION_KEYS: readonly string[] = ['deviceType', 'dtype', 'enabled', 'cacheEnabled'];
 
 interface AutocastState {
   readonly deviceType: AutocastDeviceType;
   readonly dtype: DType;
-  /** Casts of leaf tensors made in this scope, reused by later ops in it. */
-  readonly cache: Map<Tensor, Tensor>;
+  /** Casts of leaf tensors made in this scope, reused by later ops in it (undefined: cacheEnabled false). */
+  readonly cache: Map<Tensor, Tensor> | undefined;
 }
 
-/** Per async context: the autocast in force (undefined: none), in a box a `using` guard can change. */
+/**
+ * What an async context has in force. Each scope and guard installs a new one, so a change
+ * never reaches a context that did not make it; a disposed guard's scope is skipped, for any
+ * context that still holds it (an async function's code before its first await runs in the
+ * caller's context, which thus got the guard's scope too).
+ */
 interface Scope {
-  state: AutocastState | undefined;
+  readonly state: AutocastState | undefined;
+  /** The scope this one replaced, in force again once this one is disposed. */
+  readonly previous: Scope | undefined;
+  disposed: boolean;
 }
 
-const root: Scope = { state: undefined };
+const root: Scope = { state: undefined, previous: undefined, disposed: false };
+/** Below the Autocast key: no autocast, whatever the outer scope. */
+const off: Scope = { state: undefined, previous: undefined, disposed: false };
 const storage = new AsyncLocalStorage<Scope>();
-const current = (): Scope => storage.getStore() ?? root;
+
+function current(): Scope {
+  let scope = storage.getStore() ?? root;
+  while (scope.disposed) scope = scope.previous ?? root;
+  return scope;
+}
 
 /** Per device type: the dtypes autocast supports, the first being the default (cpu: bfloat16, as PyTorch). */
 const ampDtypes = new Map<AutocastDeviceType, readonly DType[]>([['cpu', ['bfloat16', 'float16']]]);
@@ -75,9 +94,12 @@ export function getAutocastDtype(deviceType: AutocastDeviceType = 'openreg'): DT
 
 /** The state `options` ask for: undefined when disabled, or (with PyTorch's warning) when the dtype is unsupported. */
 function resolve(call: string, options: unknown): AutocastState | undefined {
+  if (Array.isArray(options)) throw invalidValue(call, 'options must be an object', options);
   const o = requireOptions<AutocastOptions>(call, options);
+  for (const key of Object.keys(o)) if (!OPTION_KEYS.includes(key)) throw invalidValue(call, `unknown option ${key} (the options are ${OPTION_KEYS.join(', ')})`, o);
   const deviceType = requireDeviceType(call, 'options.deviceType', given(o.deviceType, 'openreg'));
   const enabled = requireBoolean(call, 'options.enabled', given(o.enabled, true));
+  const cacheEnabled = requireBoolean(call, 'options.cacheEnabled', given(o.cacheEnabled, true));
   const dtype = given(o.dtype, supported(deviceType)[0]!);
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) throw invalidValue(call, 'options.dtype must be a dtype name', dtype);
   if (!enabled) return undefined;
@@ -85,12 +107,12 @@ function resolve(call: string, options: unknown): AutocastState | undefined {
     process.emitWarning(`In ${deviceType} autocast, but the target dtype ${dtype} is not supported. Disabling autocast.`, { code: 'OPENREG_AUTOCAST_DTYPE' });
     return undefined;
   }
-  return { deviceType, dtype, cache: new Map() };
+  return { deviceType, dtype, cache: cacheEnabled ? new Map() : undefined };
 }
 
 /** Ends a scope's cache. The casts are not disposed: a graph may still need them for backward (the GC frees them). */
 function clear(state: AutocastState | undefined): void {
-  state?.cache.clear();
+  state?.cache?.clear();
 }
 
 /**
@@ -103,7 +125,7 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
   const call = 'autocast';
   const state = resolve(call, options);
   const body = requireFunction<() => T>(call, 'fn', fn);
-  const result = storage.run({ state }, body);
+  const result = storage.run({ state, previous: current(), disposed: false }, body);
   if (result instanceof Promise) {
     void result.then(
       () => clear(state),
@@ -117,31 +139,35 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
 
 /**
  * The `using` form: `using amp = new AutocastGuard({ dtype: 'bfloat16' })` turns autocast on
- * for the rest of the block in the current async context and restores what was in force.
+ * for the rest of the block in the current async context (and what it awaits or starts), and
+ * disposing it restores what that context had, in whatever order guards are disposed.
  */
 export class AutocastGuard implements Disposable {
+  /** What the context held before (undefined: no scope was entered in it). */
+  readonly #replaced: Scope | undefined;
   readonly #scope: Scope;
-  readonly #previous: AutocastState | undefined;
-  readonly #state: AutocastState | undefined;
-  #active = true;
 
   constructor(options: AutocastOptions = {}) {
-    this.#state = resolve('AutocastGuard', options);
-    this.#scope = current();
-    this.#previous = this.#scope.state;
-    this.#scope.state = this.#state;
+    const state = resolve('AutocastGuard', options);
+    this.#replaced = storage.getStore();
+    this.#scope = { state, previous: current(), disposed: false };
+    // enterWith changes this async context only: contexts already started keep their own scope.
+    storage.enterWith(this.#scope);
   }
 
   [Symbol.dispose](): void {
-    if (!this.#active) return;
-    this.#active = false;
-    this.#scope.state = this.#previous;
-    clear(this.#state);
+    if (this.#scope.disposed) return;
+    this.#scope.disposed = true;
+    // Restore only where this guard's scope is still the one in force; elsewhere a later
+    // guard is in force (it skips this one once disposed), or the context never saw it.
+    if (storage.getStore() === this.#scope) storage.enterWith(this.#replaced ?? root);
+    clear(this.#scope.state);
   }
 }
 
 // ------------------------------------------------------------ the Autocast dispatch key
 
+const POLICY_KEYS: readonly string[] = ['lowerPrecision', 'float32', 'promote'];
 const policies = new Map<AutocastDeviceType, AutocastPolicy>();
 const withKernel = new Set<string>();
 
@@ -153,15 +179,16 @@ const withKernel = new Set<string>();
 export function registerAutocastPolicy(deviceType: AutocastDeviceType, policy: AutocastPolicy, dtypes?: readonly DType[]): void {
   const call = 'registerAutocastPolicy';
   const type = requireDeviceType(call, 'deviceType', deviceType);
-  const p = requireOptions<AutocastPolicy>(call, policy);
-  if (dtypes !== undefined) {
-    if (!Array.isArray(dtypes) || dtypes.length === 0 || !dtypes.every((d) => LOW_PRECISION.includes(d))) throw invalidValue(call, 'dtypes must list float16 and/or bfloat16', dtypes);
-    ampDtypes.set(type, [...dtypes]);
-  }
+  if (Array.isArray(policy)) throw invalidValue(call, 'policy must be an object', policy);
+  const p = requireOptions<AutocastPolicy>(call, policy, 'policy');
+  for (const key of Object.keys(p)) if (!POLICY_KEYS.includes(key)) throw invalidValue(call, `unknown policy key ${key} (the keys are ${POLICY_KEYS.join(', ')})`, p);
+  if (dtypes !== undefined && (!Array.isArray(dtypes) || dtypes.length === 0 || !dtypes.every((d) => LOW_PRECISION.includes(d)))) throw invalidValue(call, 'dtypes must list float16 and/or bfloat16', dtypes);
   const lists = [p.lowerPrecision, p.float32, p.promote].map((list, i) => {
-    if (!Array.isArray(list)) throw invalidValue(call, `policy.${['lowerPrecision', 'float32', 'promote'][i]} must be an array of op names`, list);
+    if (!Array.isArray(list)) throw invalidValue(call, `policy.${POLICY_KEYS[i]} must be an array of op names`, list);
     return list.map((name) => qualified(call, name));
   });
+  // Nothing changes until every argument has been checked.
+  if (dtypes !== undefined) ampDtypes.set(type, [...dtypes]);
   policies.set(type, { lowerPrecision: lists[0]!, float32: lists[1]!, promote: lists[2]! });
   for (const name of lists.flat()) {
     if (withKernel.has(name)) continue;
@@ -187,16 +214,16 @@ function autocastKernel(name: string, next: Redispatch, args: readonly unknown[]
   const cast = (a: unknown): unknown => {
     if (target === undefined || !floating(a) || a.device.type !== state.deviceType || a.dtype === target) return a;
     if (a.gradFn !== undefined) return a.to(target);
-    let hit = state.cache.get(a);
+    let hit = state.cache?.get(a);
     if (hit === undefined || hit.dtype !== target) {
       hit = a.to(target);
-      if (target === state.dtype) state.cache.set(a, hit);
+      if (target === state.dtype) state.cache?.set(a, hit);
     }
     return hit;
   };
   const castArgs = args.map((a) => (Array.isArray(a) ? a.map(cast) : cast(a)));
   // Below the Autocast key, ops run as written (PyTorch excludes the key inside its kernels).
-  return storage.run({ state: undefined }, () => next(...castArgs));
+  return storage.run(off, () => next(...castArgs));
 }
 
 addWrapperKeySource((tensors) => {

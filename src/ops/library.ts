@@ -1,9 +1,12 @@
 import { invalidValue } from '../errors/errors.js';
-import { requireFunction, requireOneOf } from '../errors/validate.js';
+import { requireFunction, requireOneOf, requireOptions } from '../errors/validate.js';
 import { type DispatchKey, dispatchKeys } from '../dispatch/dispatcher.js';
 import { dispatcher } from '../dispatch/registry.js';
+import type { OperatorSchema, SchemaReturn } from '../dispatch/schema.js';
+import { Generator } from '../integration/random/generator.js';
+import { DTYPES } from '../tensor/dtype.js';
 import { noGrad } from '../tensor/grad-mode.js';
-import { type TensorDevice, resolveDevice } from '../tensor/device.js';
+import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.js';
 import { Tensor, op, tensorsIn } from '../tensor/tensor.js';
 import { FunctionContext } from './autograd/function.js';
 import { record } from './autograd/engine.js';
@@ -23,6 +26,7 @@ export type LibraryBackward = (ctx: FunctionContext, grad: Tensor) => Tensor | u
 export class Library implements Disposable {
   readonly namespace: string;
   readonly #disposers: (() => void)[] = [];
+  #disposed = false;
 
   constructor(namespace: string) {
     if (typeof namespace !== 'string' || !/^[A-Za-z_]\w*$/.test(namespace)) throw invalidValue('Library', 'namespace must be an identifier', namespace);
@@ -31,6 +35,7 @@ export class Library implements Disposable {
 
   /** Defines an op from its schema (`'custom_abs(Tensor input) -> Tensor'`, or with this namespace written); returns its qualified name. */
   define(schema: string): string {
+    this.#alive('library.define');
     const text = typeof schema === 'string' && !schema.slice(0, schema.indexOf('(')).includes('::') ? `${this.namespace}::${schema}` : schema;
     const name = dispatcher.define('library.define', text);
     if (!name.startsWith(`${this.namespace}::`)) {
@@ -44,9 +49,10 @@ export class Library implements Disposable {
   /** Registers `kernel` for op `name` at dispatch `key` (unboxed: the kernel gets the op's arguments). */
   impl(name: string, key: DispatchKey, kernel: LibraryKernel): this {
     const call = 'library.impl';
+    this.#alive(call);
     const k = requireOneOf(call, 'key', key, dispatchKeys());
     const fn = requireFunction<(...args: unknown[]) => unknown>(call, 'kernel', kernel);
-    this.#disposers.push(dispatcher.impl(call, this.#qualified(name), k, (_next, ...args) => fn(...args)));
+    this.#disposers.push(dispatcher.impl(call, this.#qualified(call, name), k, (_next, ...args) => fn(...args)));
     return this;
   }
 
@@ -56,9 +62,12 @@ export class Library implements Disposable {
    */
   registerAutograd(name: string, backward: LibraryBackward, options?: { setupContext?: (ctx: FunctionContext, inputs: readonly unknown[], output: unknown) => void }): this {
     const call = 'library.registerAutograd';
+    this.#alive(call);
     const back = requireFunction<LibraryBackward>(call, 'backward', backward);
-    const setup = options?.setupContext === undefined ? undefined : requireFunction<(ctx: FunctionContext, inputs: readonly unknown[], output: unknown) => void>(call, 'options.setupContext', options.setupContext);
-    const qualified = this.#qualified(name);
+    const o = requireOptions<{ setupContext: unknown }>(call, options);
+    for (const key of Object.keys(o)) if (key !== 'setupContext') throw invalidValue(call, `unknown option ${key} (the option is setupContext)`, o);
+    const setup = o.setupContext === undefined ? undefined : requireFunction<(ctx: FunctionContext, inputs: readonly unknown[], output: unknown) => void>(call, 'options.setupContext', o.setupContext);
+    const qualified = this.#qualified(call, name);
     this.#disposers.push(
       dispatcher.impl(call, qualified, 'Autograd', (next, ...args) => {
         const out = noGrad(() => next(...args));
@@ -75,6 +84,7 @@ export class Library implements Disposable {
   }
 
   dispose(): void {
+    this.#disposed = true;
     for (const d of this.#disposers.splice(0).reverse()) d();
   }
 
@@ -82,27 +92,141 @@ export class Library implements Disposable {
     this.dispose();
   }
 
-  #qualified(name: string): string {
-    if (typeof name !== 'string') throw invalidValue('library.impl', 'name must be a string', name);
+  #alive(call: string): void {
+    if (this.#disposed) throw invalidValue(call, `library ${this.namespace} was disposed; create a new Library to register again`);
+  }
+
+  #qualified(call: string, name: string): string {
+    if (typeof name !== 'string') throw invalidValue(call, 'name must be a string', name);
     return name.includes('::') ? name : `${this.namespace}::${name}`;
   }
 }
 
 /**
- * Calls an op by name (`torch.ops.myns.custom_abs(x)`): dispatched on its tensor arguments,
- * or on `options.device` when it has none.
+ * Calls an op by name (`torch.ops.myns.custom_abs(x)`) with its arguments in schema order,
+ * keyword-only ones included; trailing ones with defaults may be left out. Each argument is
+ * checked against its schema type, and the result against the return types. The call is
+ * dispatched on its tensor arguments, or, with none, on its `Device` argument (cpu without one).
  */
 export function callOp(name: string, ...args: unknown[]): unknown {
-  const call = typeof name === 'string' ? name : 'callOp';
-  if (!dispatcher.has(call)) throw invalidValue('callOp', 'no operator of that name is defined', name);
-  const backend: TensorDevice | undefined = tensorsIn(args).length === 0 ? resolveDevice(call, findDevice(args)) : undefined;
-  return op(call, call, args, backend);
+  const call = 'callOp';
+  if (typeof name !== 'string' || !dispatcher.has(name)) throw invalidValue(call, 'no operator of that name is defined', name);
+  const schema = dispatcher.schema(call, name);
+  const bound = bindArguments(call, schema, args);
+  const inputs = tensorsIn(bound);
+  const device = inputs.length === 0 ? (deviceArgument(schema, bound) ?? resolveDevice(call, undefined)) : inputs[0]!.device;
+  const result = op(call, schema.qualifiedName, bound, inputs.length === 0 ? device : undefined);
+  checkResult(call, schema, bound, device, result);
+  return result;
 }
 
-function findDevice(args: readonly unknown[]): string | TensorDevice | undefined {
-  for (const a of args) if (a !== null && typeof a === 'object' && !(a instanceof Tensor) && 'device' in a) return (a as { device: string }).device;
+/** A check of one schema type: `test` a value, `what` it should have been. */
+interface TypeCheck {
+  readonly test: (value: unknown) => boolean;
+  readonly what: string;
+}
+
+const BASE_CHECKS: Readonly<Record<string, TypeCheck>> = {
+  Tensor: { test: (v) => v instanceof Tensor, what: 'a Tensor' },
+  int: { test: (v) => Number.isSafeInteger(v), what: 'an int' },
+  SymInt: { test: (v) => Number.isSafeInteger(v), what: 'an int' },
+  float: { test: (v) => typeof v === 'number', what: 'a float' },
+  bool: { test: (v) => typeof v === 'boolean', what: 'a bool' },
+  str: { test: (v) => typeof v === 'string', what: 'a str' },
+  Scalar: { test: (v) => typeof v === 'number' || typeof v === 'boolean', what: 'a Scalar (a number or a boolean)' },
+  ScalarType: { test: (v) => typeof v === 'string' && Object.hasOwn(DTYPES, v), what: 'a ScalarType (a dtype name)' },
+  Device: { test: (v) => v instanceof TensorDevice || typeof v === 'string' || Number.isSafeInteger(v), what: "a Device ('openreg:1', 'cpu', a TensorDevice or an index)" },
+  Generator: { test: (v) => v instanceof Generator, what: 'a Generator' },
+  Any: { test: () => true, what: 'anything' },
+};
+
+/** Checks by type string, built once per type a schema uses (each call then only runs them). */
+const typeChecks = new Map<string, TypeCheck>();
+
+function typeCheck(type: string): TypeCheck {
+  let check = typeChecks.get(type);
+  if (check !== undefined) return check;
+  const m = /^(\w+)(?:\[(\d*)\])?(\?)?$/.exec(type)!;
+  const base = BASE_CHECKS[m[1]!]!;
+  check = base;
+  if (m[2] !== undefined) {
+    const element = base;
+    // `int[N]` also takes one int, as in PyTorch (`sum(dim=0)`).
+    const single = m[2] !== '';
+    check = { test: (v) => (Array.isArray(v) && v.every(element.test)) || (single && element.test(v)), what: `a list of ${element.what.replace(/^an? /, '')}${single ? ` (or ${element.what})` : ''}` };
+  }
+  if (m[3] !== undefined) {
+    const inner = check;
+    check = { test: (v) => v === undefined || v === null || inner.test(v), what: `${inner.what} or null` };
+  }
+  typeChecks.set(type, check);
+  return check;
+}
+
+/** Checks `args` against the schema; returns them with each Device argument resolved to a TensorDevice. */
+function bindArguments(call: string, schema: OperatorSchema, args: readonly unknown[]): readonly unknown[] {
+  dispatcher.checkArity(call, schema.qualifiedName, args.length);
+  let bound = args;
+  for (let i = 0; i < args.length; i++) {
+    const arg = schema.args[i]!;
+    const value = args[i];
+    // undefined where there is a default is the default; null is a value and gets checked.
+    if (value === undefined && arg.default !== undefined) continue;
+    const check = typeCheck(arg.type);
+    if (!check.test(value)) throw invalidValue(call, `${schema.qualifiedName}: argument '${arg.name}' must be ${check.what}`, value);
+    if (arg.type.startsWith('Device') && value !== undefined && value !== null) {
+      const resolved = resolveDevice(call, value as DeviceLike);
+      if (resolved !== value) {
+        if (bound === args) bound = [...args];
+        (bound as unknown[])[i] = resolved;
+      }
+    }
+  }
+  return bound;
+}
+
+/** The device of the op's first `Device` argument given, if any. */
+function deviceArgument(schema: OperatorSchema, args: readonly unknown[]): TensorDevice | undefined {
+  for (let i = 0; i < args.length; i++) if (args[i] instanceof TensorDevice && schema.args[i]!.type.startsWith('Device')) return args[i] as TensorDevice;
   return undefined;
 }
+
+/**
+ * Checks what the kernels returned against the schema's return types: the types, the
+ * argument a `Tensor(a!)` return must be, and the device (the inputs', or a Device argument's).
+ */
+function checkResult(call: string, schema: OperatorSchema, args: readonly unknown[], device: TensorDevice, result: unknown): void {
+  const returns = schema.returns;
+  const arrow = returns.length === 1 ? returnText(returns[0]!) : `(${returns.map(returnText).join(', ')})`;
+  const fail = (problem: string, value: unknown): never => {
+    throw invalidValue(call, `${schema.qualifiedName}: ${problem} (the schema returns ${arrow})`, value);
+  };
+  if (returns.length === 0) {
+    if (result !== undefined) fail('the kernel must return nothing', result);
+    return;
+  }
+  if (returns.length > 1 && (!Array.isArray(result) || result.length !== returns.length)) fail(`the kernel must return an array of ${returns.length} values`, result);
+  for (let r = 0; r < returns.length; r++) {
+    const ret = returns[r]!;
+    const value = returns.length === 1 ? result : (result as unknown[])[r];
+    const check = typeCheck(ret.type);
+    if (!check.test(value)) fail(`the kernel must return ${check.what}${returns.length > 1 ? ` as result ${r}` : ''}`, value);
+    if (ret.alias?.write === true) {
+      const i = schema.args.findIndex((a) => a.alias?.set === ret.alias!.set);
+      if (value !== args[i]) fail(`the kernel must return its argument '${schema.args[i]!.name}', which it writes`, value);
+    }
+    for (const t of value instanceof Tensor ? [value] : Array.isArray(value) ? value : []) {
+      if (!(t instanceof Tensor) || t.device.equals(device) || deviceArgumentIs(schema, args, t.device)) continue;
+      fail(`the kernel returned a tensor on ${t.device}, but the op runs on ${device}`, t.toString());
+    }
+  }
+}
+
+function deviceArgumentIs(schema: OperatorSchema, args: readonly unknown[], device: TensorDevice): boolean {
+  return args.some((a, i) => a instanceof TensorDevice && schema.args[i]!.type.startsWith('Device') && a.equals(device));
+}
+
+const returnText = (r: SchemaReturn): string => (r.alias === undefined ? r.type : r.type.replace(/^Tensor/, `Tensor(${r.alias.set}${r.alias.write ? '!' : ''})`));
 
 /** The backends with their own kernel for an op (the op table in the README comes from this). */
 export function kernelsOf(name: string): DispatchKey[] {

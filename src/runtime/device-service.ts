@@ -180,7 +180,7 @@ export class DeviceService {
     const call = 'setSchedule';
     const core = this.#core;
     core.open(call);
-    const resolved = schedule === undefined ? undefined : scheduleOptions(call, schedule);
+    const resolved = schedule === undefined ? undefined : scheduleOptions(call, schedule, 'schedule');
     core.schedule = resolved;
     await Promise.all(core.devices.filter((d) => !d.isLost).map((d) => d.call(call, (r) => r.setSchedule(resolved))));
   }

@@ -63,7 +63,10 @@ export class EventService {
     const record = this.#core.event(call, event).record;
     if (record === undefined) return true;
     record.queue.device.throwIfFailed(call);
-    return record.queue.hasCompleted(record.seq);
+    const done = record.queue.hasCompleted(record.seq);
+    // Seeing the recorded work done orders later host work after it, as eventSynchronize does (CUDA): observers learn it.
+    if (done) this.#core.endSync(call, record.queue.device.index, record.queue, event as Event, 0);
+    return done;
   }
 
   eventSynchronize(event: unknown, options?: unknown): Promise<void> {

@@ -1,7 +1,8 @@
 import { ErrorCode, errorNumber } from '../errors/error-code.js';
 import { openRegError } from '../errors/errors.js';
-import { given, requireInteger, requireOneOf, requireOptions } from '../errors/validate.js';
+import { given, requireInteger, requireOneOf } from '../errors/validate.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
+import { requireKnownOptions } from './options.js';
 
 /** Where a fault can be injected: the nth kernel launch, copy, memset or device allocation of a device. */
 export type FaultSite = 'kernel' | 'copy' | 'memset' | 'malloc';
@@ -35,7 +36,9 @@ interface Armed {
  * Deterministic fault injection (`rt.faults.inject`): the nth kernel launch, copy or memset
  * of a device runs a built-in kernel that fails with the chosen error instead (so the error
  * arrives as a real device error does: sticky, or the device lost), and the nth device
- * allocation throws ERR_OUT_OF_MEMORY. Users test their error handling with it.
+ * allocation fails with ERR_OUT_OF_MEMORY: `rt.malloc` throws, while the caching allocator
+ * frees its cache and retries twice, so only three failures in a row reach its caller.
+ * Users test their error handling with it.
  */
 export class FaultInjector {
   #armed: Armed[] = [];
@@ -49,7 +52,7 @@ export class FaultInjector {
   /** Arms a fault; returns its disposer (disarms it if it has not fired). */
   inject(options: FaultOptions): () => void {
     const call = 'faults.inject';
-    const o = requireOptions<FaultOptions>(call, options);
+    const o = requireKnownOptions<FaultOptions>(call, options, 'options', ['device', 'at', 'nth', 'error']);
     const at = requireOneOf(call, 'options.at', o.at, SITES);
     const error = requireOneOf(call, 'options.error', o.error, ERRORS[at]);
     const armed: Armed = { device: this.#deviceOf(call, o.device), at, remaining: requireInteger(call, 'options.nth', given(o.nth, 1), 1), error };

@@ -39,6 +39,7 @@ export function integrationContext(core: RuntimeCore, api: RuntimeApi, memory: M
       const values = args();
       if (values !== undefined) kernels.launch(call, queue, kernel, values);
     },
+    currentHostFunction: () => kernels.currentHostFunction(),
     kernelName: (id) => core.kernelNames.get(id) ?? `kernel #${id}`,
     traceBuffers: () => core.devices.map((d) => d.traceBuffer),
     setTracing: (on) => {

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { invalidValue } from '../errors/errors.js';
 import { requireFunction } from '../errors/validate.js';
 import { withinBounds } from '../device/host-waiter.js';
@@ -8,6 +9,7 @@ import type { RuntimeCore } from './runtime-core.js';
 import { kKernelId, kOwner } from './symbols.js';
 import { Stream } from './handles.js';
 import type { LaunchOptions } from './launch-options.js';
+import type { RuntimeEvents } from './observer.js';
 
 const OPTION_KEYS = new Set(['stream', 'reads', 'writes']);
 
@@ -38,6 +40,7 @@ function ranges(call: string, name: string, value: unknown): readonly (readonly 
 /** Kernels: modules loaded into every worker, launches, and host functions. */
 export class KernelService {
   readonly #core: RuntimeCore;
+  readonly #hostScope = new AsyncLocalStorage<RuntimeEvents['hostFunction']>();
   #nextModuleId = 0;
 
   /** @internal */
@@ -125,9 +128,21 @@ export class KernelService {
     const body = requireFunction<() => unknown>(call, 'fn', fn);
     queue.device.throwIfFailed(call);
     const seq = core.traced(call, queue, () => queue.enqueueHostFunction(call));
-    core.hostFunctions.add(queue, seq, body);
+    if (core.observer.listeners.hostFunction === undefined) {
+      core.hostFunctions.add(queue, seq, body);
+      core.waiter.arm();
+      return;
+    }
+    const event = { device: queue.device.index, stream: core.handleOf(queue), seq, call };
+    // While it runs (and in what it awaits), its observers can tell which stream position the host is at.
+    core.hostFunctions.add(queue, seq, () => this.#hostScope.run(event, body));
     core.waiter.arm();
-    if (core.observer.listeners.hostFunction !== undefined) core.observer.emit('hostFunction', { device: queue.device.index, stream: core.handleOf(queue), seq, call });
+    core.observer.emit('hostFunction', event);
+  }
+
+  /** The observed host function whose code (or an async continuation of it) is running, as its hostFunction event. */
+  currentHostFunction(): RuntimeEvents['hostFunction'] | undefined {
+    return this.#hostScope.getStore();
   }
 
   #launchTimed(call: string, queue: StreamQueue, kernel: Kernel, args: readonly KernelArg[]): number {

@@ -45,7 +45,8 @@ export interface RuntimeEvents {
   /** A block handed out or taken back by the caching device allocator. */
   cachingAllocation: { device: number; ptr: DevicePtr; size: number; stream: Stream };
   /** `streamUses`: the other streams recordStream marked (reuse waits for their work). */
-  cachingFree: { device: number; ptr: DevicePtr; size: number; stream: Stream; streamUses: readonly Stream[] };
+  /** `call`: the public call that freed (cachingAllocator.free, or a tensor's dispose). */
+  cachingFree: { device: number; ptr: DevicePtr; size: number; stream: Stream; streamUses: readonly Stream[]; call: string };
   hostAllocation: { view: Uint8Array; size: number; call: string };
   hostFree: { view: Uint8Array; call: string };
   /** `reads`/`writes`: the byte ranges the launch declared (undefined: undeclared, its pointer arguments count as read-write). */
@@ -76,7 +77,7 @@ export interface RuntimeEvents {
   hostFunction: { device: number; stream: Stream; seq: number; call: string };
   /** A host synchronization begins (device-, stream- or event-wide). */
   synchronization: { device: number; call: string; stream: Stream | undefined; event: Event | undefined };
-  /** It ended: times on the shared clock (0 unless someone asked for timing). */
+  /** It ended: times on the shared clock (0 unless someone asked for timing). A streamQuery or eventQuery that returned true is one too, untimed. */
   synchronized: { device: number; call: string; stream: Stream | undefined; event: Event | undefined; start: number; end: number };
   /** `deviceReset(device)` ran: the device's streams, events and memory are gone. */
   deviceReset: { device: number };

@@ -1,5 +1,5 @@
 import { invalidValue } from '../errors/errors.js';
-import { given, requireFinite, requireInteger, requireOptions } from '../errors/validate.js';
+import { given, requireBoolean, requireFinite, requireInteger, requireOneOf, requireOptions } from '../errors/validate.js';
 import { MAX_DEVICES } from '../protocol/layout.js';
 
 /** Options of `Runtime.create`. */
@@ -74,7 +74,7 @@ export interface ResolvedRuntimeOptions {
   kernelTimeoutMs: number | undefined;
   enqueueTimeoutMs: number;
   /** The sanitizer's options when it starts on; undefined when off. */
-  sanitize: { mode?: 'throw' | 'collect'; stacks?: boolean } | undefined;
+  sanitize: { mode: 'throw' | 'collect'; stacks: boolean } | undefined;
   schedule: { seed: number; maxDelayUs: number } | undefined;
 }
 
@@ -89,7 +89,7 @@ export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions 
   const o = requireOptions<RuntimeOptions>(CALL, options);
   const known = new Set(['deviceCount', 'deviceMemoryBytes', 'hostMemoryBytes', 'stagingBytes', 'workerResourceLimits', 'kernelTimeoutMs', 'enqueueTimeoutMs', 'sanitize', 'schedule']);
   const sanitize = given(o.sanitize, false);
-  if (typeof sanitize !== 'boolean' && (sanitize === null || typeof sanitize !== 'object')) throw invalidValue(CALL, 'options.sanitize must be a boolean or sanitizer options', sanitize);
+  if (typeof sanitize !== 'boolean' && (sanitize === null || typeof sanitize !== 'object' || Array.isArray(sanitize))) throw invalidValue(CALL, 'options.sanitize must be a boolean or sanitizer options', sanitize);
   for (const key of Object.keys(o)) {
     if (!known.has(key)) throw invalidValue(CALL, `unknown option ${JSON.stringify(key)}`);
   }
@@ -101,18 +101,38 @@ export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions 
     workerResourceLimits: o.workerResourceLimits === undefined ? undefined : resourceLimits(o.workerResourceLimits),
     kernelTimeoutMs: o.kernelTimeoutMs === undefined ? undefined : requireFinite(CALL, 'options.kernelTimeoutMs', o.kernelTimeoutMs, 1),
     enqueueTimeoutMs: requireFinite(CALL, 'options.enqueueTimeoutMs', given(o.enqueueTimeoutMs, 60_000), 0, true),
-    sanitize: sanitize === false ? undefined : sanitize === true ? {} : sanitize,
+    // Checked here, before any worker starts, and named as the call the user made.
+    sanitize: sanitize === false ? undefined : sanitizerOptions(CALL, sanitize === true ? {} : sanitize, 'options.sanitize'),
     schedule: o.schedule === undefined ? undefined : scheduleOptions(CALL, o.schedule),
   };
 }
 
-/** Schedule fuzzing options, checked (Runtime.create's `schedule`, rt.setSchedule). */
-export function scheduleOptions(call: string, value: unknown): { seed: number; maxDelayUs: number } {
-  const s = requireOptions<{ seed: number; mode?: string; maxDelayUs?: number }>(call, value, 'options.schedule');
-  if (s.mode !== undefined && s.mode !== 'random') throw invalidValue(call, "options.schedule.mode must be 'random'", s.mode);
+/** An options bag (undefined: no options) holding only `keys`: an unknown key is a mistake, never ignored. */
+export function requireKnownOptions<T extends object>(call: string, value: unknown, name: string, keys: readonly (keyof T & string)[]): Partial<T> {
+  if (Array.isArray(value)) throw invalidValue(call, `${name} must be an object`, value);
+  const o = requireOptions<T>(call, value, name);
+  for (const key of Object.keys(o)) {
+    if (!(keys as readonly string[]).includes(key)) throw invalidValue(call, `unknown option ${name}.${key}; the options are ${keys.join(', ')}`);
+  }
+  return o;
+}
+
+/** The stream sanitizer's options, checked (Runtime.create's `sanitize`, rt.sanitizer.enable). */
+export function sanitizerOptions(call: string, value: unknown, name = 'options'): { mode: 'throw' | 'collect'; stacks: boolean } {
+  const o = requireKnownOptions<{ mode: unknown; stacks: unknown }>(call, value, name, ['mode', 'stacks']);
   return {
-    seed: requireInteger(call, 'options.schedule.seed', s.seed, 0, 2 ** 32 - 1),
-    maxDelayUs: requireInteger(call, 'options.schedule.maxDelayUs', given(s.maxDelayUs, 200), 0, 1_000_000),
+    mode: requireOneOf(call, `${name}.mode`, given(o.mode, 'throw'), ['throw', 'collect'] as const),
+    stacks: requireBoolean(call, `${name}.stacks`, given(o.stacks, false)),
+  };
+}
+
+/** Schedule fuzzing options, checked (Runtime.create's `schedule`, rt.setSchedule's `schedule`). */
+export function scheduleOptions(call: string, value: unknown, name = 'options.schedule'): { seed: number; maxDelayUs: number } {
+  const s = requireKnownOptions<{ seed: number; mode: string; maxDelayUs: number }>(call, value, name, ['seed', 'mode', 'maxDelayUs']);
+  if (s.mode !== undefined && s.mode !== 'random') throw invalidValue(call, `${name}.mode must be 'random'`, s.mode);
+  return {
+    seed: requireInteger(call, `${name}.seed`, s.seed, 0, 2 ** 32 - 1),
+    maxDelayUs: requireInteger(call, `${name}.maxDelayUs`, given(s.maxDelayUs, 200), 0, 1_000_000),
   };
 }
 

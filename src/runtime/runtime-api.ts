@@ -5,7 +5,7 @@ import type { CallCorrelation } from './call-correlation.js';
 import type { Stream } from './handles.js';
 import type { Kernel } from './kernel-module.js';
 import type { PointerAttributes } from './memory-service.js';
-import type { RuntimeObserver } from './observer.js';
+import type { RuntimeEvents, RuntimeObserver } from './observer.js';
 
 /** The public calls the integration layer builds on (the `Runtime` facade implements them). */
 export interface RuntimeApi {
@@ -64,6 +64,8 @@ export interface IntegrationContext {
    * stream), after checking the stream; `args()` runs last and returns undefined to launch nothing.
    */
   launch(call: string, kernel: Kernel, device: number, stream: unknown, args: () => readonly KernelArg[] | undefined): void;
+  /** Inside a host function launched while hostFunction was observed: that launch's event (the same object observers got). */
+  currentHostFunction(): RuntimeEvents['hostFunction'] | undefined;
   /** The name of a loaded kernel. */
   kernelName(id: number): string;
   /** Each device's trace buffer, and a switch for the workers' tracing. */

@@ -47,7 +47,10 @@ export class StreamService {
     const call = 'streamQuery';
     const queue = this.#core.queue(call, stream);
     queue.device.throwIfFailed(call);
-    return queue.idle;
+    const idle = queue.idle;
+    // Seeing the work done orders later host work after it, as a synchronization does (CUDA): observers learn it.
+    if (idle) this.#core.endSync(call, queue.device.index, queue, undefined, 0);
+    return idle;
   }
 
   streamSynchronize(stream: unknown, options?: unknown): Promise<void> {

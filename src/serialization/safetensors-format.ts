@@ -1,6 +1,7 @@
 import { invalidValue } from '../errors/errors.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
 import { DTYPES, type DType } from '../tensor/dtype.js';
+import { MAX_TENSOR_DIMS } from '../protocol/tensor-abi.js';
 
 /**
  * The safetensors format (huggingface/safetensors): an 8-byte little-endian header length
@@ -105,6 +106,8 @@ function entry(call: string, name: string, value: unknown): HeaderEntry {
   const type = typeof dtype === 'string' ? BY_NAME.get(dtype) : undefined;
   if (type === undefined) throw malformed(call, `${what} has an unknown dtype ${JSON.stringify(dtype)} (known: ${[...BY_NAME.keys()].join(', ')})`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw malformed(call, `${what} has a malformed shape ${JSON.stringify(shape)}`);
+  // The one dimension limit of every tensor entry, checked before anything is made.
+  if (shape.length > MAX_TENSOR_DIMS) throw malformed(call, `${what} has ${shape.length} dimensions; tensors of at most ${MAX_TENSOR_DIMS} dimensions are supported`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
     throw malformed(call, `${what} has malformed data_offsets ${JSON.stringify(offsets)}`);
   }

@@ -1,4 +1,6 @@
 import type { Runtime, WorkReceipt } from '../api/runtime.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { OpenRegError } from '../errors/openreg-error.js';
 import type { DeviceBlock } from '../integration/allocators/caching-allocator.js';
 import type { TensorDevice } from './device.js';
 
@@ -81,17 +83,34 @@ export class Storage {
     this.#refs++;
   }
 
-  /** Drops one user; the last returns the memory (a device block to its stream's cache). */
+  /**
+   * Drops one user; the last returns the memory (a device block to its stream's cache). The
+   * stream sanitizer's verdict on that free (ERR_DATA_RACE, in throw mode) is thrown, after the free.
+   */
   release(): void {
+    this.#release(true);
+  }
+
+  /** `release` for the garbage-collection backstop: a finalizer must not throw (the sanitizer still records its report). */
+  releaseCollected(): void {
+    this.#release(false);
+  }
+
+  #release(verdicts: boolean): void {
     if (this.#refs === 0 || --this.#refs > 0) return;
     const { runtime, block } = this;
-    // Also called from a FinalizationRegistry, where a throw would be an uncaught exception:
-    // a device reset, a lost device or a closed runtime has taken the memory already.
+    let race: OpenRegError | undefined;
+    // Other failures mean there is nothing left to free: a device reset, a lost device or a closed runtime took the memory.
     try {
-      if (block !== undefined && runtime !== undefined && !runtime.closed) runtime.cachingAllocator.free(block);
+      if (block !== undefined && runtime !== undefined && !runtime.closed) runtime.cachingAllocator.free(block, 'dispose');
+    } catch (error) {
+      if (error instanceof OpenRegError && error.code === ErrorCode.DATA_RACE) race = error;
+    }
+    try {
       this.#onFree?.();
     } catch {
-      // nothing left to free
+      // as above
     }
+    if (verdicts && race !== undefined) throw race;
   }
 }

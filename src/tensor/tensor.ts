@@ -29,7 +29,7 @@ export function addWrapperKeySource(source: (tensors: readonly Tensor[]) => Disp
   wrapperKeySources.push(source);
 }
 
-const registry = new FinalizationRegistry<Storage>((storage) => storage.release());
+const registry = new FinalizationRegistry<Storage>((storage) => storage.releaseCollected());
 
 /**
  * A strided view of a storage: dtype, shape, strides and storage offset (in elements), on
@@ -149,11 +149,17 @@ export class Tensor implements Disposable {
 
   /** Frees the tensor's hold on its storage (the memory goes when no view uses it). Idempotent. */
   dispose(): void {
+    if (!Tensor.isGenuine(this)) throw malformedTensor('dispose', this);
     const storage = this.#storage;
     if (storage === undefined) return;
     this.#storage = undefined;
     registry.unregister(this);
-    storage.release();
+    try {
+      storage.release();
+    } catch (error) {
+      // The sanitizer's verdict on the free (throw mode) names the call the user made.
+      throw asRaisedBy('dispose', error);
+    }
   }
 
   [Symbol.dispose](): void {

@@ -172,14 +172,20 @@ export class CachingAllocator {
   /**
    * Returns a block to the cache. Reused at once by later work on its own stream; if
    * other streams used it (recordStream), only after their work enqueued so far is done.
+   * `call` names the public call that frees, for the sanitizer's reports (a tensor's `dispose`).
    */
-  free(block: DeviceBlock | DevicePtr): void {
-    const call = 'cachingAllocator.free';
+  free(block: DeviceBlock | DevicePtr, call = 'cachingAllocator.free'): void {
     const b = this.#liveBlock(call, block);
     const device = b.handle!.device;
     const cache = this.#cache(device);
+    let verdict: { error: unknown } | undefined;
     if (this.#ctx.observer.listeners.cachingFree !== undefined) {
-      this.#ctx.observer.emit('cachingFree', { device, ptr: b.ptr, size: b.size, stream: b.stream, streamUses: [...(b.streamUses ?? [])] });
+      // A checker's verdict (the sanitizer's ERR_DATA_RACE) is thrown after the free is done: thrown first, it would leak the block.
+      try {
+        this.#ctx.observer.emit('cachingFree', { device, ptr: b.ptr, size: b.size, stream: b.stream, streamUses: [...(b.streamUses ?? [])], call });
+      } catch (error) {
+        verdict = { error };
+      }
     }
     cache.live.delete(b.ptr);
     b.allocated = false;
@@ -194,6 +200,7 @@ export class CachingAllocator {
     } else {
       this.#release(cache, b);
     }
+    if (verdict !== undefined) throw verdict.error;
   }
 
   /** Marks `block` as used by work on `stream`, so that freeing it waits for that work. */

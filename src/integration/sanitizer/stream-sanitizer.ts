@@ -1,10 +1,11 @@
-import { openRegError } from '../../errors/errors.js';
+import { invalidValue, openRegError } from '../../errors/errors.js';
 import type { OpenRegError } from '../../errors/openreg-error.js';
-import { given, requireBoolean, requireOneOf, requireOptions } from '../../errors/validate.js';
+import { requireOneOf } from '../../errors/validate.js';
 import type { KernelArg } from '../../protocol/command.js';
 import { deviceOfPointer } from '../../protocol/pointer.js';
 import type { Event, Stream } from '../../runtime/handles.js';
 import type { RuntimeEvents } from '../../runtime/observer.js';
+import { sanitizerOptions } from '../../runtime/options.js';
 import type { IntegrationContext } from '../../runtime/runtime-api.js';
 import { type Access, type Allocation, AllocationMap } from './allocation-map.js';
 import { type Trace, capture, format } from './call-site.js';
@@ -50,7 +51,8 @@ function siteOf(a: Access): AccessSite {
 
 /** Calls that return only when their command is done: the host is ordered after it. The Promise forms count once awaited, which is how they are used. */
 const HOST_SYNCHRONOUS = new Set(['memcpySync', 'memsetSync', 'memcpy', 'memset']);
-
+/** Queries that saw the work done: they order the host as a synchronization does, but are polls, so they do not throw collected reports. */
+const QUERIES = new Set(['streamQuery', 'eventQuery']);
 
 /**
  * The stream sanitizer (CUDA Stream Sanitizer's model, extended): a vector clock per
@@ -66,11 +68,13 @@ export class StreamSanitizer {
   #mode: 'throw' | 'collect' = 'throw';
   #stacks = false;
   readonly #clocks = new Map<Stream, VectorClock>();
-  readonly #host = new VectorClock();
+  #host = new VectorClock();
   readonly #events = new Map<Event, VectorClock>();
+  /** The clock of each observed host function's stream at its position (by its hostFunction event): code inside it is ordered after that. */
+  #hostFunctions = new WeakMap<RuntimeEvents['hostFunction'], VectorClock>();
   readonly #allocations: AllocationMap[] = [];
   /** Pinned host memory, by byte offset in the pinned pool: async copies write and read it too. */
-  readonly #pinned = new AllocationMap();
+  #pinned = new AllocationMap();
   /** Per device: byte ranges freed since the sanitizer started (an access there is a use after free). */
   readonly #freed: [number, number][][] = [];
   readonly #reports: RaceReport[] = [];
@@ -90,13 +94,11 @@ export class StreamSanitizer {
     return this.#mode;
   }
 
-  /** Starts checking every command from now on (memory allocated before is unknown to it). */
+  /** Starts checking every command from now on (memory allocated before is adopted when first used). */
   enable(options?: SanitizerOptions): void {
     const call = 'sanitizer.enable';
     this.#ctx.open(call);
-    const o = requireOptions<SanitizerOptions>(call, options);
-    this.#mode = requireOneOf(call, 'options.mode', given(o.mode, 'throw'), ['throw', 'collect'] as const);
-    this.#stacks = requireBoolean(call, 'options.stacks', given(o.stacks, false));
+    ({ mode: this.#mode, stacks: this.#stacks } = sanitizerOptions(call, options));
     if (this.#unsubscribe !== undefined) return;
     this.#unsubscribe = this.#ctx.observer.subscribe(
       {
@@ -105,11 +107,12 @@ export class StreamSanitizer {
         hostFree: (e) => void this.#pinned.remove(e.view.byteOffset),
         cachingAllocation: (e) => this.#allocate(e.device, e.ptr, e.size),
         free: (e) => this.#free(e.device, e.ptr, undefined, [], e.call),
-        cachingFree: (e) => this.#free(e.device, e.ptr, e.stream, e.streamUses, 'cachingAllocator.free'),
+        cachingFree: (e) => this.#free(e.device, e.ptr, e.stream, e.streamUses, e.call),
         eventRecord: (e) => this.#events.set(e.event, this.#clockAt(e.stream, e.seq).copy()),
         streamWait: (e) => this.#wait(e),
         synchronized: (e) => this.#synchronized(e),
         copy: (e) => this.#copy(e),
+        hostFunction: (e) => this.#hostFunctions.set(e, this.#clockAt(e.stream, e.seq).copy()),
         memset: (e) => {
           this.#access(e.device, e.stream, e.seq, e.call, [[e.ptr, e.bytes]], true);
           if (HOST_SYNCHRONOUS.has(e.call)) this.#host.merge(this.#clockAt(e.stream, e.seq));
@@ -125,9 +128,19 @@ export class StreamSanitizer {
     );
   }
 
+  /** Stops checking and forgets what it knew; `enable` starts afresh, adopting memory allocated meanwhile. */
   disable(): void {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    // Frees, reuse and synchronizations while off go unseen: what it knew would be stale (false reports).
+    this.#clocks.clear();
+    this.#host = new VectorClock();
+    this.#events.clear();
+    this.#hostFunctions = new WeakMap();
+    this.#allocations.length = 0;
+    this.#pinned = new AllocationMap();
+    this.#freed.length = 0;
+    this.#pending = 0;
   }
 
   /** Every report so far (in collect mode, also the ones a synchronization already threw). */
@@ -175,7 +188,7 @@ export class StreamSanitizer {
     } else {
       for (const [stream, clock] of this.#clocks) if (stream.device === e.device) this.#host.merge(clock);
     }
-    if (this.#mode === 'collect' && this.#pending > 0) {
+    if (this.#mode === 'collect' && this.#pending > 0 && !QUERIES.has(e.call)) {
       const fresh = this.#reports.slice(this.#reports.length - this.#pending);
       this.#pending = 0;
       throw openRegError('dataRace', { call: e.call, report: `${fresh.length} data race${fresh.length === 1 ? '' : 's'} since the last synchronization:\n${fresh.map((r) => r.message).join('\n')}` });
@@ -254,7 +267,7 @@ export class StreamSanitizer {
   }
 
   #pinnedAccess(stream: Stream, seq: number, call: string, view: ArrayBufferView, bytes: number, write: boolean): void {
-    const a = this.#pinned.find(view.byteOffset);
+    const a = this.#pinnedOf(view);
     if (a === undefined) return;
     const clock = this.#clockAt(stream, seq);
     const access: Access = { stream, seq, call, write, start: view.byteOffset, end: view.byteOffset + bytes, trace: this.#trace() };
@@ -271,15 +284,41 @@ export class StreamSanitizer {
    * async copy used.
    */
   checkHostAccess(view: ArrayBufferView, access: 'read' | 'write' = 'read'): void {
-    const write = requireOneOf('sanitizer.checkHostAccess', 'access', access, ['read', 'write'] as const) === 'write';
-    if (!this.enabled || !ArrayBuffer.isView(view)) return;
-    const a = this.#pinned.find(view.byteOffset);
+    const call = 'sanitizer.checkHostAccess';
+    this.#ctx.open(call);
+    if (!ArrayBuffer.isView(view)) throw invalidValue(call, 'view must be an ArrayBufferView (a typed array or a DataView)', view);
+    const write = requireOneOf(call, 'access', access, ['read', 'write'] as const) === 'write';
+    if (!this.enabled) return;
+    const a = this.#pinnedOf(view);
     if (a === undefined) return;
     const end = view.byteOffset + view.byteLength;
-    const conflict = a.accesses.find((x) => (write || x.write) && x.start < end && view.byteOffset < x.end && !this.#host.covers(x.stream, x.seq));
+    const host = this.#hostClock();
+    const conflict = a.accesses.find((x) => (write || x.write) && x.start < end && view.byteOffset < x.end && !host.covers(x.stream, x.seq));
     if (conflict === undefined) return;
     const hostAccess: Access = { stream: conflict.stream, seq: 0, call: `host ${access}`, write, start: view.byteOffset, end, trace: capture() };
     this.#reportPinned(hostAccess, conflict, a, true);
+  }
+
+  /** What the host is ordered after here: its synchronizations, and inside a host function, its stream's work up to it. */
+  #hostClock(): VectorClock {
+    const fn = this.#ctx.currentHostFunction();
+    const at = fn === undefined ? undefined : this.#hostFunctions.get(fn);
+    if (at === undefined) return this.#host;
+    const clock = at.copy();
+    clock.merge(this.#host);
+    return clock;
+  }
+
+  /** The pinned allocation `view` lies in: a known one, else one made while the sanitizer was off (adopted); undefined for pageable memory. */
+  #pinnedOf(view: ArrayBufferView): Allocation | undefined {
+    const attributes = this.#ctx.api.pointerGetAttributes(view);
+    const base = attributes.basePointer;
+    if (attributes.type !== 'host' || !ArrayBuffer.isView(base)) return undefined;
+    const known = this.#pinned.find(base.byteOffset);
+    if (known !== undefined && known.ptr === base.byteOffset) return known;
+    const adopted: Allocation = { ptr: base.byteOffset, size: base.byteLength, trace: '(allocated before the sanitizer was enabled)', accesses: [] };
+    this.#pinned.add(adopted);
+    return adopted;
   }
 
   #reportPinned(access: Access, conflict: Access, a: Allocation, byHost = false): void {
