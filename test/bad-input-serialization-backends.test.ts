@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { backendApi as api } from '../dist/src/backends/backend-api.js';
 import * as o from '../dist/src/index.js';
 import { useTensorRuntime } from './helpers.js';
+import { testBadCalls } from './bad-calls.js';
 
 // Every public call of serialization and backend loading refuses bad input with a coded
 // error naming the call; the Promise-returning ones reject and never throw.
@@ -154,26 +155,4 @@ const CASES: [call: string, code: string, fn: () => unknown][] = [
   ['autoloadBackends', 'ERR_INVALID_VALUE', () => (o.autoloadBackends as (...a: unknown[]) => unknown)({})],
 ];
 
-it.each(CASES.map(([call, code, fn], i) => ({ i, call, code, fn })))('#$i: $call refuses bad input with $code naming the call', async ({ call, code, fn }) => {
-  let caught: unknown;
-  let result: unknown;
-  let threw = false;
-  try {
-    result = fn();
-  } catch (error) {
-    caught = error;
-    threw = true;
-  }
-  if (ASYNC.has(call)) {
-    // A Promise-returning call rejects; it never throws at the call.
-    expect(threw, `${call} threw synchronously: ${String(caught)}`).toBe(false);
-    expect(result).toBeInstanceOf(Promise);
-    caught = await (result as Promise<unknown>).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-  }
-  expect(caught, `${call} accepted the input`).toBeInstanceOf(o.OpenRegError);
-  expect((caught as o.OpenRegError).code).toBe(code);
-  expect((caught as o.OpenRegError).message.startsWith(`${call}: `), (caught as Error).message).toBe(true);
-});
+testBadCalls(CASES, ASYNC);

@@ -18,6 +18,7 @@ import {
   zeros,
 } from '../dist/src/index.js';
 import { expectRejectCode, useTensorRuntime } from './helpers.js';
+import { writeSafetensors } from './safetensors-bytes.js';
 
 // save/load in the safetensors format: interop both ways with independent code, device
 // locations and backend metadata, mapLocation, generator state, malformed files, streaming.
@@ -25,18 +26,6 @@ let rt: Runtime;
 useTensorRuntime({ deviceCount: 2, deviceMemoryBytes: 96 << 20, hostMemoryBytes: 16 << 20 }, (r) => (rt = r));
 const dir = mkdtempSync(join(tmpdir(), 'openreg-safetensors-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** An independent writer: safetensors bytes from a header object and a data section. */
-function writeSafetensors(header: Record<string, unknown>, data: Uint8Array, pad = true): Uint8Array {
-  let json = JSON.stringify(header);
-  if (pad) while (json.length % 8 !== 0) json += ' ';
-  const text = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + text.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
-  out.set(text, 8);
-  out.set(data, 8 + text.length);
-  return out;
-}
 
 /** An independent reader: the header and the data section of safetensors bytes. */
 function readSafetensors(bytes: Uint8Array): { header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }> & { __metadata__?: Record<string, string> }; data: Uint8Array; n: number } {

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, type Runtime, type Tensor, load, loadBackend, loadMetadata, rand, registerSerialization, save, tensor, zeros } from '../dist/src/index.js';
 import { expectRejectCode, useTensorRuntime } from './helpers.js';
+import { writeSafetensors } from './safetensors-bytes.js';
 
 // save/load and the backend loader under failure and hostile input: a failed save never
 // leaves half a file, every key a file can carry round-trips, and file and package errors
@@ -21,18 +22,6 @@ const freshDir = (): string => {
   mkdirSync(d);
   return d;
 };
-
-/** An independent writer: safetensors bytes from a header object and a data section. */
-function writeSafetensors(header: Record<string, unknown>, data: Uint8Array): Uint8Array {
-  let json = JSON.stringify(header);
-  while (json.length % 8 !== 0) json += ' ';
-  const text = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + text.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(text.length), true);
-  out.set(text, 8);
-  out.set(data, 8 + text.length);
-  return out;
-}
 
 /** The header names of safetensors bytes, read independently. */
 function headerKeys(bytes: Uint8Array): { names: string[]; metadata: string[] } {

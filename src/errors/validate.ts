@@ -44,10 +44,12 @@ export function requireString(call: string, name: string, value: unknown): strin
 /** An options bag: undefined (no options) or an object; with `known`, a key outside it is refused (a misspelt option is never ignored). */
 export function requireOptions<T extends object>(call: string, options: unknown, name = 'options', known?: readonly string[]): Partial<T> {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) throw invalidValue(call, `${name} must be an object`, options);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalidValue(call, `${name} must be an object`, options);
   if (known !== undefined) {
-    for (const key of Object.keys(options)) {
-      if (!known.includes(key)) throw invalidValue(call, `${name} has no option ${JSON.stringify(key)} (the options are ${known.join(', ')})`, key);
+    for (const key of Reflect.ownKeys(options)) {
+      if (typeof key !== 'string' || !known.includes(key)) {
+        throw invalidValue(call, `${name} has no option ${typeof key === 'string' ? JSON.stringify(key) : String(key)} (the options are ${known.join(', ') || 'none'})`);
+      }
     }
   }
   return options as Partial<T>;

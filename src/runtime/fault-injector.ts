@@ -1,8 +1,8 @@
 import { ErrorCode, errorNumber } from '../errors/error-code.js';
 import { openRegError } from '../errors/errors.js';
-import { given, requireInteger, requireOneOf } from '../errors/validate.js';
+import { given, requireInteger, requireOneOf, requireOptions } from '../errors/validate.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
-import { requireKnownOptions } from './options.js';
+
 
 /** Where a fault can be injected: the nth kernel launch, copy, memset or device allocation of a device. */
 export type FaultSite = 'kernel' | 'copy' | 'memset' | 'malloc';
@@ -52,7 +52,7 @@ export class FaultInjector {
   /** Arms a fault; returns its disposer (disarms it if it has not fired). */
   inject(options: FaultOptions): () => void {
     const call = 'faults.inject';
-    const o = requireKnownOptions<FaultOptions>(call, options, 'options', ['device', 'at', 'nth', 'error']);
+    const o = requireOptions<FaultOptions>(call, options, 'options', ['device', 'at', 'nth', 'error']);
     const at = requireOneOf(call, 'options.at', o.at, SITES);
     const error = requireOneOf(call, 'options.error', o.error, ERRORS[at]);
     const armed: Armed = { device: this.#deviceOf(call, o.device), at, remaining: requireInteger(call, 'options.nth', given(o.nth, 1), 1), error };

@@ -107,19 +107,9 @@ export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions 
   };
 }
 
-/** An options bag (undefined: no options) holding only `keys`: an unknown key is a mistake, never ignored. */
-export function requireKnownOptions<T extends object>(call: string, value: unknown, name: string, keys: readonly (keyof T & string)[]): Partial<T> {
-  if (Array.isArray(value)) throw invalidValue(call, `${name} must be an object`, value);
-  const o = requireOptions<T>(call, value, name);
-  for (const key of Object.keys(o)) {
-    if (!(keys as readonly string[]).includes(key)) throw invalidValue(call, `unknown option ${name}.${key}; the options are ${keys.join(', ')}`);
-  }
-  return o;
-}
-
 /** The stream sanitizer's options, checked (Runtime.create's `sanitize`, rt.sanitizer.enable). */
 export function sanitizerOptions(call: string, value: unknown, name = 'options'): { mode: 'throw' | 'collect'; stacks: boolean } {
-  const o = requireKnownOptions<{ mode: unknown; stacks: unknown }>(call, value, name, ['mode', 'stacks']);
+  const o = requireOptions<{ mode: unknown; stacks: unknown }>(call, value, name, ['mode', 'stacks']);
   return {
     mode: requireOneOf(call, `${name}.mode`, given(o.mode, 'throw'), ['throw', 'collect'] as const),
     stacks: requireBoolean(call, `${name}.stacks`, given(o.stacks, false)),
@@ -128,7 +118,7 @@ export function sanitizerOptions(call: string, value: unknown, name = 'options')
 
 /** Schedule fuzzing options, checked (Runtime.create's `schedule`, rt.setSchedule's `schedule`). */
 export function scheduleOptions(call: string, value: unknown, name = 'options.schedule'): { seed: number; maxDelayUs: number } {
-  const s = requireKnownOptions<{ seed: number; mode: string; maxDelayUs: number }>(call, value, name, ['seed', 'mode', 'maxDelayUs']);
+  const s = requireOptions<{ seed: number; mode: string; maxDelayUs: number }>(call, value, name, ['seed', 'mode', 'maxDelayUs']);
   if (s.mode !== undefined && s.mode !== 'random') throw invalidValue(call, `${name}.mode must be 'random'`, s.mode);
   return {
     seed: requireInteger(call, `${name}.seed`, s.seed, 0, 2 ** 32 - 1),

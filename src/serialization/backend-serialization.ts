@@ -1,8 +1,8 @@
 import { invalidValue } from '../errors/errors.js';
-import { requireFunction } from '../errors/validate.js';
+import { requireFunction, requireOptions } from '../errors/validate.js';
 import { deviceTypes, isDeviceType } from '../tensor/device-types.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { requireArity, requireKnownOptions } from './checks.js';
+import { requireArity } from './checks.js';
 
 /**
  * What a backend adds to a saved tensor and checks on load (PyTorch's
@@ -27,7 +27,7 @@ export function registerSerialization(deviceType: string, callbacks: Serializati
     throw invalidValue(call, `deviceType must be a registered device type with data (${deviceTypes().filter((t) => t !== 'meta').join(', ')}); register the device type first`, deviceType);
   }
   if (callbacks === undefined) throw invalidValue(call, 'callbacks must be an object with serialize and deserialize', callbacks);
-  const c = requireKnownOptions<SerializationCallbacks>(call, callbacks, ['serialize', 'deserialize'], 'callbacks');
+  const c = requireOptions<SerializationCallbacks>(call, callbacks, 'callbacks', ['serialize', 'deserialize']);
   const entry = { serialize: requireFunction<SerializationCallbacks['serialize']>(call, 'callbacks.serialize', c.serialize), deserialize: requireFunction<SerializationCallbacks['deserialize']>(call, 'callbacks.deserialize', c.deserialize) };
   if (registry.has(deviceType)) throw invalidValue(call, `${deviceType} already has serialization callbacks`);
   registry.set(deviceType, entry);

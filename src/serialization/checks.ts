@@ -35,18 +35,6 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === null || proto === Object.prototype;
 }
 
-/** An options bag with only the `known` keys: undefined (no options) or a plain object. */
-export function requireKnownOptions<T extends object>(call: string, value: unknown, known: readonly string[], name = 'options'): Partial<T> {
-  if (value === undefined) return {};
-  if (!isPlainObject(value)) throw invalidValue(call, `${name} must be an object`, value);
-  for (const key of Reflect.ownKeys(value)) {
-    if (typeof key !== 'string' || !known.includes(key)) {
-      throw invalidValue(call, `${name} has an unknown key ${typeof key === 'string' ? JSON.stringify(key) : String(key)} (known: ${known.join(', ') || 'none'})`);
-    }
-  }
-  return value as Partial<T>;
-}
-
 /** Refuses arguments past the last parameter (a misplaced options bag is a mistake, not a no-op). */
 export function requireArity(call: string, args: IArguments, max: number): void {
   if (args.length > max) throw invalidValue(call, `takes at most ${max} argument${max === 1 ? '' : 's'}, got ${args.length}`);

@@ -8,7 +8,8 @@ import { type DeviceLike, type TensorDevice, resolveDevice } from '../tensor/dev
 import { DTYPES } from '../tensor/dtype.js';
 import { Tensor, op } from '../tensor/tensor.js';
 import { type SerializationCallbacks, serializationOf } from './backend-serialization.js';
-import { causedError, fileError, isPlainObject, reasonOf, requireArity, requireKnownOptions, requirePath } from './checks.js';
+import { causedError, fileError, isPlainObject, reasonOf, requireArity, requirePath } from './checks.js';
+import { requireOptions } from '../errors/validate.js';
 import { type Header, type HeaderEntry, METADATA_KEY, encodeHeader, headerLength, parseHeader } from './safetensors-format.js';
 import '../ops/builtins.js';
 
@@ -37,17 +38,6 @@ function record<V>(pairs: Iterable<readonly [string, V]> = []): Record<string, V
   return out;
 }
 
-/** A real Tensor: `instanceof` also holds for `Object.create(Tensor.prototype)`, which has no storage slot. */
-function isTensor(value: unknown): value is Tensor {
-  if (!(value instanceof Tensor)) return false;
-  try {
-    void value.disposed; // reads the private storage slot, which throws for an impostor
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function requireStateDict(call: string, tensors: unknown): [string, Tensor][] {
   // A plain object or a Map only: an array, a Tensor or a forgotten `await` (a Promise) would save nothing, silently.
   const pairs = tensors instanceof Map ? [...tensors.entries()] : isPlainObject(tensors) ? Object.entries(tensors) : undefined;
@@ -55,7 +45,7 @@ function requireStateDict(call: string, tensors: unknown): [string, Tensor][] {
   if (!(tensors instanceof Map) && Object.getOwnPropertySymbols(tensors).length > 0) throw invalidValue(call, 'tensor names must be strings, not symbols');
   for (const [name, t] of pairs) {
     if (typeof name !== 'string' || name === '' || name === METADATA_KEY) throw invalidValue(call, 'tensor names must be non-empty strings other than __metadata__', name);
-    if (!isTensor(t)) throw invalidValue(call, `tensors[${JSON.stringify(name)}] must be a Tensor`, t);
+    if (!Tensor.isGenuine(t)) throw invalidValue(call, `tensors[${JSON.stringify(name)}] must be a Tensor`, t);
     if (t.disposed) throw invalidValue(call, `tensors[${JSON.stringify(name)}] was disposed`);
     if (t.meta) throw invalidValue(call, `tensors[${JSON.stringify(name)}] is a meta tensor: it has no data to save`);
   }
@@ -73,7 +63,7 @@ export async function save(tensors: StateDict | Map<string, Tensor>, path?: stri
   requireArity(call, arguments, 3);
   const pairs = requireStateDict(call, tensors);
   if (path !== undefined) requirePath(call, 'path', path);
-  const o = requireKnownOptions<SaveOptions>(call, options, ['metadata']);
+  const o = requireOptions<SaveOptions>(call, options, 'options', ['metadata']);
   if (o.metadata !== undefined && !isPlainObject(o.metadata)) throw invalidValue(call, 'options.metadata must be a plain object of strings', o.metadata);
   const metadata = record<string>();
   for (const [k, v] of Object.entries(o.metadata ?? {})) {
@@ -250,7 +240,7 @@ interface Plan {
 export async function load(source: string | Uint8Array, options?: LoadOptions): Promise<StateDict> {
   const call = 'load';
   requireArity(call, arguments, 2);
-  const o = requireKnownOptions<LoadOptions>(call, options, ['mapLocation']);
+  const o = requireOptions<LoadOptions>(call, options, 'options', ['mapLocation']);
   const map = o.mapLocation;
   if (map !== undefined && typeof map !== 'function' && typeof map !== 'string' && typeof map !== 'number' && typeof map !== 'object') {
     throw invalidValue(call, 'options.mapLocation must be a device or a function', map);

@@ -1,8 +1,8 @@
 import { Runtime } from '../api/runtime.js';
 import { invalidValue } from '../errors/errors.js';
-import { requireFunction } from '../errors/validate.js';
+import { requireFunction, requireOptions } from '../errors/validate.js';
 import { Stream } from '../runtime/handles.js';
-import { requireKnownOptions } from '../runtime/options.js';
+
 
 /**
  * `openreg/bench`: a tinybench task function that reports device time, not launch
@@ -16,7 +16,7 @@ export function deviceTime(rt: Runtime, body: () => unknown, options?: { stream?
   const call = 'deviceTime';
   if (!(rt instanceof Runtime)) throw invalidValue(call, 'rt must be a Runtime', rt);
   requireFunction(call, 'body', body);
-  const o = requireKnownOptions<{ stream: Stream }>(call, options, 'options', ['stream']);
+  const o = requireOptions<{ stream: Stream }>(call, options, 'options', ['stream']);
   if (o.stream !== undefined && !(o.stream instanceof Stream)) throw invalidValue(call, 'options.stream must be a Stream', o.stream);
   const stream = o.stream ?? rt.getCurrentStream();
   const start = rt.eventCreate();
