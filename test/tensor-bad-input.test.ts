@@ -5,7 +5,9 @@ import { type BadCall, testBadCalls } from './bad-calls.js';
 
 // Every public call of the tensor layer rejects bad input with a coded error naming the call.
 let x: o.Tensor;
-useTensorRuntime({ deviceCount: 2 }, () => {
+let rt: o.Runtime;
+useTensorRuntime({ deviceCount: 2 }, (r) => {
+  rt = r;
   x = o.tensor([[1, 2], [3, 4]], { dtype: 'float32', device: 'openreg' });
 });
 
@@ -137,7 +139,47 @@ const CASES: [call: string, code: string, fn: () => unknown][] = [
   ['copy_', 'ERR_INVALID_VALUE', () => x.copy_(fake())],
   ['sum', 'ERR_INVALID_VALUE', () => fake().sum()],
   ['view', 'ERR_INVALID_VALUE', () => fake().view(4)],
+  // From the bad-input campaign: names, holes, arrays as options, extra arguments, partial overlap, PyTorch's refusals.
+  ['zeros', 'ERR_OUT_OF_MEMORY', () => o.zeros([2 ** 40], { device: 'openreg' })],
+  ['zeros', 'ERR_INVALID_VALUE', () => o.zeros(bad([, 2]))],
+  ['zeros', 'ERR_INVALID_VALUE', () => o.zeros([2], bad([]))],
+  ['zeros', 'ERR_INVALID_VALUE', () => (o.zeros as (...a: unknown[]) => unknown)([2], {}, 'extra')],
+  ['zeros', 'ERR_INVALID_VALUE', () => o.zeros([2], { dtype: 'int64', requiresGrad: true })],
+  ['zerosLike', 'ERR_INVALID_VALUE', () => o.zerosLike(x, { dtype: bad('x') })],
+  ['arange', 'ERR_INVALID_VALUE', () => o.arange(2 ** 60)],
+  ['arange', 'ERR_INVALID_VALUE', () => o.arange(0, 5, 1, { dtype: 'bool' })],
+  ['arange', 'ERR_INVALID_VALUE', () => o.arange(0, 300, 1, { dtype: 'uint8' })],
+  ['callOp', 'ERR_INVALID_VALUE', () => o.callOp('full', [2], 300, 'uint8', 'cpu')],
+  ['callOp', 'ERR_INVALID_VALUE', () => o.callOp('full', [2, -1], 1, 'float32', 'cpu')],
+  ['tensor', 'ERR_INVALID_VALUE', () => o.tensor(fake())],
+  ['flatten', 'ERR_INVALID_HANDLE', () => disposed().flatten()],
+  ['flatten', 'ERR_INVALID_VALUE', () => x.flatten(1, 0)],
+  ['zero_', 'ERR_INVALID_VALUE', () => o.zeros([1, 3]).expand(2, 3).zero_()],
+  ['requiresGrad_', 'ERR_INVALID_VALUE', () => o.zeros([2], { dtype: 'int32' }).requiresGrad_()],
+  ['exp', 'ERR_INVALID_VALUE', () => (x.exp as (...a: unknown[]) => unknown)(1)],
+  ['softmax', 'ERR_INVALID_VALUE', () => (x.softmax as (...a: unknown[]) => unknown)(0, 'bogus')],
+  ['copy_', 'ERR_INVALID_VALUE', () => square().copy_(lastSquare.t())],
+  ['add_', 'ERR_INVALID_VALUE', () => square().add_(lastSquare.t())],
+  ['pow', 'ERR_INVALID_VALUE', () => o.tensor([1, 2]).pow(-1)],
+  ['sub', 'ERR_INVALID_VALUE', () => o.tensor([true]).sub(bad(true))],
+  ['add', 'ERR_INVALID_VALUE', () => o.tensor([true]).add(o.tensor([true]), 2)],
+  ['add', 'ERR_INVALID_VALUE', () => x.add(1, bad(true))],
+  ['abs', 'ERR_INVALID_VALUE', () => o.tensor([true]).abs()],
+  ['maximum', 'ERR_INVALID_VALUE', () => x.maximum(bad(5))],
+  ['grad', 'ERR_INVALID_VALUE', () => (o.zeros([2]).grad = bad(5))],
+  ['grad', 'ERR_INVALID_VALUE', () => (o.zeros([2]).grad = o.zeros([3]))],
+  ['numel', 'ERR_INVALID_VALUE', () => fake().numel()],
+  ['device', 'ERR_INVALID_VALUE', () => (o.device as (...a: unknown[]) => unknown)('bogus', 'hijacked')],
+  ['device', 'ERR_INVALID_VALUE', () => o.device(Object.create(o.TensorDevice.prototype) as o.TensorDevice)],
+  ['recordStream', 'ERR_INVALID_VALUE', () => o.zeros([2]).recordStream(rt.getCurrentStream(0))],
 ];
+
+/** A 2x2 cpu tensor, kept in `lastSquare` for rows that use it twice. */
+let lastSquare: o.Tensor;
+function square(): o.Tensor {
+  lastSquare = o.tensor([[1, 2], [3, 4]]);
+  return lastSquare;
+}
 
 /** An array that contains itself. */
 function cyclic(): never {
@@ -171,6 +213,10 @@ const ASYNC_CASES: BadCall[] = [
   ['data', 'ERR_INVALID_VALUE', () => x.data(bad({ timeoutMs: -1 }))],
   ['toArray', 'ERR_INVALID_VALUE', () => x.toArray(bad({ timeoutMs: 'soon' }))],
   ['data', 'ERR_INVALID_VALUE', () => fake().data()],
+  ['item', 'ERR_INVALID_VALUE', () => fake().item()],
+  ['toArray', 'ERR_INVALID_VALUE', () => (x.toArray as (...a: unknown[]) => Promise<unknown>)({}, 'extra')],
+  ['ready', 'ERR_ABORTED', () => x.ready({ signal: AbortSignal.abort() })],
+  ['toArray', 'ERR_ABORTED', () => x.toArray({ signal: AbortSignal.abort() })],
 ];
 
 testBadCalls(ASYNC_CASES, new Set(ASYNC_CASES.map(([call]) => call)));
@@ -196,4 +242,37 @@ testBadCalls(CASES);
 
 it('bad input loses nothing: the tensor and the devices still work', async () => {
   expect(await x.add(1).toArray()).toEqual([[2, 3], [4, 5]]);
+});
+
+it('a tensor of another runtime is refused, never read through this runtime\'s memory', async () => {
+  const mine = o.ones([2], { device: 'openreg' });
+  await using other = await createRuntime({ deviceCount: 1 });
+  const theirs = o.full([2], 5, { device: 'openreg' });
+  expect(other.closed).toBe(false);
+  for (const fn of [() => mine.add(theirs), () => theirs.add(mine), () => mine.add_(theirs), () => mine.copy_(theirs), () => theirs.mul(mine)]) {
+    let caught: unknown;
+    try {
+      fn();
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as o.OpenRegError).code).toBe('ERR_INVALID_HANDLE');
+    expect((caught as o.OpenRegError).message).toMatch(/belongs to another runtime/);
+  }
+  expect(await mine.toArray()).toEqual([1, 1]);
+  expect(await theirs.toArray()).toEqual([5, 5]);
+});
+
+it('a timeout beyond what a timer can hold never ends the wait early', async () => {
+  expect(await x.toArray({ timeoutMs: 2 ** 53 })).toEqual([[1, 2], [3, 4]]);
+  expect(await x.add(1).toArray({ timeoutMs: 2 ** 31 })).toEqual([[2, 3], [4, 5]]);
+});
+
+it('flatten merges startDim..endDim as PyTorch does', async () => {
+  const t = o.arange(0, 24, 1, { device: 'openreg' }).view(2, 3, 4);
+  expect(t.flatten().shape).toEqual([24]);
+  expect(t.flatten(1).shape).toEqual([2, 12]);
+  expect(t.flatten(0, 1).shape).toEqual([6, 4]);
+  expect(t.flatten(-2, -1).shape).toEqual([2, 12]);
+  expect(o.tensor(3).flatten().shape).toEqual([1]);
 });

@@ -3,7 +3,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { invalidValue } from '../errors/errors.js';
 import { describe } from '../errors/openreg-error.js';
-import { causedError, reasonOf, requireArity, requirePath } from '../serialization/checks.js';
+import { causedError, reasonOf, requirePath } from '../serialization/checks.js';
+import { requireArity } from '../errors/validate.js';
 import { backendApi } from './backend-api.js';
 
 /**

@@ -26,6 +26,9 @@ export interface WaitBounds {
   signal: AbortSignal | undefined;
 }
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** `promise`, or ERR_TIMEOUT / ERR_ABORTED if `bounds` end first (the promise's later outcome is ignored). */
 export function withinBounds<T>(promise: Promise<T>, bounds: WaitBounds): Promise<T> {
   promise.catch(() => undefined);
@@ -47,7 +50,8 @@ export function withinBounds<T>(promise: Promise<T>, bounds: WaitBounds): Promis
 
 /** Calls `end` with ERR_TIMEOUT after `bounds.timeoutMs`, or ERR_ABORTED when the signal aborts; returns the disarm. */
 function armBounds(bounds: WaitBounds, end: (error: OpenRegError) => void): () => void {
-  const timer = Number.isFinite(bounds.timeoutMs) ? setTimeout(() => end(openRegError('waitTimedOut', { call: bounds.call, ms: bounds.timeoutMs })), bounds.timeoutMs) : undefined;
+  // setTimeout cannot wait past 2^31 - 1 ms (it would fire at once): a longer bound never ends a wait in practice.
+  const timer = bounds.timeoutMs <= MAX_TIMER_MS ? setTimeout(() => end(openRegError('waitTimedOut', { call: bounds.call, ms: bounds.timeoutMs })), bounds.timeoutMs) : undefined;
   const onAbort = () => end(aborted(bounds));
   bounds.signal?.addEventListener('abort', onAbort, { once: true });
   return () => {

@@ -22,6 +22,7 @@ export const MESSAGES = {
     template:
       '{call}: out of memory on device {device}: tried to allocate {bytes} bytes ({segment} bytes of segment); {free} bytes free of {total}; {allocated} bytes allocated; {reserved} bytes reserved by the caching allocator',
   },
+  outOfHostMemory: { code: ErrorCode.OUT_OF_MEMORY, template: '{call}: cannot allocate {bytes} bytes of host memory for a cpu tensor: {reason}' },
   outOfStreams: { code: ErrorCode.OUT_OF_MEMORY, template: '{call}: device {device} has no free stream (all {count} are in use)' },
   outOfEvents: { code: ErrorCode.OUT_OF_MEMORY, template: '{call}: the event table is full' },
   notReady: { code: ErrorCode.NOT_READY, template: '{call}: {which} event has not completed yet' },

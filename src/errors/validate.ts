@@ -66,3 +66,8 @@ export function requireOneOf<T>(call: string, name: string, value: unknown, allo
   if (!allowed.includes(value as T)) throw invalidValue(call, `${name} must be one of ${allowed.join(', ')}`, value);
   return value as T;
 }
+
+/** Refuses arguments past the last parameter (a misplaced options bag is a mistake, not a no-op). */
+export function requireArity(call: string, args: { readonly length: number }, max: number): void {
+  if (args.length > max) throw invalidValue(call, `takes at most ${max} argument${max === 1 ? '' : 's'}, got ${args.length}`);
+}

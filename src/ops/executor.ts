@@ -1,5 +1,7 @@
 import { Runtime } from '../api/runtime.js';
-import { invalidValue } from '../errors/errors.js';
+import { formatMessage, invalidHandle, invalidValue, runtimeClosed } from '../errors/errors.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { OpenRegError } from '../errors/openreg-error.js';
 import type { Kernel } from '../runtime/kernel-module.js';
 import type { Stream } from '../runtime/handles.js';
 import { DTypeCode, HOST_SLOT_SCALE, type TensorKernel } from '../protocol/tensor-abi.js';
@@ -62,6 +64,11 @@ export class DeviceExecutor implements Executor {
   launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void {
     for (const t of [...reads, ...writes]) {
       if (!t.device.equals(this.device)) throw invalidValue(kernel, `expected all tensors on ${this.device}, got one on ${t.device}`, t.toString());
+    }
+    for (const t of [...reads, ...writes]) {
+      // A tensor of another runtime has a pointer into another heap: never compute on it here.
+      const owner = t.storage(kernel).runtime;
+      if (owner !== this.runtime) throw owner?.closed === true ? runtimeClosed(kernel) : invalidHandle(kernel, `${t} belongs to another runtime`);
     }
     const ptrOf = (t: Tensor) => t.storage(kernel).ptr + t.storageOffset * t.itemsize;
     const args = build(ptrOf);
@@ -159,7 +166,14 @@ export class MetaExecutor implements Executor {
 /** Host memory a pool thread can address: a SharedArrayBuffer of its own, or a pinned block (`view`). */
 export function cpuStorage(nbytes: number, view?: Uint8Array, onFree?: () => void, device: TensorDevice = CPU): Storage {
   if (view !== undefined) return new Storage(device, nbytes, { buffer: view.buffer as SharedArrayBuffer, byteOffset: view.byteOffset, pinned: view, onFree });
-  return new Storage(device, nbytes, { buffer: new SharedArrayBuffer(Math.max(nbytes, 1)) });
+  let buffer: SharedArrayBuffer;
+  try {
+    buffer = new SharedArrayBuffer(Math.max(nbytes, 1));
+  } catch (error) {
+    // V8's RangeError ("Array buffer allocation failed"): the host is out of memory for it.
+    throw new OpenRegError(ErrorCode.OUT_OF_MEMORY, formatMessage('outOfHostMemory', { call: 'empty', bytes: nbytes, reason: error instanceof Error ? error.message : String(error) }), { cause: error });
+  }
+  return new Storage(device, nbytes, { buffer });
 }
 
 const cpuExecutor = new CpuExecutor();

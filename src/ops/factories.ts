@@ -1,12 +1,12 @@
 import { invalidValue } from '../errors/errors.js';
-import { given, requireOptions } from '../errors/validate.js';
+import { given, requireArity, requireOptions } from '../errors/validate.js';
 import { Generator } from '../integration/random/generator.js';
 import { PhiloxStream, toUnitFloat32, toUnitFloat64 } from '../protocol/philox.js';
 import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.js';
 import { DTYPES, type DType, checkFits, isDType } from '../tensor/dtype.js';
 import { encodeInto, flatten } from '../tensor/host-data.js';
 import { checkShape } from '../tensor/shape.js';
-import { Tensor, op } from '../tensor/tensor.js';
+import { Tensor, asRaisedBy, op } from '../tensor/tensor.js';
 import { CpuExecutor, DeviceExecutor, type Executor, cpuStorage } from './executor.js';
 import { defineBuiltin } from './register.js';
 import './builtins.js';
@@ -42,6 +42,7 @@ function resolve(call: string, options: unknown, fallback: DType = 'float32', kn
   if (!isDType(dtype)) throw invalidValue(call, `options.dtype must be one of ${Object.keys(DTYPES).join(', ')}`, dtype);
   const requiresGrad = given(o.requiresGrad, false);
   if (typeof requiresGrad !== 'boolean') throw invalidValue(call, 'options.requiresGrad must be a boolean', requiresGrad);
+  if (requiresGrad && DTYPES[dtype].category !== 'floating') throw invalidValue(call, `only floating-point tensors can require gradients, this one would be ${dtype}`, requiresGrad);
   return { dtype, device: resolveDevice(call, o.device), requiresGrad };
 }
 
@@ -54,9 +55,11 @@ function sizeOf(call: string, shape: unknown): number[] {
   return checkShape(call, typeof shape === 'number' ? [shape] : shape);
 }
 
-const fromDevice = (device: TensorDevice, call: string, args: unknown[]) => op(call, call, [...args, device], device) as Tensor;
+/** The factory op `name` on `device`, errors naming `call` (zeros and ones are `full`). */
+const fromDevice = (device: TensorDevice, call: string, name: string, args: unknown[]) => op(call, name, [...args, device], device) as Tensor;
 
-defineBuiltin('empty(int[] size, ScalarType dtype, Device device) -> Tensor', (ex, size: number[], dtype: DType) => ex.empty(dtype, size));
+// The factory ops check their own arguments too: callOp reaches them without the public wrappers.
+defineBuiltin('empty(int[] size, ScalarType dtype, Device device) -> Tensor', (ex, size: unknown, dtype: DType) => ex.empty(dtype, checkShape('empty', size)));
 defineBuiltin('empty_strided(int[] size, int[] stride, ScalarType dtype, Device device) -> Tensor', (ex, size: number[], stride: number[], dtype: DType) => {
   const span = size.some((n) => n === 0) ? 0 : size.reduce((acc, n, i) => acc + (n - 1) * stride[i]!, 0) + 1;
   const base = ex.empty(dtype, [span]);
@@ -64,13 +67,19 @@ defineBuiltin('empty_strided(int[] size, int[] stride, ScalarType dtype, Device 
   base.dispose();
   return out;
 });
-defineBuiltin('full(int[] size, Scalar fill_value, ScalarType dtype, Device device) -> Tensor', (ex, size: number[], value: number, dtype: DType) => {
-  const out = ex.empty(dtype, size);
+defineBuiltin('full(int[] size, Scalar fill_value, ScalarType dtype, Device device) -> Tensor', (ex, size: unknown, value: number, dtype: DType) => {
+  checkFits('full', dtype, value);
+  const out = ex.empty(dtype, checkShape('full', size));
   launchFill('full', ex, out, value);
   return out;
 });
 defineBuiltin('arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device device) -> Tensor', (ex, start: number, end: number, step: number, dtype: DType) => {
-  const out = ex.empty(dtype, [Math.max(0, Math.ceil((end - start) / step))]);
+  const call = 'arange';
+  if (dtype === 'bool') throw invalidValue(call, 'arange is not implemented for bool');
+  const [n] = checkShape(call, [Math.max(0, Math.ceil((end - start) / step))]) as [number];
+  // Every value must fit the dtype: the first and the last bound the rest.
+  if (n > 0) for (const v of [start, start + (n - 1) * step]) checkFits(call, dtype, v);
+  const out = ex.empty(dtype, [n]);
   launchArange(ex, out, start, step);
   return out;
 });
@@ -80,12 +89,14 @@ defineBuiltin('openreg::random(int[] size, bool normal, ScalarType dtype, Genera
 
 /** A tensor of `shape` whose values are not initialized (`torch.empty`). */
 export function empty(shape: number | readonly number[], options?: TensorOptions): Tensor {
+  requireArity('empty', arguments, 2);
   const r = resolve('empty', options);
-  return finish(fromDevice(r.device, 'empty', [sizeOf('empty', shape), r.dtype]), r);
+  return finish(fromDevice(r.device, 'empty', 'empty', [sizeOf('empty', shape), r.dtype]), r);
 }
 
 /** An uninitialized tensor with explicit strides (`torch.empty_strided`). */
 export function emptyStrided(shape: readonly number[], strides: readonly number[], options?: TensorOptions): Tensor {
+  requireArity('emptyStrided', arguments, 3);
   const call = 'emptyStrided';
   const r = resolve(call, options);
   const size = sizeOf(call, shape);
@@ -96,31 +107,44 @@ export function emptyStrided(shape: readonly number[], strides: readonly number[
 }
 
 export function full(shape: number | readonly number[], value: number | boolean, options?: TensorOptions): Tensor {
+  requireArity('full', arguments, 3);
   const call = 'full';
   if (typeof value !== 'number' && typeof value !== 'boolean') throw invalidValue(call, 'value must be a number or a boolean', value);
   const r = resolve(call, options, typeof value === 'boolean' ? 'bool' : 'float32');
   checkFits(call, r.dtype, value);
-  return finish(fromDevice(r.device, 'full', [sizeOf(call, shape), Number(value), r.dtype]), r);
+  return finish(fromDevice(r.device, call, 'full', [sizeOf(call, shape), Number(value), r.dtype]), r);
 }
 
 export function zeros(shape: number | readonly number[], options?: TensorOptions): Tensor {
+  requireArity('zeros', arguments, 2);
   const r = resolve('zeros', options);
-  return finish(fromDevice(r.device, 'full', [sizeOf('zeros', shape), 0, r.dtype]), r);
+  return finish(fromDevice(r.device, 'zeros', 'full', [sizeOf('zeros', shape), 0, r.dtype]), r);
 }
 
 export function ones(shape: number | readonly number[], options?: TensorOptions): Tensor {
+  requireArity('ones', arguments, 2);
   const r = resolve('ones', options);
-  return finish(fromDevice(r.device, 'full', [sizeOf('ones', shape), 1, r.dtype]), r);
+  return finish(fromDevice(r.device, 'ones', 'full', [sizeOf('ones', shape), 1, r.dtype]), r);
 }
 
 export function zerosLike(t: Tensor, options?: TensorOptions): Tensor {
+  requireArity('zerosLike', arguments, 2);
   const like = likeOptions('zerosLike', t, options);
-  return zeros(t.shape, like);
+  try {
+    return zeros(t.shape, like);
+  } catch (error) {
+    throw asRaisedBy('zerosLike', error);
+  }
 }
 
 export function onesLike(t: Tensor, options?: TensorOptions): Tensor {
+  requireArity('onesLike', arguments, 2);
   const like = likeOptions('onesLike', t, options);
-  return ones(t.shape, like);
+  try {
+    return ones(t.shape, like);
+  } catch (error) {
+    throw asRaisedBy('onesLike', error);
+  }
 }
 
 /** `t`'s dtype and device, overridden by `options` (a live tensor is needed: a disposed one is refused). */
@@ -132,6 +156,7 @@ function likeOptions(call: string, t: unknown, options: unknown): TensorOptions 
 
 /** start, start+step, … below end (`torch.arange`); int64 when every bound is an integer. */
 export function arange(start: number, end?: number, step = 1, options?: TensorOptions): Tensor {
+  requireArity('arange', arguments, 4);
   const call = 'arange';
   const [from, to] = end === undefined ? [0, start] : [start, end];
   for (const [name, v] of [['start', from], ['end', to], ['step', step]] as const) {
@@ -140,16 +165,18 @@ export function arange(start: number, end?: number, step = 1, options?: TensorOp
   if (step === 0 || (to - from) * step < 0) throw invalidValue(call, 'upper bound and larger bound inconsistent with step sign', step);
   const integral = [from, to, step].every(Number.isInteger);
   const r = resolve(call, options, integral ? 'int64' : 'float32');
-  return finish(fromDevice(r.device, 'arange', [from, to, step, r.dtype]), r);
+  return finish(fromDevice(r.device, call, 'arange', [from, to, step, r.dtype]), r);
 }
 
 /** Uniform in [0, 1) from the device's generator (`torch.rand`). */
 export function rand(shape: number | readonly number[], options?: RandomTensorOptions): Tensor {
+  requireArity('rand', arguments, 2);
   return random('rand', shape, false, options);
 }
 
 /** Standard normal from the device's generator (`torch.randn`). */
 export function randn(shape: number | readonly number[], options?: RandomTensorOptions): Tensor {
+  requireArity('randn', arguments, 2);
   return random('randn', shape, true, options);
 }
 
@@ -213,6 +240,7 @@ function hostRandom(g: Generator, t: Tensor, normal: boolean): void {
  * The dtype is inferred as PyTorch does: bool, int64 for integers, float32 otherwise.
  */
 export function tensor(data: unknown, options?: TensorOptions): Tensor {
+  requireArity('tensor', arguments, 2);
   const call = 'tensor';
   if (data instanceof Tensor) throw invalidValue(call, 'data is already a Tensor; use clone() or to()', data.toString());
   const { shape, values, kinds } = flatten(call, data);
@@ -224,7 +252,13 @@ export function tensor(data: unknown, options?: TensorOptions): Tensor {
   const host = Tensor.over(storage, r.dtype, shape);
   if (r.device.type === 'cpu') return finish(host, r);
   const out = op(call, 'empty', [shape, r.dtype, r.device], r.device) as Tensor;
-  copyInto(call, out, host);
-  host.dispose();
+  try {
+    copyInto(call, out, host);
+  } catch (error) {
+    out.dispose();
+    throw asRaisedBy(call, error);
+  } finally {
+    host.dispose();
+  }
   return finish(out, r);
 }

@@ -23,7 +23,13 @@ export function setRngState(state: Tensor | Uint8Array, device?: DeviceLike): vo
   const call = 'setRngState';
   let bytes: Uint8Array;
   if (state instanceof Uint8Array) bytes = state;
-  else if (state instanceof Tensor && state.dtype === 'uint8' && state.device.type === 'cpu') bytes = state.dataSync() as Uint8Array;
+  else if (Tensor.isGenuine(state) && state.dtype === 'uint8' && state.device.type === 'cpu') {
+    try {
+      bytes = state.dataSync() as Uint8Array;
+    } catch (error) {
+      throw asRaisedBy(call, error);
+    }
+  }
   else throw invalidValue(call, 'state must be a uint8 cpu Tensor from getRngState or a Uint8Array', state instanceof Tensor ? state.toString() : state);
   const generator = generatorOf(call, device);
   try {

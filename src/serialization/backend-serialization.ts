@@ -1,8 +1,7 @@
 import { invalidValue } from '../errors/errors.js';
-import { requireFunction, requireOptions } from '../errors/validate.js';
+import { requireFunction, requireOptions, requireArity } from '../errors/validate.js';
 import { deviceTypes, isDeviceType } from '../tensor/device-types.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { requireArity } from './checks.js';
 
 /**
  * What a backend adds to a saved tensor and checks on load (PyTorch's

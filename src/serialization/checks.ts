@@ -35,7 +35,3 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === null || proto === Object.prototype;
 }
 
-/** Refuses arguments past the last parameter (a misplaced options bag is a mistake, not a no-op). */
-export function requireArity(call: string, args: IArguments, max: number): void {
-  if (args.length > max) throw invalidValue(call, `takes at most ${max} argument${max === 1 ? '' : 's'}, got ${args.length}`);
-}

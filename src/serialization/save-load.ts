@@ -8,8 +8,8 @@ import { type DeviceLike, type TensorDevice, resolveDevice } from '../tensor/dev
 import { DTYPES } from '../tensor/dtype.js';
 import { Tensor, op } from '../tensor/tensor.js';
 import { type SerializationCallbacks, serializationOf } from './backend-serialization.js';
-import { causedError, fileError, isPlainObject, reasonOf, requireArity, requirePath } from './checks.js';
-import { requireOptions } from '../errors/validate.js';
+import { causedError, fileError, isPlainObject, reasonOf, requirePath } from './checks.js';
+import { requireOptions, requireArity } from '../errors/validate.js';
 import { type Header, type HeaderEntry, METADATA_KEY, encodeHeader, headerLength, parseHeader } from './safetensors-format.js';
 import '../ops/builtins.js';
 
@@ -150,11 +150,11 @@ async function saveFile(call: string, path: string, header: Uint8Array, pairs: r
 
 /** Hands `t`'s bytes, row-major, to `sink` a chunk at a time (device tensors through one pinned block). */
 async function readChunks(call: string, t: Tensor, sink: (chunk: Uint8Array) => Promise<void>): Promise<void> {
-  const c = t.contiguous();
+  const c = op(call, 'contiguous', [t]) as Tensor;
   try {
     const n = c.numel() * c.itemsize;
     if (n === 0) return;
-    await c.ready();
+    await op(call, 'openreg::ready', [c, undefined]);
     const s = c.storage(call);
     if (!c.onDevice) {
       await sink(new Uint8Array(s.buffer!, s.byteOffset + c.storageOffset * c.itemsize, n));

@@ -23,7 +23,7 @@ export class TensorDevice {
   }
 
   equals(other: TensorDevice): boolean {
-    return this.type === other.type && this.index === other.index;
+    return other instanceof TensorDevice && this.type === other.type && this.index === other.index;
   }
 }
 
@@ -38,8 +38,17 @@ const interned = new Map<string, TensorDevice>([
 ]);
 
 /** Parses a device name: `device('openreg:1')`, `device('cpu')`, `device(0)` (openreg:0). */
-export function device(spec: DeviceLike, call = 'device'): TensorDevice {
-  if (spec instanceof TensorDevice) return spec;
+export function device(spec: DeviceLike): TensorDevice {
+  if (arguments.length > 1) throw invalidValue('device', `takes one argument, got ${arguments.length}`);
+  return parseDevice(spec, 'device');
+}
+
+/** @internal device() with messages naming `call`, the public call that takes a device. */
+export function parseDevice(spec: DeviceLike, call: string): TensorDevice {
+  if (spec instanceof TensorDevice) {
+    if (typeof spec.type !== 'string') throw invalidValue(call, 'a TensorDevice made by device() is needed (a malformed one)', spec);
+    return spec;
+  }
   if (typeof spec === 'number') return indexed(call, 'openreg', spec, spec);
   if (typeof spec !== 'string') throw invalidValue(call, "a device must be a name such as 'openreg:1' or 'cpu', a TensorDevice or an index", spec);
   // An index has no leading zeros ('openreg:01' is not a device name, as in PyTorch).
@@ -81,7 +90,7 @@ export function currentRuntime(call: string): Runtime {
 
 /** A backend device with its index (the current device for a bare type name), checked against the device count. */
 export function resolveDevice(call: string, spec: DeviceLike | undefined): TensorDevice {
-  const d = spec === undefined ? CPU : device(spec, call);
+  const d = spec === undefined ? CPU : parseDevice(spec, call);
   const hooks = deviceTypeHooks(d.type);
   if (hooks === undefined) return d;
   const count = hooks.deviceCount();

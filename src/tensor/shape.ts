@@ -47,7 +47,8 @@ export function isContiguous(shape: Shape, strides: readonly number[]): boolean 
 export function checkShape(call: string, shape: unknown, total?: number): number[] {
   if (!Array.isArray(shape)) throw invalidValue(call, 'shape must be an array of integers', shape);
   checkRank(call, shape.length);
-  const out = shape.map((d: unknown, i) => {
+  // Array.from visits holes ([ , 2]) as undefined, where map would keep them.
+  const out = Array.from(shape as unknown[], (d: unknown, i) => {
     if (typeof d !== 'number' || !Number.isInteger(d) || d < -1 || (d === -1 && total === undefined)) {
       throw invalidValue(call, `shape[${i}] must be an integer >= 0${total === undefined ? '' : ' (or one -1)'}`, d);
     }

@@ -9,7 +9,7 @@ import { DTYPES, type DType, isDType } from './dtype.js';
 import { type DeviceLike, TensorDevice } from './device.js';
 import { type NestedArray, type TensorData, nest } from './host-data.js';
 import { isGradEnabled } from './grad-mode.js';
-import { type Shape, contiguousStrides, isContiguous, numel } from './shape.js';
+import { type Shape, checkDim, contiguousStrides, isContiguous, numel } from './shape.js';
 import type { Storage } from './storage.js';
 
 /** A node of the autograd graph: how to turn the gradient of an op's output into its inputs'. */
@@ -44,7 +44,7 @@ export class Tensor implements Disposable {
   readonly storageOffset: number;
   readonly device: TensorDevice;
   /** Autograd: the gradient accumulated by backward() (leaves that require grad). */
-  grad: Tensor | undefined;
+  #grad: Tensor | undefined;
   /** Autograd: the node that made this tensor (`grad_fn`; undefined for leaves). */
   gradFn: GradNode | undefined;
   #requiresGrad = false;
@@ -93,7 +93,25 @@ export class Tensor implements Disposable {
     return this.#requiresGrad || this.gradFn !== undefined;
   }
 
+  /** Autograd: the gradient accumulated by backward() (leaves that require grad); assignable with a tensor like this one, or undefined. */
+  get grad(): Tensor | undefined {
+    return this.#grad;
+  }
+
+  set grad(value: Tensor | undefined) {
+    const call = 'grad';
+    if (!Tensor.isGenuine(this)) throw malformedTensor(call, this);
+    if (value !== undefined) {
+      if (!Tensor.isGenuine(value)) throw invalidValue(call, 'assigned grad expected to be a Tensor or undefined', value);
+      if (value.shape.join() !== this.shape.join()) throw invalidValue(call, `assigned grad has shape [${value.shape.join(', ')}], the tensor has shape [${this.shape.join(', ')}]`);
+      if (value.dtype !== this.dtype) throw invalidValue(call, `assigned grad has dtype ${value.dtype}, the tensor has dtype ${this.dtype}`);
+      if (!value.device.equals(this.device)) throw invalidValue(call, `assigned grad is on ${value.device}, the tensor is on ${this.device}`);
+    }
+    this.#grad = value;
+  }
+
   set requiresGrad(value: boolean) {
+    if (!Tensor.isGenuine(this)) throw malformedTensor('requiresGrad', this);
     if (typeof value !== 'boolean') throw invalidValue('requiresGrad', 'must be a boolean', value);
     if (value && DTYPES[this.dtype].category !== 'floating') throw invalidValue('requiresGrad', `only floating-point tensors can require gradients, this one is ${this.dtype}`, value);
     if (!value && this.gradFn !== undefined) throw invalidValue('requiresGrad', 'cannot turn it off on a non-leaf tensor (use detach())', value);
@@ -103,7 +121,11 @@ export class Tensor implements Disposable {
 
   /** Sets requiresGrad and returns this (`requires_grad_()`). */
   requiresGrad_(value = true): this {
-    this.requiresGrad = value;
+    try {
+      this.requiresGrad = value;
+    } catch (error) {
+      throw asRaisedBy('requiresGrad_', error);
+    }
     return this;
   }
 
@@ -120,10 +142,12 @@ export class Tensor implements Disposable {
   }
 
   dim(): number {
+    if (!Tensor.isGenuine(this)) throw malformedTensor('dim', this);
     return this.shape.length;
   }
 
   numel(): number {
+    if (!Tensor.isGenuine(this)) throw malformedTensor('numel', this);
     return numel(this.shape);
   }
 
@@ -132,6 +156,7 @@ export class Tensor implements Disposable {
   }
 
   isContiguous(): boolean {
+    this.storage('isContiguous');
     return isContiguous(this.shape, this.strides);
   }
 
@@ -167,6 +192,7 @@ export class Tensor implements Disposable {
   }
 
   toString(): string {
+    if (!Tensor.isGenuine(this)) return 'Tensor(malformed: not made by openreg)';
     return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device})`;
   }
 
@@ -232,8 +258,16 @@ export class Tensor implements Disposable {
     return op('squeeze', dim === undefined ? 'squeeze' : 'squeeze.dim', dim === undefined ? [this] : [this, dim]) as Tensor;
   }
 
-  flatten(): Tensor {
-    return this.reshape(-1);
+  /** Dimensions startDim..endDim merged into one (`flatten(start_dim=0, end_dim=-1)`); a view when the layout allows. */
+  flatten(startDim = 0, endDim = -1): Tensor {
+    const call = 'flatten';
+    if (!Tensor.isGenuine(this)) throw malformedTensor(call, this);
+    if (this.ndim === 0) return op(call, 'reshape', [this, [1]]) as Tensor;
+    const s = checkDim(call, startDim, this.ndim);
+    const e = checkDim(call, endDim, this.ndim);
+    if (s > e) throw invalidValue(call, 'startDim cannot come after endDim', startDim);
+    const merged = this.shape.slice(s, e + 1).reduce((p, n) => p * n, 1);
+    return op(call, 'reshape', [this, [...this.shape.slice(0, s), merged, ...this.shape.slice(e + 1)]]) as Tensor;
   }
 
   contiguous(): Tensor {
@@ -357,7 +391,8 @@ export class Tensor implements Disposable {
   }
 
   zero_(): this {
-    return this.fill_(0);
+    op('zero_', 'fill_.Scalar', [this, 0]);
+    return this;
   }
 
   /** Copies `src` into this tensor (broadcast, converted to this dtype; across devices, peer copies between openreg devices). */
@@ -446,10 +481,12 @@ export class Tensor implements Disposable {
 
   /** Nested arrays of the values (`tolist()`). */
   async toArray(options?: WaitOptions): Promise<NestedArray> {
+    checkNestable('toArray', this);
     return nest(this.dtype, this.shape, (await op('toArray', 'openreg::data', [this, options])) as TensorData);
   }
 
   toArraySync(options?: Pick<WaitOptions, 'timeoutMs'>): NestedArray {
+    checkNestable('toArraySync', this);
     return nest(this.dtype, this.shape, op('toArraySync', 'openreg::data_sync', [this, options]) as TensorData);
   }
 
@@ -483,12 +520,26 @@ export class Tensor implements Disposable {
   recordStream(stream: Stream): void {
     if (!(stream instanceof Stream)) throw invalidValue('recordStream', 'stream must be a Stream', stream);
     const s = this.storage('recordStream');
-    if (s.block === undefined || s.runtime === undefined) return;
-    s.runtime.cachingAllocator.recordStream(s.block, stream);
+    if (s.runtime === undefined) throw invalidValue('recordStream', `only tensors in device memory have streams, this one is on ${this.device}`, this.toString());
+    if (s.block === undefined) return;
+    try {
+      s.runtime.cachingAllocator.recordStream(s.block, stream);
+    } catch (error) {
+      throw asRaisedBy('recordStream', error);
+    }
   }
 }
 
+/** Most elements nested arrays may hold: V8 aborts the process (uncatchably) on arrays near 2^27 elements. */
+const MAX_NESTED_ELEMENTS = 2 ** 26;
+
+function checkNestable(call: string, t: Tensor): void {
+  if (!Tensor.isGenuine(t)) throw malformedTensor(call, t);
+  if (t.numel() > MAX_NESTED_ELEMENTS) throw invalidValue(call, `a tensor of ${t.numel()} elements is too large for nested arrays (at most 2^26); read it with data()`, t.toString());
+}
+
 function checkItem(call: string, t: Tensor): void {
+  if (!Tensor.isGenuine(t)) throw malformedTensor(call, t);
   if (t.numel() !== 1) throw invalidValue(call, `only a one-element tensor has an item, this one has ${t.numel()} elements`, t.toString());
 }
 
@@ -575,4 +626,37 @@ export function asRaisedBy(call: string, error: unknown): unknown {
   if (!(error instanceof OpenRegError) || error.message.startsWith(`${call}: `)) return error;
   const message = `${call}: ${error.message.replace(CALL_PREFIX, '')}`;
   return new OpenRegError(error.code, message, { device: error.device, cause: error });
+}
+
+/**
+ * The most arguments each method takes: more is refused (`x.exp(1)`, `x.softmax(0, 'float16')`
+ * would otherwise be ignored silently). Promise-returning methods reject instead of throwing.
+ */
+const METHOD_ARITY: Readonly<Record<string, number>> = {
+  requiresGrad_: 1, dim: 0, numel: 0, isContiguous: 0, dataPtr: 0, storageDataPtr: 0, dispose: 0, backward: 1, detach: 0,
+  transpose: 2, t: 0, slice: 4, select: 2, asStrided: 3, unsqueeze: 1, squeeze: 1, flatten: 2, contiguous: 0, clone: 0,
+  add: 2, sub: 2, mul: 1, div: 1, pow: 1, maximum: 1, minimum: 1, neg: 0, abs: 0, exp: 0, log: 0, sqrt: 0, tanh: 0, sigmoid: 0, relu: 0,
+  eq: 1, ne: 1, lt: 1, le: 1, gt: 1, ge: 1, add_: 2, sub_: 2, mul_: 1, div_: 1, fill_: 1, zero_: 0, copy_: 1,
+  sum: 2, mean: 2, max: 2, amax: 2, mm: 1, matmul: 1, dot: 1, softmax: 1, logSoftmax: 1, to: 2,
+  cpu: 1, cpuSync: 1, ready: 1, data: 1, dataSync: 1, toArray: 1, toArraySync: 1, item: 1, itemSync: 1, isPinned: 0, pinMemory: 0, recordStream: 1,
+};
+const PROMISED_METHODS = new Set(['cpu', 'ready', 'data', 'toArray', 'item']);
+
+for (const [name, max] of Object.entries(METHOD_ARITY)) {
+  const method = (Tensor.prototype as unknown as Record<string, (...args: unknown[]) => unknown>)[name]!;
+  const promised = PROMISED_METHODS.has(name);
+  Object.defineProperty(Tensor.prototype, name, {
+    configurable: true,
+    writable: true,
+    value: {
+      [name](this: Tensor, ...args: unknown[]): unknown {
+        if (args.length > max) {
+          const error = invalidValue(name, `takes at most ${max} argument${max === 1 ? '' : 's'}, got ${args.length}`);
+          if (promised) return Promise.reject(error);
+          throw error;
+        }
+        return method.apply(this, args);
+      },
+    }[name],
+  });
 }

@@ -51,6 +51,7 @@ export abstract class AutogradFunction {
   }
 
   static apply(this: AutogradFunctionClass, ...args: unknown[]): Tensor {
+    for (const a of args) if (a instanceof Tensor && !Tensor.isGenuine(a)) throw invalidValue(`${this.name}.apply`, 'expected a Tensor made by openreg, got an object that only looks like one', a);
     const ctx = new FunctionContext(args);
     const forward = this.forward as (ctx: FunctionContext, ...args: unknown[]) => Tensor;
     const out = noGrad(() => forward.call(this, ctx, ...args));

@@ -1,5 +1,7 @@
 import type { Runtime } from '../../api/runtime.js';
-import { invalidValue, openRegError } from '../../errors/errors.js';
+import { formatMessage, invalidValue, openRegError } from '../../errors/errors.js';
+import { ErrorCode } from '../../errors/error-code.js';
+import { OpenRegError } from '../../errors/openreg-error.js';
 import { MemcpyKind } from '../../memory/memcpy-kind.js';
 import type { Stream } from '../../runtime/handles.js';
 import { type WaitOptions, syncTimeoutOf, waitBoundsOf } from '../../runtime/wait-options.js';
@@ -191,9 +193,15 @@ function requireData(call: string, t: Tensor): void {
   if (t.meta) throw invalidValue(call, 'a meta tensor has no data', t.toString());
 }
 
+/** A wait whose signal has aborted already ends at once, whether or not anything is pending (as fetch does). */
+function checkNotAborted(call: string, options: unknown): void {
+  const bounds = waitBoundsOf(call, options);
+  if (bounds?.signal?.aborted === true) throw new OpenRegError(ErrorCode.ABORTED, formatMessage('waitAborted', { call }), { cause: bounds.signal.reason });
+}
+
 async function readAsync(call: string, self: Tensor, options: unknown): Promise<TensorData> {
   requireData(call, self);
-  waitBoundsOf(call, options);
+  checkNotAborted(call, options);
   if (self.numel() === 0) return emptyData(self);
   const c = staged(call, self, self.dtype);
   try {
@@ -252,6 +260,7 @@ function syncOptions(call: string, options: unknown): Pick<WaitOptions, 'timeout
 }
 
 async function ready(call: string, self: Tensor, options: unknown): Promise<void> {
+  checkNotAborted(call, options);
   if (self.meta) return;
   if (!self.onDevice) return settled(call, self, options);
   waitBoundsOf(call, options);

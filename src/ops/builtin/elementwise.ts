@@ -20,16 +20,6 @@ function requireTensor(call: string, name: string, v: unknown): Tensor {
   return v;
 }
 
-/** alpha scales the other operand: integral results take only integral alphas (PyTorch's alpha_check). */
-function checkAlpha(call: string, dtype: DType, alpha: number): void {
-  if (alpha !== 1 && DTYPES[dtype].category !== 'floating' && !Number.isInteger(alpha)) {
-    throw invalidValue(call, 'for integral input tensors, argument alpha must not be a floating point number', alpha);
-  }
-}
-
-/** An optional argument: its default only when it was not given (null is checked like any value). */
-const orDefault = (v: unknown, fallback: number): unknown => (v === undefined ? fallback : v);
-
 export function requireScalar(call: string, name: string, v: unknown): number {
   if (typeof v === 'boolean') return v ? 1 : 0;
   if (typeof v === 'bigint') return Number(v);
@@ -59,43 +49,66 @@ interface BinaryPlan {
   dtype: DType;
 }
 
-function planBinary(call: string, kind: Kind, a: Tensor, b: Tensor | number): BinaryPlan {
+/** A scalar operand as given (its kind decides promotion: `bool.add(true)` stays bool) and as the kernel takes it. */
+type Other = Tensor | number | boolean | bigint;
+
+function requireOther(call: string, v: unknown): Other {
+  if (v instanceof Tensor) return v;
+  requireScalar(call, 'other', v);
+  return v as number | boolean | bigint;
+}
+
+const operandOf = (b: Other): Tensor | number => (b instanceof Tensor ? b : Number(b));
+
+function planBinary(call: string, kind: Kind, a: Tensor, b: Other): BinaryPlan {
   const common = b instanceof Tensor ? resultType([a.dtype, b.dtype]) : resultType([a.dtype], [scalarKind(b)]);
-  if (kind === 'arith' && common === 'bool' && call.startsWith('sub')) throw invalidValue(call, 'subtraction with two bool tensors is not supported; use logical_xor()');
+  // PyTorch refuses subtraction with any bool operand (use logical_not() to invert a mask).
+  if (call.startsWith('sub') && (a.dtype === 'bool' || (b instanceof Tensor ? b.dtype === 'bool' : typeof b === 'boolean'))) {
+    throw invalidValue(call, 'subtraction with a bool tensor or scalar is not supported; use logical_not() to invert a mask');
+  }
   return { shape: b instanceof Tensor ? broadcastShapes(call, a.shape, b.shape) : [...a.shape], dtype: outputType(kind, common) };
+}
+
+/** alpha as PyTorch's alpha_check takes it: bool only for bool results, integral for integral ones. */
+function alphaOf(call: string, dtype: DType, alpha: unknown): number {
+  const value = requireScalar(call, 'alpha', alpha === undefined ? 1 : alpha);
+  if (alpha === undefined) return value;
+  if (typeof alpha === 'boolean' && dtype !== 'bool') throw invalidValue(call, 'boolean alpha is only supported for boolean results', alpha);
+  if (dtype === 'bool' && typeof alpha !== 'boolean' && alpha !== 1) throw invalidValue(call, 'a boolean result takes only a boolean alpha', alpha);
+  if (DTYPES[dtype].category !== 'floating' && !Number.isInteger(value)) {
+    throw invalidValue(call, 'for integral input tensors, argument alpha must not be a floating point number', alpha);
+  }
+  return value;
 }
 
 /** Defines name.Tensor, name.Scalar, name.out and (arith) name_.Tensor / name_.Scalar. */
 function binaryFamily(name: string, op: BinaryOp, kind: Kind, withAlpha: boolean, inplace: boolean, tensorBackends?: readonly string[]): void {
   const alphaArg = withAlpha ? ', *, Scalar alpha=1' : '';
-  const run = (call: string, ex: Executor, a: Tensor, b: Tensor | number, alpha: number, out?: Tensor): Tensor => {
+  const run = (call: string, ex: Executor, a: Tensor, b: Other, alpha: unknown, out?: Tensor): Tensor => {
     const plan = planBinary(call, kind, a, b);
-    checkAlpha(call, plan.dtype, alpha);
+    const scale = alphaOf(call, plan.dtype, alpha);
     if (out === undefined) out = ex.empty(plan.dtype, plan.shape);
     else checkOut(call, out, plan.shape, plan.dtype);
-    launchBinary(call, ex, op, out, a, b, alpha);
+    launchBinary(call, ex, op, out, a, operandOf(b), scale);
     return out;
   };
-  const tensorImpl: OpImpl = (ex, a: Tensor, b: unknown, alpha: unknown) =>
-    run(name, ex, requireTensor(name, 'self', a), requireTensor(name, 'other', b), requireScalar(name, 'alpha', orDefault(alpha, 1)));
-  const scalarImpl: OpImpl = (ex, a: Tensor, b: unknown, alpha: unknown) =>
-    run(name, ex, requireTensor(name, 'self', a), requireScalar(name, 'other', b), requireScalar(name, 'alpha', orDefault(alpha, 1)));
+  const tensorImpl: OpImpl = (ex, a: Tensor, b: unknown, alpha: unknown) => run(name, ex, requireTensor(name, 'self', a), requireTensor(name, 'other', b), alpha);
+  const scalarImpl: OpImpl = (ex, a: Tensor, b: unknown, alpha: unknown) => run(name, ex, requireTensor(name, 'self', a), requireOther(name, b), alpha);
   const outImpl: OpImpl = (ex, a: Tensor, b: unknown, ...rest: unknown[]) => {
-    const [alpha, out] = withAlpha ? rest : [1, rest[0]];
-    const other = b instanceof Tensor ? b : requireScalar(name, 'other', b);
-    return run(`${name}.out`, ex, requireTensor(name, 'self', a), other, requireScalar(name, 'alpha', orDefault(alpha, 1)), requireTensor(`${name}.out`, 'out', out));
+    const [alpha, out] = withAlpha ? rest : [undefined, rest[0]];
+    return run(`${name}.out`, ex, requireTensor(name, 'self', a), requireOther(name, b), alpha, requireTensor(`${name}.out`, 'out', out));
   };
   defineBuiltin(`${name}.Tensor(Tensor self, Tensor other${alphaArg}) -> Tensor`, tensorImpl, tensorBackends);
   defineBuiltin(`${name}.Scalar(Tensor self, Scalar other${withAlpha ? ', Scalar alpha=1' : ''}) -> Tensor`, scalarImpl);
   defineBuiltin(`${name}.out(Tensor self, Tensor other${alphaArg}${withAlpha ? '' : ', *'}, Tensor(a!) out) -> Tensor(a!)`, outImpl);
   if (!inplace) return;
   const inplaceImpl: OpImpl = (ex, a: Tensor, b: unknown, alpha: unknown) => {
-    const self = requireTensor(`${name}_`, 'self', a);
-    const other = b instanceof Tensor ? b : requireScalar(`${name}_`, 'other', b);
-    const plan = planBinary(`${name}_`, kind, self, other);
-    checkOut(`${name}_`, self, broadcastShapes(`${name}_`, self.shape, plan.shape), plan.dtype);
-    checkAlpha(`${name}_`, self.dtype, typeof alpha === 'number' ? alpha : 1);
-    launchBinary(`${name}_`, ex, op, self, self, other, requireScalar(`${name}_`, 'alpha', orDefault(alpha, 1)));
+    const call = `${name}_`;
+    const self = requireTensor(call, 'self', a);
+    const other = requireOther(call, b);
+    const plan = planBinary(call, kind, self, other);
+    checkOut(call, self, broadcastShapes(call, self.shape, plan.shape), plan.dtype);
+    launchBinary(call, ex, op, self, self, operandOf(other), alphaOf(call, self.dtype, alpha));
     return self;
   };
   defineBuiltin(`${name}_.Tensor(Tensor(a!) self, Tensor other${alphaArg}) -> Tensor(a!)`, inplaceImpl);
@@ -111,12 +124,16 @@ for (const [name, op] of [['eq', BinaryOp.eq], ['ne', BinaryOp.ne], ['lt', Binar
   binaryFamily(name, op, 'compare', false, false);
 }
 
-const binaryTensor = (name: string, op: BinaryOp, kind: Kind): OpImpl => (ex, a: Tensor, b: unknown) => {
+/** maximum, minimum and pow: `scalarOther` for the forms whose schema takes a Scalar. */
+const binaryTensor = (name: string, op: BinaryOp, kind: Kind, scalarOther = false): OpImpl => (ex, a: Tensor, b: unknown) => {
   const self = requireTensor(name, 'self', a);
-  const other = b instanceof Tensor ? b : requireScalar(name, 'other', b);
+  const other = scalarOther ? requireOther(name, b) : requireTensor(name, 'other', b);
+  if (op === BinaryOp.pow && DTYPES[self.dtype].category !== 'floating' && !(other instanceof Tensor) && typeof other !== 'boolean' && Number(other) < 0 && Number.isInteger(Number(other))) {
+    throw invalidValue(name, 'integers to negative integer powers are not allowed', other);
+  }
   const plan = planBinary(name, kind, self, other);
   const out = ex.empty(plan.dtype, plan.shape);
-  launchBinary(name, ex, op, out, self, other);
+  launchBinary(name, ex, op, out, self, operandOf(other));
   return out;
 };
 
@@ -125,7 +142,7 @@ export const FALLBACK_ONLY = ['cpu', 'meta'] as const;
 defineBuiltin('maximum(Tensor self, Tensor other) -> Tensor', binaryTensor('maximum', BinaryOp.maximum, 'arith'), FALLBACK_ONLY);
 defineBuiltin('minimum(Tensor self, Tensor other) -> Tensor', binaryTensor('minimum', BinaryOp.minimum, 'arith'), FALLBACK_ONLY);
 defineBuiltin('pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor', binaryTensor('pow', BinaryOp.pow, 'arith'), FALLBACK_ONLY);
-defineBuiltin('pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor', binaryTensor('pow', BinaryOp.pow, 'arith'), FALLBACK_ONLY);
+defineBuiltin('pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor', binaryTensor('pow', BinaryOp.pow, 'arith', true), FALLBACK_ONLY);
 defineBuiltin('threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor', (ex, g: Tensor, x: Tensor) => {
   const out = ex.empty(g.dtype, broadcastShapes('threshold_backward', g.shape, x.shape));
   launchBinary('threshold_backward', ex, BinaryOp.thresholdBackward, out, g, x);

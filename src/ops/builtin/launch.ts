@@ -1,13 +1,30 @@
 import { BinaryOp, DTypeCode, SCALAR_OPERAND, TensorKernel, UnaryOp } from '../../protocol/tensor-abi.js';
 import { checkRank, expandStrides } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { type Executor, operand } from '../executor.js';
+import { type Executor, operand, span } from '../executor.js';
+import { invalidValue } from '../../errors/errors.js';
 
 /** The kernels' shared argument shapes: one launch per op, strides broadcast to the output's shape. */
+
+/**
+ * Refuses an input that shares some but not all of its memory with the output (`a.copy_(a.t())`):
+ * elements would be read after being overwritten. The same view in and out (`a.add_(1)`) is fine.
+ */
+export function checkNoPartialOverlap(call: string, out: Tensor, input: Tensor): void {
+  if (input.storage(call) !== out.storage(call)) return;
+  const sameView = input.storageOffset === out.storageOffset && input.shape.join() === out.shape.join() && input.strides.join() === out.strides.join();
+  if (sameView) return;
+  const [a0, a1] = [out.storageOffset, out.storageOffset + span(out)];
+  const [b0, b1] = [input.storageOffset, input.storageOffset + span(input)];
+  if (a0 < b1 && b0 < a1) {
+    throw invalidValue(call, 'unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location; clone() the tensor before performing the operation');
+  }
+}
 
 /** out = op(x), x broadcast to out's shape (identity: a converting copy). */
 export function launchUnary(call: string, ex: Executor, op: UnaryOp, out: Tensor, x: Tensor): void {
   checkRank(call, out.ndim);
+  checkNoPartialOverlap(call, out, x);
   const xs = expandStrides(call, x.shape, x.strides, out.shape);
   ex.launch(TensorKernel.unary, [x], [out], (ptr) => [op, ...operand(out, ptr), ...operand(x, ptr), out.ndim, ...out.shape, ...out.strides, ...xs]);
 }
@@ -15,6 +32,8 @@ export function launchUnary(call: string, ex: Executor, op: UnaryOp, out: Tensor
 /** out = op(a, alpha·b) with a and b (a tensor or a scalar) broadcast to out's shape. */
 export function launchBinary(call: string, ex: Executor, op: BinaryOp, out: Tensor, a: Tensor, b: Tensor | number, alpha = 1): void {
   checkRank(call, out.ndim);
+  checkNoPartialOverlap(call, out, a);
+  if (typeof b !== 'number') checkNoPartialOverlap(call, out, b);
   const as = expandStrides(call, a.shape, a.strides, out.shape);
   const reads = typeof b === 'number' ? [a] : [a, b];
   const bs = typeof b === 'number' ? out.shape.map(() => 0) : expandStrides(call, b.shape, b.strides, out.shape);

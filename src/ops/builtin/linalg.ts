@@ -1,7 +1,7 @@
 import { invalidValue } from '../../errors/errors.js';
 import { TensorKernel, UnaryOp } from '../../protocol/tensor-abi.js';
 import { registerStub, stubKernel } from '../../dispatch/stubs.js';
-import { DTYPES } from '../../tensor/dtype.js';
+import { DTYPES, isDType } from '../../tensor/dtype.js';
 import { broadcastShapes, checkDim, contiguousStrides, expandStrides, viewStrides } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { type Executor, operand } from '../executor.js';
@@ -81,8 +81,10 @@ defineBuiltin('dot(Tensor self, Tensor tensor) -> Tensor', (ex, a: unknown, b: u
   return matmul('dot', ex, x, y);
 });
 
-function softmaxArgs(call: string, self: unknown, dim: unknown): [Tensor, number] {
+function softmaxArgs(call: string, self: unknown, dim: unknown, dtype?: unknown): [Tensor, number] {
   if (!(self instanceof Tensor)) throw invalidValue(call, 'self must be a Tensor', self);
+  // The dtype argument is not applied (see the README's deviations), but a bad one is still refused.
+  if (dtype !== undefined && !isDType(dtype)) throw invalidValue(call, 'dtype must be a dtype name', dtype);
   if (DTYPES[self.dtype].category !== 'floating') throw invalidValue(call, `softmax is not implemented for ${self.dtype} tensors`);
   return [self, checkDim(call, dim, self.ndim)];
 }
@@ -101,8 +103,8 @@ function softmax(call: string, log: boolean, ex: Executor, self: Tensor, d: numb
   return out;
 }
 
-defineBuiltin('softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor', (ex, self: unknown, dim: unknown) => softmax('softmax', false, ex, ...softmaxArgs('softmax', self, dim)));
-defineBuiltin('log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor', (ex, self: unknown, dim: unknown) => softmax('logSoftmax', true, ex, ...softmaxArgs('logSoftmax', self, dim)));
+defineBuiltin('softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor', (ex, self: unknown, dim: unknown, dtype: unknown) => softmax('softmax', false, ex, ...softmaxArgs('softmax', self, dim, dtype)));
+defineBuiltin('log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor', (ex, self: unknown, dim: unknown, dtype: unknown) => softmax('logSoftmax', true, ex, ...softmaxArgs('logSoftmax', self, dim, dtype)));
 defineBuiltin('_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor', (ex, g: Tensor, y: Tensor, dim: number) => {
   const out = ex.empty(y.dtype, y.shape);
   const d = checkDim('softmax backward', dim, y.ndim);
@@ -130,6 +132,7 @@ defineBuiltin('_softmax_backward_data(Tensor grad_output, Tensor output, int dim
 // abs goes through abs.out to the abs_stub of the backend it runs on (PyTorch's DispatchStub).
 defineBuiltin('abs(Tensor self) -> Tensor', (ex, self: unknown) => {
   if (!(self instanceof Tensor)) throw invalidValue('abs', 'self must be a Tensor', self);
+  if (self.dtype === 'bool') throw invalidValue('abs', 'abs is not implemented for bool tensors');
   const out = ex.empty(self.dtype, self.shape);
   absOut(ex, self, out);
   return out;
