@@ -18,6 +18,17 @@ describe('the caching device allocator', () => {
     rt.cachingAllocator.resetPeakMemoryStats(0);
   };
 
+  it('a block handle from before a deviceReset frees nothing, not even a newer block at the same address', async () => {
+    const stale = rt.cachingAllocator.allocate(1024);
+    await rt.deviceReset(0);
+    const fresh = rt.cachingAllocator.allocate(1024);
+    expect(fresh.ptr).toBe(stale.ptr);
+    expectCode(() => rt.cachingAllocator.free(stale), ErrorCode.INVALID_VALUE);
+    expect(stats().allocatedBytes.all.current).toBe(1024);
+    rt.cachingAllocator.free(fresh);
+    expect(stats().allocatedBytes.all.current).toBe(0);
+  });
+
   it('rounds to 512 bytes and serves small requests from 2 MiB segments', () => {
     reset();
     const a = rt.cachingAllocator.allocate(1);

@@ -74,3 +74,14 @@ it('a reset of the source device before the read confirms the copy makes the rea
   const error = await expectRejectCode(dst.toArray(), 'ERR_LAUNCH_FAILURE');
   expect(error.message).toMatch(/^toArray: device 1 was reset/);
 });
+
+it('a tensor whose memory a deviceReset freed is refused by ops and reads instead of computing on whatever is there now', async () => {
+  const before = o.full([2], 4, { device: 'openreg:1' });
+  await rt.deviceReset(1);
+  const reused = o.full([2], 9, { device: 'openreg:1' });
+  expect(expectCode(() => before.add(1), 'ERR_INVALID_HANDLE').message).toMatch(/^add: .* was freed by deviceReset\(1\)/);
+  expect((await expectRejectCode(before.toArray(), 'ERR_INVALID_HANDLE')).message).toMatch(/^toArray: .* was freed by deviceReset\(1\)/);
+  expectCode(() => before.to('openreg:0'), 'ERR_INVALID_HANDLE');
+  expect(() => before.dispose()).not.toThrow();
+  expect(await reused.toArray()).toEqual([9, 9]);
+});

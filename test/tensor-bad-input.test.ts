@@ -169,6 +169,8 @@ const CASES: [call: string, code: string, fn: () => unknown][] = [
   ['grad', 'ERR_INVALID_VALUE', () => (o.zeros([2]).grad = bad(5))],
   ['grad', 'ERR_INVALID_VALUE', () => (o.zeros([2]).grad = o.zeros([3]))],
   ['numel', 'ERR_INVALID_VALUE', () => fake().numel()],
+  ['t', 'ERR_INVALID_VALUE', () => fake().t()],
+  ['Tensor', 'ERR_INVALID_VALUE', () => new (o.Tensor as unknown as new () => o.Tensor)()],
   ['device', 'ERR_INVALID_VALUE', () => (o.device as (...a: unknown[]) => unknown)('bogus', 'hijacked')],
   ['device', 'ERR_INVALID_VALUE', () => o.device(Object.create(o.TensorDevice.prototype) as o.TensorDevice)],
   ['recordStream', 'ERR_INVALID_VALUE', () => o.zeros([2]).recordStream(rt.getCurrentStream(0))],
@@ -249,7 +251,8 @@ it('a tensor of another runtime is refused, never read through this runtime\'s m
   await using other = await createRuntime({ deviceCount: 1 });
   const theirs = o.full([2], 5, { device: 'openreg' });
   expect(other.closed).toBe(false);
-  for (const fn of [() => mine.add(theirs), () => theirs.add(mine), () => mine.add_(theirs), () => mine.copy_(theirs), () => theirs.mul(mine)]) {
+  // Native kernels and CPU-fallback ops (sub.Tensor, maximum) alike.
+  for (const fn of [() => mine.add(theirs), () => theirs.add(mine), () => mine.add_(theirs), () => mine.copy_(theirs), () => theirs.mul(mine), () => mine.sub(theirs), () => mine.maximum(theirs), () => mine.mm(theirs.view(2, 1))]) {
     let caught: unknown;
     try {
       fn();
@@ -261,6 +264,15 @@ it('a tensor of another runtime is refused, never read through this runtime\'s m
   }
   expect(await mine.toArray()).toEqual([1, 1]);
   expect(await theirs.toArray()).toEqual([5, 5]);
+  await other.close();
+  let caught: unknown;
+  try {
+    theirs.add(1);
+  } catch (error) {
+    caught = error;
+  }
+  expect((caught as o.OpenRegError).code).toBe('ERR_RUNTIME_CLOSED');
+  expect((caught as o.OpenRegError).message).toMatch(/^add: /);
 });
 
 it('a timeout beyond what a timer can hold never ends the wait early', async () => {

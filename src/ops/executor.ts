@@ -67,8 +67,10 @@ export class DeviceExecutor implements Executor {
     }
     for (const t of [...reads, ...writes]) {
       // A tensor of another runtime has a pointer into another heap: never compute on it here.
-      const owner = t.storage(kernel).runtime;
-      if (owner !== this.runtime) throw owner?.closed === true ? runtimeClosed(kernel) : invalidHandle(kernel, `${t} belongs to another runtime`);
+      const s = t.storage(kernel);
+      if (s.runtime !== this.runtime) throw s.runtime?.closed === true ? runtimeClosed(kernel) : invalidHandle(kernel, `${t} belongs to another runtime`);
+      // A reset of the device freed all its memory: a tensor from before it has nothing behind its pointer.
+      if (s.block !== undefined && !this.runtime.cachingAllocator.isLive(s.block)) throw invalidHandle(kernel, `${t} was freed by deviceReset(${s.block.device})`);
     }
     const ptrOf = (t: Tensor) => t.storage(kernel).ptr + t.storageOffset * t.itemsize;
     const args = build(ptrOf);

@@ -102,7 +102,8 @@ export class Storage {
     let race: OpenRegError | undefined;
     // Other failures mean there is nothing left to free: a device reset, a lost device or a closed runtime took the memory.
     try {
-      if (block !== undefined && runtime !== undefined && !runtime.closed) runtime.cachingAllocator.free(block, 'dispose');
+      // After a reset the block is gone and its address may belong to a newer allocation: free only a live block.
+      if (block !== undefined && runtime !== undefined && !runtime.closed && runtime.cachingAllocator.isLive(block)) runtime.cachingAllocator.free(block, 'dispose');
     } catch (error) {
       if (error instanceof OpenRegError && error.code === ErrorCode.DATA_RACE) race = error;
     }

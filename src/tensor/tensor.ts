@@ -1,4 +1,5 @@
-import { invalidValue, openRegError } from '../errors/errors.js';
+import { invalidHandle, invalidValue, openRegError, runtimeClosed } from '../errors/errors.js';
+import type { Runtime } from '../api/runtime.js';
 import { requireBoolean, requireOptions } from '../errors/validate.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import { Stream } from '../runtime/handles.js';
@@ -54,6 +55,7 @@ export class Tensor implements Disposable {
 
   /** @internal use the factories (tensor, zeros, empty, …) */
   constructor(storage: Storage, dtype: DType, shape: Shape, strides: readonly number[], storageOffset: number) {
+    if (typeof storage !== 'object' || storage === null || !Array.isArray(shape)) throw invalidValue('Tensor', 'tensors are made by the factories (tensor, zeros, empty, …), not by new Tensor()', storage);
     this.dtype = dtype;
     this.shape = Object.freeze([...shape]);
     this.strides = Object.freeze([...strides]);
@@ -224,7 +226,8 @@ export class Tensor implements Disposable {
 
   /** Transpose of a 2-D tensor (`t()`); a 0-D or 1-D tensor is returned as it is. */
   t(): Tensor {
-    if (Tensor.isGenuine(this) && this.ndim > 2) throw invalidValue('t', `t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
+    if (!Tensor.isGenuine(this)) throw malformedTensor('t', this);
+    if (this.ndim > 2) throw invalidValue('t', `t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
     return op('t', 'transpose.int', [this, 0, this.ndim < 2 ? 0 : 1]) as Tensor;
   }
 
@@ -581,8 +584,16 @@ function malformedTensor(call: string, value: unknown): Error {
 export function dispatchKeys(call: string, args: readonly unknown[], backend?: TensorDevice): DispatchKey[] {
   const tensors = tensorsIn(args);
   let device = backend;
+  let runtime: Runtime | undefined;
   for (const t of tensors) {
     if (!Tensor.isGenuine(t)) throw malformedTensor(call, t);
+    // Device memory of one runtime only: another runtime's pointers mean nothing here (every backend, fallbacks included).
+    const owner = t.storage(call).runtime;
+    if (owner !== undefined) {
+      if (owner.closed) throw runtimeClosed(call);
+      if (runtime === undefined) runtime = owner;
+      else if (owner !== runtime) throw invalidHandle(call, `${t} belongs to another runtime than the op's other tensors`);
+    }
     if (device === undefined) device = t.device;
     else if (!device.equals(t.device) && backend === undefined) {
       throw invalidValue(call, `expected all tensors to be on the same device, but found at least two devices, ${device} and ${t.device}`, t.toString());

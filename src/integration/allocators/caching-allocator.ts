@@ -237,6 +237,11 @@ export class CachingAllocator {
     this.#cache(d).stats.resetPeaks();
   }
 
+  /** @internal True while `block` is allocated: false once freed, or dropped by a reset of its device. */
+  isLive(block: DeviceBlock): boolean {
+    return this.#caches[block.device]?.live.get(block.ptr)?.handle === block;
+  }
+
   #cache(device: number): DeviceCache {
     return (this.#caches[device] ??= new DeviceCache());
   }
@@ -245,7 +250,8 @@ export class CachingAllocator {
     const ptr = block instanceof DeviceBlock ? block.ptr : block;
     for (const cache of this.#caches) {
       const b = cache?.live.get(ptr as number);
-      if (b !== undefined) return b;
+      // A stale handle (its block freed or dropped by a reset) must not free a newer block at the same address.
+      if (b !== undefined && (!(block instanceof DeviceBlock) || b.handle === block)) return b;
     }
     throw invalidValue(call, 'not a live block of the caching allocator (unknown or already freed)', block);
   }

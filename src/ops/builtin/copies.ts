@@ -1,5 +1,5 @@
 import type { Runtime } from '../../api/runtime.js';
-import { formatMessage, invalidValue, openRegError } from '../../errors/errors.js';
+import { formatMessage, invalidHandle, invalidValue, openRegError } from '../../errors/errors.js';
 import { ErrorCode } from '../../errors/error-code.js';
 import { OpenRegError } from '../../errors/openreg-error.js';
 import { MemcpyKind } from '../../memory/memcpy-kind.js';
@@ -17,8 +17,11 @@ import { UnaryOp, launchUnary } from './launch.js';
 
 /** Copies within and across devices, dtype conversions, and reading values back to the host. */
 
+/** The runtime of a device tensor whose memory is still there (a deviceReset frees it all). */
 function runtimeOf(t: Tensor, call: string): Runtime {
-  return t.storage(call).runtime!;
+  const s = t.storage(call);
+  if (s.block !== undefined && !s.runtime!.cachingAllocator.isLive(s.block)) throw invalidHandle(call, `${t} was freed by deviceReset(${s.block.device})`);
+  return s.runtime!;
 }
 
 function streamOf(t: Tensor, call: string): Stream {
