@@ -99,6 +99,14 @@ const CASES: [call: string, code: string, fn: () => unknown][] = [
   ['registerStub', 'ERR_INVALID_VALUE', () => o.registerStub(bad(null), 'cpu', () => undefined)],
   ['registerStub', 'ERR_INVALID_VALUE', () => o.registerStub('abs_stub', 'meta', bad(null))],
   ['registerStub', 'ERR_INVALID_VALUE', () => o.registerStub('abs_stub', 'cpu', () => undefined)],
+  // Extra arguments are refused, never ignored.
+  ['autocast', 'ERR_INVALID_VALUE', () => (o.autocast as (...a: unknown[]) => unknown)({}, () => 1, 'extra')],
+  ['AutocastGuard', 'ERR_INVALID_VALUE', () => new (o.AutocastGuard as unknown as new (...a: unknown[]) => unknown)({}, 'extra')],
+  ['isAutocastEnabled', 'ERR_INVALID_VALUE', () => (o.isAutocastEnabled as (...a: unknown[]) => unknown)('openreg', 'extra')],
+  ['Library', 'ERR_INVALID_VALUE', () => new (o.Library as unknown as new (...a: unknown[]) => unknown)('extra_ns', 'extra')],
+  ['kernelsOf', 'ERR_INVALID_VALUE', () => (o.kernelsOf as (...a: unknown[]) => unknown)('add.Tensor', 'extra')],
+  ['promoteTypes', 'ERR_INVALID_VALUE', () => (o.promoteTypes as (...a: unknown[]) => unknown)('float32', 'int32', 'extra')],
+  ['manualSeed', 'ERR_INVALID_VALUE', () => (o.manualSeed as (...a: unknown[]) => unknown)(1, 'extra')],
 ];
 
 testBadCalls(CASES);

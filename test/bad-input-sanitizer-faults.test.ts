@@ -93,6 +93,10 @@ const CASES: [call: string, code: string, fn: () => unknown][] = [
   ['Runtime.create', V, () => Runtime.create(bad({ sanitize: { stacks: null } }))],
   ['Runtime.create', V, () => Runtime.create(bad({ schedule: null }))],
   ['Runtime.create', V, () => Runtime.create(bad({ schedule: { seed: 1, bogus: 1 } }))],
+  // Extra arguments are refused, never ignored.
+  ['sanitizer.disable', 'ERR_INVALID_VALUE', () => (rt.sanitizer.disable as (...a: unknown[]) => unknown).call(rt.sanitizer, 'extra')],
+  ['faults.clear', 'ERR_INVALID_VALUE', () => (rt.faults.clear as (...a: unknown[]) => unknown).call(rt.faults, 'extra')],
+  ['Runtime.create', 'ERR_INVALID_VALUE', () => (Runtime.create as (...a: unknown[]) => unknown)({ deviceCount: 1 }, 'extra')],
 ];
 
 /** Calls that return a Promise: they must reject, never throw. */

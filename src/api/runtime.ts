@@ -2,6 +2,7 @@ import { MemcpyKind } from '../memory/memcpy-kind.js';
 import type { KernelArg } from '../protocol/command.js';
 import { installErrorTransfer } from '../protocol/error-transfer.js';
 import { openRegError } from '../errors/errors.js';
+import { requireArity } from '../errors/validate.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
 import type { DevicePtr } from '../protocol/pointer.js';
 import type { RandomDType } from '../protocol/random-dtype.js';
@@ -77,6 +78,7 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
 
   /** Starts one worker thread per device. */
   static async create(options?: RuntimeOptions): Promise<Runtime> {
+    requireArity('Runtime.create', arguments, 1);
     installErrorTransfer();
     const runtime = new Runtime(resolveRuntimeOptions(options));
     try {

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { invalidValue } from '../errors/errors.js';
-import { given, requireBoolean, requireFunction, requireOptions } from '../errors/validate.js';
+import { given, requireBoolean, requireFunction, requireOptions, requireArity } from '../errors/validate.js';
 import { deviceTypes, isDeviceType } from '../tensor/device-types.js';
 import { dispatcher } from '../dispatch/registry.js';
 import type { Redispatch } from '../dispatch/dispatcher.js';
@@ -77,16 +77,19 @@ const supported = (type: AutocastDeviceType): readonly DType[] => ampDtypes.get(
 
 /** The lower-precision dtypes autocast supports on a device type (`get_amp_supported_dtype`). */
 export function getAmpSupportedDtype(deviceType: AutocastDeviceType): DType[] {
+  requireArity('getAmpSupportedDtype', arguments, 1);
   return [...supported(requireDeviceType('getAmpSupportedDtype', 'deviceType', deviceType))];
 }
 
 /** True inside an enabled autocast scope for `deviceType`. */
 export function isAutocastEnabled(deviceType: AutocastDeviceType = 'openreg'): boolean {
+  requireArity('isAutocastEnabled', arguments, 1);
   return current().state?.deviceType === requireDeviceType('isAutocastEnabled', 'deviceType', deviceType);
 }
 
 /** The dtype autocast casts to on `deviceType` (its default outside any scope). */
 export function getAutocastDtype(deviceType: AutocastDeviceType = 'openreg'): DType {
+  requireArity('getAutocastDtype', arguments, 1);
   const type = requireDeviceType('getAutocastDtype', 'deviceType', deviceType);
   const state = current().state;
   return state?.deviceType === type ? state.dtype : supported(type)[0]!;
@@ -122,6 +125,7 @@ function clear(state: AutocastState | undefined): void {
  * it ends.
  */
 export function autocast<T>(options: AutocastOptions, fn: () => T): T {
+  requireArity('autocast', arguments, 2);
   const call = 'autocast';
   const state = resolve(call, options);
   const body = requireFunction<() => T>(call, 'fn', fn);
@@ -148,6 +152,7 @@ export class AutocastGuard implements Disposable {
   readonly #scope: Scope;
 
   constructor(options: AutocastOptions = {}) {
+    requireArity('AutocastGuard', arguments, 1);
     const state = resolve('AutocastGuard', options);
     this.#replaced = storage.getStore();
     this.#scope = { state, previous: current(), disposed: false };
@@ -177,6 +182,7 @@ const withKernel = new Set<string>();
  * Autocast kernel.
  */
 export function registerAutocastPolicy(deviceType: AutocastDeviceType, policy: AutocastPolicy, dtypes?: readonly DType[]): void {
+  requireArity('registerAutocastPolicy', arguments, 3);
   const call = 'registerAutocastPolicy';
   const type = requireDeviceType(call, 'deviceType', deviceType);
   if (Array.isArray(policy)) throw invalidValue(call, 'policy must be an object', policy);

@@ -1,5 +1,5 @@
 import { invalidValue } from '../errors/errors.js';
-import { requireFunction, requireOneOf, requireOptions } from '../errors/validate.js';
+import { requireFunction, requireOneOf, requireOptions, requireArity } from '../errors/validate.js';
 import { type DispatchKey, dispatchKeys } from '../dispatch/dispatcher.js';
 import { dispatcher } from '../dispatch/registry.js';
 import type { OperatorSchema, SchemaReturn } from '../dispatch/schema.js';
@@ -29,12 +29,14 @@ export class Library implements Disposable {
   #disposed = false;
 
   constructor(namespace: string) {
+    requireArity('Library', arguments, 1);
     if (typeof namespace !== 'string' || !/^[A-Za-z_]\w*$/.test(namespace)) throw invalidValue('Library', 'namespace must be an identifier', namespace);
     this.namespace = namespace;
   }
 
   /** Defines an op from its schema (`'custom_abs(Tensor input) -> Tensor'`, or with this namespace written); returns its qualified name. */
   define(schema: string): string {
+    requireArity('library.define', arguments, 1);
     this.#alive('library.define');
     const text = typeof schema === 'string' && !schema.slice(0, schema.indexOf('(')).includes('::') ? `${this.namespace}::${schema}` : schema;
     const name = dispatcher.define('library.define', text);
@@ -48,6 +50,7 @@ export class Library implements Disposable {
 
   /** Registers `kernel` for op `name` at dispatch `key` (unboxed: the kernel gets the op's arguments). */
   impl(name: string, key: DispatchKey, kernel: LibraryKernel): this {
+    requireArity('library.impl', arguments, 3);
     const call = 'library.impl';
     this.#alive(call);
     const k = requireOneOf(call, 'key', key, dispatchKeys());
@@ -61,6 +64,7 @@ export class Library implements Disposable {
    * saves what `backward(ctx, grad)` needs.
    */
   registerAutograd(name: string, backward: LibraryBackward, options?: { setupContext?: (ctx: FunctionContext, inputs: readonly unknown[], output: unknown) => void }): this {
+    requireArity('library.registerAutograd', arguments, 3);
     const call = 'library.registerAutograd';
     this.#alive(call);
     const back = requireFunction<LibraryBackward>(call, 'backward', backward);
@@ -84,6 +88,7 @@ export class Library implements Disposable {
   }
 
   dispose(): void {
+    requireArity('library.dispose', arguments, 0);
     this.#disposed = true;
     for (const d of this.#disposers.splice(0).reverse()) d();
   }
@@ -230,11 +235,13 @@ const returnText = (r: SchemaReturn): string => (r.alias === undefined ? r.type 
 
 /** The backends with their own kernel for an op (the op table in the README comes from this). */
 export function kernelsOf(name: string): DispatchKey[] {
+  requireArity('kernelsOf', arguments, 1);
   if (typeof name !== 'string') throw invalidValue('kernelsOf', 'name must be an operator name', name);
   return dispatchKeys().filter((k) => dispatcher.hasKernel(name.includes('::') ? name : `aten::${name}`, k));
 }
 
 /** Qualified names of every defined operator (builtin and from libraries). */
 export function operatorNames(): string[] {
+  requireArity('operatorNames', arguments, 0);
   return dispatcher.names();
 }

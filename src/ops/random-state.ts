@@ -3,6 +3,7 @@ import type { Generator } from '../integration/random/generator.js';
 import { type DeviceLike, currentRuntime, openRuntime, resolveDevice } from '../tensor/device.js';
 import { Tensor, asRaisedBy } from '../tensor/tensor.js';
 import { cpuGenerator, tensor } from './factories.js';
+import { requireArity } from '../errors/validate.js';
 
 /** The generator of a device as a framework names it: cpu's, or an openreg device's default. */
 function generatorOf(call: string, device: DeviceLike | undefined): Generator {
@@ -14,12 +15,14 @@ function generatorOf(call: string, device: DeviceLike | undefined): Generator {
 
 /** The generator state of a device (`torch.openreg.get_rng_state(d)`): a uint8 cpu tensor (seed, offset). */
 export function getRngState(device?: DeviceLike): Tensor {
+  requireArity('getRngState', arguments, 1);
   const state = generatorOf('getRngState', device).getState();
   return tensor(Array.from(state), { dtype: 'uint8' });
 }
 
 /** Restores a state from getRngState; the next draws on that device repeat. */
 export function setRngState(state: Tensor | Uint8Array, device?: DeviceLike): void {
+  requireArity('setRngState', arguments, 2);
   const call = 'setRngState';
   let bytes: Uint8Array;
   if (state instanceof Uint8Array) bytes = state;
@@ -41,6 +44,7 @@ export function setRngState(state: Tensor | Uint8Array, device?: DeviceLike): vo
 
 /** Seeds every generator: the host's and each openreg device's (`torch.manual_seed`). */
 export function manualSeed(seed: number | bigint): void {
+  requireArity('manualSeed', arguments, 1);
   cpuGenerator.seedAs('manualSeed', seed);
   openRuntime()?.manualSeedAll(seed);
 }

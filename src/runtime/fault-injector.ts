@@ -1,6 +1,6 @@
 import { ErrorCode, errorNumber } from '../errors/error-code.js';
 import { openRegError } from '../errors/errors.js';
-import { given, requireInteger, requireOneOf, requireOptions } from '../errors/validate.js';
+import { given, requireInteger, requireOneOf, requireOptions, requireArity } from '../errors/validate.js';
 import type { OpenRegError } from '../errors/openreg-error.js';
 
 
@@ -51,6 +51,7 @@ export class FaultInjector {
 
   /** Arms a fault; returns its disposer (disarms it if it has not fired). */
   inject(options: FaultOptions): () => void {
+    requireArity('faults.inject', arguments, 1);
     const call = 'faults.inject';
     const o = requireOptions<FaultOptions>(call, options, 'options', ['device', 'at', 'nth', 'error']);
     const at = requireOneOf(call, 'options.at', o.at, SITES);
@@ -68,6 +69,7 @@ export class FaultInjector {
   }
 
   clear(): void {
+    requireArity('faults.clear', arguments, 0);
     this.#armed = [];
   }
 

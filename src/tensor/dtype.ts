@@ -1,4 +1,5 @@
 import { invalidValue } from '../errors/errors.js';
+import { requireArity } from '../errors/validate.js';
 
 /**
  * Element types of tensors, as PyTorch has them: how each is stored, and how two combine
@@ -68,6 +69,7 @@ function requireDType(call: string, value: unknown): DType {
 
 /** PyTorch's promoteTypes: the smallest type both values fit (float16 with bfloat16 is float32). */
 export function promoteTypes(a: DType, b: DType): DType {
+  requireArity('promoteTypes', arguments, 2);
   if (a === b) return requireDType('promoteTypes', a);
   requireDType('promoteTypes', a);
   requireDType('promoteTypes', b);
@@ -94,6 +96,7 @@ const SCALAR_DEFAULT: Readonly<Record<ScalarKind, DType>> = { bool: 'bool', int:
  * category's default type (`tensor(int32) + 1.5` is float32, `tensor(float16) + 1.5` float16).
  */
 export function resultType(tensors: readonly DType[], scalars: readonly ScalarKind[] = []): DType {
+  requireArity('resultType', arguments, 2);
   if (!Array.isArray(tensors)) throw invalidValue('resultType', 'tensors must be an array of dtypes', tensors);
   if (!Array.isArray(scalars)) throw invalidValue('resultType', "scalars must be an array of 'bool', 'int' or 'float'", scalars);
   for (const t of tensors) requireDType('resultType', t);

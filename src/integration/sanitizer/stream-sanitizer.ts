@@ -1,6 +1,6 @@
 import { invalidValue, openRegError } from '../../errors/errors.js';
 import type { OpenRegError } from '../../errors/openreg-error.js';
-import { requireOneOf } from '../../errors/validate.js';
+import { requireOneOf, requireArity } from '../../errors/validate.js';
 import type { KernelArg } from '../../protocol/command.js';
 import { deviceOfPointer } from '../../protocol/pointer.js';
 import type { Event, Stream } from '../../runtime/handles.js';
@@ -96,6 +96,7 @@ export class StreamSanitizer {
 
   /** Starts checking every command from now on (memory allocated before is adopted when first used). */
   enable(options?: SanitizerOptions): void {
+    requireArity('sanitizer.enable', arguments, 1);
     const call = 'sanitizer.enable';
     this.#ctx.open(call);
     ({ mode: this.#mode, stacks: this.#stacks } = sanitizerOptions(call, options));
@@ -130,6 +131,7 @@ export class StreamSanitizer {
 
   /** Stops checking and forgets what it knew; `enable` starts afresh, adopting memory allocated meanwhile. */
   disable(): void {
+    requireArity('sanitizer.disable', arguments, 0);
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
     // Frees, reuse and synchronizations while off go unseen: what it knew would be stale (false reports).
@@ -145,10 +147,12 @@ export class StreamSanitizer {
 
   /** Every report so far (in collect mode, also the ones a synchronization already threw). */
   reports(): readonly RaceReport[] {
+    requireArity('sanitizer.reports', arguments, 0);
     return [...this.#reports];
   }
 
   clear(): void {
+    requireArity('sanitizer.clear', arguments, 0);
     this.#reports.length = 0;
     this.#pending = 0;
   }
@@ -284,6 +288,7 @@ export class StreamSanitizer {
    * async copy used.
    */
   checkHostAccess(view: ArrayBufferView, access: 'read' | 'write' = 'read'): void {
+    requireArity('sanitizer.checkHostAccess', arguments, 2);
     const call = 'sanitizer.checkHostAccess';
     this.#ctx.open(call);
     if (!ArrayBuffer.isView(view)) throw invalidValue(call, 'view must be an ArrayBufferView (a typed array or a DataView)', view);
