@@ -85,3 +85,50 @@ it('a tensor whose memory a deviceReset freed is refused by ops and reads instea
   expect(() => before.dispose()).not.toThrow();
   expect(await reused.toArray()).toEqual([9, 9]);
 });
+
+it('a CPU-fallback op on a copied tensor whose source device fails rejects at the read, as a native kernel does', async () => {
+  const src = o.full([3], 2, { device: 'openreg:1' });
+  const dst = o.zeros([3], { device: 'openreg:0' });
+  const gate = failingGate();
+  dst.copy_(src);
+  const viaFallback = dst.sub(o.ones([3], { device: 'openreg:0' }));
+  const tanh = dst.tanh();
+  gate.fail();
+  await expectRejectCode(viaFallback.toArray(), 'ERR_LAUNCH_FAILURE');
+  await expectRejectCode(tanh.toArray(), 'ERR_LAUNCH_FAILURE');
+  expect(await o.ones([2], { device: 'openreg:0' }).sub(o.ones([2], { device: 'openreg:0' })).toArray()).toEqual([0, 0]);
+});
+
+it('a cpu tensor whose pending copy fails, copied on to a healthy device, rejects there without breaking that device', async () => {
+  const src = o.full([2], 6, { device: 'openreg:1' });
+  const gate = failingGate();
+  const onHost = src.to('cpu');
+  const onDevice0 = onHost.to('openreg:0');
+  const later = onDevice0.mul(2);
+  gate.fail();
+  const error = await expectRejectCode(onDevice0.toArray(), 'ERR_LAUNCH_FAILURE');
+  expect(error.message).toMatch(/^toArray: device 1 has a sticky error/);
+  await expectRejectCode(later.data(), 'ERR_LAUNCH_FAILURE');
+  expect(await o.full([2], 3, { device: 'openreg:0' }).mul(2).toArray()).toEqual([6, 6]);
+});
+
+it('work confirmed by one read stays confirmed for everything computed from it, even after its device is reset', async () => {
+  const src = o.full([2], 5, { device: 'openreg:1' });
+  const dst = o.zeros([2], { device: 'openreg:0' }).copy_(src);
+  const derived = dst.add(1);
+  await dst.ready();
+  await rt.deviceReset(1);
+  expect(await derived.toArray()).toEqual([6, 6]);
+});
+
+it('repeated in-place updates of a tensor that depends on pending peer copies keep one receipt per source stream', async () => {
+  const src = o.full([2], 1, { device: 'openreg:1' });
+  const acc = o.zeros([2], { device: 'openreg:0' });
+  const gate = failingGate();
+  for (let i = 0; i < 50; i++) acc.add_(o.zeros([2], { device: 'openreg:0' }).copy_(src));
+  // Internal state, read on purpose: without the bound the list grew by one per update (O(n²) in a loop).
+  const storage = (acc as unknown as { storage(call: string): { receipts: unknown[] | undefined } }).storage('test');
+  expect(storage.receipts).toHaveLength(1);
+  gate.fail();
+  await expectRejectCode(acc.toArray(), 'ERR_LAUNCH_FAILURE');
+});

@@ -44,6 +44,15 @@ describe('views', () => {
     expect(await x.toArray()).toEqual([[7, 0, 7, 0], [7, 0, 7, 0], [8, 1, 8, 1]]);
   });
 
+  it('a write between interleaved views of one storage runs, and one between overlapping dense views is refused (PyTorch\'s rule)', async () => {
+    const x = tensor([[1, 2], [3, 4], [5, 6]], { device: 'openreg' });
+    x.select(1, 0).copy_(x.select(1, 1));
+    x.select(1, 1).add_(x.select(1, 0));
+    expect(await x.toArray()).toEqual([[2, 4], [4, 8], [6, 12]]);
+    const row = arange(6, undefined, 1, { device: 'openreg', dtype: 'float32' });
+    expect(expectCode(() => row.slice(0, 0, 4).copy_(row.slice(0, 2, 6)), ErrorCode.INVALID_VALUE).message).toMatch(/^copy_: unsupported operation: some elements/);
+  });
+
   it('in-place ops keep the data pointer and reject a result type they cannot hold', async () => {
     const x = ones([4], { device: 'openreg', dtype: 'int32' });
     const ptr = x.dataPtr();

@@ -1,9 +1,7 @@
 import { MemcpyKind } from '../memory/memcpy-kind.js';
 import type { KernelArg } from '../protocol/command.js';
 import { installErrorTransfer } from '../protocol/error-transfer.js';
-import { openRegError } from '../errors/errors.js';
 import { requireArity } from '../errors/validate.js';
-import type { OpenRegError } from '../errors/openreg-error.js';
 import type { DevicePtr } from '../protocol/pointer.js';
 import type { RandomDType } from '../protocol/random-dtype.js';
 import { CopyService } from '../runtime/copy-service.js';
@@ -31,12 +29,7 @@ import { Profiler } from '../integration/profiler/profiler.js';
 import { StreamSanitizer } from '../integration/sanitizer/stream-sanitizer.js';
 import type { Generator } from '../integration/random/generator.js';
 import { RandomFills, type RandomOptions } from '../integration/random/random-fills.js';
-
-/**
- * Whether work a receipt stands for ran: true, undefined while pending, or the error of the
- * device that failed before running it (as thrown by `readCall`).
- */
-export type WorkReceipt = (readCall: string) => true | undefined | OpenRegError;
+import { StreamWorkReceipt, type WorkReceipt } from './work-receipt.js';
 
 const BUILTIN_KERNELS = new URL('../../workers/builtin-kernels.js', import.meta.url);
 
@@ -129,16 +122,9 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
    */
   workReceipt(call: string, stream: Stream): WorkReceipt {
     const queue = this.#core.queue(call, stream);
-    const seq = queue.submitted;
-    const device = this.#core.devices[queue.device.index]!;
-    const generation = device.generation;
-    return (readCall: string) => {
-      if (device.generation !== generation) return openRegError('workDropped', { call: readCall, device: device.index });
-      const ran = queue.ran(seq);
-      if (ran !== false) return ran;
-      return device.error(readCall) ?? openRegError('workDropped', { call: readCall, device: device.index });
-    };
+    return new StreamWorkReceipt(queue, this.#core.devices[queue.device.index]!);
   }
+
 
   get closed(): boolean {
     return this.#core.closed;

@@ -60,6 +60,11 @@ function armBounds(bounds: WaitBounds, end: (error: OpenRegError) => void): () =
   };
 }
 
+/** A wait whose signal has aborted already ends at once, whether or not anything is pending (as fetch does). */
+export function throwIfAborted(bounds: WaitBounds | undefined): void {
+  if (bounds?.signal?.aborted === true) throw aborted(bounds);
+}
+
 function aborted(bounds: WaitBounds): OpenRegError {
   return new OpenRegError(ErrorCode.ABORTED, formatMessage('waitAborted', { call: bounds.call }), { cause: bounds.signal?.reason });
 }

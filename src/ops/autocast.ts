@@ -97,9 +97,7 @@ export function getAutocastDtype(deviceType: AutocastDeviceType = 'openreg'): DT
 
 /** The state `options` ask for: undefined when disabled, or (with PyTorch's warning) when the dtype is unsupported. */
 function resolve(call: string, options: unknown): AutocastState | undefined {
-  if (Array.isArray(options)) throw invalidValue(call, 'options must be an object', options);
-  const o = requireOptions<AutocastOptions>(call, options);
-  for (const key of Object.keys(o)) if (!OPTION_KEYS.includes(key)) throw invalidValue(call, `unknown option ${key} (the options are ${OPTION_KEYS.join(', ')})`, o);
+  const o = requireOptions<AutocastOptions>(call, options, 'options', OPTION_KEYS);
   const deviceType = requireDeviceType(call, 'options.deviceType', given(o.deviceType, 'openreg'));
   const enabled = requireBoolean(call, 'options.enabled', given(o.enabled, true));
   const cacheEnabled = requireBoolean(call, 'options.cacheEnabled', given(o.cacheEnabled, true));
@@ -185,9 +183,7 @@ export function registerAutocastPolicy(deviceType: AutocastDeviceType, policy: A
   requireArity('registerAutocastPolicy', arguments, 3);
   const call = 'registerAutocastPolicy';
   const type = requireDeviceType(call, 'deviceType', deviceType);
-  if (Array.isArray(policy)) throw invalidValue(call, 'policy must be an object', policy);
-  const p = requireOptions<AutocastPolicy>(call, policy, 'policy');
-  for (const key of Object.keys(p)) if (!POLICY_KEYS.includes(key)) throw invalidValue(call, `unknown policy key ${key} (the keys are ${POLICY_KEYS.join(', ')})`, p);
+  const p = requireOptions<AutocastPolicy>(call, policy, 'policy', POLICY_KEYS);
   if (dtypes !== undefined && (!Array.isArray(dtypes) || dtypes.length === 0 || !dtypes.every((d) => LOW_PRECISION.includes(d)))) throw invalidValue(call, 'dtypes must list float16 and/or bfloat16', dtypes);
   const lists = [p.lowerPrecision, p.float32, p.promote].map((list, i) => {
     if (!Array.isArray(list)) throw invalidValue(call, `policy.${POLICY_KEYS[i]} must be an array of op names`, list);

@@ -2,7 +2,7 @@ import type { OperatorSchema } from '../dispatch/schema.js';
 import { dispatcher } from '../dispatch/registry.js';
 import { MemcpyKind } from '../memory/memcpy-kind.js';
 import { Tensor, tensorsIn } from '../tensor/tensor.js';
-import { DeviceExecutor, cpuStorage } from './executor.js';
+import { DeviceExecutor, carryReceipts, cpuStorage } from './executor.js';
 import { copyInto, staged } from './builtin/copies.js';
 
 function bytesOf(t: Tensor): number {
@@ -60,6 +60,7 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
   } catch (error) {
     release();
     for (const p of pinnedBlocks) rt.hostAllocator.free(p);
+    for (const t of temps) t.dispose();
     throw error;
   }
 
@@ -103,6 +104,8 @@ export function cpuFallback(schema: OperatorSchema, args: readonly unknown[]): u
     for (const host of twins.values()) host.storage(call).failure = error;
     release();
   });
+  // Values computed from bytes another device sent depend on that device's work, as a native kernel's would.
+  carryReceipts(call, [...twins.keys()], back.map((b) => b.device));
   for (const b of back) {
     if (b.pinned !== undefined) rt.memcpyAsync(b.device.dataPtr(), b.pinned, b.pinned.byteLength, MemcpyKind.hostToDevice, stream);
     if (b.into !== undefined) {

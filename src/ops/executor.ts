@@ -62,23 +62,11 @@ export class DeviceExecutor implements Executor {
   }
 
   launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void {
-    for (const t of [...reads, ...writes]) {
-      if (!t.device.equals(this.device)) throw invalidValue(kernel, `expected all tensors on ${this.device}, got one on ${t.device}`, t.toString());
-    }
-    for (const t of [...reads, ...writes]) {
-      // A tensor of another runtime has a pointer into another heap: never compute on it here.
-      const s = t.storage(kernel);
-      if (s.runtime !== this.runtime) throw s.runtime?.closed === true ? runtimeClosed(kernel) : invalidHandle(kernel, `${t} belongs to another runtime`);
-      // A reset of the device freed all its memory: a tensor from before it has nothing behind its pointer.
-      if (s.block !== undefined && !this.runtime.cachingAllocator.isLive(s.block)) throw invalidHandle(kernel, `${t} was freed by deviceReset(${s.block.device})`);
-    }
+    for (const t of reads) this.#checkOperand(kernel, t);
+    for (const t of writes) this.#checkOperand(kernel, t);
     const ptrOf = (t: Tensor) => t.storage(kernel).ptr + t.storageOffset * t.itemsize;
     const args = build(ptrOf);
-    // Outputs computed from bytes another device sent depend on that device's work too.
-    for (const r of reads) {
-      const receipts = r.storage(kernel).receipts;
-      if (receipts !== undefined) for (const w of writes) w.storage(kernel).dependOn(receipts);
-    }
+    carryReceipts(kernel, reads, writes);
     if (!this.runtime.sanitizer.enabled) {
       this.runtime.launchKernel(this.#kernel(kernel), args, this.stream);
       return;
@@ -88,12 +76,29 @@ export class DeviceExecutor implements Executor {
     this.runtime.launchKernel(this.#kernel(kernel), args, { stream: this.stream, reads: reads.map(bytes), writes: writes.map(bytes) });
   }
 
+  #checkOperand(kernel: string, t: Tensor): void {
+    if (!t.device.equals(this.device)) throw invalidValue(kernel, `expected all tensors on ${this.device}, got one on ${t.device}`, t.toString());
+    // A tensor of another runtime has a pointer into another heap: never compute on it here.
+    const s = t.storage(kernel);
+    if (s.runtime !== this.runtime) throw s.runtime?.closed === true ? runtimeClosed(kernel) : invalidHandle(kernel, `${t} belongs to another runtime`);
+    // A reset of the device freed all its memory: a tensor from before it has nothing behind its pointer.
+    if (s.block !== undefined && !this.runtime.cachingAllocator.isLive(s.block)) throw invalidHandle(kernel, `${t} was freed by deviceReset(${s.block.device})`);
+  }
+
   #kernel(name: string): Kernel {
     let cache = kernelCache.get(this.runtime);
     if (cache === undefined) kernelCache.set(this.runtime, (cache = new Map()));
     let k = cache.get(name);
     if (k === undefined) cache.set(name, (k = this.runtime.builtinKernel(name)));
     return k;
+  }
+}
+
+/** Outputs computed from bytes another device sent depend on that device's work too (reads of them reject if it failed). */
+export function carryReceipts(call: string, reads: readonly Tensor[], writes: readonly Tensor[]): void {
+  for (const r of reads) {
+    const receipts = r.storage(call).receipts;
+    if (receipts !== undefined) for (const w of writes) w.storage(call).dependOn(receipts);
   }
 }
 

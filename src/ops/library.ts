@@ -68,8 +68,7 @@ export class Library implements Disposable {
     const call = 'library.registerAutograd';
     this.#alive(call);
     const back = requireFunction<LibraryBackward>(call, 'backward', backward);
-    const o = requireOptions<{ setupContext: unknown }>(call, options);
-    for (const key of Object.keys(o)) if (key !== 'setupContext') throw invalidValue(call, `unknown option ${key} (the option is setupContext)`, o);
+    const o = requireOptions<{ setupContext: unknown }>(call, options, 'options', ['setupContext']);
     const setup = o.setupContext === undefined ? undefined : requireFunction<(ctx: FunctionContext, inputs: readonly unknown[], output: unknown) => void>(call, 'options.setupContext', o.setupContext);
     const qualified = this.#qualified(call, name);
     this.#disposers.push(
@@ -121,7 +120,14 @@ export function callOp(name: string, ...args: unknown[]): unknown {
   const inputs = tensorsIn(bound);
   const device = inputs.length === 0 ? (deviceArgument(schema, bound) ?? resolveDevice(call, undefined)) : inputs[0]!.device;
   const result = op(call, schema.qualifiedName, bound, inputs.length === 0 ? device : undefined);
-  checkResult(call, schema, bound, device, result);
+  try {
+    checkResult(call, schema, bound, device, result);
+  } catch (error) {
+    // The refused result is nobody's: free the tensors the kernel made (not the arguments it returned).
+    const returned = result instanceof Tensor ? [result] : Array.isArray(result) ? result : [];
+    for (const t of returned) if (Tensor.isGenuine(t) && !inputs.includes(t) && !t.disposed) t.dispose();
+    throw error;
+  }
   return result;
 }
 

@@ -37,10 +37,8 @@ export function clearStickyError(control: Int32Array): void {
 
 /** The device's sticky error as thrown by `call`, or undefined if there is none. */
 export function readStickyError(control: Int32Array, device: number, call: string): OpenRegError | undefined {
-  let n = Atomics.load(control, DeviceWord.STICKY_ERROR);
+  const n = stickyWord(control);
   if (n === 0) return undefined;
-  // The writer holds WRITING only while copying a short message: wait it out.
-  for (let i = 0; n === WRITING && i < 1_000_000; i++) n = Atomics.load(control, DeviceWord.STICKY_ERROR);
   const code = errorCodeFromNumber(n) ?? 'ERR_LAUNCH_FAILURE';
   const length = Atomics.load(control, DeviceWord.ERROR_MESSAGE_BYTES);
   const bytes = new Uint8Array(control.buffer, ERROR_MESSAGE_OFFSET, length).slice();
@@ -59,8 +57,15 @@ function markFailedAt(control: Int32Array): void {
 
 /** True if command `seq` (a wrapping int32 word) of stream record `index` ran: the device has no sticky error, or raised it after that command. */
 export function commandRan(control: Int32Array, index: number, seq: number): boolean {
-  if (Atomics.load(control, DeviceWord.STICKY_ERROR) === 0) return true;
+  if (stickyWord(control) === 0) return true;
   return ((Atomics.load(control, streamWordIndex(index, StreamWord.FAILED_AT)) - seq) | 0) >= 0;
+}
+
+/** The sticky error word once any writer is done: it holds WRITING only while snapshotting positions and copying a short message. */
+function stickyWord(control: Int32Array): number {
+  let n = Atomics.load(control, DeviceWord.STICKY_ERROR);
+  for (let i = 0; n === WRITING && i < 1_000_000; i++) n = Atomics.load(control, DeviceWord.STICKY_ERROR);
+  return n;
 }
 
 function writeMessage(control: Int32Array, message: string): void {

@@ -1,4 +1,5 @@
-import type { Runtime, WorkReceipt } from '../api/runtime.js';
+import type { Runtime } from '../api/runtime.js';
+import type { WorkReceipt } from '../api/work-receipt.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import type { DeviceBlock } from '../integration/allocators/caching-allocator.js';
@@ -56,11 +57,23 @@ export class Storage {
     return this.block?.ptr ?? 0;
   }
 
-  /** Adds the receipts of work these bytes now depend on. */
-  dependOn(receipts: readonly WorkReceipt[]): void {
-    if (receipts.length === 0) return;
-    const own = (this.receipts ??= []);
-    for (const r of receipts) if (!own.includes(r)) own.push(r);
+  /**
+   * Adds the receipts of work these bytes now depend on. Work known to have run is forgotten and
+   * a later receipt of a stream replaces an earlier one, so the list stays as short as the streams involved.
+   */
+  dependOn(receipts: readonly WorkReceipt[] | undefined): void {
+    if (receipts === undefined || receipts === this.receipts) return;
+    for (const r of receipts) {
+      if (r.ran() === true) continue;
+      const own = (this.receipts ??= []);
+      let covered = false;
+      for (let i = own.length - 1; i >= 0; i--) {
+        const o = own[i]!;
+        if (o.covers(r)) covered = true;
+        else if (r.covers(o) || o.ran() === true) own.splice(i, 1);
+      }
+      if (!covered) own.push(r);
+    }
   }
 
   /** Throws (as `call`) the error of the first depended-on work that a failed device skipped; forgets the work known to have run. */
@@ -68,9 +81,9 @@ export class Storage {
     const receipts = this.receipts;
     if (receipts === undefined) return;
     for (let i = receipts.length - 1; i >= 0; i--) {
-      const outcome = receipts[i]!(call);
-      if (outcome === true) receipts.splice(i, 1);
-      else if (outcome !== undefined) throw outcome;
+      const ran = receipts[i]!.ran();
+      if (ran === true) receipts.splice(i, 1);
+      else if (ran === false) throw receipts[i]!.error(call);
     }
     if (receipts.length === 0) this.receipts = undefined;
   }

@@ -459,7 +459,13 @@ export class Tensor implements Disposable {
   /** Copies to the host; resolves when the values are there (`options` bound the wait). */
   async cpu(options?: WaitOptions): Promise<Tensor> {
     const out = op('cpu', 'openreg::to', [this, 'cpu', undefined, false]) as Tensor;
-    await op('cpu', 'openreg::ready', [out, options]);
+    try {
+      await op('cpu', 'openreg::ready', [out, options]);
+    } catch (error) {
+      // The copy's values never arrive (or the wait gave up): the caller never sees it, so free it here.
+      if (out !== this) out.dispose();
+      throw error;
+    }
     return out;
   }
 
@@ -660,13 +666,14 @@ for (const [name, max] of Object.entries(METHOD_ARITY)) {
     configurable: true,
     writable: true,
     value: {
-      [name](this: Tensor, ...args: unknown[]): unknown {
-        if (args.length > max) {
-          const error = invalidValue(name, `takes at most ${max} argument${max === 1 ? '' : 's'}, got ${args.length}`);
+      [name](this: Tensor): unknown {
+        // `arguments`, not a rest parameter: the common call forwards without building an array.
+        if (arguments.length > max) {
+          const error = invalidValue(name, `takes at most ${max} argument${max === 1 ? '' : 's'}, got ${arguments.length}`);
           if (promised) return Promise.reject(error);
           throw error;
         }
-        return method.apply(this, args);
+        return method.apply(this, arguments as unknown as unknown[]);
       },
     }[name],
   });

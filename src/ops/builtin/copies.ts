@@ -1,11 +1,10 @@
 import type { Runtime } from '../../api/runtime.js';
-import { formatMessage, invalidHandle, invalidValue, openRegError } from '../../errors/errors.js';
-import { ErrorCode } from '../../errors/error-code.js';
-import { OpenRegError } from '../../errors/openreg-error.js';
+import { HostStepReceipt } from '../../api/work-receipt.js';
+import { invalidHandle, invalidValue, openRegError } from '../../errors/errors.js';
 import { MemcpyKind } from '../../memory/memcpy-kind.js';
 import type { Stream } from '../../runtime/handles.js';
 import { type WaitOptions, syncTimeoutOf, waitBoundsOf } from '../../runtime/wait-options.js';
-import { withinBounds } from '../../device/host-waiter.js';
+import { throwIfAborted, withinBounds } from '../../device/host-waiter.js';
 import { type DeviceLike, currentRuntime, resolveDevice } from '../../tensor/device.js';
 import { type DType, checkFits, isDType } from '../../tensor/dtype.js';
 import { type TensorData, decode } from '../../tensor/host-data.js';
@@ -59,7 +58,7 @@ function moveBytes(call: string, dst: Tensor, src: Tensor): void {
     // If the source device fails before the copy runs, its stream skips it: reads of dst must reject, not see old bytes.
     const storage = dst.storage(call);
     storage.dependOn([rt.workReceipt(call, from)]);
-    storage.dependOn(src.storage(call).receipts ?? []);
+    storage.dependOn(src.storage(call).receipts);
     return;
   }
   if (src.onDevice) {
@@ -103,12 +102,16 @@ function moveBytes(call: string, dst: Tensor, src: Tensor): void {
     pinned.set(bytes);
   } else {
     // The values are still being computed on the CPU pool: the stream waits for them.
+    // If that work fails, the copy's destination carries the failure: this device stays healthy.
     const pending = storage.busy;
-    rt.launchHostFunc(stream, async () => {
+    const step = new HostStepReceipt();
+    rt.launchHostFunc(stream, async function copyFromCpuTensor() {
       await pending;
-      if (storage.failure !== undefined) throw storage.failure;
+      if (storage.failure !== undefined) return step.failed(storage.failure);
       pinned.set(bytes);
+      step.succeeded();
     });
+    dst.storage(call).dependOn([step]);
   }
   rt.memcpyAsync(dst.dataPtr(), pinned, n, MemcpyKind.hostToDevice, stream);
   rt.hostAllocator.free(pinned);
@@ -122,21 +125,24 @@ export function copyInto(call: string, dst: Tensor, src: Tensor): Tensor {
   if (dst.meta) return dst;
   if (src.meta) throw invalidValue(call, 'cannot copy out of a meta tensor: it has no data');
   const source = src.shape.length === dst.shape.length && src.shape.every((n, i) => n === dst.shape[i]) ? src : src.expand(...dst.shape);
-  // Same device, or both in host memory (cpu and a host-memory backend): one kernel does it.
-  if (source.device.equals(dst.device) || (!source.onDevice && !dst.onDevice)) {
-    launchUnary(call, executorOf(call, [dst]), UnaryOp.identity, dst, source);
-  } else {
-    const from = staged(call, source, dst.dtype);
-    const target = dst.isContiguous() ? dst : executorOf(call, [dst]).empty(dst.dtype, dst.shape);
-    moveBytes(call, target, from);
-    if (target !== dst) {
-      launchUnary(call, executorOf(call, [dst]), UnaryOp.identity, dst, target);
-      target.dispose();
+  const temps: Tensor[] = [];
+  try {
+    if (source !== src) temps.push(source);
+    // Same device, or both in host memory (cpu and a host-memory backend): one kernel does it.
+    if (source.device.equals(dst.device) || (!source.onDevice && !dst.onDevice)) {
+      launchUnary(call, executorOf(call, [dst]), UnaryOp.identity, dst, source);
+      return dst;
     }
-    if (from !== source) from.dispose();
+    const from = staged(call, source, dst.dtype);
+    if (from !== source) temps.push(from);
+    const target = dst.isContiguous() ? dst : executorOf(call, [dst]).empty(dst.dtype, dst.shape);
+    if (target !== dst) temps.push(target);
+    moveBytes(call, target, from);
+    if (target !== dst) launchUnary(call, executorOf(call, [dst]), UnaryOp.identity, dst, target);
+    return dst;
+  } finally {
+    for (const t of temps) t.dispose();
   }
-  if (source !== src) source.dispose();
-  return dst;
 }
 
 /** `self` on `device` with `dtype` (itself when neither changes and no copy is asked for). */
@@ -196,10 +202,8 @@ function requireData(call: string, t: Tensor): void {
   if (t.meta) throw invalidValue(call, 'a meta tensor has no data', t.toString());
 }
 
-/** A wait whose signal has aborted already ends at once, whether or not anything is pending (as fetch does). */
 function checkNotAborted(call: string, options: unknown): void {
-  const bounds = waitBoundsOf(call, options);
-  if (bounds?.signal?.aborted === true) throw new OpenRegError(ErrorCode.ABORTED, formatMessage('waitAborted', { call }), { cause: bounds.signal.reason });
+  throwIfAborted(waitBoundsOf(call, options));
 }
 
 async function readAsync(call: string, self: Tensor, options: unknown): Promise<TensorData> {

@@ -74,11 +74,11 @@ function alphaOf(call: string, dtype: DType, alpha: unknown): number {
   const value = requireScalar(call, 'alpha', alpha === undefined ? 1 : alpha);
   if (alpha === undefined) return value;
   if (typeof alpha === 'boolean' && dtype !== 'bool') throw invalidValue(call, 'boolean alpha is only supported for boolean results', alpha);
-  if (dtype === 'bool' && typeof alpha !== 'boolean' && alpha !== 1) throw invalidValue(call, 'a boolean result takes only a boolean alpha', alpha);
   if (DTYPES[dtype].category !== 'floating' && !Number.isInteger(value)) {
     throw invalidValue(call, 'for integral input tensors, argument alpha must not be a floating point number', alpha);
   }
-  return value;
+  // A bool result takes alpha as a bool (PyTorch casts it): True + (-1)·True stays True.
+  return dtype === 'bool' ? Number(value !== 0) : value;
 }
 
 /** Defines name.Tensor, name.Scalar, name.out and (arith) name_.Tensor / name_.Scalar. */

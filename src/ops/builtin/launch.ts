@@ -7,18 +7,25 @@ import { invalidValue } from '../../errors/errors.js';
 /** The kernels' shared argument shapes: one launch per op, strides broadcast to the output's shape. */
 
 /**
- * Refuses an input that shares some but not all of its memory with the output (`a.copy_(a.t())`):
- * elements would be read after being overwritten. The same view in and out (`a.add_(1)`) is fine.
+ * Refuses an input that shares some but not all of its memory with the output (`a.copy_(a.t())`
+ * reads elements after overwriting them). As PyTorch does, only views that are both dense are
+ * judged: interleaved views (`x.select(1, 0).copy_(x.select(1, 1))`) are left alone.
+ * The same view in and out (`a.add_(1)`) is fine.
  */
 export function checkNoPartialOverlap(call: string, out: Tensor, input: Tensor): void {
-  if (input.storage(call) !== out.storage(call)) return;
-  const sameView = input.storageOffset === out.storageOffset && input.shape.join() === out.shape.join() && input.strides.join() === out.strides.join();
-  if (sameView) return;
-  const [a0, a1] = [out.storageOffset, out.storageOffset + span(out)];
-  const [b0, b1] = [input.storageOffset, input.storageOffset + span(input)];
-  if (a0 < b1 && b0 < a1) {
+  if (input.storage(call) !== out.storage(call) || sameView(out, input)) return;
+  const outSpan = span(out);
+  const inSpan = span(input);
+  if (outSpan !== out.numel() || inSpan !== input.numel()) return;
+  if (out.storageOffset < input.storageOffset + inSpan && input.storageOffset < out.storageOffset + outSpan) {
     throw invalidValue(call, 'unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location; clone() the tensor before performing the operation');
   }
+}
+
+function sameView(a: Tensor, b: Tensor): boolean {
+  if (a.storageOffset !== b.storageOffset || a.ndim !== b.ndim) return false;
+  for (let i = 0; i < a.ndim; i++) if (a.shape[i] !== b.shape[i] || a.strides[i] !== b.strides[i]) return false;
+  return true;
 }
 
 /** out = op(x), x broadcast to out's shape (identity: a converting copy). */
