@@ -63,7 +63,7 @@ describe('backend autoload', () => {
       out.tripleOnOpenreg = codeOf(() => o.callOp('fakedev_ops::triple', r));
       out.tanhOnFakedev = codeOf(() => f.tanh());             // no kernel, and fakedev has no fallback
       out.tanhOnOpenreg = (await r.tanh().toArray()).length;  // openreg's global fallback runs it
-      out.powOnOpenreg = codeOf(() => r.pow(r));              // blocklisted on openreg
+      out.pinOnOpenreg = codeOf(() => o.callOp('openreg::pin_memory', r)); // blocklisted on openreg
       out.subOnFakedev = codeOf(() => f.sub(f));              // openreg binds sub.Tensor to its fallback; fakedev has none
       out.subOnOpenreg = await r.sub(r).toArray();
       out.copy = await f.to('openreg:0').add(r).toArray();    // copies go between them
@@ -75,7 +75,7 @@ describe('backend autoload', () => {
       tripleOnOpenreg: 'ERR_NOT_SUPPORTED',
       tanhOnFakedev: 'ERR_NOT_SUPPORTED',
       tanhOnOpenreg: 2,
-      powOnOpenreg: 'ERR_NOT_SUPPORTED',
+      pinOnOpenreg: 'ERR_NOT_SUPPORTED',
       subOnFakedev: 'ERR_NOT_SUPPORTED',
       subOnOpenreg: [0, 0],
       copy: [2, 4],

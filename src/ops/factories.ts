@@ -4,7 +4,7 @@ import { Generator } from '../integration/random/generator.js';
 import { PhiloxStream, toUnitFloat32, toUnitFloat64 } from '../protocol/philox.js';
 import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.js';
 import { DTYPES, type DType, checkFits, isDType } from '../tensor/dtype.js';
-import { encodeInto, flatten } from '../tensor/host-data.js';
+import { encodeInto, flatten, inferredDType } from '../tensor/host-data.js';
 import { checkShape } from '../tensor/shape.js';
 import { Tensor, asRaisedBy, op } from '../tensor/tensor.js';
 import { CpuExecutor, DeviceExecutor, type Executor, cpuStorage } from './executor.js';
@@ -68,7 +68,7 @@ defineBuiltin('empty_strided(int[] size, int[] stride, ScalarType dtype, Device 
   return out;
 });
 defineBuiltin('full(int[] size, Scalar fill_value, ScalarType dtype, Device device) -> Tensor', (ex, size: unknown, value: number, dtype: DType) => {
-  checkFits('full', dtype, value);
+  checkFits('full', dtype, value, true);
   const out = ex.empty(dtype, checkShape('full', size));
   launchFill('full', ex, out, value);
   return out;
@@ -110,8 +110,8 @@ export function full(shape: number | readonly number[], value: number | boolean,
   requireArity('full', arguments, 3);
   const call = 'full';
   if (typeof value !== 'number' && typeof value !== 'boolean') throw invalidValue(call, 'value must be a number or a boolean', value);
-  const r = resolve(call, options, typeof value === 'boolean' ? 'bool' : 'float32');
-  checkFits(call, r.dtype, value);
+  const r = resolve(call, options, inferredDType(value));
+  checkFits(call, r.dtype, value, true);
   return finish(fromDevice(r.device, call, 'full', [sizeOf(call, shape), Number(value), r.dtype]), r);
 }
 

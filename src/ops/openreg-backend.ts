@@ -20,7 +20,7 @@ import './builtins.js';
  */
 
 /** Ops that fail on openreg rather than fall back to the CPU. */
-export const OPENREG_BLOCKLIST = ['aten::pow.Tensor_Tensor', 'openreg::pin_memory'] as const;
+export const OPENREG_BLOCKLIST = ['openreg::pin_memory'] as const;
 
 /** openreg's serialization version and format number, checked on load. */
 export const OPENREG_SERIALIZATION_VERSION = '1';

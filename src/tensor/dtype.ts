@@ -1,5 +1,6 @@
 import { invalidValue } from '../errors/errors.js';
 import { requireArity } from '../errors/validate.js';
+import { fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from '../protocol/half.js';
 
 /**
  * Element types of tensors, as PyTorch has them: how each is stored, and how two combine
@@ -45,12 +46,20 @@ const INTEGER_RANGE: Readonly<Partial<Record<DType, readonly [bigint, bigint]>>>
   int64: [-(2n ** 63n), 2n ** 63n - 1n],
 };
 
+/** The largest finite value of each floating dtype below float64. */
+const FLOAT_MAX: Readonly<Partial<Record<DType, number>>> = { float16: 65504, bfloat16: 3.3895313892515355e38, float32: 3.4028234663852886e38 };
+
 /**
  * `value` as an element of `dtype`, refused where PyTorch refuses it: an integer dtype takes
  * only finite values whose integer part fits ("value cannot be converted to type uint8 without
- * overflow"); floating dtypes round (overflowing to infinity) and bool takes anything.
+ * overflow"); bool takes anything; floating dtypes round, overflowing to infinity, except
+ * for a fill value (`full`, `fill_`: PyTorch's checked Scalar conversion), which must be in range.
  */
-export function checkFits(call: string, dtype: DType, value: number | boolean | bigint): void {
+export function checkFits(call: string, dtype: DType, value: number | boolean | bigint, fill = false): void {
+  const max = FLOAT_MAX[dtype];
+  if (fill && max !== undefined && typeof value === 'number' && Number.isFinite(value) && Math.abs(value) > max) {
+    throw invalidValue(call, `value cannot be converted to type ${dtype} without overflow`, value);
+  }
   const range = INTEGER_RANGE[dtype];
   if (range === undefined || typeof value === 'boolean') return;
   const fits = typeof value === 'bigint' ? value >= range[0] && value <= range[1] : Number.isFinite(value) && fitsNumber(Math.trunc(value), range);
@@ -59,6 +68,31 @@ export function checkFits(call: string, dtype: DType, value: number | boolean | 
 
 function fitsNumber(n: number, [lo, hi]: readonly [bigint, bigint]): boolean {
   return n >= Number(lo) && (hi === 2n ** 63n - 1n ? n < 2 ** 63 : n <= Number(hi));
+}
+
+/**
+ * A Scalar operand as the kernel of a `dtype` computation sees it (PyTorch casts it to the
+ * common dtype): `uint8 < -1` compares with 255, `float16 == 0.1` with 0.0999755859375.
+ */
+export function castScalar(dtype: DType, value: number): number {
+  switch (dtype) {
+    case 'bool':
+      return value !== 0 ? 1 : 0;
+    case 'uint8':
+      return ((Math.trunc(value) % 256) + 256) % 256;
+    case 'int32':
+      return Math.trunc(value) | 0;
+    case 'int64':
+      return Math.trunc(value);
+    case 'float16':
+      return fromFloat16Bits(toFloat16Bits(value));
+    case 'bfloat16':
+      return fromBFloat16Bits(toBFloat16Bits(value));
+    case 'float32':
+      return Math.fround(value);
+    case 'float64':
+      return value;
+  }
 }
 
 /** True if a dtype name (the public promoteTypes/resultType check their arguments with it). */

@@ -49,6 +49,12 @@ function convert(dtype: DType, v: number | boolean | bigint): number | bigint {
 /** Integers a JS number holds exactly are int64 data only inside int64's range; beyond it they were floats (`1e40`). */
 const INT64_LIMIT = 2 ** 63;
 
+/** The dtype PyTorch infers from one Python scalar: bool, int64 for an integer in its range, else float32 (`torch.full`). */
+export function inferredDType(value: number | boolean): DType {
+  if (typeof value === 'boolean') return 'bool';
+  return Number.isInteger(value) && Math.abs(value) < INT64_LIMIT ? 'int64' : 'float32';
+}
+
 /**
  * Shape and flat values of nested arrays (every row of a dimension the same length). `kinds`
  * says what the leaves are: bool, number (integers in int64's range), float, bigint.

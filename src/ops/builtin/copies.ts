@@ -159,7 +159,7 @@ defineBuiltin('copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Te
 defineBuiltin('fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)', (ex, self: Tensor, value: unknown) => {
   if (typeof value !== 'number' && typeof value !== 'boolean') throw invalidValue('fill_', 'value must be a number or a boolean', value);
   checkNoInternalOverlap('fill_', self.shape, self.strides);
-  checkFits('fill_', self.dtype, value);
+  checkFits('fill_', self.dtype, value, true);
   ex.launch('tensorFill', [], [self], (ptr) => [...operandOf(self, ptr), Number(value), self.ndim, ...self.shape, ...self.strides]);
   return self;
 });

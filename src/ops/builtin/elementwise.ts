@@ -1,5 +1,5 @@
 import { invalidValue } from '../../errors/errors.js';
-import { DTYPES, type DType, resultType, scalarKind } from '../../tensor/dtype.js';
+import { DTYPES, type DType, castScalar, resultType, scalarKind } from '../../tensor/dtype.js';
 import { broadcastShapes, checkNoInternalOverlap } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { Executor } from '../executor.js';
@@ -46,7 +46,10 @@ function outputType(kind: Kind, common: DType): DType {
 
 interface BinaryPlan {
   shape: number[];
+  /** The result's dtype. */
   dtype: DType;
+  /** The dtype the operands meet in (a comparison computes in it, then answers bool). */
+  common: DType;
 }
 
 /** A scalar operand as given (its kind decides promotion: `bool.add(true)` stays bool) and as the kernel takes it. */
@@ -58,7 +61,8 @@ function requireOther(call: string, v: unknown): Other {
   return v as number | boolean | bigint;
 }
 
-const operandOf = (b: Other): Tensor | number => (b instanceof Tensor ? b : Number(b));
+/** The operand as the kernel takes it: a comparison sees a scalar cast to the common dtype, as PyTorch's does. */
+const operandOf = (b: Other, kind: Kind, common: DType): Tensor | number => (b instanceof Tensor ? b : kind === 'compare' ? castScalar(common, Number(b)) : Number(b));
 
 function planBinary(call: string, kind: Kind, a: Tensor, b: Other): BinaryPlan {
   const common = b instanceof Tensor ? resultType([a.dtype, b.dtype]) : resultType([a.dtype], [scalarKind(b)]);
@@ -66,7 +70,9 @@ function planBinary(call: string, kind: Kind, a: Tensor, b: Other): BinaryPlan {
   if (call.startsWith('sub') && (a.dtype === 'bool' || (b instanceof Tensor ? b.dtype === 'bool' : typeof b === 'boolean'))) {
     throw invalidValue(call, 'subtraction with a bool tensor or scalar is not supported; use logical_not() to invert a mask');
   }
-  return { shape: b instanceof Tensor ? broadcastShapes(call, a.shape, b.shape) : [...a.shape], dtype: outputType(kind, common) };
+  const dtype = outputType(kind, common);
+  if (call.startsWith('pow') && dtype === 'bool') throw invalidValue(call, 'pow is not implemented for bool tensors');
+  return { shape: b instanceof Tensor ? broadcastShapes(call, a.shape, b.shape) : [...a.shape], dtype, common };
 }
 
 /** alpha as PyTorch's alpha_check takes it: bool only for bool results, integral for integral ones. */
@@ -89,7 +95,7 @@ function binaryFamily(name: string, op: BinaryOp, kind: Kind, withAlpha: boolean
     const scale = alphaOf(call, plan.dtype, alpha);
     if (out === undefined) out = ex.empty(plan.dtype, plan.shape);
     else checkOut(call, out, plan.shape, plan.dtype);
-    launchBinary(call, ex, op, out, a, operandOf(b), scale);
+    launchBinary(call, ex, op, out, a, operandOf(b, kind, plan.common), scale);
     return out;
   };
   const tensorImpl: OpImpl = (ex, a: Tensor, b: unknown, alpha: unknown) => run(name, ex, requireTensor(name, 'self', a), requireTensor(name, 'other', b), alpha);
@@ -108,7 +114,7 @@ function binaryFamily(name: string, op: BinaryOp, kind: Kind, withAlpha: boolean
     const other = requireOther(call, b);
     const plan = planBinary(call, kind, self, other);
     checkOut(call, self, broadcastShapes(call, self.shape, plan.shape), plan.dtype);
-    launchBinary(call, ex, op, self, self, operandOf(other), alphaOf(call, self.dtype, alpha));
+    launchBinary(call, ex, op, self, self, operandOf(other, kind, plan.common), alphaOf(call, self.dtype, alpha));
     return self;
   };
   defineBuiltin(`${name}_.Tensor(Tensor(a!) self, Tensor other${alphaArg}) -> Tensor(a!)`, inplaceImpl);
@@ -133,7 +139,7 @@ const binaryTensor = (name: string, op: BinaryOp, kind: Kind, scalarOther = fals
   }
   const plan = planBinary(name, kind, self, other);
   const out = ex.empty(plan.dtype, plan.shape);
-  launchBinary(name, ex, op, out, self, operandOf(other));
+  launchBinary(name, ex, op, out, self, operandOf(other, kind, plan.common));
   return out;
 };
 

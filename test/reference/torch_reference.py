@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Writes test/fixtures/torch-reference.json: what PyTorch answers for a table of op calls.
+
+Each case names an op, its arguments (tensors with dtype, shape and values; scalars) and
+PyTorch's answer: the result's dtype, shape and values, or the error it raises. The
+vitest suite (test/matches-pytorch.test.ts) replays every case on the cpu backend and on an
+openreg device, so the tests need no Python.
+
+Run with Debian's python3-torch (1.13):  /usr/bin/python3 test/reference/torch_reference.py
+"""
+import itertools
+import json
+import math
+import os
+import random
+
+import torch
+
+DTYPES = {
+    'bool': torch.bool,
+    'uint8': torch.uint8,
+    'int32': torch.int32,
+    'int64': torch.int64,
+    'float16': torch.float16,
+    'bfloat16': torch.bfloat16,
+    'float32': torch.float32,
+    'float64': torch.float64,
+}
+NAMES = {v: k for k, v in DTYPES.items()}
+FLOATS = ['float16', 'bfloat16', 'float32', 'float64']
+rng = random.Random(15)
+
+
+def values_for(dtype, n, positive=False):
+    """Values exactly representable in every dtype of their kind, so inputs mean the same everywhere."""
+    if dtype == 'bool':
+        pool = [True, False]
+    elif dtype == 'uint8':
+        pool = [0, 1, 2, 3, 5, 7]
+    elif dtype in ('int32', 'int64'):
+        pool = [1, 2, 3, 4] if positive else [-3, -2, -1, 0, 1, 2, 3, 4]
+    else:
+        pool = [0.25, 0.5, 1.0, 1.5, 2.0, 3.0] if positive else [-2.5, -1.0, -0.5, 0.0, 0.25, 1.0, 1.5, 3.0]
+    return [rng.choice(pool) for _ in range(n)]
+
+
+def encode_number(v):
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, float):
+        if math.isnan(v):
+            return 'nan'
+        if math.isinf(v):
+            return 'inf' if v > 0 else '-inf'
+        if v.is_integer() and abs(v) < 2**53:
+            # JSON keeps 1.0 as 1.0, but JS reads both as 1: no loss either way.
+            return v
+    return v
+
+
+def tensor_arg(dtype, shape, positive=False):
+    n = math.prod(shape)
+    return {'dtype': dtype, 'shape': list(shape), 'values': values_for(dtype, n, positive)}
+
+
+def to_torch(arg):
+    if isinstance(arg, dict) and 'dtype' in arg:
+        flat = torch.tensor(arg['values'], dtype=DTYPES[arg['dtype']]) if arg['values'] else torch.empty(0, dtype=DTYPES[arg['dtype']])
+        return flat.reshape(arg['shape'])
+    return arg
+
+
+def describe(value):
+    if isinstance(value, torch.Tensor):
+        flat = value.detach().reshape(-1)
+        if value.dtype in (torch.float16, torch.bfloat16):
+            flat = flat.to(torch.float64)
+        return {'dtype': NAMES[value.dtype], 'shape': list(value.shape), 'values': [encode_number(v) for v in flat.tolist()]}
+    if isinstance(value, (tuple, list)):
+        return [describe(v) for v in value]
+    raise TypeError(f'unexpected result {value!r}')
+
+
+# How each op of the table is called in PyTorch (the test calls openreg's method of the same name).
+CALLS = {
+    'add': lambda a, b, alpha=None: a.add(b) if alpha is None else a.add(b, alpha=alpha),
+    'sub': lambda a, b, alpha=None: a.sub(b) if alpha is None else a.sub(b, alpha=alpha),
+    'mul': lambda a, b: a.mul(b),
+    'div': lambda a, b: a.div(b),
+    'pow': lambda a, b: a.pow(b),
+    'maximum': lambda a, b: a.maximum(b),
+    'minimum': lambda a, b: a.minimum(b),
+    'eq': lambda a, b: a.eq(b),
+    'ne': lambda a, b: a.ne(b),
+    'lt': lambda a, b: a.lt(b),
+    'le': lambda a, b: a.le(b),
+    'gt': lambda a, b: a.gt(b),
+    'ge': lambda a, b: a.ge(b),
+    'add_': lambda a, b, alpha=None: a.add_(b) if alpha is None else a.add_(b, alpha=alpha),
+    'mul_': lambda a, b: a.mul_(b),
+    'div_': lambda a, b: a.div_(b),
+    'neg': lambda a: a.neg(),
+    'abs': lambda a: a.abs(),
+    'exp': lambda a: a.exp(),
+    'log': lambda a: a.log(),
+    'sqrt': lambda a: a.sqrt(),
+    'tanh': lambda a: a.tanh(),
+    'sigmoid': lambda a: a.sigmoid(),
+    'relu': lambda a: a.relu(),
+    'sum': lambda a, dim=None, keepdim=False: a.sum() if dim is None else a.sum(dim, keepdim=keepdim),
+    'mean': lambda a, dim=None, keepdim=False: a.mean() if dim is None else a.mean(dim, keepdim=keepdim),
+    'amax': lambda a, dim=(), keepdim=False: a.amax(dim, keepdim=keepdim),
+    'max': lambda a, dim=None, keepdim=False: a.max() if dim is None else tuple(a.max(dim, keepdim=keepdim)),
+    'softmax': lambda a, dim: a.softmax(dim),
+    'logSoftmax': lambda a, dim: a.log_softmax(dim),
+    'matmul': lambda a, b: a.matmul(b),
+    'mm': lambda a, b: a.mm(b),
+    'dot': lambda a, b: a.dot(b),
+    'tensor': lambda data, dtype=None: torch.tensor(data) if dtype is None else torch.tensor(data, dtype=DTYPES[dtype]),
+    'full': lambda shape, value, dtype=None: torch.full(shape, value) if dtype is None else torch.full(shape, value, dtype=DTYPES[dtype]),
+    'arange': lambda start, end, step, dtype=None: torch.arange(start, end, step) if dtype is None else torch.arange(start, end, step, dtype=DTYPES[dtype]),
+}
+
+cases = []
+
+
+def case(op, args, kwargs=None, name=None):
+    kwargs = kwargs or {}
+    try:
+        result = CALLS[op](*[to_torch(a) for a in args], **kwargs)
+        expected = describe(result)
+    except (RuntimeError, TypeError, ValueError, IndexError, OverflowError) as e:
+        message = str(e).splitlines()[0]
+        expected = {'error': message}
+        if "not implemented for 'Half'" in message:
+            # PyTorch 1.13's CPU lacks some half kernels (its GPUs have them): compute in float32, round to half.
+            widened = [to_torch(a).float() if isinstance(to_torch(a), torch.Tensor) and to_torch(a).dtype == torch.float16 else to_torch(a) for a in args]
+            result = CALLS[op](*widened, **kwargs)
+            result = tuple(r.half() if r.is_floating_point() else r for r in result) if isinstance(result, tuple) else result.half()
+            expected = describe(result)
+            expected['computedIn'] = 'float32'
+    label = name or f"{op}({', '.join(label_of(a) for a in args)}{''.join(f', {k}={v!r}' for k, v in kwargs.items())})"
+    cases.append({'name': label, 'op': op, 'args': [encode_arg(a) for a in args], 'kwargs': {k: encode_arg(v) for k, v in kwargs.items()}, 'expected': expected})
+
+
+def label_of(a):
+    if isinstance(a, dict) and 'dtype' in a:
+        return f"{a['dtype']}{a['shape']}"
+    return repr(a)
+
+
+def encode_arg(a):
+    if isinstance(a, dict) and 'dtype' in a:
+        return {'tensor': {'dtype': a['dtype'], 'shape': a['shape'], 'values': [encode_number(v) for v in a['values']]}}
+    if isinstance(a, float):
+        return encode_number(a)
+    if isinstance(a, (list, tuple)):
+        return [encode_arg(v) for v in a]
+    return a
+
+
+# Binary ops, tensor with tensor: every dtype pair, broadcast [2, 3] with [3].
+for op in ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'lt', 'ge']:
+    for da, db in itertools.product(DTYPES, DTYPES):
+        positive = op == 'pow'
+        case(op, [tensor_arg(da, [2, 3], positive), tensor_arg(db, [3], positive)])
+for op in ['ne', 'le', 'gt']:
+    for d in DTYPES:
+        case(op, [tensor_arg(d, [2, 2]), tensor_arg(d, [2, 1])])
+
+# Binary ops with a scalar: Python scalars take part in promotion by category only.
+for op in ['add', 'sub', 'mul', 'div', 'pow', 'eq', 'lt']:
+    for d in DTYPES:
+        for s in [2, -1, 0.5, True]:
+            case(op, [tensor_arg(d, [4], op == 'pow'), s])
+
+# alpha: integral for integral results, bool only for bool results, cast for bool results.
+for op in ['add', 'sub']:
+    for d in ['bool', 'uint8', 'int32', 'int64', 'float32', 'bfloat16']:
+        for alpha in [2, -1, 0.5, True]:
+            case(op, [tensor_arg(d, [3]), tensor_arg(d, [3])], {'alpha': alpha})
+
+# In-place: the result type must be castable to self's dtype.
+for op in ['add_', 'mul_', 'div_']:
+    for da, db in [('int32', 'float32'), ('float32', 'int32'), ('int64', 'int32'), ('bool', 'bool'), ('uint8', 'int64'), ('float16', 'float32')]:
+        case(op, [tensor_arg(da, [3]), tensor_arg(db, [3])])
+
+# Unary ops over every dtype; values include 0 and negatives (log, sqrt give inf and nan).
+for op in ['neg', 'abs', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu']:
+    for d in DTYPES:
+        case(op, [tensor_arg(d, [2, 3])])
+
+# Reductions, including empty tensors and empty reduced dimensions.
+for d in ['bool', 'uint8', 'int32', 'int64', 'float16', 'float32', 'float64']:
+    for shape in [[2, 3], [4], [0], [3, 0], [0, 3], []]:
+        t = tensor_arg(d, shape)
+        case('sum', [t])
+        case('mean', [t])
+        case('amax', [t])
+        case('max', [t])
+        for dim in range(len(shape)):
+            case('sum', [t], {'dim': dim})
+            case('sum', [t], {'dim': dim, 'keepdim': True})
+            case('mean', [t], {'dim': dim})
+            case('amax', [t], {'dim': dim, 'keepdim': True})
+            case('max', [t], {'dim': dim})
+        if len(shape) == 2:
+            case('sum', [t], {'dim': [0, 1]})
+            case('sum', [t], {'dim': -1})
+            case('mean', [t], {'dim': [-2, -1], 'keepdim': True})
+
+# Products.
+for da, db in [('float32', 'float32'), ('float64', 'float64'), ('int32', 'int32'), ('int64', 'int64'), ('float32', 'float64'), ('float16', 'float16'), ('bool', 'bool')]:
+    case('mm', [tensor_arg(da, [2, 3]), tensor_arg(db, [3, 4])])
+    case('dot', [tensor_arg(da, [3]), tensor_arg(db, [3])])
+for sa, sb in [([2, 3], [3, 4]), ([3], [3]), ([3], [3, 2]), ([2, 3], [3]), ([2, 2, 3], [3, 2]), ([2, 1, 2, 3], [3, 3, 2]), ([2, 0], [0, 3]), ([0, 3], [3, 2]), ([0], [0]), ([2, 3], [4, 2]), ([3], [4])]:
+    case('matmul', [tensor_arg('float32', sa), tensor_arg('float32', sb)])
+case('mm', [tensor_arg('float32', [2, 3, 1]), tensor_arg('float32', [3, 4])])
+case('dot', [tensor_arg('float32', [2, 2]), tensor_arg('float32', [2, 2])])
+
+# Softmax over each dimension, empty ones included; integral inputs are refused.
+for d in ['float16', 'float32', 'float64', 'int64']:
+    for shape in [[2, 3], [4], [0, 3], [3, 0]]:
+        for dim in list(range(len(shape))) + [-1]:
+            case('softmax', [tensor_arg(d, shape)], {'dim': dim})
+            case('logSoftmax', [tensor_arg(d, shape)], {'dim': dim})
+
+# Factories: dtype inference and values that do not fit.
+for data in [[1, 2], [1.5, 2], [True, False], [[1, 2], [3, 4]], [1e40], [-1e40], [2**62], [[]], []]:
+    case('tensor', [data])
+for data, dtype in [([300], 'uint8'), ([-1], 'uint8'), ([255], 'uint8'), ([2**31], 'int32'), ([-2**31], 'int32'), ([float('nan')], 'int32'), ([float('inf')], 'int64'), ([1.5], 'int32'), ([1e39], 'float32'), ([70000], 'float16'), ([2], 'bool'), ([0.5], 'bool'), ([1, 0], 'bool'), ([2**53], 'float64')]:
+    case('tensor', [data], {'dtype': dtype})
+for shape, value, dtype in [([2], 300, 'uint8'), ([2], 1.5, 'int32'), ([2], 1.5, None), ([2], 3, None), ([2], True, None), ([0, 2], 1, 'float32'), ([2], 2**31, 'int32'), ([2], float('nan'), 'float16'), ([2], 1e39, 'float32')]:
+    case('full', [shape, value], {'dtype': dtype} if dtype else {})
+for start, end, step, dtype in [(0, 5, 1, None), (0, 1, 0.25, None), (5, 0, -2, None), (0, 0, 1, None), (0, 300, 1, 'uint8'), (0, 5, 1, 'bool'), (0, 5, 0, None), (0, 5, -1, None), (0.5, 3, 1, 'int32')]:
+    case('arange', [start, end, step], {'dtype': dtype} if dtype else {})
+
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures', 'torch-reference.json')
+with open(out, 'w') as f:
+    json.dump({'torch': torch.__version__, 'generator': 'test/reference/torch_reference.py', 'cases': cases}, f, separators=(',', ':'), allow_nan=False)
+    f.write('\n')
+print(f'{len(cases)} cases -> {os.path.relpath(out)}')
