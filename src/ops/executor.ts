@@ -171,14 +171,14 @@ export class MetaExecutor implements Executor {
 }
 
 /** Host memory a pool thread can address: a SharedArrayBuffer of its own, or a pinned block (`view`). */
-export function cpuStorage(nbytes: number, view?: Uint8Array, onFree?: () => void, device: TensorDevice = CPU): Storage {
+export function cpuStorage(nbytes: number, view?: Uint8Array, onFree?: () => void, device: TensorDevice = CPU, call = 'empty'): Storage {
   if (view !== undefined) return new Storage(device, nbytes, { buffer: view.buffer as SharedArrayBuffer, byteOffset: view.byteOffset, pinned: view, onFree });
   let buffer: SharedArrayBuffer;
   try {
     buffer = new SharedArrayBuffer(Math.max(nbytes, 1));
   } catch (error) {
     // V8's RangeError ("Array buffer allocation failed"): the host is out of memory for it.
-    throw new OpenRegError(ErrorCode.OUT_OF_MEMORY, formatMessage('outOfHostMemory', { call: 'empty', bytes: nbytes, reason: error instanceof Error ? error.message : String(error) }), { cause: error });
+    throw new OpenRegError(ErrorCode.OUT_OF_MEMORY, formatMessage('outOfHostMemory', { call, bytes: nbytes, reason: error instanceof Error ? error.message : String(error) }), { cause: error });
   }
   return new Storage(device, nbytes, { buffer });
 }

@@ -247,7 +247,7 @@ export function tensor(data: unknown, options?: TensorOptions): Tensor {
   const inferred: DType = kinds.has('float') ? 'float32' : kinds.has('number') || kinds.has('bigint') ? 'int64' : kinds.size === 0 ? 'float32' : 'bool';
   const r = resolve(call, options, inferred);
   const bytes = values.length * DTYPES[r.dtype].itemsize;
-  const storage = cpuStorage(bytes);
+  const storage = cpuStorage(bytes, undefined, undefined, undefined, call);
   encodeInto(call, r.dtype, values, new Uint8Array(storage.buffer!, 0, bytes));
   const host = Tensor.over(storage, r.dtype, shape);
   if (r.device.type === 'cpu') return finish(host, r);

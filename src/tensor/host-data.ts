@@ -23,10 +23,50 @@ export function decode(dtype: DType, bytes: Uint8Array): TensorData {
   return raw as TensorData;
 }
 
+/** The numbers each integer dtype holds (int64's upper bound is exclusive: 2^63 is not a safe comparison point otherwise). */
+const NUMBER_RANGE: Readonly<Partial<Record<DType, readonly [number, number]>>> = {
+  uint8: [0, 256],
+  int32: [-(2 ** 31), 2 ** 31],
+  int64: [-(2 ** 63), 2 ** 63],
+};
+
 /** Writes `values` (already in flat order) as elements of `dtype` into `target`; a value that does not fit is refused, never wrapped. */
 export function encodeInto(call: string, dtype: DType, values: ArrayLike<number | boolean | bigint>, target: Uint8Array): void {
   const info = DTYPES[dtype];
   const out = new info.storage(target.buffer, target.byteOffset, values.length);
+  const range = NUMBER_RANGE[dtype];
+  if (dtype === 'float32' || dtype === 'float64' || dtype === 'int32' || dtype === 'uint8') {
+    // The common dtypes: the typed array converts; only the range check (integers) is ours.
+    const [lo, hi] = range ?? [-Infinity, Infinity];
+    const typed = out as Float32Array;
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (typeof v !== 'number') {
+        checkFits(call, dtype, v);
+        typed[i] = Number(v);
+      } else {
+        // NaN fails both comparisons: refused for integers, kept for floats.
+        if (range !== undefined && !(Math.trunc(v) >= lo && Math.trunc(v) < hi)) checkFits(call, dtype, v);
+        typed[i] = v;
+      }
+    }
+    return;
+  }
+  if (dtype === 'int64') {
+    // Safe integers as two int32 words (little-endian, as typed arrays are here); the rest through BigInt.
+    const words = new Int32Array(target.buffer, target.byteOffset, values.length * 2);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      if (typeof v === 'number' && Number.isSafeInteger(v)) {
+        words[2 * i] = v | 0;
+        words[2 * i + 1] = Math.floor(v / 2 ** 32);
+      } else {
+        checkFits(call, dtype, v);
+        out[i] = convert(dtype, v) as never;
+      }
+    }
+    return;
+  }
   for (let i = 0; i < values.length; i++) {
     checkFits(call, dtype, values[i]!);
     out[i] = convert(dtype, values[i]!) as never;
@@ -55,6 +95,17 @@ export function inferredDType(value: number | boolean): DType {
   return Number.isInteger(value) && Math.abs(value) < INT64_LIMIT ? 'int64' : 'float32';
 }
 
+const KIND_BOOLEAN = 1;
+const KIND_NUMBER = 2;
+const KIND_FLOAT = 4;
+const KIND_BIGINT = 8;
+const KIND_NAMES = [
+  [KIND_BOOLEAN, 'boolean'],
+  [KIND_NUMBER, 'number'],
+  [KIND_FLOAT, 'float'],
+  [KIND_BIGINT, 'bigint'],
+] as const;
+
 /**
  * Shape and flat values of nested arrays (every row of a dimension the same length). `kinds`
  * says what the leaves are: bool, number (integers in int64's range), float, bigint.
@@ -70,25 +121,40 @@ export function flatten(call: string, data: unknown): { shape: number[]; values:
     shape.push(level.length);
   }
   const values: (number | boolean | bigint)[] = [];
-  const kinds = new Set<string>();
-  const walk = (node: unknown, depth: number, at: () => string): void => {
-    if (depth === shape.length) {
-      if (typeof node !== 'number' && typeof node !== 'boolean' && typeof node !== 'bigint') {
-        throw invalidValue(call, `data${at()} must be a number, a boolean or a bigint`, node);
-      }
-      if (typeof node === 'bigint' && (node < -(2n ** 63n) || node >= 2n ** 63n)) throw invalidValue(call, `data${at()} cannot be converted to type int64 without overflow`, node);
-      kinds.add(typeof node === 'number' && !(Number.isInteger(node) && node >= -INT64_LIMIT && node < INT64_LIMIT) ? 'float' : typeof node);
-      values.push(node);
-      return;
+  let kinds = 0;
+  // Where the walk is, turned into `[i][j]` only for an error message.
+  const index: number[] = [];
+  const at = (depth: number) => index.slice(0, depth).map((i) => `[${i}]`).join('');
+  const leaf = (node: unknown, depth: number): void => {
+    if (typeof node === 'number') {
+      kinds |= Number.isInteger(node) && node >= -INT64_LIMIT && node < INT64_LIMIT ? KIND_NUMBER : KIND_FLOAT;
+    } else if (typeof node === 'boolean') {
+      kinds |= KIND_BOOLEAN;
+    } else if (typeof node === 'bigint') {
+      if (node < -(2n ** 63n) || node >= 2n ** 63n) throw invalidValue(call, `data${at(depth)} cannot be converted to type int64 without overflow`, node);
+      kinds |= KIND_BIGINT;
+    } else {
+      throw invalidValue(call, `data${at(depth)} must be a number, a boolean or a bigint`, node);
     }
+    values.push(node);
+  };
+  const walk = (node: unknown, depth: number): void => {
+    if (depth === shape.length) return leaf(node, depth);
     if (!Array.isArray(node) || node.length !== shape[depth]) {
-      throw invalidValue(call, `data${at()} must be an array of length ${shape[depth]} (nested arrays must be rectangular)`, node);
+      throw invalidValue(call, `data${at(depth)} must be an array of length ${shape[depth]} (nested arrays must be rectangular)`, node);
     }
     // Index by index: forEach would skip the holes of a sparse array ([1, , 3]).
-    for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, () => `${at()}[${i}]`);
+    const last = depth === shape.length - 1;
+    for (let i = 0; i < node.length; i++) {
+      index[depth] = i;
+      if (last) leaf(node[i], depth + 1);
+      else walk(node[i], depth + 1);
+    }
   };
-  walk(data, 0, () => '');
-  return { shape, values, kinds };
+  walk(data, 0);
+  const names = new Set<string>();
+  for (const [bit, name] of KIND_NAMES) if ((kinds & bit) !== 0) names.add(name);
+  return { shape, values, kinds: names };
 }
 
 /** Flat values back into nested arrays of `shape` (bool as booleans, int64 as numbers). */
