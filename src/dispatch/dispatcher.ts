@@ -12,6 +12,11 @@ export type DispatchKey = 'Autocast' | 'Autograd' | BackendKey;
 
 /** The wrapper keys, in order; every other key is a backend. */
 export const WRAPPER_KEYS: readonly DispatchKey[] = ['Autocast', 'Autograd'];
+/**
+ * PyTorch's CompositeImplicitAutograd: a kernel written with other ops, used at the Autograd key
+ * and at any backend with no kernel of its own. Its ops record their own gradients, so it needs no formula.
+ */
+export const COMPOSITE: DispatchKey = 'CompositeImplicitAutograd';
 const backendKeys = ['cpu', 'meta'];
 
 /** The backend keys known now (cpu, meta, then the registered device types). */
@@ -27,6 +32,11 @@ export function addBackendKey(key: string): void {
 /** Every dispatch key known now, in dispatch order. */
 export function dispatchKeys(): readonly DispatchKey[] {
   return [...WRAPPER_KEYS, ...backendKeys];
+}
+
+/** The keys a kernel can be registered at: the dispatch keys and the composite key. */
+export function registrationKeys(): readonly DispatchKey[] {
+  return [COMPOSITE, ...WRAPPER_KEYS, ...backendKeys];
 }
 
 /** Calls the op again with the keys after the current one (PyTorch's redispatch). */
@@ -56,6 +66,8 @@ interface Operator {
 export class Dispatcher {
   readonly #ops = new Map<string, Operator>();
   readonly #fallbacks = new Map<DispatchKey, FallbackKernel>();
+  /** Per backend: kernels looked up by op name at call time (a device backend's builtins: ops defined later are seen). */
+  readonly #defaults = new Map<BackendKey, (name: string) => OperatorKernel | undefined>();
 
   /** Defines an operator from its schema (`library.define`); returns its qualified name. */
   define(call: string, schema: unknown): string {
@@ -88,7 +100,7 @@ export class Dispatcher {
   /** Registers `kernel` for `name` at `key` (`library.impl`); returns its disposer. */
   impl(call: string, name: unknown, key: unknown, kernel: OperatorKernel): () => void {
     const op = this.#op(call, name);
-    const k = requireOneOf(call, 'key', key, dispatchKeys());
+    const k = requireOneOf(call, 'key', key, registrationKeys());
     const fn = requireFunction<OperatorKernel>(call, 'kernel', kernel);
     if (op.kernels.has(k)) throw invalidValue(call, `${op.schema.qualifiedName} already has a kernel for ${k}`);
     op.kernels.set(k, fn);
@@ -108,14 +120,32 @@ export class Dispatcher {
     };
   }
 
+  /**
+   * Kernels for `backend` looked up by op name when a call reaches it and the op has no kernel
+   * registered there; returns the disposer.
+   */
+  defaults(call: string, backend: BackendKey, lookup: (name: string) => OperatorKernel | undefined): () => void {
+    const k = requireOneOf(call, 'backend', backend, backendKeys);
+    if (this.#defaults.has(k)) throw invalidValue(call, `${k} already has default kernels`);
+    this.#defaults.set(k, lookup);
+    return () => {
+      if (this.#defaults.get(k) === lookup) this.#defaults.delete(k);
+    };
+  }
+
   /** Makes `name` fail on `backend` instead of falling back there. */
   block(call: string, name: unknown, backend: unknown): void {
     this.#op(call, name).blocked.add(requireOneOf(call, 'backend', backend, backendKeys));
   }
 
-  /** True if `name` has its own kernel at `key` (not a fallback). */
+  /** True if `name` has its own kernel at `key` (registered or a backend's default; not a fallback). */
   hasKernel(name: string, key: DispatchKey): boolean {
-    return this.#ops.get(name)?.kernels.has(key) ?? false;
+    const op = this.#ops.get(name);
+    return op !== undefined && this.#kernel(op, key) !== undefined;
+  }
+
+  #kernel(op: Operator, key: DispatchKey): OperatorKernel | undefined {
+    return op.kernels.get(key) ?? this.#defaults.get(key)?.(op.schema.qualifiedName);
   }
 
   /**
@@ -130,9 +160,12 @@ export class Dispatcher {
       for (let i = from; i < keys.length; i++) {
         const key = keys[i]!;
         const next: Redispatch = (...nextArgs) => run(i + 1, nextArgs);
-        const kernel = op.kernels.get(key);
+        const kernel = this.#kernel(op, key);
         if (kernel !== undefined) return kernel(next, ...current);
         const isBackend = !WRAPPER_KEYS.includes(key);
+        // A composite kernel stands in at Autograd and at a backend without a kernel: it calls other ops, which dispatch on their own.
+        const composite = key === 'Autocast' ? undefined : op.kernels.get(COMPOSITE);
+        if (composite !== undefined) return composite(next, ...current);
         if (isBackend && op.blocked.has(key)) throw openRegError('notImplemented', { call, op: op.schema.qualifiedName, device: key });
         const fallback = this.#fallbacks.get(key);
         if (fallback !== undefined) return fallback(op.schema, next, ...current);

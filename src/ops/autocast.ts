@@ -1,11 +1,11 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { invalidValue } from '../errors/errors.js';
 import { given, requireBoolean, requireFunction, requireOptions, requireArity } from '../errors/validate.js';
 import { deviceTypes, isDeviceType } from '../tensor/device-types.js';
 import { dispatcher } from '../dispatch/registry.js';
 import type { Redispatch } from '../dispatch/dispatcher.js';
 import { DTYPES, type DType, promoteTypes } from '../tensor/dtype.js';
-import { Tensor, addWrapperKeySource } from '../tensor/tensor.js';
+import { Tensor, addWrapperKeySource, tensorsIn } from '../tensor/tensor.js';
+import { type AutocastSetting, type StateChange, type StateGuard, dispatchState, enterState, excludingKey, withState } from '../dispatch/dispatch-state.js';
 import './builtins.js';
 
 /** Device types autocast applies to: `cpu` and any backend's (`openreg`). */
@@ -39,35 +39,20 @@ export interface AutocastOptions {
 
 const OPTION_KEYS: readonly string[] = ['deviceType', 'dtype', 'enabled', 'cacheEnabled'];
 
-interface AutocastState {
+/** What an autocast scope asks for: a setting for its device type, or none (disabled). */
+interface AutocastRequest {
   readonly deviceType: AutocastDeviceType;
-  readonly dtype: DType;
-  /** Casts of leaf tensors made in this scope, reused by later ops in it (undefined: cacheEnabled false). */
-  readonly cache: Map<Tensor, Tensor> | undefined;
+  readonly setting: AutocastSetting | undefined;
 }
 
-/**
- * What an async context has in force. Each scope and guard installs a new one, so a change
- * never reaches a context that did not make it; a disposed guard's scope is skipped, for any
- * context that still holds it (an async function's code before its first await runs in the
- * caller's context, which thus got the guard's scope too).
- */
-interface Scope {
-  readonly state: AutocastState | undefined;
-  /** The scope this one replaced, in force again once this one is disposed. */
-  readonly previous: Scope | undefined;
-  disposed: boolean;
-}
-
-const root: Scope = { state: undefined, previous: undefined, disposed: false };
-/** Below the Autocast key: no autocast, whatever the outer scope. */
-const off: Scope = { state: undefined, previous: undefined, disposed: false };
-const storage = new AsyncLocalStorage<Scope>();
-
-function current(): Scope {
-  let scope = storage.getStore() ?? root;
-  while (scope.disposed) scope = scope.previous ?? root;
-  return scope;
+/** The state with `request` in force for its device type (other device types keep theirs). */
+function applying(request: AutocastRequest): StateChange {
+  return (s) => {
+    const autocast = new Map(s.autocast);
+    if (request.setting === undefined) autocast.delete(request.deviceType);
+    else autocast.set(request.deviceType, request.setting);
+    return { ...s, autocast };
+  };
 }
 
 /** Per device type: the dtypes autocast supports, the first being the default (cpu: bfloat16, as PyTorch). */
@@ -84,36 +69,35 @@ export function getAmpSupportedDtype(deviceType: AutocastDeviceType): DType[] {
 /** True inside an enabled autocast scope for `deviceType`. */
 export function isAutocastEnabled(deviceType: AutocastDeviceType = 'openreg'): boolean {
   requireArity('isAutocastEnabled', arguments, 1);
-  return current().state?.deviceType === requireDeviceType('isAutocastEnabled', 'deviceType', deviceType);
+  return dispatchState().autocast.has(requireDeviceType('isAutocastEnabled', 'deviceType', deviceType));
 }
 
 /** The dtype autocast casts to on `deviceType` (its default outside any scope). */
 export function getAutocastDtype(deviceType: AutocastDeviceType = 'openreg'): DType {
   requireArity('getAutocastDtype', arguments, 1);
   const type = requireDeviceType('getAutocastDtype', 'deviceType', deviceType);
-  const state = current().state;
-  return state?.deviceType === type ? state.dtype : supported(type)[0]!;
+  return (dispatchState().autocast.get(type)?.dtype as DType | undefined) ?? supported(type)[0]!;
 }
 
-/** The state `options` ask for: undefined when disabled, or (with PyTorch's warning) when the dtype is unsupported. */
-function resolve(call: string, options: unknown): AutocastState | undefined {
+/** The setting `options` ask for: none when disabled, or (with PyTorch's warning) when the dtype is unsupported. */
+function resolve(call: string, options: unknown): AutocastRequest {
   const o = requireOptions<AutocastOptions>(call, options, 'options', OPTION_KEYS);
   const deviceType = requireDeviceType(call, 'options.deviceType', given(o.deviceType, 'openreg'));
   const enabled = requireBoolean(call, 'options.enabled', given(o.enabled, true));
   const cacheEnabled = requireBoolean(call, 'options.cacheEnabled', given(o.cacheEnabled, true));
   const dtype = given(o.dtype, supported(deviceType)[0]!);
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) throw invalidValue(call, 'options.dtype must be a dtype name', dtype);
-  if (!enabled) return undefined;
+  if (!enabled) return { deviceType, setting: undefined };
   if (!supported(deviceType).includes(dtype)) {
     process.emitWarning(`In ${deviceType} autocast, but the target dtype ${dtype} is not supported. Disabling autocast.`, { code: 'OPENREG_AUTOCAST_DTYPE' });
-    return undefined;
+    return { deviceType, setting: undefined };
   }
-  return { deviceType, dtype, cache: cacheEnabled ? new Map() : undefined };
+  return { deviceType, setting: { dtype, cache: cacheEnabled ? new Map() : undefined } };
 }
 
 /** Ends a scope's cache. The casts are not disposed: a graph may still need them for backward (the GC frees them). */
-function clear(state: AutocastState | undefined): void {
-  state?.cache?.clear();
+function clear(request: AutocastRequest): void {
+  request.setting?.cache?.clear();
 }
 
 /**
@@ -125,16 +109,16 @@ function clear(state: AutocastState | undefined): void {
 export function autocast<T>(options: AutocastOptions, fn: () => T): T {
   requireArity('autocast', arguments, 2);
   const call = 'autocast';
-  const state = resolve(call, options);
+  const request = resolve(call, options);
   const body = requireFunction<() => T>(call, 'fn', fn);
-  const result = storage.run({ state, previous: current(), disposed: false }, body);
+  const result = withState(applying(request), body);
   if (result instanceof Promise) {
     void result.then(
-      () => clear(state),
-      () => clear(state),
+      () => clear(request),
+      () => clear(request),
     );
   } else {
-    clear(state);
+    clear(request);
   }
   return result;
 }
@@ -145,26 +129,18 @@ export function autocast<T>(options: AutocastOptions, fn: () => T): T {
  * disposing it restores what that context had, in whatever order guards are disposed.
  */
 export class AutocastGuard implements Disposable {
-  /** What the context held before (undefined: no scope was entered in it). */
-  readonly #replaced: Scope | undefined;
-  readonly #scope: Scope;
+  readonly #request: AutocastRequest;
+  readonly #guard: StateGuard;
 
   constructor(options: AutocastOptions = {}) {
     requireArity('AutocastGuard', arguments, 1);
-    const state = resolve('AutocastGuard', options);
-    this.#replaced = storage.getStore();
-    this.#scope = { state, previous: current(), disposed: false };
-    // enterWith changes this async context only: contexts already started keep their own scope.
-    storage.enterWith(this.#scope);
+    this.#request = resolve('AutocastGuard', options);
+    this.#guard = enterState(applying(this.#request));
   }
 
   [Symbol.dispose](): void {
-    if (this.#scope.disposed) return;
-    this.#scope.disposed = true;
-    // Restore only where this guard's scope is still the one in force; elsewhere a later
-    // guard is in force (it skips this one once disposed), or the context never saw it.
-    if (storage.getStore() === this.#scope) storage.enterWith(this.#replaced ?? root);
-    clear(this.#scope.state);
+    this.#guard.dispose();
+    clear(this.#request);
   }
 }
 
@@ -207,8 +183,11 @@ function qualified(call: string, name: unknown): string {
 const floating = (a: unknown): a is Tensor => a instanceof Tensor && DTYPES[a.dtype].category === 'floating';
 
 function autocastKernel(name: string, next: Redispatch, args: readonly unknown[]): unknown {
-  const state = current().state!;
-  const policy = policies.get(state.deviceType);
+  // The op's tensors share one device: its type's setting applies.
+  const autocast = dispatchState().autocast;
+  const deviceType = tensorsIn(args).find((t) => autocast.has(t.device.type))!.device.type;
+  const state = { deviceType, ...autocast.get(deviceType)! } as { deviceType: string; dtype: DType; cache: Map<Tensor, Tensor> | undefined };
+  const policy = policies.get(deviceType);
   let target: DType | undefined;
   if (policy?.lowerPrecision.includes(name)) target = state.dtype;
   else if (policy?.float32.includes(name)) target = 'float32';
@@ -225,12 +204,12 @@ function autocastKernel(name: string, next: Redispatch, args: readonly unknown[]
   };
   const castArgs = args.map((a) => (Array.isArray(a) ? a.map(cast) : cast(a)));
   // Below the Autocast key, ops run as written (PyTorch excludes the key inside its kernels).
-  return storage.run(off, () => next(...castArgs));
+  return excludingKey('Autocast', () => next(...castArgs));
 }
 
 addWrapperKeySource((tensors) => {
-  const state = current().state;
-  return state !== undefined && tensors.some((t) => t.device.type === state.deviceType) ? 'Autocast' : undefined;
+  const autocast = dispatchState().autocast;
+  return autocast.size > 0 && tensors.some((t) => autocast.has(t.device.type)) ? 'Autocast' : undefined;
 });
 
 /** The policy of the builtin ops (openreg's backend registers it for its device type too). */

@@ -1,11 +1,11 @@
 import { invalidValue } from '../errors/errors.js';
 import { requireFunction, requireOneOf, requireOptions, requireArity } from '../errors/validate.js';
-import { type DispatchKey, dispatchKeys } from '../dispatch/dispatcher.js';
+import { type DispatchKey, registrationKeys } from '../dispatch/dispatcher.js';
 import { dispatcher } from '../dispatch/registry.js';
 import type { OperatorSchema, SchemaReturn } from '../dispatch/schema.js';
 import { Generator } from '../integration/random/generator.js';
 import { DTYPES } from '../tensor/dtype.js';
-import { noGrad } from '../tensor/grad-mode.js';
+import { excludingKey } from '../dispatch/dispatch-state.js';
 import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.js';
 import { Tensor, op, tensorsIn } from '../tensor/tensor.js';
 import { FunctionContext } from './autograd/function.js';
@@ -53,7 +53,7 @@ export class Library implements Disposable {
     requireArity('library.impl', arguments, 3);
     const call = 'library.impl';
     this.#alive(call);
-    const k = requireOneOf(call, 'key', key, dispatchKeys());
+    const k = requireOneOf(call, 'key', key, registrationKeys());
     const fn = requireFunction<(...args: unknown[]) => unknown>(call, 'kernel', kernel);
     this.#disposers.push(dispatcher.impl(call, this.#qualified(call, name), k, (_next, ...args) => fn(...args)));
     return this;
@@ -73,7 +73,7 @@ export class Library implements Disposable {
     const qualified = this.#qualified(call, name);
     this.#disposers.push(
       dispatcher.impl(call, qualified, 'Autograd', (next, ...args) => {
-        const out = noGrad(() => next(...args));
+        const out = excludingKey('Autograd', () => next(...args));
         const ctx = new FunctionContext(args);
         setup?.(ctx, args, out);
         record(out, `${qualified}Backward`, args, (g) => {
@@ -243,7 +243,7 @@ const returnText = (r: SchemaReturn): string => (r.alias === undefined ? r.type 
 export function kernelsOf(name: string): DispatchKey[] {
   requireArity('kernelsOf', arguments, 1);
   if (typeof name !== 'string') throw invalidValue('kernelsOf', 'name must be an operator name', name);
-  return dispatchKeys().filter((k) => dispatcher.hasKernel(name.includes('::') ? name : `aten::${name}`, k));
+  return registrationKeys().filter((k) => dispatcher.hasKernel(name.includes('::') ? name : `aten::${name}`, k));
 }
 
 /** Qualified names of every defined operator (builtin and from libraries). */

@@ -1,4 +1,4 @@
-import type { BackendKey } from '../dispatch/dispatcher.js';
+import { type BackendKey, COMPOSITE, type OperatorKernel } from '../dispatch/dispatcher.js';
 import { dispatcher } from '../dispatch/registry.js';
 import { TensorDevice, device } from '../tensor/device.js';
 import { tensorsIn } from '../tensor/tensor.js';
@@ -22,12 +22,12 @@ export function executorOf(call: string, args: readonly unknown[]): Executor {
 /** `'device'` in a builtin's backends: every device backend gets it natively (implementBuiltins). */
 export const DEVICE = 'device';
 
-/** The builtins device backends implement natively, by op name. */
-const deviceBuiltins = new Map<string, OpImpl>();
+/** The builtins device backends implement natively, by op name, as dispatcher kernels. */
+const deviceBuiltins = new Map<string, OperatorKernel>();
 
-function register(name: string, key: BackendKey, impl: OpImpl): void {
+function kernelOf(name: string, impl: OpImpl): OperatorKernel {
   const fn = impl as (ex: Executor, ...args: unknown[]) => unknown;
-  dispatcher.impl('defineBuiltin', name, key, (_next, ...args) => fn(executorOf(name, args), ...args));
+  return (_next, ...args) => fn(executorOf(name, args), ...args);
 }
 
 /**
@@ -36,18 +36,31 @@ function register(name: string, key: BackendKey, impl: OpImpl): void {
  */
 export function defineBuiltin(schema: string, impl: OpImpl, backends: readonly BackendKey[] = [DEVICE, 'cpu', 'meta']): string {
   const name = dispatcher.define('defineBuiltin', schema);
+  const kernel = kernelOf(name, impl);
   for (const key of backends) {
-    if (key === DEVICE) deviceBuiltins.set(name, impl);
-    else register(name, key, impl);
+    if (key === DEVICE) deviceBuiltins.set(name, kernel);
+    else dispatcher.impl('defineBuiltin', name, key, kernel);
   }
   return name;
 }
 
 /**
- * Registers the native kernels of every builtin op for a device backend's key (what
- * openreg's own backend does when it loads); `except` are left to the backend (its
- * per-op fallbacks).
+ * Defines `schema` with a composite implementation (PyTorch's CompositeImplicitAutograd):
+ * written with other ops, it runs on every backend and gets its gradient from theirs.
+ */
+export function defineComposite(schema: string, impl: (...args: never[]) => unknown): string {
+  const name = dispatcher.define('defineComposite', schema);
+  const fn = impl as (...args: unknown[]) => unknown;
+  dispatcher.impl('defineComposite', name, COMPOSITE, (_next, ...args) => fn(...args));
+  return name;
+}
+
+/**
+ * Gives a device backend's key the native kernels of the builtin ops (what openreg's own
+ * backend does when it loads), looked up at call time so builtins defined later are
+ * covered too; `except` are left to the backend (its per-op fallbacks).
  */
 export function implementBuiltins(key: BackendKey, except: readonly string[] = []): void {
-  for (const [name, impl] of deviceBuiltins) if (!except.includes(name)) register(name, key, impl);
+  const skipped = new Set(except.map((n) => (n.includes('::') ? n : `aten::${n}`)));
+  dispatcher.defaults('implementBuiltins', key, (name) => (skipped.has(name) ? undefined : deviceBuiltins.get(name)));
 }

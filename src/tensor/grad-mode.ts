@@ -1,20 +1,25 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { requireBoolean, requireFunction } from '../errors/validate.js';
+import { dispatchState, withState } from '../dispatch/dispatch-state.js';
 
-const scope = new AsyncLocalStorage<boolean>();
-
-/** True unless inside noGrad (per async context, like the device guard). */
+/** True unless inside noGrad (per async context, part of the dispatch state). */
 export function isGradEnabled(): boolean {
-  return scope.getStore() ?? true;
+  return dispatchState().gradEnabled;
+}
+
+const gradOff = withGrad(false);
+const gradOn = withGrad(true);
+
+function withGrad(enabled: boolean) {
+  return (s: ReturnType<typeof dispatchState>) => (s.gradEnabled === enabled ? s : { ...s, gradEnabled: enabled });
 }
 
 /** Runs `fn` with gradient recording off (`torch.no_grad()`), for it and everything it awaits. */
 export function noGrad<T>(fn: () => T): T {
-  return scope.run(false, requireFunction<() => T>('noGrad', 'fn', fn));
+  return withState(gradOff, requireFunction<() => T>('noGrad', 'fn', fn));
 }
 
 /** Runs `fn` with gradient recording set to `enabled`. */
 export function withGradEnabled<T>(enabled: boolean, fn: () => T): T {
   const call = 'withGradEnabled';
-  return scope.run(requireBoolean(call, 'enabled', enabled), requireFunction<() => T>(call, 'fn', fn));
+  return withState(requireBoolean(call, 'enabled', enabled) ? gradOn : gradOff, requireFunction<() => T>(call, 'fn', fn));
 }

@@ -9,7 +9,7 @@ import type { DispatchKey } from '../dispatch/dispatcher.js';
 import { DTYPES, type DType, isDType } from './dtype.js';
 import { type DeviceLike, TensorDevice } from './device.js';
 import { type NestedArray, type TensorData, nest } from './host-data.js';
-import { isGradEnabled } from './grad-mode.js';
+import { dispatchState } from '../dispatch/dispatch-state.js';
 import { type Shape, checkDim, contiguousStrides, isContiguous, numel } from './shape.js';
 import type { Storage } from './storage.js';
 
@@ -605,12 +605,13 @@ export function dispatchKeys(call: string, args: readonly unknown[], backend?: T
       throw invalidValue(call, `expected all tensors to be on the same device, but found at least two devices, ${device} and ${t.device}`, t.toString());
     }
   }
+  const state = dispatchState();
   const keys: DispatchKey[] = [];
   for (const source of wrapperKeySources) {
     const key = source(tensors);
-    if (key !== undefined) keys.push(key);
+    if (key !== undefined && !state.excluded.has(key)) keys.push(key);
   }
-  if (isGradEnabled() && tensors.some((t) => t.requiresGrad)) keys.push('Autograd');
+  if (state.gradEnabled && !state.excluded.has('Autograd') && tensors.some((t) => t.requiresGrad)) keys.push('Autograd');
   keys.push(device?.type ?? 'cpu');
   return keys;
 }

@@ -1,6 +1,7 @@
 import { invalidValue } from '../../errors/errors.js';
 import { dispatcher } from '../../dispatch/registry.js';
-import { isGradEnabled, noGrad } from '../../tensor/grad-mode.js';
+import { isGradEnabled } from '../../tensor/grad-mode.js';
+import { excludingKey } from '../../dispatch/dispatch-state.js';
 import { checkDim } from '../../tensor/shape.js';
 import { Tensor, op, tensorsIn } from '../../tensor/tensor.js';
 import { filled, record, recordMissing } from './engine.js';
@@ -14,7 +15,7 @@ type Formula = (g: Tensor, out: Tensor, ...args: never[]) => readonly (Tensor | 
 
 function formula(name: string, fn: Formula): void {
   dispatcher.impl('autograd', name, 'Autograd', (next, ...args) => {
-    const out = noGrad(() => next(...args));
+    const out = excludingKey('Autograd', () => next(...args));
     // Not a new tensor (to() with nothing to change returns its input): nothing to record.
     if (!(out instanceof Tensor) || args.includes(out)) return out;
     // The graph holds the tensors themselves: disposing one that backward needs makes backward fail, naming it.
@@ -127,7 +128,7 @@ for (const name of ['add_.Tensor', 'add_.Scalar', 'sub_.Tensor', 'sub_.Scalar', 
 
 // Everything else (custom ops included): run below autograd; backward through the result is an error naming the op.
 dispatcher.fallback('autograd', 'Autograd', (schema, next, ...args) => {
-  const out = noGrad(() => next(...args));
+  const out = excludingKey('Autograd', () => next(...args));
   recordMissing(out, schema.qualifiedName, args);
   return out;
 });
