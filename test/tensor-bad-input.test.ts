@@ -225,7 +225,7 @@ testBadCalls(ASYNC_CASES, new Set(ASYNC_CASES.map(([call]) => call)));
 
 it('a read that times out names the read, not the wait it used', async () => {
   await using rt = await createRuntime({ deviceCount: 1 });
-  const t = o.zeros([2], { device: 'openreg' });
+  const t = o.zeros([2], { device: o.device('openreg', rt) });
   const held = gate(rt, rt.getCurrentStream(0));
   try {
     const caught = await t.toArray({ timeoutMs: 20 }).then(
@@ -249,7 +249,7 @@ it('bad input loses nothing: the tensor and the devices still work', async () =>
 it('a tensor of another runtime is refused, never read through this runtime\'s memory', async () => {
   const mine = o.ones([2], { device: 'openreg' });
   await using other = await createRuntime({ deviceCount: 1 });
-  const theirs = o.full([2], 5, { device: 'openreg' });
+  const theirs = o.full([2], 5, { device: o.device('openreg', other) });
   expect(other.closed).toBe(false);
   // Native kernels and CPU-fallback ops (sub.Tensor, maximum) alike.
   for (const fn of [() => mine.add(theirs), () => theirs.add(mine), () => mine.add_(theirs), () => mine.copy_(theirs), () => theirs.mul(mine), () => mine.sub(theirs), () => mine.maximum(theirs), () => mine.mm(theirs.view(2, 1))]) {

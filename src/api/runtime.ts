@@ -88,11 +88,14 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     return runtime;
   }
 
-  /** @internal The newest open runtime: the one `openreg` tensors run on. */
-  static latest(): Runtime | undefined {
-    let last: Runtime | undefined;
-    for (const rt of Runtime.#live) last = rt;
-    return last;
+  /**
+   * @internal The backend's runtime: the one open longest, which `openreg` devices mean unless a
+   * device names its runtime (CUDA's primary context; runtimes made while it is open are
+   * driver-level handles until it closes).
+   */
+  static primary(): Runtime | undefined {
+    for (const rt of Runtime.#live) return rt;
+    return undefined;
   }
 
   /** The options the runtime was created with, defaults filled in. */

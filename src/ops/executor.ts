@@ -5,7 +5,7 @@ import { OpenRegError } from '../errors/openreg-error.js';
 import type { Kernel } from '../runtime/kernel-module.js';
 import type { Stream } from '../runtime/handles.js';
 import { DTypeCode, HOST_SLOT_SCALE, type TensorKernel } from '../protocol/tensor-abi.js';
-import { TensorDevice } from '../tensor/device.js';
+import { TensorDevice, bound } from '../tensor/device.js';
 import { deviceTypeHooks } from '../tensor/device-types.js';
 import { DTYPES, type DType } from '../tensor/dtype.js';
 import { type Shape, numel } from '../tensor/shape.js';
@@ -51,7 +51,8 @@ export class DeviceExecutor implements Executor {
 
   constructor(runtime: Runtime, device: TensorDevice, stream?: Stream) {
     this.runtime = runtime;
-    this.device = device;
+    // The tensors it makes name their runtime in their device.
+    this.device = device.runtime === runtime ? device : bound(device.type, device.index!, runtime);
     this.stream = stream ?? runtime.getCurrentStream(device.index!);
   }
 
@@ -192,5 +193,5 @@ export function executorFor(call: string, device: TensorDevice): Executor {
   if (device.type === 'meta') return metaExecutor;
   const hooks = deviceTypeHooks(device.type);
   if (hooks === undefined || device.index === undefined) throw invalidValue(call, 'a backend device with an index is needed', device.toString());
-  return hooks.executor(device.index) as Executor;
+  return hooks.executor(device.index, device.runtime) as Executor;
 }

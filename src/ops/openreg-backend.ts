@@ -1,6 +1,6 @@
 import { dispatcher } from '../dispatch/registry.js';
 import { registerStub } from '../dispatch/stubs.js';
-import { currentRuntime, device } from '../tensor/device.js';
+import { bound, currentRuntime, openRuntime } from '../tensor/device.js';
 import { registerDeviceType } from '../tensor/device-types.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { registerSerialization } from '../serialization/backend-serialization.js';
@@ -13,8 +13,8 @@ import './builtins.js';
 
 /**
  * openreg's own device backend, loaded as any backend package is (its package.json names
- * this module under `openreg.backend`): the `openreg` device type on the newest open
- * Runtime, the builtin ops' native kernels, and the registration forms OpenReg shows — a
+ * this module under `openreg.backend`): the `openreg` device type on the backend's
+ * runtime (the one open longest), the builtin ops' native kernels, and the registration forms OpenReg shows — a
  * stub kernel, a per-op fallback, the global CPU fallback, a blocklist — plus its
  * serialization callbacks.
  */
@@ -31,7 +31,11 @@ export function register(): void {
   const fresh = registerDeviceType('openreg', {
     deviceCount: () => currentRuntime('openreg').getDeviceCount(),
     currentDevice: () => currentRuntime('openreg').getDevice(),
-    executor: (index) => new DeviceExecutor(currentRuntime('openreg'), device(`openreg:${index}`)),
+    executor: (index, runtime) => {
+      const rt = runtime ?? currentRuntime('openreg');
+      return new DeviceExecutor(rt, bound('openreg', index, rt));
+    },
+    runtime: () => openRuntime(),
   });
   if (!fresh) return;
   implementBuiltins('openreg');

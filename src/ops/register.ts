@@ -12,7 +12,7 @@ export function executorOf(call: string, args: readonly unknown[]): Executor {
   const first = tensorsIn(args)[0];
   if (first !== undefined) {
     const storage = first.storage(call);
-    // A tensor in a runtime's device memory runs on that runtime, whichever is newest.
+    // A tensor in a runtime's device memory runs on that runtime, whichever serves the backend.
     if (storage.runtime !== undefined) return new DeviceExecutor(storage.runtime, first.device);
     return executorFor(call, first.device);
   }

@@ -1,6 +1,7 @@
 import { invalidValue } from '../errors/errors.js';
 import { requireFunction, requireOptions } from '../errors/validate.js';
 import { addBackendKey } from '../dispatch/dispatcher.js';
+import type { Runtime } from '../api/runtime.js';
 
 /**
  * What a device backend tells the tensor layer about its device type (PyTorch's
@@ -10,8 +11,13 @@ export interface DeviceTypeHooks {
   deviceCount(): number;
   /** The device a bare type name (`'openreg'`) means now. */
   currentDevice(): number;
-  /** @internal The executor of one device (an ops-layer object; the tensor layer only passes it on). */
-  executor(index: number): unknown;
+  /**
+   * @internal The executor of one device (an ops-layer object; the tensor layer only passes it
+   * on); for a runtime-backed type, `runtime` is the device's.
+   */
+  executor(index: number, runtime?: Runtime): unknown;
+  /** For a type whose devices belong to a Runtime (openreg): the runtime a device name without one means. */
+  runtime?(): Runtime | undefined;
 }
 
 const types = new Map<string, DeviceTypeHooks | undefined>([
@@ -32,6 +38,7 @@ export function registerDeviceType(name: string, hooks: DeviceTypeHooks): boolea
     deviceCount: requireFunction<DeviceTypeHooks['deviceCount']>(call, 'hooks.deviceCount', h.deviceCount),
     currentDevice: requireFunction<DeviceTypeHooks['currentDevice']>(call, 'hooks.currentDevice', h.currentDevice),
     executor: requireFunction<DeviceTypeHooks['executor']>(call, 'hooks.executor', h.executor),
+    runtime: h.runtime === undefined ? undefined : requireFunction<NonNullable<DeviceTypeHooks['runtime']>>(call, 'hooks.runtime', h.runtime),
   };
   if (types.has(name)) return false;
   types.set(name, entry);

@@ -5,16 +5,24 @@ import { deviceTypeHooks, deviceTypes, isDeviceType } from './device-types.js';
 /** The kinds of device a tensor can live on: `cpu`, `meta` (shapes and dtypes, no data), and each registered backend's (`openreg`). */
 export type DeviceType = string;
 
-/** A device as a framework names it (`torch.device`): a type and, for a backend's devices, an index. */
+/**
+ * A device as a framework names it (`torch.device`): a type and, for a backend's devices, an
+ * index. An `openreg` device also belongs to a runtime: the device of a tensor always names
+ * it; `device('openreg:1')` means the backend's runtime (the one open longest) until a call
+ * resolves it, and `device('openreg:1', rt)` names `rt`.
+ */
 export class TensorDevice {
   readonly type: DeviceType;
   /** The device index; undefined for `cpu` and `meta`, and for a bare backend type (`openreg`: the current device). */
   readonly index: number | undefined;
+  /** The runtime whose device this is (openreg); undefined for cpu, meta and a name not resolved yet. */
+  readonly runtime: Runtime | undefined;
 
   /** @internal use device() */
-  constructor(type: DeviceType, index: number | undefined) {
+  constructor(type: DeviceType, index: number | undefined, runtime?: Runtime) {
     this.type = type;
     this.index = index;
+    this.runtime = runtime;
     Object.freeze(this);
   }
 
@@ -22,8 +30,10 @@ export class TensorDevice {
     return this.index === undefined ? this.type : `${this.type}:${this.index}`;
   }
 
+  /** Same type and index, and the same runtime where both name one. */
   equals(other: TensorDevice): boolean {
-    return other instanceof TensorDevice && this.type === other.type && this.index === other.index;
+    if (!(other instanceof TensorDevice) || this.type !== other.type || this.index !== other.index) return false;
+    return this.runtime === other.runtime || this.runtime === undefined || other.runtime === undefined;
   }
 }
 
@@ -37,10 +47,30 @@ const interned = new Map<string, TensorDevice>([
   ['meta', META],
 ]);
 
-/** Parses a device name: `device('openreg:1')`, `device('cpu')`, `device(0)` (openreg:0). */
-export function device(spec: DeviceLike): TensorDevice {
-  if (arguments.length > 1) throw invalidValue('device', `takes one argument, got ${arguments.length}`);
-  return parseDevice(spec, 'device');
+/**
+ * Parses a device name: `device('openreg:1')`, `device('cpu')`, `device(0)` (openreg:0);
+ * `device('openreg:1', rt)` is device 1 of runtime `rt` (tensors made on it live there).
+ */
+export function device(spec: DeviceLike, runtime?: Runtime): TensorDevice {
+  if (arguments.length > 2) throw invalidValue('device', `takes at most 2 arguments, got ${arguments.length}`);
+  const d = parseDevice(spec, 'device');
+  if (runtime === undefined) return d;
+  if (!(runtime instanceof Runtime)) throw invalidValue('device', 'runtime must be a Runtime', runtime);
+  if (deviceTypeHooks(d.type)?.runtime === undefined) throw invalidValue('device', `${d.type} devices do not belong to a runtime`, String(spec));
+  if (runtime.closed) throw openRegError('runtimeClosed', { call: 'device' });
+  return bound(d.type, d.index ?? runtime.getDevice(), runtime);
+}
+
+const boundDevices = new WeakMap<Runtime, Map<string, TensorDevice>>();
+
+/** @internal The interned device `type:index` of `runtime`. */
+export function bound(type: DeviceType, index: number, runtime: Runtime): TensorDevice {
+  let table = boundDevices.get(runtime);
+  if (table === undefined) boundDevices.set(runtime, (table = new Map()));
+  const key = `${type}:${index}`;
+  let d = table.get(key);
+  if (d === undefined) table.set(key, (d = new TensorDevice(type, index, runtime)));
+  return d;
 }
 
 /** @internal device() with messages naming `call`, the public call that takes a device. */
@@ -76,23 +106,37 @@ function indexed(call: string, type: string, index: number, spec: unknown): Tens
   return intern(new TensorDevice(type, index));
 }
 
-/** The runtime `openreg` tensors run on, if one is open: the newest. */
+/** The backend's runtime, if one is open: the one open longest (what `'openreg:1'` means). */
 export function openRuntime(): Runtime | undefined {
-  return Runtime.latest();
+  return Runtime.primary();
 }
 
-/** The runtime `openreg` tensors run on: the newest open one. */
+function noRuntime(call: string): never {
+  throw openRegError('invalidArgument', { call, problem: 'no openreg runtime is open (await Runtime.create() first)' });
+}
+
+/** The backend's runtime: the one open longest. */
 export function currentRuntime(call: string): Runtime {
   const rt = openRuntime();
   if (rt === undefined) throw openRegError('invalidArgument', { call, problem: 'no openreg runtime is open (await Runtime.create() first)' });
   return rt;
 }
 
-/** A backend device with its index (the current device for a bare type name), checked against the device count. */
+/**
+ * A backend device with its index (the current device for a bare type name), checked against
+ * the device count, and bound to its runtime (the backend's, unless the device names one).
+ */
 export function resolveDevice(call: string, spec: DeviceLike | undefined): TensorDevice {
   const d = spec === undefined ? CPU : parseDevice(spec, call);
   const hooks = deviceTypeHooks(d.type);
   if (hooks === undefined) return d;
+  if (hooks.runtime !== undefined) {
+    const rt = d.runtime ?? hooks.runtime() ?? noRuntime(call);
+    if (rt.closed) throw openRegError('runtimeClosed', { call });
+    const index = d.index ?? rt.getDevice();
+    if (index >= rt.getDeviceCount()) throw openRegError('invalidDevice', { call, count: rt.getDeviceCount(), value: String(spec) });
+    return bound(d.type, index, rt);
+  }
   const count = hooks.deviceCount();
   if (d.index === undefined) return indexed(call, d.type, hooks.currentDevice(), spec);
   if (d.index >= count) throw openRegError('invalidDevice', { call, count, value: String(spec) });
