@@ -8,15 +8,16 @@ import { DTYPES } from '../tensor/dtype.js';
 import { excludingKey } from '../dispatch/dispatch-state.js';
 import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.js';
 import { Tensor, op, tensorsIn } from '../tensor/tensor.js';
-import { FunctionContext } from './autograd/function.js';
-import { record } from './autograd/engine.js';
+import { FunctionContext, checkedGradients } from './autograd/function.js';
+import { checkInPlace, outputsOf, recordNode, tensorInputs } from './autograd/graph.js';
 import './builtins.js';
 
 /** A kernel as a library registers it: the op's arguments in schema order, the result returned. */
 export type LibraryKernel = (...args: never[]) => unknown;
 
 /** Backward of a custom op: the gradients of its arguments (by position) from the output's. */
-export type LibraryBackward = (ctx: FunctionContext, grad: Tensor) => Tensor | undefined | readonly (Tensor | undefined)[];
+/** An op's backward: one gradient per output in (zeros where none flowed), one per argument out (an array for a Tensor[] one). */
+export type LibraryBackward = (ctx: FunctionContext, ...grads: Tensor[]) => Tensor | undefined | readonly (Tensor | undefined | readonly (Tensor | undefined)[])[];
 
 /**
  * A namespace of operators (`torch.library.Library`): define ops from schemas, implement
@@ -73,13 +74,14 @@ export class Library implements Disposable {
     const qualified = this.#qualified(call, name);
     this.#disposers.push(
       dispatcher.impl(call, qualified, 'Autograd', (next, ...args) => {
+        checkInPlace(dispatcher.schema(call, qualified), args);
         const out = excludingKey('Autograd', () => next(...args));
         const ctx = new FunctionContext(args);
         setup?.(ctx, args, out);
-        record(out, `${qualified}Backward`, args, (g) => {
-          const grads = back(ctx, g);
-          return Array.isArray(grads) ? (grads as (Tensor | undefined)[]) : [grads as Tensor | undefined];
-        });
+        const name = `${qualified}Backward`;
+        // One node for all outputs (a returned argument is not one of them); the user's gradients are checked like AutogradFunction's.
+        const outputs = outputsOf(out).map((o) => (args.includes(o) ? undefined : o));
+        recordNode(name, tensorInputs(args), outputs, (grads) => checkedGradients(name, args, back(ctx, ...grads)), ctx.savedTensors, false);
         return out;
       }),
     );

@@ -33,6 +33,8 @@ export class Storage {
    * kernels that computed from them). A read rejects if any of that work was skipped by a failed device.
    */
   receipts: WorkReceipt[] | undefined;
+  /** Bumped by every op that writes these bytes (a schema's `Tensor(a!)`): autograd checks saved tensors against it. */
+  version = 0;
   #refs = 1;
   #onFree: (() => void) | undefined;
 

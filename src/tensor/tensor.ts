@@ -13,13 +13,31 @@ import { dispatchState } from '../dispatch/dispatch-state.js';
 import { type Shape, checkDim, contiguousStrides, isContiguous, numel } from './shape.js';
 import type { Storage } from './storage.js';
 
-/** A node of the autograd graph: how to turn the gradient of an op's output into its inputs'. */
+/** A node of the autograd graph (`grad_fn`): the op call that made a tensor. */
 export interface GradNode {
   readonly name: string;
-  /** The inputs that need a gradient, by position (undefined: none flows there). */
-  readonly inputs: readonly (Tensor | undefined)[];
-  /** Gradients of the inputs, by position, from the gradient of the output. */
-  backward(grad: Tensor): readonly (Tensor | undefined)[];
+  /** Where each tensor input's gradient flows: its node and which output of it the input was (`next_functions`). */
+  readonly nextFunctions: readonly (readonly [GradNode, number] | undefined)[];
+}
+
+/** A tensor hook: sees the gradient flowing into the tensor; a Tensor it returns replaces it. */
+export type GradHook = (grad: Tensor) => Tensor | undefined | void;
+
+/** A registered hook; `remove()` unregisters it. */
+export interface RemovableHandle {
+  remove(): void;
+}
+
+/** How the autograd layer (above this one) attaches hooks: set once by it. */
+export interface HookRegistrar {
+  registerHook(t: Tensor, fn: GradHook): RemovableHandle;
+  registerPostAccumulateGradHook(t: Tensor, fn: (t: Tensor) => void): RemovableHandle;
+}
+let hookRegistrar: HookRegistrar | undefined;
+
+/** @internal The autograd layer registers how tensor hooks attach to its nodes. */
+export function setHookRegistrar(registrar: HookRegistrar): void {
+  hookRegistrar = registrar;
 }
 
 /** Wrapper keys a later mechanism adds in front of Autograd (autocast): `(tensors) => keys`. */
@@ -46,8 +64,8 @@ export class Tensor implements Disposable {
   readonly device: TensorDevice;
   /** Autograd: the gradient accumulated by backward() (leaves that require grad). */
   #grad: Tensor | undefined;
-  /** Autograd: the node that made this tensor (`grad_fn`; undefined for leaves). */
-  gradFn: GradNode | undefined;
+  #gradFn: GradNode | undefined;
+  #outputNr = 0;
   #requiresGrad = false;
   #storage: Storage | undefined;
   /** @internal */
@@ -120,6 +138,61 @@ export class Tensor implements Disposable {
     if (value && this.gradFn !== undefined) return;
     this.#requiresGrad = value;
   }
+
+  /** Autograd: the node that made this tensor (`grad_fn`; undefined for leaves). */
+  get gradFn(): GradNode | undefined {
+    return this.#gradFn;
+  }
+
+  /** Autograd: which output of its gradFn this tensor is (`output_nr`). */
+  get outputNr(): number {
+    return this.#outputNr;
+  }
+
+  /** @internal Makes this tensor output `outputNr` of `node` (the autograd layer records ops with it). */
+  setGradFn(node: GradNode, outputNr: number): void {
+    this.#gradFn = node;
+    this.#outputNr = outputNr;
+  }
+
+  /**
+   * Registers `fn` to see the gradient of this tensor during backward (`register_hook`); a
+   * Tensor it returns replaces the gradient. On a leaf it runs before accumulation into `.grad`.
+   */
+  registerHook(fn: GradHook): RemovableHandle {
+    const call = 'registerHook';
+    this.storage(call);
+    if (typeof fn !== 'function') throw invalidValue(call, 'fn must be a function', fn);
+    if (!this.requiresGrad) throw invalidValue(call, "cannot register a hook on a tensor that doesn't require gradient");
+    return hookRegistrar!.registerHook(this, fn);
+  }
+
+  /**
+   * Registers `fn` to run on this leaf after backward accumulated into its `.grad`
+   * (`register_post_accumulate_grad_hook`: where data-parallel training starts a gradient's all-reduce).
+   */
+  registerPostAccumulateGradHook(fn: (t: Tensor) => void): RemovableHandle {
+    const call = 'registerPostAccumulateGradHook';
+    this.storage(call);
+    if (typeof fn !== 'function') throw invalidValue(call, 'fn must be a function', fn);
+    if (!this.requiresGrad || this.gradFn !== undefined) throw invalidValue(call, 'post accumulate grad hooks can only be registered on leaf tensors that require grad');
+    return hookRegistrar!.registerPostAccumulateGradHook(this, fn);
+  }
+
+  /** Keeps this non-leaf's gradient in `.grad` during backward (`retain_grad()`); a no-op on leaves. */
+  retainGrad(): void {
+    const call = 'retainGrad';
+    this.storage(call);
+    if (!this.requiresGrad) throw invalidValue(call, "can't retain_grad on a tensor that doesn't require grad");
+    if (this.gradFn === undefined || this.#retainsGrad) return;
+    this.#retainsGrad = true;
+    hookRegistrar!.registerHook(this, (g) => {
+      const kept = g.clone();
+      this.#grad?.dispose();
+      this.#grad = kept;
+    });
+  }
+  #retainsGrad = false;
 
   /** Sets requiresGrad and returns this (`requires_grad_()`). */
   requiresGrad_(value = true): this {
@@ -199,9 +272,14 @@ export class Tensor implements Disposable {
   }
 
   // ------------------------------------------------------------ autograd
-  /** Backpropagates from this tensor (a scalar, or with `gradient` of its shape), accumulating `.grad` on leaves. */
-  backward(gradient?: Tensor): void {
-    op('backward', 'openreg::backward', [this, gradient]);
+  /**
+   * Backpropagates from this tensor (a scalar, or with `gradient` of its shape), accumulating
+   * `.grad` on leaves. The graph's saved tensors are freed as it goes unless `retainGraph`.
+   */
+  backward(gradient?: Tensor, options?: { retainGraph?: boolean }): void {
+    const o = requireOptions<{ retainGraph: boolean }>('backward', options, 'options', ['retainGraph']);
+    const retain = o.retainGraph === undefined ? false : requireBoolean('backward', 'options.retainGraph', o.retainGraph);
+    op('backward', 'openreg::backward', [this, gradient, retain]);
   }
 
   /** A tensor sharing storage, cut from the graph. */
@@ -625,12 +703,29 @@ export function op(call: string, name: string, args: readonly unknown[], backend
   let result: unknown;
   try {
     result = dispatcher.call(call, name, dispatchKeys(call, args, backend), args);
+    // Every argument the op writes has a new version: a tensor saved for backward before it is stale now.
+    for (const i of writtenArguments(call, name)) {
+      const t = args[i];
+      if (t instanceof Tensor) t.storage(call).version++;
+    }
   } catch (error) {
     if (PROMISED_OPS.has(name)) return Promise.reject(asRaisedBy(call, error));
     throw asRaisedBy(call, error);
   }
   if (result instanceof Promise) return result.catch((error: unknown) => Promise.reject(asRaisedBy(call, error)));
   return result;
+}
+
+/** Positions of the arguments an op writes (`Tensor(a!)` in its schema), by op name. */
+const writtenByOp = new Map<string, readonly number[]>();
+
+function writtenArguments(call: string, name: string): readonly number[] {
+  let written = writtenByOp.get(name);
+  if (written === undefined) {
+    written = dispatcher.schema(call, name).args.flatMap((a, i) => (a.alias?.write === true ? [i] : []));
+    writtenByOp.set(name, written);
+  }
+  return written;
 }
 
 /** Ops whose result is a Promise: their errors are rejections. */
@@ -651,7 +746,7 @@ export function asRaisedBy(call: string, error: unknown): unknown {
  * would otherwise be ignored silently). Promise-returning methods reject instead of throwing.
  */
 const METHOD_ARITY: Readonly<Record<string, number>> = {
-  requiresGrad_: 1, dim: 0, numel: 0, isContiguous: 0, dataPtr: 0, storageDataPtr: 0, dispose: 0, backward: 1, detach: 0,
+  requiresGrad_: 1, dim: 0, numel: 0, isContiguous: 0, dataPtr: 0, storageDataPtr: 0, dispose: 0, backward: 2, detach: 0, registerHook: 1, registerPostAccumulateGradHook: 1, retainGrad: 0,
   transpose: 2, t: 0, slice: 4, select: 2, asStrided: 3, unsqueeze: 1, squeeze: 1, flatten: 2, contiguous: 0, clone: 0,
   add: 2, sub: 2, mul: 1, div: 1, pow: 1, maximum: 1, minimum: 1, neg: 0, abs: 0, exp: 0, log: 0, sqrt: 0, tanh: 0, sigmoid: 0, relu: 0,
   eq: 1, ne: 1, lt: 1, le: 1, gt: 1, ge: 1, add_: 2, sub_: 2, mul_: 1, div_: 1, fill_: 1, zero_: 0, copy_: 1,

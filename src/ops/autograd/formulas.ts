@@ -1,26 +1,28 @@
-import { invalidValue } from '../../errors/errors.js';
 import { dispatcher } from '../../dispatch/registry.js';
-import { isGradEnabled } from '../../tensor/grad-mode.js';
 import { excludingKey } from '../../dispatch/dispatch-state.js';
 import { checkDim } from '../../tensor/shape.js';
-import { Tensor, op, tensorsIn } from '../../tensor/tensor.js';
-import { filled, record, recordMissing } from './engine.js';
+import { Tensor, op } from '../../tensor/tensor.js';
+import { filled } from './engine.js';
+import { checkInPlace, outputsOf, perTensorInput, recordMissing, recordNode, tensorInputs } from './graph.js';
 
 /**
  * Gradient formulas of the builtin differentiable ops, registered at the Autograd key: the
  * kernel runs the op below autograd, then records a node whose backward maps the output's
- * gradient to each argument's (by position; undefined where none flows).
+ * gradient to each argument's (by position; undefined where none flows). `saves` names the
+ * tensors the formula reads (argument positions, or 'result'): they are version-checked at
+ * backward, so an in-place change to one since is an error rather than a wrong gradient.
  */
 type Formula = (g: Tensor, out: Tensor, ...args: never[]) => readonly (Tensor | undefined)[];
+type Saves = readonly (number | 'result')[];
 
-function formula(name: string, fn: Formula): void {
+function formula(name: string, saves: Saves, fn: Formula): void {
   dispatcher.impl('autograd', name, 'Autograd', (next, ...args) => {
     const out = excludingKey('Autograd', () => next(...args));
     // Not a new tensor (to() with nothing to change returns its input): nothing to record.
     if (!(out instanceof Tensor) || args.includes(out)) return out;
-    // The graph holds the tensors themselves: disposing one that backward needs makes backward fail, naming it.
     const f = fn as (g: Tensor, out: Tensor, ...args: unknown[]) => readonly (Tensor | undefined)[];
-    record(out, `${name}Backward`, args, (g) => f(g, out, ...args));
+    const saved = saves.map((s) => (s === 'result' ? out : (args[s] as Tensor)));
+    recordNode(`${name}Backward`, tensorInputs(args), [out], (grads) => perTensorInput(args, f(grads[0]!, out, ...args), name), saved);
     return out;
   });
 }
@@ -37,26 +39,26 @@ export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
   return out;
 }
 
-formula('add.Tensor', (g, _o, a: Tensor, b: Tensor, alpha: number = 1) => [sumTo(g, a.shape), sumTo(alpha === 1 ? g : g.mul(alpha), b.shape)]);
-formula('add.Scalar', (g) => [g]);
-formula('sub.Tensor', (g, _o, a: Tensor, b: Tensor, alpha: number = 1) => [sumTo(g, a.shape), sumTo(g.mul(-alpha), b.shape)]);
-formula('sub.Scalar', (g) => [g]);
-formula('mul.Tensor', (g, _o, a: Tensor, b: Tensor) => [sumTo(g.mul(b), a.shape), sumTo(g.mul(a), b.shape)]);
-formula('mul.Scalar', (g, _o, _a: Tensor, s: number) => [g.mul(s)]);
-formula('div.Tensor', (g, _o, a: Tensor, b: Tensor) => [sumTo(g.div(b), a.shape), sumTo(g.mul(a).div(b.mul(b)).neg(), b.shape)]);
-formula('div.Scalar', (g, _o, _a: Tensor, s: number) => [g.div(s)]);
-formula('neg', (g) => [g.neg()]);
-formula('exp', (g, out) => [g.mul(out)]);
-formula('log', (g, _o, x: Tensor) => [g.div(x)]);
-formula('sqrt', (g, out) => [g.div(out.mul(2))]);
-formula('tanh', (g, out) => [g.mul(out.mul(out).neg().add(1))]);
-formula('sigmoid', (g, out) => [g.mul(out.mul(out.neg().add(1)))]);
-formula('relu', (g, _o, x: Tensor) => [op('relu backward', 'threshold_backward', [g, x, 0]) as Tensor]);
-formula('abs', (g, _o, x: Tensor) => [g.mul(x.gt(0).to(x.dtype).sub(x.lt(0).to(x.dtype)))]);
-formula('pow.Tensor_Scalar', (g, _o, x: Tensor, p: number) => [g.mul(x.pow(p - 1).mul(p))]);
-formula('mm', (g, _o, a: Tensor, b: Tensor) => [g.mm(b.t()), a.t().mm(g)]);
-formula('dot', (g, _o, a: Tensor, b: Tensor) => [b.mul(g), a.mul(g)]);
-formula('matmul', (g, _o, a: Tensor, b: Tensor) => {
+formula('add.Tensor', [], (g, _o, a: Tensor, b: Tensor, alpha: number = 1) => [sumTo(g, a.shape), sumTo(alpha === 1 ? g : g.mul(alpha), b.shape)]);
+formula('add.Scalar', [], (g) => [g]);
+formula('sub.Tensor', [], (g, _o, a: Tensor, b: Tensor, alpha: number = 1) => [sumTo(g, a.shape), sumTo(g.mul(-alpha), b.shape)]);
+formula('sub.Scalar', [], (g) => [g]);
+formula('mul.Tensor', [0, 1], (g, _o, a: Tensor, b: Tensor) => [sumTo(g.mul(b), a.shape), sumTo(g.mul(a), b.shape)]);
+formula('mul.Scalar', [], (g, _o, _a: Tensor, s: number) => [g.mul(s)]);
+formula('div.Tensor', [0, 1], (g, _o, a: Tensor, b: Tensor) => [sumTo(g.div(b), a.shape), sumTo(g.mul(a).div(b.mul(b)).neg(), b.shape)]);
+formula('div.Scalar', [], (g, _o, _a: Tensor, s: number) => [g.div(s)]);
+formula('neg', [], (g) => [g.neg()]);
+formula('exp', ['result'], (g, out) => [g.mul(out)]);
+formula('log', [0], (g, _o, x: Tensor) => [g.div(x)]);
+formula('sqrt', ['result'], (g, out) => [g.div(out.mul(2))]);
+formula('tanh', ['result'], (g, out) => [g.mul(out.mul(out).neg().add(1))]);
+formula('sigmoid', ['result'], (g, out) => [g.mul(out.mul(out.neg().add(1)))]);
+formula('relu', [0], (g, _o, x: Tensor) => [op('relu backward', 'threshold_backward', [g, x, 0]) as Tensor]);
+formula('abs', [0], (g, _o, x: Tensor) => [g.mul(x.gt(0).to(x.dtype).sub(x.lt(0).to(x.dtype)))]);
+formula('pow.Tensor_Scalar', [0], (g, _o, x: Tensor, p: number) => [g.mul(x.pow(p - 1).mul(p))]);
+formula('mm', [0, 1], (g, _o, a: Tensor, b: Tensor) => [g.mm(b.t()), a.t().mm(g)]);
+formula('dot', [0, 1], (g, _o, a: Tensor, b: Tensor) => [b.mul(g), a.mul(g)]);
+formula('matmul', [0, 1], (g, _o, a: Tensor, b: Tensor) => {
   // As matrices: vectors get a unit dimension, which the gradients drop again.
   const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
   const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
@@ -67,33 +69,33 @@ formula('matmul', (g, _o, a: Tensor, b: Tensor) => {
   const gb = sumTo(a2.transpose(-1, -2).matmul(g2), b2.shape).reshape(...b.shape);
   return [ga, gb];
 });
-formula('sum', (g, _o, x: Tensor) => [g.expand(...x.shape).contiguous()]);
-formula('sum.dim_IntList', (g, _o, x: Tensor, dim: number[] | undefined, keepdim: boolean) => [expandReduced(g, x, dim, keepdim)]);
-formula('mean', (g, _o, x: Tensor) => [g.div(x.numel()).expand(...x.shape).contiguous()]);
-formula('mean.dim', (g, _o, x: Tensor, dim: number[] | undefined, keepdim: boolean) => {
+formula('sum', [], (g, _o, x: Tensor) => [g.expand(...x.shape).contiguous()]);
+formula('sum.dim_IntList', [], (g, _o, x: Tensor, dim: number[] | undefined, keepdim: boolean) => [expandReduced(g, x, dim, keepdim)]);
+formula('mean', [], (g, _o, x: Tensor) => [g.div(x.numel()).expand(...x.shape).contiguous()]);
+formula('mean.dim', [], (g, _o, x: Tensor, dim: number[] | undefined, keepdim: boolean) => {
   const dims = reduced(x, dim);
   const count = dims.reduce((p, d) => p * x.shape[d]!, 1);
   return [expandReduced(g.div(count), x, dim, keepdim)];
 });
-formula('softmax.int', (g, out, _x: Tensor, dim: number) => [op('softmax backward', '_softmax_backward_data', [g, out, dim, out.dtype]) as Tensor]);
-formula('log_softmax.int', (g, out, _x: Tensor, dim: number) => [g.sub(out.exp().mul(g.sum(dim, true)))]);
-formula('view', (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
-formula('reshape', (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
-formula('transpose.int', (g, _o, _x: Tensor, d0: number, d1: number) => [g.transpose(d0, d1)]);
-formula('permute', (g, _o, x: Tensor, dims: number[]) => {
+formula('softmax.int', ['result'], (g, out, _x: Tensor, dim: number) => [op('softmax backward', '_softmax_backward_data', [g, out, dim, out.dtype]) as Tensor]);
+formula('log_softmax.int', ['result'], (g, out, _x: Tensor, dim: number) => [g.sub(out.exp().mul(g.sum(dim, true)))]);
+formula('view', [], (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
+formula('reshape', [], (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
+formula('transpose.int', [], (g, _o, _x: Tensor, d0: number, d1: number) => [g.transpose(d0, d1)]);
+formula('permute', [], (g, _o, x: Tensor, dims: number[]) => {
   const inverse = new Array<number>(dims.length);
   dims.forEach((d, i) => (inverse[checkDim('permute', d, x.ndim)] = i));
   return [g.permute(...inverse)];
 });
-formula('expand', (g, _o, x: Tensor) => [sumTo(g, x.shape)]);
-formula('unsqueeze', (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
-formula('squeeze', (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
-formula('squeeze.dim', (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
-formula('contiguous', (g) => [g]);
-formula('clone', (g) => [g]);
-formula('select.int', (g, _o, x: Tensor, dim: number, index: number) => [scatter(g, x, (z) => z.select(dim, index))]);
-formula('slice.Tensor', (g, _o, x: Tensor, dim: number, start?: number, end?: number, step?: number) => [scatter(g, x, (z) => z.slice(dim ?? 0, start, end, step ?? 1))]);
-formula('openreg::to', (g, _o, x: Tensor) => [g.to(x.device, { dtype: x.dtype })]);
+formula('expand', [], (g, _o, x: Tensor) => [sumTo(g, x.shape)]);
+formula('unsqueeze', [], (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
+formula('squeeze', [], (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
+formula('squeeze.dim', [], (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
+formula('contiguous', [], (g) => [g]);
+formula('clone', [], (g) => [g]);
+formula('select.int', [], (g, _o, x: Tensor, dim: number, index: number) => [scatter(g, x, (z) => z.select(dim, index))]);
+formula('slice.Tensor', [], (g, _o, x: Tensor, dim: number, start?: number, end?: number, step?: number) => [scatter(g, x, (z) => z.slice(dim ?? 0, start, end, step ?? 1))]);
+formula('openreg::to', [], (g, _o, x: Tensor) => [g.to(x.device, { dtype: x.dtype })]);
 
 function reduced(x: Tensor, dim: number[] | undefined): number[] {
   if (dim === undefined || dim.length === 0) return x.shape.map((_, i) => i);
@@ -109,26 +111,18 @@ function expandReduced(g: Tensor, x: Tensor, dim: number[] | undefined, keepdim:
 
 /** Zeros of x's shape with g written into the part `part` picks (the gradient of an indexing view). */
 function scatter(g: Tensor, x: Tensor, part: (z: Tensor) => Tensor): Tensor {
-  const z = filled(x.shape, 0, g);
+  const z = filled(x.shape, 0, g.dtype, g.device);
   const view = part(z);
   view.copy_(g);
   view.dispose();
   return z;
 }
 
-// In-place ops cannot record into the graph here: they fail on tensors that need gradients.
-for (const name of ['add_.Tensor', 'add_.Scalar', 'sub_.Tensor', 'sub_.Scalar', 'mul_.Tensor', 'mul_.Scalar', 'div_.Tensor', 'div_.Scalar', 'fill_.Scalar', 'copy_']) {
-  dispatcher.impl('autograd', name, 'Autograd', (next, ...args) => {
-    if (isGradEnabled() && tensorsIn(args).some((t) => t.requiresGrad)) {
-      throw invalidValue(name, 'an in-place operation on a tensor that requires grad (or with such an operand) cannot be differentiated; do it under noGrad()');
-    }
-    return next(...args);
-  });
-}
-
-// Everything else (custom ops included): run below autograd; backward through the result is an error naming the op.
+// Everything else (custom ops included): run below autograd; backward through the result is an
+// error naming the op. An op that writes a tensor of the graph is refused first (the schema says which).
 dispatcher.fallback('autograd', 'Autograd', (schema, next, ...args) => {
+  checkInPlace(schema, args);
   const out = excludingKey('Autograd', () => next(...args));
-  recordMissing(out, schema.qualifiedName, args);
+  recordMissing(schema.qualifiedName, tensorInputs(args), outputsOf(out).map((o) => (args.includes(o) ? undefined : o)));
   return out;
 });

@@ -1,7 +1,7 @@
 import { invalidValue } from '../../errors/errors.js';
 import { isGradEnabled, noGrad } from '../../tensor/grad-mode.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { record } from './engine.js';
+import { outputsOf, perTensorInput, recordNode, tensorInputs } from './graph.js';
 
 /** What forward leaves for backward (`ctx` in torch.autograd.Function). */
 export class FunctionContext {
@@ -32,48 +32,65 @@ export class FunctionContext {
 /** The static side of a user function: what `AutogradFunction.apply` calls. */
 export interface AutogradFunctionClass {
   readonly name: string;
-  forward(ctx: FunctionContext, ...args: never[]): Tensor;
-  backward(ctx: FunctionContext, grad: Tensor): Tensor | undefined | readonly (Tensor | undefined)[];
+  forward(ctx: FunctionContext, ...args: never[]): Tensor | readonly Tensor[];
+  /** One gradient per output (zeros for an output nothing flowed into); returns one per argument. */
+  backward(ctx: FunctionContext, ...grads: Tensor[]): Tensor | undefined | readonly (Tensor | undefined | readonly (Tensor | undefined)[])[];
 }
 
 /**
  * A differentiable function written by the user, in the shape of `torch.autograd.Function`:
- * subclass it with static `forward(ctx, ...args)` and `backward(ctx, grad)` (gradients by
- * argument position), then call `MyFn.apply(...args)`. forward runs with grad mode off.
+ * subclass it with static `forward(ctx, ...args)` (a Tensor, or an array of them) and
+ * `backward(ctx, ...grads)` (one gradient per output in; one per argument out, an array for
+ * a Tensor[] argument), then call `MyFn.apply(...args)`. forward runs with grad mode off.
  */
 export abstract class AutogradFunction {
-  static forward(_ctx: FunctionContext, ..._args: never[]): Tensor {
+  static forward(_ctx: FunctionContext, ..._args: never[]): Tensor | readonly Tensor[] {
     throw invalidValue(`${this.name}.forward`, 'a subclass of AutogradFunction must define static forward(ctx, ...args)');
   }
 
-  static backward(_ctx: FunctionContext, _grad: Tensor): Tensor | undefined | readonly (Tensor | undefined)[] {
-    throw invalidValue(`${this.name}.backward`, 'a subclass of AutogradFunction must define static backward(ctx, grad)');
+  static backward(_ctx: FunctionContext, ..._grads: Tensor[]): Tensor | undefined | readonly (Tensor | undefined | readonly (Tensor | undefined)[])[] {
+    throw invalidValue(`${this.name}.backward`, 'a subclass of AutogradFunction must define static backward(ctx, ...grads)');
   }
 
-  static apply(this: AutogradFunctionClass, ...args: unknown[]): Tensor {
-    for (const a of args) if (a instanceof Tensor && !Tensor.isGenuine(a)) throw invalidValue(`${this.name}.apply`, 'expected a Tensor made by openreg, got an object that only looks like one', a);
+  static apply<C extends AutogradFunctionClass>(this: C, ...args: unknown[]): ReturnType<C['forward']> {
+    for (const a of tensorInputs(args)) if (!Tensor.isGenuine(a)) throw invalidValue(`${this.name}.apply`, 'expected a Tensor made by openreg, got an object that only looks like one', a);
     const ctx = new FunctionContext(args);
-    const forward = this.forward as (ctx: FunctionContext, ...args: unknown[]) => Tensor;
+    const forward = this.forward as (ctx: FunctionContext, ...args: unknown[]) => unknown;
     const out = noGrad(() => forward.call(this, ctx, ...args));
-    if (!(out instanceof Tensor)) throw invalidValue(`${this.name}.forward`, 'must return a Tensor', out);
+    const outputs = outputsOf(out);
+    if (outputs.length === 0 || !outputs.every((o) => Tensor.isGenuine(o))) throw invalidValue(`${this.name}.forward`, 'must return a Tensor or an array of Tensors', out);
     if (isGradEnabled()) {
       const name = `${this.name}Backward`;
-      record(out, name, args, (g) => {
-        const returned: unknown = this.backward(ctx, g);
-        const grads: unknown[] = Array.isArray(returned) ? returned : [returned];
-        // PyTorch checks what a user's backward returns: one gradient (or none) per argument, each shaped like it.
-        if (grads.length > args.length) throw invalidValue('backward', `${name} returned an incorrect number of gradients (expected ${args.length}, got ${grads.length})`);
-        return grads.map((grad, i) => {
-          if (grad === undefined || grad === null) return undefined;
-          const input = args[i];
-          if (!(grad instanceof Tensor)) throw invalidValue('backward', `${name} returned an invalid gradient at index ${i}: expected a Tensor or undefined`, grad);
-          if (input instanceof Tensor && grad.shape.join() !== input.shape.join()) {
-            throw invalidValue('backward', `${name} returned an invalid gradient at index ${i} - got [${grad.shape.join(', ')}] but expected shape compatible with [${input.shape.join(', ')}]`);
-          }
-          return grad;
-        });
-      });
+      const backward = this.backward.bind(this) as (ctx: FunctionContext, ...grads: Tensor[]) => unknown;
+      recordNode(name, tensorInputs(args), outputs, (grads) => checkedGradients(name, args, backward(ctx, ...grads)), ctx.savedTensors, false);
     }
-    return out;
+    return out as ReturnType<C['forward']>;
   }
+}
+
+/** A backward's result as one entry per argument: a lone gradient (or a lone list, for a single Tensor[] argument) may come bare. */
+function perArgument(args: readonly unknown[], returned: unknown): unknown[] {
+  if (!Array.isArray(returned)) return [returned];
+  const listArg = (i: number) => Array.isArray(args[i]);
+  const perArg = returned.length <= args.length && returned.every((g, i) => (listArg(i) ? g === undefined || g === null || Array.isArray(g) : !Array.isArray(g)));
+  if (!perArg && args.length === 1 && listArg(0)) return [returned];
+  return returned;
+}
+
+/**
+ * What a user's backward returned, checked as PyTorch checks it (one gradient or none per
+ * argument, each shaped like it), one per tensor input.
+ */
+export function checkedGradients(name: string, args: readonly unknown[], returned: unknown): (Tensor | undefined)[] {
+  const grads = perArgument(args, returned);
+  if (grads.length > args.length) throw invalidValue('backward', `${name} returned an incorrect number of gradients (expected ${args.length}, got ${grads.length})`);
+  const perInput = perTensorInput(args, grads, name);
+  const inputs = tensorInputs(args);
+  perInput.forEach((g, i) => {
+    const input = inputs[i]!;
+    if (g !== undefined && g.shape.join() !== input.shape.join()) {
+      throw invalidValue('backward', `${name} returned an invalid gradient at index ${i} - got [${g.shape.join(', ')}] but expected shape compatible with [${input.shape.join(', ')}]`);
+    }
+  });
+  return perInput;
 }
