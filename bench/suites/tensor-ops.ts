@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import type { BenchContext } from '../context.js';
 import { type Row, type SuiteOptions, compare, measure } from '../harness.js';
-import { type Tensor, rand, shutdownCpuPool } from '../../src/index.js';
+import { type Tensor, empty, rand, shutdownCpuPool } from '../../src/index.js';
 
 const N = 1 << 20; // elements of each elementwise operand (4 MiB of float32)
 const M = 256; // matmul: M×M by M×M
@@ -29,6 +29,10 @@ export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promi
   const [mc, nc] = [on('cpu', [M, M]), on('cpu', [M, M])];
   const [tm, tn] = [tf.randomUniform([M, M]), tf.randomUniform([M, M])];
   const small = on('openreg:0', [16]);
+  // Dispatch alone: meta tensors have shapes and dtypes but no data, so an op is only its dispatch.
+  const [ma, mb] = [empty([4], { device: 'meta' }), empty([4], { device: 'meta' })];
+  const mg = empty([4], { device: 'meta' }).requiresGrad_();
+  const DISPATCHES = 100;
   await Promise.all([ac, bc, mc, nc].map((t) => t.ready()));
   rt.deviceSynchronizeSync();
 
@@ -68,6 +72,22 @@ export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promi
         },
       },
       {
+        name: 'dispatch: tiny add on meta (per op)',
+        subject: 'openreg',
+        ops: DISPATCHES,
+        fn: () => {
+          for (let i = 0; i < DISPATCHES; i++) ma.add(mb).dispose();
+        },
+      },
+      {
+        name: 'dispatch: tiny add on meta, recorded by autograd (per op)',
+        subject: 'openreg',
+        ops: DISPATCHES,
+        fn: () => {
+          for (let i = 0; i < DISPATCHES; i++) mg.add(mb).dispose();
+        },
+      },
+      {
         name: 'small op, CPU fallback (tanh) + await',
         subject: 'openreg',
         fn: async () => {
@@ -93,7 +113,7 @@ export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promi
   const native = rows.find((r) => r.name.startsWith('small op, native'))!;
   const fallback = rows.find((r) => r.name.startsWith('small op, CPU fallback'))!;
   fallback.ratio = { vs: native.name, value: fallback.p50Us / native.p50Us, meaning: `× the time of a native kernel (+${(fallback.p50Us - native.p50Us).toFixed(0)} µs per op)` };
-  for (const t of [a0, b0, h0, g0, h1, g1, ac, bc, m0, n0, top, n0b, bottom, n1, mc, nc, small]) t.dispose();
+  for (const t of [a0, b0, h0, g0, h1, g1, ac, bc, m0, n0, top, n0b, bottom, n1, mc, nc, small, ma, mb, mg]) t.dispose();
   tf.dispose([ta, tb, tm, tn]);
   await shutdownCpuPool();
   return rows;
