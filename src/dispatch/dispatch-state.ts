@@ -63,12 +63,31 @@ export function dispatchState(): DispatchState {
 
 /** Runs `fn` (and everything it awaits or starts) with `change` applied to the state. */
 export function withState<T>(change: StateChange, fn: () => T): T {
-  return storage.run({ change, previous: storage.getStore(), disposed: false, cached: undefined, version: -1 }, fn);
+  const previous = storage.getStore();
+  // Derived now: the calls inside read it without walking the chain.
+  return storage.run({ change, previous, disposed: false, cached: change(stateOf(previous)), version: disposals }, fn);
 }
+
+/**
+ * `change` remembering its result per state: the hot scopes (a kernel excluding its key, noGrad)
+ * then derive each state once, not once per op call.
+ */
+export function memoized(change: StateChange): StateChange {
+  const results = new WeakMap<DispatchState, DispatchState>();
+  return (s) => {
+    let r = results.get(s);
+    if (r === undefined) results.set(s, (r = change(s)));
+    return r;
+  };
+}
+
+const excluding = new Map<string, StateChange>();
 
 /** Runs `fn` with `key` excluded: calls inside it skip that key (a kernel calling below itself). */
 export function excludingKey<T>(key: string, fn: () => T): T {
-  return withState((s) => (s.excluded.has(key) ? s : { ...s, excluded: new Set([...s.excluded, key]) }), fn);
+  let change = excluding.get(key);
+  if (change === undefined) excluding.set(key, (change = memoized((s) => (s.excluded.has(key) ? s : { ...s, excluded: new Set([...s.excluded, key]) }))));
+  return withState(change, fn);
 }
 
 /** A `using` guard's hold on its context: dispose() restores what the context had. */

@@ -65,6 +65,8 @@ interface Operator {
  */
 export class Dispatcher {
   readonly #ops = new Map<string, Operator>();
+  /** Every name an op answers to: qualified, and an aten op's bare name too (no string built per call). */
+  readonly #byName = new Map<string, Operator>();
   readonly #fallbacks = new Map<DispatchKey, FallbackKernel>();
   /** Per backend: kernels looked up by op name at call time (a device backend's builtins: ops defined later are seen). */
   readonly #defaults = new Map<BackendKey, (name: string) => OperatorKernel | undefined>();
@@ -74,13 +76,18 @@ export class Dispatcher {
     const parsed = parseSchema(call, schema);
     if (this.#ops.has(parsed.qualifiedName)) throw invalidValue(call, `operator ${parsed.qualifiedName} is already defined`);
     const required = parsed.args.findLastIndex((a) => a.default === undefined) + 1;
-    this.#ops.set(parsed.qualifiedName, { schema: parsed, kernels: new Map(), blocked: new Set(), minArgs: required, maxArgs: parsed.args.length });
+    const op: Operator = { schema: parsed, kernels: new Map(), blocked: new Set(), minArgs: required, maxArgs: parsed.args.length };
+    this.#ops.set(parsed.qualifiedName, op);
+    this.#byName.set(parsed.qualifiedName, op);
+    if (parsed.qualifiedName.startsWith('aten::')) this.#byName.set(parsed.qualifiedName.slice(6), op);
     return parsed.qualifiedName;
   }
 
   /** Removes an operator and its kernels (a library going away). */
   undefine(name: string): void {
+    const op = this.#ops.get(name);
     this.#ops.delete(name);
+    for (const [key, value] of this.#byName) if (value === op) this.#byName.delete(key);
   }
 
   /** Qualified names of every defined operator. */
@@ -90,7 +97,7 @@ export class Dispatcher {
 
   /** True if `name` (qualified, or an aten name) is defined. */
   has(name: string): boolean {
-    return this.#ops.has(name.includes('::') ? name : `aten::${name}`);
+    return this.#byName.has(name);
   }
 
   schema(call: string, name: unknown): OperatorSchema {
@@ -185,7 +192,7 @@ export class Dispatcher {
 
   #op(call: string, name: unknown): Operator {
     if (typeof name !== 'string') throw invalidValue(call, 'the operator name must be a string', name);
-    const op = this.#ops.get(name.includes('::') ? name : `aten::${name}`);
+    const op = this.#byName.get(name);
     if (op === undefined) throw invalidValue(call, `no operator ${name} is defined`);
     return op;
   }

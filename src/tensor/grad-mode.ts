@@ -1,5 +1,5 @@
 import { requireBoolean, requireFunction } from '../errors/validate.js';
-import { dispatchState, withState } from '../dispatch/dispatch-state.js';
+import { dispatchState, memoized, withState } from '../dispatch/dispatch-state.js';
 
 /** True unless inside noGrad (per async context, part of the dispatch state). */
 export function isGradEnabled(): boolean {
@@ -10,7 +10,7 @@ const gradOff = withGrad(false);
 const gradOn = withGrad(true);
 
 function withGrad(enabled: boolean) {
-  return (s: ReturnType<typeof dispatchState>) => (s.gradEnabled === enabled ? s : { ...s, gradEnabled: enabled });
+  return memoized((s) => (s.gradEnabled === enabled ? s : { ...s, gradEnabled: enabled }));
 }
 
 /** Runs `fn` with gradient recording off (`torch.no_grad()`), for it and everything it awaits. */

@@ -75,7 +75,7 @@ class Pass {
       }
       grads.push(g);
     }
-    for (const { outputNr, fn } of node.preHooks.values()) {
+    for (const { outputNr, fn } of node.preHooks?.values() ?? []) {
       const replaced: unknown = fn(grads[outputNr]!);
       if (replaced === undefined) continue;
       const before = grads[outputNr]!;

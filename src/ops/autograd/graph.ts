@@ -34,10 +34,10 @@ export abstract class Node implements GradNode {
   readonly numOutputs: number;
   /** True when the formula is openreg's own: the gradients it returns are new tensors the engine may free. */
   readonly ownsResults: boolean = true;
-  /** Run on the gradients of the outputs before the node (tensor hooks of non-leaves; leaves' hooks). */
-  readonly preHooks = new Map<number, { outputNr: number; fn: GradHook }>();
-  /** Run on the accumulated gradient after an AccumulateGrad node (`register_post_accumulate_grad_hook`). */
-  readonly postHooks = new Map<number, (leaf: Tensor) => void>();
+  /** Run on the gradients of the outputs before the node (tensor hooks of non-leaves; leaves' hooks); made on first use. */
+  preHooks: Map<number, { outputNr: number; fn: GradHook }> | undefined;
+  /** Run on the accumulated gradient after an AccumulateGrad node (`register_post_accumulate_grad_hook`); made on first use. */
+  postHooks: Map<number, (leaf: Tensor) => void> | undefined;
 
   constructor(name: string, nextEdges: readonly (Edge | undefined)[], numOutputs: number) {
     this.name = name;
@@ -136,7 +136,7 @@ export class AccumulateGrad extends Node {
       leaf.grad = sum;
       if (converted !== g) converted.dispose();
     }
-    for (const hook of this.postHooks.values()) hook(leaf);
+    if (this.postHooks !== undefined) for (const hook of this.postHooks.values()) hook(leaf);
     return [];
   }
 }
@@ -245,13 +245,15 @@ setHookRegistrar({
   registerHook(t, fn) {
     const node = t.gradFn instanceof Node ? t.gradFn : accumulatorOf(t);
     const id = nextHookId++;
-    node.preHooks.set(id, { outputNr: t.gradFn instanceof Node ? t.outputNr : 0, fn });
-    return { remove: () => void node.preHooks.delete(id) };
+    const hooks = (node.preHooks ??= new Map());
+    hooks.set(id, { outputNr: t.gradFn instanceof Node ? t.outputNr : 0, fn });
+    return { remove: () => void hooks.delete(id) };
   },
   registerPostAccumulateGradHook(t, fn) {
     const node = accumulatorOf(t);
     const id = nextHookId++;
-    node.postHooks.set(id, fn);
-    return { remove: () => void node.postHooks.delete(id) };
+    const hooks = (node.postHooks ??= new Map());
+    hooks.set(id, fn);
+    return { remove: () => void hooks.delete(id) };
   },
 });
