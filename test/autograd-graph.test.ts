@@ -155,3 +155,20 @@ describe('running the graph', () => {
     expect(await w.grad!.toArray()).toEqual([2, 4]);
   });
 });
+
+it("a gradient a user's backward returns is never freed by the engine, even when a builtin node passes it on", async () => {
+  const kept = o.tensor([7, 7], { dtype: 'float32' });
+  class Passthrough extends o.AutogradFunction {
+    static override forward(_ctx: o.FunctionContext, x: o.Tensor): o.Tensor {
+      return x.clone();
+    }
+    static override backward(): o.Tensor {
+      return kept;
+    }
+  }
+  const w = leaf([1, 2]);
+  Passthrough.apply(w.clone()).sum().backward();
+  expect(kept.disposed).toBe(false);
+  expect(await kept.toArray()).toEqual([7, 7]);
+  expect(await w.grad!.toArray()).toEqual([7, 7]);
+});

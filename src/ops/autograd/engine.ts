@@ -88,7 +88,8 @@ class Pass {
     this.#release(node);
     inputGrads.forEach((gi, i) => {
       if (gi === undefined) return;
-      if (node.ownsResults) this.#made(gi);
+      // A builtin formula's new tensors are the pass's to free; a gradient it passes on unchanged keeps its owner.
+      if (node.ownsResults && !grads.includes(gi)) this.#made(gi);
       const edge = node.nextEdges[i];
       // Hold while placing, then let go: a gradient nobody takes is freed at once.
       this.#hold(gi);
