@@ -45,6 +45,14 @@ export abstract class Node implements GradNode {
     this.numOutputs = numOutputs;
   }
 
+  #edges: Edge[] | undefined;
+
+  /** The edge to output `outputNr` of this node (made once: every consumer of that output shares it). */
+  edgeTo(outputNr: number): Edge {
+    const edges = (this.#edges ??= []);
+    return (edges[outputNr] ??= { node: this, inputNr: outputNr });
+  }
+
   get nextFunctions(): readonly (readonly [GradNode, number] | undefined)[] {
     return this.nextEdges.map((e) => (e === undefined ? undefined : ([e.node, e.inputNr] as const)));
   }
@@ -153,8 +161,8 @@ export function accumulatorOf(leaf: Tensor): AccumulateGrad {
 /** The edge a tensor's gradient flows along: its node's output, or its leaf accumulator. */
 export function edgeOf(t: Tensor): Edge | undefined {
   if (!t.requiresGrad) return undefined;
-  if (t.gradFn instanceof Node) return { node: t.gradFn, inputNr: t.outputNr };
-  return { node: accumulatorOf(t), inputNr: 0 };
+  if (t.gradFn instanceof Node) return t.gradFn.edgeTo(t.outputNr);
+  return accumulatorOf(t).edgeTo(0);
 }
 
 /** Tensor inputs of an op call in order, tensor lists flattened (a Tensor[] argument is one input per element). */
