@@ -40,11 +40,17 @@ export async function expectRejectCode(promise: Promise<unknown>, code: string):
  * A gate for a stream: a host function whose promise settles only when `open()` is
  * called. Work enqueued after it waits; the device worker stays free for other streams.
  */
-export function gate(rt: Runtime, stream: Parameters<Runtime['launchHostFunc']>[0]): { open: () => void } {
+export function gate(rt: Runtime, stream: Parameters<Runtime['launchHostFunc']>[0]): { open: () => void; started: Promise<void> } {
   let open!: () => void;
+  let start!: () => void;
   const opened = new Promise<void>((resolve) => (open = resolve));
-  rt.launchHostFunc(stream, () => opened);
-  return { open };
+  // Resolves once the host function runs: from then on its promise is pending on the stream.
+  const started = new Promise<void>((resolve) => (start = resolve));
+  rt.launchHostFunc(stream, () => {
+    start();
+    return opened;
+  });
+  return { open, started };
 }
 
 /** Reads an i32 log written by the `append` kernel: [count, ...entries]. */

@@ -63,7 +63,7 @@ describe('memcpy and memset', () => {
     const p = rt.malloc(2 << 20);
     rt.memsetSync(p, 0, 2 << 20);
     const g = gate(rt, s);
-    await new Promise((r) => setTimeout(r, 5)); // the gate's promise is now pending
+    await g.started; // the gate's promise is now pending
     expectCode(() => rt.memcpyAsync(p, new Uint8Array(2 << 20).fill(1), 2 << 20, MemcpyKind.hostToDevice, s), ErrorCode.NOT_PERMITTED);
     rt.memcpyAsync(p, new Uint8Array(1000).fill(2), 1000, MemcpyKind.hostToDevice, s); // fits: staged whole
     g.open();

@@ -125,7 +125,10 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
    */
   workReceipt(call: string, stream: Stream): WorkReceipt {
     const queue = this.#core.queue(call, stream);
-    return new StreamWorkReceipt(queue, this.#core.devices[queue.device.index]!);
+    return new StreamWorkReceipt(queue, this.#core.devices[queue.device.index]!, {
+      wait: (options) => this.streamSynchronize(stream, options),
+      waitSync: (options) => this.streamSynchronizeSync(stream, options),
+    });
   }
 
 

@@ -1,5 +1,7 @@
 import { openRegError } from '../errors/errors.js';
-import type { OpenRegError } from '../errors/openreg-error.js';
+import { ErrorCode } from '../errors/error-code.js';
+import { OpenRegError } from '../errors/openreg-error.js';
+import type { WaitOptions } from '../runtime/wait-options.js';
 
 /**
  * Proof, checked at read time, that work some bytes depend on ran. Device memory written by a
@@ -13,6 +15,25 @@ export interface WorkReceipt {
   error(readCall: string): unknown;
   /** True if this receipt's work running implies `other`'s ran (a later position on the same stream). */
   covers(other: WorkReceipt): boolean;
+  /**
+   * Resolves once `ran()` has an answer: a read whose own stream is done may still find work
+   * on another device pending (a failed device releases waits on it before it skips its
+   * queue). Rejects only when `options` end the wait; the work's own failure is `error()`'s.
+   */
+  settle(options?: WaitOptions): Promise<void>;
+  /** `settle`, blocking (at most `options.timeoutMs`). */
+  settleSync(options?: Pick<WaitOptions, 'timeoutMs'>): void;
+}
+
+/** How a stream receipt waits for its stream (the runtime's synchronize calls on it). */
+export interface ReceiptWaits {
+  wait(options?: WaitOptions): Promise<void>;
+  waitSync(options?: Pick<WaitOptions, 'timeoutMs'>): void;
+}
+
+/** A wait that ended by its bounds is the reader's error; any other is the work's, reported by `error()`. */
+function boundedOnly(error: unknown): void {
+  if (error instanceof OpenRegError && (error.code === ErrorCode.TIMEOUT || error.code === ErrorCode.ABORTED)) throw error;
 }
 
 /** What a stream receipt reads of its stream (the device's StreamQueue). */
@@ -37,9 +58,12 @@ export class StreamWorkReceipt implements WorkReceipt {
   // Memoized: a confirmed run stays confirmed even if the device is reset later.
   #confirmed = false;
 
-  constructor(queue: ReceiptStream, device: ReceiptDevice) {
+  readonly #waits: ReceiptWaits;
+
+  constructor(queue: ReceiptStream, device: ReceiptDevice, waits: ReceiptWaits) {
     this.#queue = queue;
     this.#device = device;
+    this.#waits = waits;
     this.#generation = device.generation;
     this.#seq = queue.submitted;
   }
@@ -59,6 +83,20 @@ export class StreamWorkReceipt implements WorkReceipt {
       if (error !== undefined) return error;
     }
     return openRegError('workDropped', { call: readCall, device: index });
+  }
+
+  async settle(options?: WaitOptions): Promise<void> {
+    if (this.ran() !== undefined) return;
+    await this.#waits.wait(options).catch(boundedOnly);
+  }
+
+  settleSync(options?: Pick<WaitOptions, 'timeoutMs'>): void {
+    if (this.ran() !== undefined) return;
+    try {
+      this.#waits.waitSync(options);
+    } catch (error) {
+      boundedOnly(error);
+    }
   }
 
   covers(other: WorkReceipt): boolean {
@@ -91,4 +129,9 @@ export class HostStepReceipt implements WorkReceipt {
   covers(other: WorkReceipt): boolean {
     return other === this;
   }
+
+  // A host step runs on the reading device's own stream: once that stream is done, it has an answer.
+  async settle(): Promise<void> {}
+
+  settleSync(): void {}
 }

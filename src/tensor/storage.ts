@@ -1,5 +1,6 @@
 import type { Runtime } from '../api/runtime.js';
 import type { WorkReceipt } from '../api/work-receipt.js';
+import type { WaitOptions } from '../runtime/wait-options.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import type { DeviceBlock } from '../integration/allocators/caching-allocator.js';
@@ -76,6 +77,16 @@ export class Storage {
       }
       if (!covered) own.push(r);
     }
+  }
+
+  /** Waits (within `options`) until every depended-on work has an answer: ran, or skipped by a failed device. */
+  async settleReceipts(options?: WaitOptions): Promise<void> {
+    for (const r of this.receipts ?? []) if (r.ran() === undefined) await r.settle(options);
+  }
+
+  /** `settleReceipts`, blocking. */
+  settleReceiptsSync(options?: Pick<WaitOptions, 'timeoutMs'>): void {
+    for (const r of this.receipts ?? []) if (r.ran() === undefined) r.settleSync(options);
   }
 
   /** Throws (as `call`) the error of the first depended-on work that a failed device skipped; forgets the work known to have run. */

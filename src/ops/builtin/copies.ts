@@ -79,6 +79,7 @@ function moveBytes(call: string, dst: Tensor, src: Tensor): void {
       storage,
       rt
         .streamSynchronize(stream)
+        .then(() => source.settleReceipts())
         .then(() => source.checkReceipts(call))
         .catch((error: unknown) => {
           storage.failure = error;
@@ -223,6 +224,7 @@ async function readAsync(call: string, self: Tensor, options: unknown): Promise<
     try {
       rt.memcpyAsync(pinned, c.dataPtr(), n, MemcpyKind.deviceToHost, stream);
       await rt.streamSynchronize(stream, options as WaitOptions | undefined);
+      await c.storage(call).settleReceipts(options as WaitOptions | undefined);
       c.storage(call).checkReceipts(call);
       return decode(c.dtype, pinned);
     } finally {
@@ -253,6 +255,7 @@ function readSync(call: string, self: Tensor, options: unknown): TensorData {
     const rt = runtimeOf(c, call);
     // The bounded wait first; then the copy into pageable memory returns when the bytes are there (CUDA's rule).
     rt.streamSynchronizeSync(streamOf(c, call), bound);
+    c.storage(call).settleReceiptsSync(bound);
     c.storage(call).checkReceipts(call);
     rt.memcpyAsync(bytes, c.dataPtr(), n, MemcpyKind.deviceToHost, streamOf(c, call));
     return decode(c.dtype, bytes);
@@ -272,6 +275,7 @@ async function ready(call: string, self: Tensor, options: unknown): Promise<void
   if (!self.onDevice) return settled(call, self, options);
   waitBoundsOf(call, options);
   await runtimeOf(self, call).streamSynchronize(streamOf(self, call), options as WaitOptions | undefined);
+  await self.storage(call).settleReceipts(options as WaitOptions | undefined);
   self.storage(call).checkReceipts(call);
 }
 
@@ -305,6 +309,7 @@ defineBuiltin('openreg::cpu_sync(Tensor self, Any? options=None) -> Tensor', (_e
   const c = staged(call, self, self.dtype);
   try {
     runtimeOf(c, call).streamSynchronizeSync(streamOf(c, call), bound);
+    c.storage(call).settleReceiptsSync(bound);
     c.storage(call).checkReceipts(call);
     runtimeOf(c, call).memcpyAsync(hostBytes(out, call), c.dataPtr(), out.numel() * out.itemsize, MemcpyKind.deviceToHost, streamOf(c, call));
     return out;
