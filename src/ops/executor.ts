@@ -12,6 +12,8 @@ import { type Shape, numel } from '../tensor/shape.js';
 import { Storage } from '../tensor/storage.js';
 import { Tensor } from '../tensor/tensor.js';
 import { runCpuKernel } from './cpu-pool.js';
+import { fillHostRandom } from './host-random.js';
+import type { Generator } from '../integration/random/generator.js';
 
 /** Maps a tensor to the pointer of its first element, as the executing side addresses memory. */
 export type PointerOf = (t: Tensor) => number;
@@ -26,6 +28,8 @@ export interface Executor {
   empty(dtype: DType, shape: Shape): Tensor;
   /** Runs `kernel` with the arguments `build` makes; `reads` and `writes` are the tensors it touches. */
   launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void;
+  /** Fills contiguous float32/float64 `out` with uniform [0, 1) or standard normal draws from `generator` (the device's by default). */
+  fillRandom(out: Tensor, normal: boolean, generator: Generator | undefined): void;
 }
 
 /** Elements from the first to one past the last element a strided tensor reaches (its strides are non-negative). */
@@ -75,6 +79,12 @@ export class DeviceExecutor implements Executor {
     // The sanitizer learns each operand's bytes from the op (the schema's reads and writes).
     const bytes = (t: Tensor) => [ptrOf(t), span(t) * t.itemsize] as const;
     this.runtime.launchKernel(this.#kernel(kernel), args, { stream: this.stream, reads: reads.map(bytes), writes: writes.map(bytes) });
+  }
+
+  fillRandom(out: Tensor, normal: boolean, generator: Generator | undefined): void {
+    const options = { dtype: out.dtype as 'float32' | 'float64', generator, stream: this.stream };
+    if (normal) this.runtime.randomNormal(out.dataPtr(), out.numel(), options);
+    else this.runtime.randomUniform(out.dataPtr(), out.numel(), options);
   }
 
   #checkOperand(kernel: string, t: Tensor): void {
@@ -130,6 +140,10 @@ export class CpuExecutor implements Executor {
     return Tensor.over(cpuStorage(numel(shape) * DTYPES[dtype].itemsize, undefined, undefined, this.device), dtype, shape);
   }
 
+  fillRandom(out: Tensor, normal: boolean, generator: Generator | undefined): void {
+    fillHostRandom(out, normal, generator);
+  }
+
   launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void {
     const storages: Storage[] = [];
     for (const t of [...reads, ...writes]) {
@@ -169,6 +183,8 @@ export class MetaExecutor implements Executor {
   }
 
   launch(): void {}
+
+  fillRandom(): void {}
 }
 
 /** Host memory a pool thread can address: a SharedArrayBuffer of its own, or a pinned block (`view`). */

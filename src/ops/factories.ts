@@ -1,13 +1,13 @@
-import { invalidValue } from '../errors/errors.js';
+import { invalidValue, openRegError } from '../errors/errors.js';
 import { given, requireArity, requireOptions } from '../errors/validate.js';
 import { Generator } from '../integration/random/generator.js';
-import { PhiloxStream, toUnitFloat32, toUnitFloat64 } from '../protocol/philox.js';
 import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.js';
 import { DTYPES, type DType, checkFits, isDType } from '../tensor/dtype.js';
 import { encodeInto, flatten, inferredDType } from '../tensor/host-data.js';
 import { checkShape } from '../tensor/shape.js';
 import { Tensor, asRaisedBy, op } from '../tensor/tensor.js';
-import { CpuExecutor, DeviceExecutor, type Executor, cpuStorage } from './executor.js';
+import { type Executor, cpuStorage } from './executor.js';
+export { cpuGenerator } from './host-random.js';
 import { defineBuiltin } from './register.js';
 import './builtins.js';
 import { launchArange, launchFill } from './builtin/launch.js';
@@ -189,50 +189,22 @@ function random(call: string, shape: unknown, normal: boolean, options: unknown)
 }
 
 /** The host's generator (`torch.default_generator`): Philox too, so cpu and openreg draw the same values from the same seed. */
-export const cpuGenerator = new Generator(-1);
-const philox = new PhiloxStream();
 
 function randomOn(ex: Executor, size: number[], normal: boolean, dtype: DType, generator: Generator | undefined): Tensor {
   const direct = dtype === 'float32' || dtype === 'float64';
   const fill = ex.empty(direct ? dtype : 'float32', size);
   const n = fill.numel();
-  if (ex instanceof DeviceExecutor) {
-    const options = { dtype: fill.dtype as 'float32' | 'float64', generator, stream: ex.stream };
-    if (n > 0) {
-      if (normal) ex.runtime.randomNormal(fill.dataPtr(), n, options);
-      else ex.runtime.randomUniform(fill.dataPtr(), n, options);
-    }
-  } else if (ex instanceof CpuExecutor) {
-    const g = generator ?? cpuGenerator;
-    if (g.device !== -1) throw invalidValue('rand', `the generator belongs to openreg:${g.device}, not to cpu`);
-    hostRandom(g, fill, normal);
+  // A backend's executor without random fills would hand back uninitialized memory: refuse instead.
+  if (typeof ex.fillRandom !== 'function') {
+    fill.dispose();
+    throw openRegError('notImplemented', { call: normal ? 'randn' : 'rand', op: 'random fills', device: ex.device.type });
   }
+  if (n > 0) ex.fillRandom(fill, normal, generator);
   if (direct) return fill;
   const out = ex.empty(dtype, size);
   copyInto('rand', out, fill);
   fill.dispose();
   return out;
-}
-
-/** The device kernels' draws, computed on the host: element i reads Philox values offset + k·i … */
-function hostRandom(g: Generator, t: Tensor, normal: boolean): void {
-  const n = t.numel();
-  if (n === 0) return;
-  const per = normal || t.dtype === 'float64' ? 2 : 1;
-  const [lo, hi] = g.key;
-  const offset = g.reserve(n * per);
-  philox.reset(lo, hi);
-  const s = t.storage('rand');
-  const out = t.dtype === 'float64' ? new Float64Array(s.buffer!, s.byteOffset, n) : new Float32Array(s.buffer!, s.byteOffset, n);
-  for (let i = 0; i < n; i++) {
-    if (normal) {
-      const u1 = (philox.value(offset + 2 * i) + 1) * 2 ** -32;
-      const u2 = philox.value(offset + 2 * i + 1) * 2 ** -32;
-      out[i] = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
-    } else {
-      out[i] = per === 2 ? toUnitFloat64(philox.value(offset + 2 * i), philox.value(offset + 2 * i + 1)) : toUnitFloat32(philox.value(offset + i));
-    }
-  }
 }
 
 /**
