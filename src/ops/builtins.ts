@@ -5,5 +5,6 @@ import './builtin/elementwise.js';
 import './builtin/reductions.js';
 import './builtin/linalg.js';
 import './builtin/copies.js';
+import './reads.js';
 import './autograd/engine.js';
 import './autograd/formulas.js';

@@ -1,5 +1,8 @@
 import { Runtime } from '../api/runtime.js';
-import { formatMessage, invalidHandle, invalidValue, runtimeClosed } from '../errors/errors.js';
+import { formatMessage, invalidHandle, invalidValue, openRegError, runtimeClosed } from '../errors/errors.js';
+import { MemcpyKind } from '../memory/memcpy-kind.js';
+import { withinBounds } from '../device/host-waiter.js';
+import { type WaitOptions, waitBoundsOf } from '../runtime/wait-options.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import type { Kernel } from '../runtime/kernel-module.js';
@@ -30,6 +33,33 @@ export interface Executor {
   launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void;
   /** Fills contiguous float32/float64 `out` with uniform [0, 1) or standard normal draws from `generator` (the device's by default). */
   fillRandom(out: Tensor, normal: boolean, generator: Generator | undefined): void;
+  /** The bytes of contiguous `t` once its values exist (within `options`); rejects if work they depend on failed. */
+  readBytes(call: string, t: Tensor, options: WaitOptions | undefined): Promise<Uint8Array>;
+  /** `readBytes`, blocking (at most `options.timeoutMs`); into `into` when given. */
+  readBytesSync(call: string, t: Tensor, into: Uint8Array | undefined, options: Pick<WaitOptions, 'timeoutMs'>): Uint8Array;
+  /** Resolves once `t`'s values exist (within `options`). */
+  ready(call: string, t: Tensor, options: WaitOptions | undefined): Promise<void>;
+}
+
+/** Bytes of a host tensor's (contiguous) elements. */
+export function hostBytes(t: Tensor, call: string): Uint8Array {
+  const s = t.storage(call);
+  return new Uint8Array(s.buffer!, s.byteOffset + t.storageOffset * t.itemsize, t.numel() * t.itemsize);
+}
+
+/** Waits until a host tensor's pending pool work is done (within `options`), then reports its failure if any. */
+async function settled(call: string, t: Tensor, options: WaitOptions | undefined): Promise<void> {
+  const s = t.storage(call);
+  const bounds = waitBoundsOf(call, options);
+  const done = (async () => {
+    while (s.busy !== undefined) await s.busy;
+  })();
+  await (bounds === undefined ? done : withinBounds(done, bounds));
+  if (s.failure !== undefined) throw s.failure;
+}
+
+function noData(call: string, t: Tensor): never {
+  throw invalidValue(call, 'a meta tensor has no data', t.toString());
 }
 
 /** Elements from the first to one past the last element a strided tensor reaches (its strides are non-negative). */
@@ -79,6 +109,39 @@ export class DeviceExecutor implements Executor {
     // The sanitizer learns each operand's bytes from the op (the schema's reads and writes).
     const bytes = (t: Tensor) => [ptrOf(t), span(t) * t.itemsize] as const;
     this.runtime.launchKernel(this.#kernel(kernel), args, { stream: this.stream, reads: reads.map(bytes), writes: writes.map(bytes) });
+  }
+
+  async readBytes(call: string, t: Tensor, options: WaitOptions | undefined): Promise<Uint8Array> {
+    this.#checkOperand(call, t);
+    const n = t.numel() * t.itemsize;
+    const pinned = this.runtime.hostAllocator.allocate(n);
+    try {
+      this.runtime.memcpyAsync(pinned, t.dataPtr(), n, MemcpyKind.deviceToHost, this.stream);
+      await this.ready(call, t, options);
+      return pinned.slice();
+    } finally {
+      this.runtime.hostAllocator.free(pinned);
+    }
+  }
+
+  readBytesSync(call: string, t: Tensor, into: Uint8Array | undefined, options: Pick<WaitOptions, 'timeoutMs'>): Uint8Array {
+    this.#checkOperand(call, t);
+    const bytes = into ?? new Uint8Array(t.numel() * t.itemsize);
+    // The bounded wait first; then the copy into pageable memory returns when the bytes are there (CUDA's rule).
+    this.runtime.streamSynchronizeSync(this.stream, options);
+    const storage = t.storage(call);
+    storage.settleReceiptsSync(options);
+    storage.checkReceipts(call);
+    this.runtime.memcpyAsync(bytes, t.dataPtr(), bytes.byteLength, MemcpyKind.deviceToHost, this.stream);
+    return bytes;
+  }
+
+  async ready(call: string, t: Tensor, options: WaitOptions | undefined): Promise<void> {
+    this.#checkOperand(call, t);
+    await this.runtime.streamSynchronize(this.stream, options);
+    const storage = t.storage(call);
+    await storage.settleReceipts(options);
+    storage.checkReceipts(call);
   }
 
   fillRandom(out: Tensor, normal: boolean, generator: Generator | undefined): void {
@@ -144,6 +207,25 @@ export class CpuExecutor implements Executor {
     fillHostRandom(out, normal, generator);
   }
 
+  async readBytes(call: string, t: Tensor, options: WaitOptions | undefined): Promise<Uint8Array> {
+    await settled(call, t, options);
+    return hostBytes(t, call);
+  }
+
+  readBytesSync(call: string, t: Tensor, into: Uint8Array | undefined): Uint8Array {
+    const s = t.storage(call);
+    if (s.busy !== undefined) throw openRegError('cpuWorkPending', { call, tensor: t.toString() });
+    if (s.failure !== undefined) throw s.failure;
+    const bytes = hostBytes(t, call);
+    if (into === undefined) return bytes;
+    into.set(bytes);
+    return into;
+  }
+
+  ready(call: string, t: Tensor, options: WaitOptions | undefined): Promise<void> {
+    return settled(call, t, options);
+  }
+
   launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void {
     const storages: Storage[] = [];
     for (const t of [...reads, ...writes]) {
@@ -185,6 +267,16 @@ export class MetaExecutor implements Executor {
   launch(): void {}
 
   fillRandom(): void {}
+
+  readBytes(call: string, t: Tensor): Promise<Uint8Array> {
+    return Promise.reject(invalidValue(call, 'a meta tensor has no data', t.toString()));
+  }
+
+  readBytesSync(call: string, t: Tensor): Uint8Array {
+    return noData(call, t);
+  }
+
+  async ready(): Promise<void> {}
 }
 
 /** Host memory a pool thread can address: a SharedArrayBuffer of its own, or a pinned block (`view`). */

@@ -12,6 +12,7 @@ import { causedError, fileError, isPlainObject, reasonOf, requirePath } from './
 import { requireOptions, requireArity } from '../errors/validate.js';
 import { type Header, type HeaderEntry, METADATA_KEY, encodeHeader, headerLength, parseHeader } from './safetensors-format.js';
 import '../ops/builtins.js';
+import { waitReady } from '../ops/reads.js';
 
 /** Named tensors, as a model's `state_dict()`. */
 export type StateDict = Record<string, Tensor>;
@@ -154,7 +155,7 @@ async function readChunks(call: string, t: Tensor, sink: (chunk: Uint8Array) => 
   try {
     const n = c.numel() * c.itemsize;
     if (n === 0) return;
-    await op(call, 'openreg::ready', [c, undefined]);
+    await waitReady(call, c);
     const s = c.storage(call);
     if (!c.onDevice) {
       await sink(new Uint8Array(s.buffer!, s.byteOffset + c.storageOffset * c.itemsize, n));

@@ -538,7 +538,7 @@ export class Tensor implements Disposable {
   async cpu(options?: WaitOptions): Promise<Tensor> {
     const out = op('cpu', 'openreg::to', [this, 'cpu', undefined, false]) as Tensor;
     try {
-      await op('cpu', 'openreg::ready', [out, options]);
+      await reading('cpu', out, (r) => r.ready('cpu', out, options));
     } catch (error) {
       // The copy's values never arrive (or the wait gave up): the caller never sees it, so free it here.
       if (out !== this) out.dispose();
@@ -549,43 +549,51 @@ export class Tensor implements Disposable {
 
   /** Copies to the host, blocking until the values are there (at most `options.timeoutMs`). */
   cpuSync(options?: Pick<WaitOptions, 'timeoutMs'>): Tensor {
-    return op('cpuSync', 'openreg::cpu_sync', [this, options]) as Tensor;
+    return reading('cpuSync', this, (r) => r.cpuSync('cpuSync', this, options));
   }
 
   /** Resolves when the tensor's values exist: its CPU-pool work is done (cpu), its device's current stream has reached it (openreg). */
   ready(options?: WaitOptions): Promise<void> {
-    return op('ready', 'openreg::ready', [this, options]) as Promise<void>;
+    return readingAsync('ready', this, (r) => r.ready('ready', this, options));
   }
 
   /** The elements in row-major order, as JS typed arrays hold them (16-bit floats decoded to float32). */
   data(options?: WaitOptions): Promise<TensorData> {
-    return op('data', 'openreg::data', [this, options]) as Promise<TensorData>;
+    return readingAsync('data', this, (r) => r.read('data', this, options));
   }
 
   dataSync(options?: Pick<WaitOptions, 'timeoutMs'>): TensorData {
-    return op('dataSync', 'openreg::data_sync', [this, options]) as TensorData;
+    return reading('dataSync', this, (r) => r.readSync('dataSync', this, options));
   }
 
   /** Nested arrays of the values (`tolist()`). */
-  async toArray(options?: WaitOptions): Promise<NestedArray> {
-    checkNestable('toArray', this);
-    return nest(this.dtype, this.shape, (await op('toArray', 'openreg::data', [this, options])) as TensorData);
+  toArray(options?: WaitOptions): Promise<NestedArray> {
+    return readingAsync('toArray', this, async (r) => {
+      checkNestable('toArray', this);
+      return nest(this.dtype, this.shape, await r.read('toArray', this, options));
+    });
   }
 
   toArraySync(options?: Pick<WaitOptions, 'timeoutMs'>): NestedArray {
-    checkNestable('toArraySync', this);
-    return nest(this.dtype, this.shape, op('toArraySync', 'openreg::data_sync', [this, options]) as TensorData);
+    return reading('toArraySync', this, (r) => {
+      checkNestable('toArraySync', this);
+      return nest(this.dtype, this.shape, r.readSync('toArraySync', this, options));
+    });
   }
 
   /** The value of a one-element tensor. */
-  async item(options?: WaitOptions): Promise<number | boolean> {
-    checkItem('item', this);
-    return nest(this.dtype, [], (await op('item', 'openreg::data', [this, options])) as TensorData) as number | boolean;
+  item(options?: WaitOptions): Promise<number | boolean> {
+    return readingAsync('item', this, async (r) => {
+      checkItem('item', this);
+      return nest(this.dtype, [], await r.read('item', this, options)) as number | boolean;
+    });
   }
 
   itemSync(options?: Pick<WaitOptions, 'timeoutMs'>): number | boolean {
-    checkItem('itemSync', this);
-    return nest(this.dtype, [], op('itemSync', 'openreg::data_sync', [this, options]) as TensorData) as number | boolean;
+    return reading('itemSync', this, (r) => {
+      checkItem('itemSync', this);
+      return nest(this.dtype, [], r.readSync('itemSync', this, options)) as number | boolean;
+    });
   }
 
   /** @internal True if the storage is a runtime's device memory (else host memory, or none for meta). */
@@ -709,7 +717,6 @@ export function op(call: string, name: string, args: readonly unknown[], backend
       if (t instanceof Tensor) t.storage(call).version++;
     }
   } catch (error) {
-    if (PROMISED_OPS.has(name)) return Promise.reject(asRaisedBy(call, error));
     throw asRaisedBy(call, error);
   }
   if (result instanceof Promise) return result.catch((error: unknown) => Promise.reject(asRaisedBy(call, error)));
@@ -728,8 +735,44 @@ function writtenArguments(call: string, name: string): readonly number[] {
   return written;
 }
 
-/** Ops whose result is a Promise: their errors are rejections. */
-const PROMISED_OPS = new Set(['openreg::data', 'openreg::ready']);
+/**
+ * How values leave a tensor: reads are not ops (they return values or Promises, not tensors),
+ * so they do not go through the dispatcher; the ops layer sets the reader, which asks the
+ * tensor's backend (its executor) for the bytes.
+ */
+export interface TensorReader {
+  read(call: string, t: Tensor, options: unknown): Promise<TensorData>;
+  readSync(call: string, t: Tensor, options: unknown): TensorData;
+  ready(call: string, t: Tensor, options: unknown): Promise<void>;
+  cpuSync(call: string, t: Tensor, options: unknown): Tensor;
+}
+let reader: TensorReader | undefined;
+
+/** @internal The ops layer installs how tensors are read. */
+export function setTensorReader(r: TensorReader): void {
+  reader = r;
+}
+
+/** A read of `t` as the public call `call`: the tensor checked as an op's would be, errors naming the call. */
+function reading<T>(call: string, t: Tensor, fn: (r: TensorReader) => T): T {
+  try {
+    dispatchKeys(call, [t]);
+    return fn(reader!);
+  } catch (error) {
+    throw asRaisedBy(call, error);
+  }
+}
+
+/** `reading` for a Promise-returning call: every failure is a rejection. */
+function readingAsync<T>(call: string, t: Tensor, fn: (r: TensorReader) => Promise<T>): Promise<T> {
+  let result: Promise<T>;
+  try {
+    result = reading(call, t, fn);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return result.catch((error: unknown) => Promise.reject(asRaisedBy(call, error)));
+}
 
 /** A leading call name: `add:`, `openreg::data:`, `cachingAllocator.allocate:`. */
 const CALL_PREFIX = /^[A-Za-z_][\w.]*(?:::[\w.]+)?: /;

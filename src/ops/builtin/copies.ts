@@ -1,16 +1,13 @@
 import type { Runtime } from '../../api/runtime.js';
 import { HostStepReceipt } from '../../api/work-receipt.js';
-import { invalidHandle, invalidValue, openRegError } from '../../errors/errors.js';
+import { invalidHandle, invalidValue } from '../../errors/errors.js';
 import { MemcpyKind } from '../../memory/memcpy-kind.js';
 import type { Stream } from '../../runtime/handles.js';
-import { type WaitOptions, syncTimeoutOf, waitBoundsOf } from '../../runtime/wait-options.js';
-import { throwIfAborted, withinBounds } from '../../device/host-waiter.js';
 import { type DeviceLike, currentRuntime, resolveDevice } from '../../tensor/device.js';
 import { type DType, checkFits, isDType } from '../../tensor/dtype.js';
-import { type TensorData, decode } from '../../tensor/host-data.js';
 import { checkNoInternalOverlap, expandStrides } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { busyUntil, cpuStorage, executorFor, operand as operandOf } from '../executor.js';
+import { busyUntil, cpuStorage, executorFor, hostBytes, operand as operandOf } from '../executor.js';
 import { defineBuiltin, executorOf } from '../register.js';
 import { UnaryOp, launchUnary } from './launch.js';
 
@@ -36,11 +33,6 @@ export function staged(call: string, t: Tensor, dtype: DType): Tensor {
   return out;
 }
 
-/** Bytes of a cpu tensor's (contiguous) elements. */
-function hostBytes(t: Tensor, call: string): Uint8Array {
-  const s = t.storage(call);
-  return new Uint8Array(s.buffer!, s.byteOffset + t.storageOffset * t.itemsize, t.numel() * t.itemsize);
-}
 
 /** Moves the bytes of contiguous `src` into contiguous `dst` (same dtype and size) on another device, in stream order. */
 function moveBytes(call: string, dst: Tensor, src: Tensor): void {
@@ -181,142 +173,3 @@ function pinMemory(call: string, self: Tensor): Tensor {
   if (n > 0) launchUnary(call, executorFor(call, self.device), UnaryOp.identity, out, self);
   return out;
 }
-
-// ------------------------------------------------------------ reads
-
-function emptyData(t: Tensor): TensorData {
-  return decode(t.dtype, new Uint8Array(0));
-}
-
-/** Waits until a cpu tensor's pending work is done (within `options`), then reports its failure if any. */
-async function settled(call: string, t: Tensor, options?: unknown): Promise<void> {
-  const s = t.storage(call);
-  const bounds = waitBoundsOf(call, options);
-  const done = (async () => {
-    while (s.busy !== undefined) await s.busy;
-  })();
-  await (bounds === undefined ? done : withinBounds(done, bounds));
-  if (s.failure !== undefined) throw s.failure;
-}
-
-function requireData(call: string, t: Tensor): void {
-  if (t.meta) throw invalidValue(call, 'a meta tensor has no data', t.toString());
-}
-
-function checkNotAborted(call: string, options: unknown): void {
-  throwIfAborted(waitBoundsOf(call, options));
-}
-
-async function readAsync(call: string, self: Tensor, options: unknown): Promise<TensorData> {
-  requireData(call, self);
-  checkNotAborted(call, options);
-  if (self.numel() === 0) return emptyData(self);
-  const c = staged(call, self, self.dtype);
-  try {
-    if (!c.onDevice) {
-      await settled(call, c, options);
-      return decode(c.dtype, hostBytes(c, call));
-    }
-    const rt = runtimeOf(c, call);
-    const stream = streamOf(c, call);
-    const n = c.numel() * c.itemsize;
-    const pinned = rt.hostAllocator.allocate(n);
-    try {
-      rt.memcpyAsync(pinned, c.dataPtr(), n, MemcpyKind.deviceToHost, stream);
-      await rt.streamSynchronize(stream, options as WaitOptions | undefined);
-      await c.storage(call).settleReceipts(options as WaitOptions | undefined);
-      c.storage(call).checkReceipts(call);
-      return decode(c.dtype, pinned);
-    } finally {
-      rt.hostAllocator.free(pinned);
-    }
-  } finally {
-    if (c !== self) c.dispose();
-  }
-}
-
-function readSync(call: string, self: Tensor, options: unknown): TensorData {
-  requireData(call, self);
-  const bound = syncOptions(call, options);
-  if (!self.onDevice && self.storage(call).busy !== undefined) {
-    throw openRegError('cpuWorkPending', { call, tensor: self.toString() });
-  }
-  if (self.numel() === 0) return emptyData(self);
-  const c = staged(call, self, self.dtype);
-  try {
-    if (!c.onDevice) {
-      if (c.storage(call).busy !== undefined) throw openRegError('cpuWorkPending', { call, tensor: self.toString() });
-      const failure = c.storage(call).failure;
-      if (failure !== undefined) throw failure;
-      return decode(c.dtype, hostBytes(c, call));
-    }
-    const n = c.numel() * c.itemsize;
-    const bytes = new Uint8Array(n);
-    const rt = runtimeOf(c, call);
-    // The bounded wait first; then the copy into pageable memory returns when the bytes are there (CUDA's rule).
-    rt.streamSynchronizeSync(streamOf(c, call), bound);
-    c.storage(call).settleReceiptsSync(bound);
-    c.storage(call).checkReceipts(call);
-    rt.memcpyAsync(bytes, c.dataPtr(), n, MemcpyKind.deviceToHost, streamOf(c, call));
-    return decode(c.dtype, bytes);
-  } finally {
-    if (c !== self) c.dispose();
-  }
-}
-
-/** The options of a blocking read: a timeout only (the runtime's own check). */
-function syncOptions(call: string, options: unknown): Pick<WaitOptions, 'timeoutMs'> {
-  return { timeoutMs: syncTimeoutOf(call, options) };
-}
-
-async function ready(call: string, self: Tensor, options: unknown): Promise<void> {
-  checkNotAborted(call, options);
-  if (self.meta) return;
-  if (!self.onDevice) return settled(call, self, options);
-  waitBoundsOf(call, options);
-  await runtimeOf(self, call).streamSynchronize(streamOf(self, call), options as WaitOptions | undefined);
-  await self.storage(call).settleReceipts(options as WaitOptions | undefined);
-  self.storage(call).checkReceipts(call);
-}
-
-const promised = <T>(fn: () => Promise<T>): Promise<T> => {
-  try {
-    return fn();
-  } catch (error) {
-    return Promise.reject(error);
-  }
-};
-
-defineBuiltin('openreg::data(Tensor self, Any? options=None) -> Tensor', (_ex, self: Tensor, options: unknown) => promised(() => readAsync('data', self, options)));
-defineBuiltin('openreg::data_sync(Tensor self, Any? options=None) -> Tensor', (_ex, self: Tensor, options: unknown) => readSync('dataSync', self, options));
-defineBuiltin('openreg::ready(Tensor self, Any? options=None) -> ()', (_ex, self: Tensor, options: unknown) => promised(() => ready('ready', self, options)));
-defineBuiltin('openreg::cpu_sync(Tensor self, Any? options=None) -> Tensor', (_ex, self: Tensor, options: unknown) => {
-  const call = 'cpuSync';
-  const bound = syncOptions(call, options);
-  if (self.device.type === 'cpu') return self;
-  requireData(call, self);
-  if (!self.onDevice) {
-    // Another host-memory backend: its bytes are on the host already, once its pool work is done.
-    const c = staged(call, self, self.dtype);
-    const out = executorFor(call, resolveDevice(call, 'cpu')).empty(self.dtype, self.shape);
-    if (c.storage(call).busy !== undefined) throw openRegError('cpuWorkPending', { call, tensor: self.toString() });
-    hostBytes(out, call).set(hostBytes(c, call));
-    if (c !== self) c.dispose();
-    return out;
-  }
-  const out = executorFor(call, resolveDevice(call, 'cpu')).empty(self.dtype, self.shape);
-  if (self.numel() === 0) return out;
-  const c = staged(call, self, self.dtype);
-  try {
-    runtimeOf(c, call).streamSynchronizeSync(streamOf(c, call), bound);
-    c.storage(call).settleReceiptsSync(bound);
-    c.storage(call).checkReceipts(call);
-    runtimeOf(c, call).memcpyAsync(hostBytes(out, call), c.dataPtr(), out.numel() * out.itemsize, MemcpyKind.deviceToHost, streamOf(c, call));
-    return out;
-  } catch (error) {
-    out.dispose();
-    throw error;
-  } finally {
-    if (c !== self) c.dispose();
-  }
-});
