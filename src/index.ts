@@ -1,4 +1,5 @@
 export { Runtime } from './api/runtime.js';
+export type { TypedKernelArgument } from './api/runtime.js';
 export type { RuntimeOptions, WorkerResourceLimits } from './runtime/options.js';
 export type { CloseOptions, DeviceStats } from './runtime/device-service.js';
 export type { WaitOptions } from './runtime/wait-options.js';
@@ -33,6 +34,9 @@ export type { ProfileFlow, ProfileKind, ProfileRecord } from './integration/prof
 export type { RandomDType } from './protocol/random-dtype.js';
 export { philox4x32, PhiloxStream, toUnitFloat32, toUnitFloat64 } from './protocol/philox.js';
 export type { KernelContext, KernelFunction } from './protocol/kernel-context.js';
+export { Param, kernelSignature, typedKernel } from './protocol/kernel-abi.js';
+export type { KernelArgs, KernelSignature, ParamType, TensorArg, TypedKernel } from './protocol/kernel-abi.js';
+export type { TensorArgument } from './runtime/typed-launch.js';
 export type { KernelArg } from './protocol/command.js';
 export type { DevicePtr } from './protocol/pointer.js';
 

@@ -104,9 +104,9 @@ describe('every key a file can carry round-trips', () => {
   });
 
   it('a tensor of more dimensions than any tensor may have is refused before anything is made', async () => {
-    const bytes = writeSafetensors({ deep: { dtype: 'F32', shape: [1, 1, 1, 1, 1, 1, 1, 1, 1], data_offsets: [0, 4] } }, f32(1));
+    const bytes = writeSafetensors({ deep: { dtype: 'F32', shape: new Array(65).fill(1), data_offsets: [0, 4] } }, f32(1));
     const error = await expectRejectCode(load(bytes), ErrorCode.INVALID_VALUE);
-    expect(error.message).toMatch(/^load: .*"deep" has 9 dimensions; tensors of at most 8 dimensions are supported/);
+    expect(error.message).toMatch(/^load: .*"deep" has 65 dimensions; tensors of at most 64 dimensions are supported/);
   });
 
   it('a name the file does not have is absent, even one Object.prototype has', async () => {

@@ -68,8 +68,8 @@ export function randomInt(
   for (let i = 0; i < count; i++) out[i] = low + Math.floor((philox.value(offset + i) * range) / 2 ** 32);
 }
 
-export { tensorArange, tensorBinary, tensorFill, tensorReduce, tensorUnary } from './tensor-kernels.js';
-export { tensorMatmul, tensorSoftmax, tensorSoftmaxBackward } from './tensor-linalg-kernels.js';
+export * from './tensor-kernels.js';
+export * from './tensor-linalg-kernels.js';
 
 /** The command rt.faults.inject chose: fails as a real device error would (a lost worker for ERR_DEVICE_LOST). */
 export function injectedFault(_ctx: KernelContext, code: number): void {

@@ -1,16 +1,17 @@
 /**
- * The CPU pool's task (a piscina worker): runs one tensor kernel over the task's shared
+ * The CPU pool's task (a piscina worker): runs one typed tensor kernel over the task's shared
  * buffers. It is the `cpu` backend of the dispatcher and the compute of the CPU fallback.
  */
 import type { KernelContext } from '../src/protocol/kernel-context.js';
-import { HOST_SLOT_SCALE, type TensorKernel } from '../src/protocol/tensor-abi.js';
+import { ArgumentDecoder, type BindOperand, type TypedKernel, signatureOf } from '../src/protocol/kernel-abi.js';
+import { DTYPE_CODE_ITEMSIZE, HOST_SLOT_SCALE } from '../src/protocol/tensor-abi.js';
 import * as elementwise from './tensor-kernels.js';
 import * as linalg from './tensor-linalg-kernels.js';
 
-/** What the host sends: a kernel name, its arguments, and the buffers its pointers index. */
+/** What the host sends: a kernel name, its argument block, and the buffers its pointers index. */
 export interface CpuTask {
-  kernel: TensorKernel;
-  args: number[];
+  kernel: string;
+  words: Float64Array;
   buffers: SharedArrayBuffer[];
 }
 
@@ -19,10 +20,25 @@ type View<T> = { new (buffer: ArrayBufferLike, byteOffset: number, length: numbe
 /** A KernelContext over host buffers: a pointer is slot × 2^40 + byte offset. */
 class HostKernelContext implements KernelContext {
   readonly device = -1;
-  readonly #buffers: SharedArrayBuffer[];
+  #buffers: SharedArrayBuffer[] = [];
 
-  constructor(buffers: SharedArrayBuffer[]) {
+  /** The typed ABI's bounds check: the operand's whole reach must lie in the buffer its pointer names. */
+  readonly bindOperand: BindOperand = (arg, param) => {
+    const itemsize = DTYPE_CODE_ITEMSIZE[arg.dtype]!;
+    const slot = Math.floor(arg.ptr / HOST_SLOT_SCALE);
+    const offset = arg.ptr - slot * HOST_SLOT_SCALE;
+    const buffer = this.#buffers[slot];
+    if (buffer === undefined) throw new RangeError(`cpu kernel: ${param}'s pointer ${arg.ptr} names no buffer of the task`);
+    if (offset % itemsize !== 0 || offset + arg.reach * itemsize > buffer.byteLength) {
+      throw new RangeError(`cpu kernel: ${param} (${arg.reach} elements at byte ${offset}) is outside its ${buffer.byteLength}-byte buffer`);
+    }
+    arg.memory = buffer;
+    arg.byteOffset = offset;
+  };
+
+  use(buffers: SharedArrayBuffer[]): this {
     this.#buffers = buffers;
+    return this;
   }
 
   u8(ptr: number, length: number) { return this.#view(Uint8Array, ptr, length); }
@@ -43,10 +59,21 @@ class HostKernelContext implements KernelContext {
   }
 }
 
-const table = { ...elementwise, ...linalg } as unknown as Record<string, (ctx: KernelContext, ...args: number[]) => void>;
+const kernels = new Map<string, TypedKernel>();
+for (const fn of Object.values({ ...elementwise, ...linalg })) {
+  const signature = signatureOf(fn);
+  if (signature !== undefined) kernels.set(signature.name, fn as unknown as TypedKernel);
+}
+const ctx = new HostKernelContext();
+const decoder = new ArgumentDecoder();
 
 export default function runCpuTask(task: CpuTask): void {
-  const kernel = table[task.kernel];
+  const kernel = kernels.get(task.kernel);
   if (kernel === undefined) throw new RangeError(`cpu kernel: no kernel ${task.kernel}`);
-  kernel(new HostKernelContext(task.buffers), ...task.args);
+  ctx.use(task.buffers);
+  try {
+    kernel(ctx, decoder.decode(signatureOf(kernel)!, task.words, task.words.length, ctx.bindOperand));
+  } finally {
+    ctx.use([]);
+  }
 }

@@ -3,6 +3,8 @@ import { OpenRegError, describe } from '../src/errors/openreg-error.js';
 import type { KernelContext } from '../src/protocol/kernel-context.js';
 import type { AllocationTable } from '../src/memory/allocation-table.js';
 import { deviceBase } from '../src/protocol/pointer.js';
+import type { BindOperand } from '../src/protocol/kernel-abi.js';
+import { DTYPE_CODE_ITEMSIZE } from '../src/protocol/tensor-abi.js';
 
 type ViewConstructor<T> = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number };
 
@@ -27,7 +29,21 @@ export class DeviceKernelContext implements KernelContext {
     this.#heap = heap;
     this.#table = table;
     this.#base = deviceBase(device);
+    this.bindOperand = (arg, param) => {
+      const itemsize = DTYPE_CODE_ITEMSIZE[arg.dtype]!;
+      arg.memory = heap;
+      // An empty tensor addresses nothing: its pointer is not checked.
+      arg.byteOffset = arg.reach === 0 ? 0 : this.#checkRange(`${param} (pointer ${describe(arg.ptr)}, ${arg.reach} elements)`, arg.ptr, arg.reach * itemsize, itemsize);
+    };
     Object.freeze(this);
+  }
+
+  /** The typed ABI's bounds check: a tensor operand's whole reach, once per launch. */
+  readonly bindOperand: BindOperand;
+
+  /** The argument block of an indirect typed launch, checked to lie in one live allocation. */
+  argumentBlock(ptr: number, words: number): Float64Array {
+    return new Float64Array(this.#heap, this.#checkRange('the argument block', ptr, words * 8, 8), words);
   }
 
   get device(): number {
@@ -56,23 +72,28 @@ export class DeviceKernelContext implements KernelContext {
   bigUint64(ptr: number, length: number) { return this.#view(BigUint64Array, ptr, length, 'bigUint64'); }
 
   #view<T>(View: ViewConstructor<T>, ptr: number, length: number, name: string): T {
-    const offset = typeof ptr === 'number' ? ptr - this.#base : NaN;
-    const size = View.BYTES_PER_ELEMENT;
     if (!Number.isInteger(length) || length < 0) {
       throw this.#illegal(`ctx.${name}(${describe(ptr)}, ${describe(length)}): length must be a non-negative integer`);
     }
-    if (!Number.isInteger(offset) || offset % size !== 0) {
-      throw this.#illegal(`ctx.${name}(${describe(ptr)}, ${length}): not a ${size}-byte aligned pointer into device ${this.device}`);
+    const size = View.BYTES_PER_ELEMENT;
+    return new View(this.#heap, this.#checkRange(`ctx.${name}(${describe(ptr)}, ${length})`, ptr, length * size, size), length);
+  }
+
+  /** The heap offset of `bytes` at `ptr`, which must be `align`-aligned and inside one live allocation not freed before the launch. */
+  #checkRange(what: string, ptr: number, bytes: number, align: number): number {
+    const offset = typeof ptr === 'number' ? ptr - this.#base : NaN;
+    if (!Number.isInteger(offset) || offset % align !== 0) {
+      throw this.#illegal(`${what}: not a ${align}-byte aligned pointer into device ${this.device}`);
     }
-    const base = this.#table.find(offset, length * size);
+    const base = this.#table.find(offset, bytes);
     if (base < 0) {
-      throw this.#illegal(`ctx.${name}(${describe(ptr)}, ${length}): ${length * size} bytes are not inside one live allocation of device ${this.device}`);
+      throw this.#illegal(`${what}: ${bytes} bytes are not inside one live allocation of device ${this.device}`);
     }
     // Freed but not yet reused (earlier work may still run on it): off limits to later launches.
     if (this.#table.freedBy(base, this.#freeEpoch)) {
-      throw this.#illegal(`ctx.${name}(${describe(ptr)}, ${length}): the allocation was freed before this kernel was launched (use after free)`);
+      throw this.#illegal(`${what}: the allocation was freed before this kernel was launched (use after free)`);
     }
-    return new View(this.#heap, offset, length);
+    return offset;
   }
 
   #illegal(message: string): OpenRegError {

@@ -3,7 +3,8 @@ import { formatMessage } from '../src/errors/errors.js';
 import { OpenRegError } from '../src/errors/openreg-error.js';
 import { AllocationTable } from '../src/memory/allocation-table.js';
 import { sharedClockMs } from '../src/protocol/clock.js';
-import { CmdF64, CmdI32, CommandReader, HOST_POOL_SPACE, Op } from '../src/protocol/command.js';
+import { CmdF64, CmdI32, CommandReader, HOST_POOL_SPACE, MAX_INLINE_ARG_WORDS, Op } from '../src/protocol/command.js';
+import { ArgumentDecoder, signatureOf } from '../src/protocol/kernel-abi.js';
 import {
   DEVICE_STATS_OFFSET,
   DEVICE_STAT_COUNT,
@@ -22,7 +23,7 @@ import { type ScheduleFuzzOptions, SeededRandom } from '../src/protocol/schedule
 import { discardPendingCommands, hasCompleted } from '../src/protocol/stream-ring.js';
 import { TraceKind, TraceWriter } from '../src/protocol/trace-format.js';
 import { wakeMain, wakeWatchers } from '../src/protocol/wake.js';
-import { type DeviceWorkerInit, type DeviceWorkerStats, readDeviceStats } from '../src/protocol/worker-protocol.js';
+import { type DeviceWorkerInit, type DeviceWorkerStats, type LoadedModule, readDeviceStats } from '../src/protocol/worker-protocol.js';
 import { KERNEL_INDEX_BITS, MAX_MODULE_EXPORTS } from '../src/protocol/worker-protocol.js';
 import { DeviceKernelContext } from './device-kernel-context.js';
 
@@ -48,6 +49,7 @@ type Kernel = (...args: unknown[]) => unknown;
  */
 const TRACED_OPS: readonly ({ kind: TraceKind; name?: number; bytes?: number } | undefined)[] = [];
 (TRACED_OPS as unknown[])[Op.KERNEL] = { kind: TraceKind.KERNEL, name: CmdI32.KERNEL_ID };
+(TRACED_OPS as unknown[])[Op.TYPED_KERNEL] = { kind: TraceKind.KERNEL, name: CmdI32.KERNEL_ID };
 (TRACED_OPS as unknown[])[Op.COPY] = { kind: TraceKind.MEMCPY, bytes: CmdF64.BYTES };
 (TRACED_OPS as unknown[])[Op.MEMSET] = { kind: TraceKind.MEMSET, bytes: CmdF64.COUNT };
 (TRACED_OPS as unknown[])[Op.HOST_FUNC] = { kind: TraceKind.HOST_FUNCTION };
@@ -93,6 +95,9 @@ export class StreamEngine {
   /** Set after a sleep that timed out: an idle device goes back to sleep without spinning. */
   #idle = false;
   readonly #args: unknown[] = [];
+  /** An inline typed launch's argument words, copied out of the ring (grown once to the inline maximum). */
+  #argWords = new Float64Array(64);
+  readonly #decoder = new ArgumentDecoder();
 
   constructor(init: DeviceWorkerInit) {
     this.device = init.device;
@@ -128,7 +133,7 @@ export class StreamEngine {
     this.#stopped = true;
   }
 
-  async loadModule(moduleId: number, url: string): Promise<string[]> {
+  async loadModule(moduleId: number, url: string): Promise<LoadedModule> {
     let mod: Record<string, unknown>;
     try {
       mod = (await import(url)) as Record<string, unknown>;
@@ -143,7 +148,7 @@ export class StreamEngine {
     }
     this.#modules[moduleId] = names.map((n) => mod[n] as Kernel);
     this.#kernelNames[moduleId] = names;
-    return names;
+    return { names, signatures: names.map((n) => signatureOf(mod[n]) ?? null) };
   }
 
   /** Device reset: every stream's pending work is dropped as if completed. */
@@ -315,7 +320,10 @@ export class StreamEngine {
     const failed = Atomics.load(this.#control, DeviceWord.STICKY_ERROR) !== 0;
     switch (ring.op(slot)) {
       case Op.KERNEL:
-        if (!failed) this.#runKernel(s, slot);
+        if (!failed) this.#runKernel(s, slot, false);
+        break;
+      case Op.TYPED_KERNEL:
+        if (!failed) this.#runKernel(s, slot, true);
         break;
       case Op.COPY:
         if (!failed) this.#copy(ring, slot);
@@ -369,34 +377,17 @@ export class StreamEngine {
     return true;
   }
 
-  #runKernel(s: StreamCursor, slot: number): void {
+  /** A KERNEL or TYPED_KERNEL command: the call, with what a kernel's failure needs to be reported. */
+  #runKernel(s: StreamCursor, slot: number, typed: boolean): void {
     const ring = s.ring;
-    const argc = ring.argc(slot);
     const id = ring.word(slot, CmdI32.KERNEL_ID);
     const fn = this.#modules[id >>> KERNEL_INDEX_BITS]?.[id & (MAX_MODULE_EXPORTS - 1)];
-    const ctx = this.#ctx;
-    ctx.begin(id, ring.word(slot, CmdI32.FREE_EPOCH));
+    this.#ctx.begin(id, ring.word(slot, CmdI32.FREE_EPOCH));
     this.#stats[DeviceStat.KERNELS]!++;
     if (this.#watchdog) this.#controlF64[KERNEL_STARTED_F64] = sharedClockMs();
     try {
       if (fn === undefined) throw new Error('kernel is not loaded on this device');
-      let result: unknown;
-      // Direct calls for the common arities: no argument array per launch.
-      switch (argc) {
-        case 0: result = fn(ctx); break;
-        case 1: result = fn(ctx, ring.arg(slot, 0)); break;
-        case 2: result = fn(ctx, ring.arg(slot, 0), ring.arg(slot, 1)); break;
-        case 3: result = fn(ctx, ring.arg(slot, 0), ring.arg(slot, 1), ring.arg(slot, 2)); break;
-        case 4: result = fn(ctx, ring.arg(slot, 0), ring.arg(slot, 1), ring.arg(slot, 2), ring.arg(slot, 3)); break;
-        default: {
-          const args = this.#args;
-          args.length = argc + 1;
-          args[0] = ctx;
-          for (let k = 0; k < argc; k++) args[k + 1] = ring.arg(slot, k);
-          result = fn.apply(undefined, args);
-          args.length = 0;
-        }
-      }
+      const result = typed ? this.#callTyped(fn, ring, slot) : this.#callPlain(fn, ring, slot);
       if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
         throw new Error('kernels must be synchronous functions; this one returned a promise');
       }
@@ -404,6 +395,43 @@ export class StreamEngine {
       this.#fail(s, error);
     }
     if (this.#watchdog) this.#controlF64[KERNEL_STARTED_F64] = 0;
+  }
+
+  #callPlain(fn: Kernel, ring: CommandReader, slot: number): unknown {
+    const ctx = this.#ctx;
+    const argc = ring.argc(slot);
+    // Direct calls for the common arities: no argument array per launch.
+    switch (argc) {
+      case 0: return fn(ctx);
+      case 1: return fn(ctx, ring.arg(slot, 0));
+      case 2: return fn(ctx, ring.arg(slot, 0), ring.arg(slot, 1));
+      case 3: return fn(ctx, ring.arg(slot, 0), ring.arg(slot, 1), ring.arg(slot, 2));
+      case 4: return fn(ctx, ring.arg(slot, 0), ring.arg(slot, 1), ring.arg(slot, 2), ring.arg(slot, 3));
+      default: {
+        const args = this.#args;
+        args.length = argc + 1;
+        args[0] = ctx;
+        for (let k = 0; k < argc; k++) args[k + 1] = ring.arg(slot, k);
+        const result = fn.apply(undefined, args);
+        args.length = 0;
+        return result;
+      }
+    }
+  }
+
+  /** A typed kernel: its argument block decoded (every tensor's reach bounds-checked once), then the call. */
+  #callTyped(fn: Kernel, ring: CommandReader, slot: number): unknown {
+    const signature = signatureOf(fn);
+    if (signature === undefined) throw new Error('launched with a typed argument block, but the kernel has no signature');
+    const ctx = this.#ctx;
+    const count = ring.argc(slot);
+    let words: Float64Array;
+    if (ring.word(slot, CmdI32.ARG_BLOCK_INDIRECT) === 1) words = ctx.argumentBlock(ring.number(slot, CmdF64.ARGS), count);
+    else {
+      if (this.#argWords.length < count) this.#argWords = new Float64Array(MAX_INLINE_ARG_WORDS);
+      ring.copyArgWords(slot, count, (words = this.#argWords));
+    }
+    return fn(ctx, this.#decoder.decode(signature, words, count, ctx.bindOperand));
   }
 
   /** Name of kernel `id`, for messages. */

@@ -4,9 +4,10 @@
  * the CPU pool (pointers into the task's buffers): one definition of every op's arithmetic.
  * Values are computed in doubles and rounded once into the output's dtype.
  */
-import type { KernelContext } from '../src/protocol/kernel-context.js';
-import { BinaryOp, DTypeCode, ReduceOp, UnaryOp } from '../src/protocol/tensor-abi.js';
-import { type Operand, Rows, operand, split } from './tensor-operands.js';
+import { ABSENT_OPERAND, typedKernel } from '../src/protocol/kernel-abi.js';
+import { BinaryOp, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
+import { TensorKernel } from '../src/protocol/tensor-kernel-signatures.js';
+import { Rows, operand, stridesIn } from './tensor-operands.js';
 
 const UNARY: Record<number, (x: number) => number> = {
   [UnaryOp.identity]: (x) => x,
@@ -38,15 +39,13 @@ const BINARY: Record<number, (x: number, y: number) => number> = {
   [BinaryOp.thresholdBackward]: (g, x) => (x > 0 ? g : 0),
 };
 
-/** out = op(in), elementwise, strided; `identity` is a copy with a dtype conversion. */
-export function tensorUnary(ctx: KernelContext, op: number, oDt: number, oPtr: number, oSpan: number, iDt: number, iPtr: number, iSpan: number, ndim: number, ...dims: number[]): void {
+/** out = op(x), elementwise, strided; `identity` is a copy with a dtype conversion. */
+export const tensorUnary = typedKernel(TensorKernel.unary, (_ctx, { op, out, x }) => {
   const fn = UNARY[op]!;
-  const shape = dims.slice(0, ndim);
-  const [os, is] = split(dims.slice(ndim), ndim, 2) as [number[], number[]];
-  const rows = new Rows(shape, [os, is]);
+  const rows = new Rows(out.shape, [out.strides, x.strides]);
   if (!rows.nonEmpty) return;
-  const out = operand(ctx, oDt, oPtr, oSpan);
-  const x = operand(ctx, iDt, iPtr, iSpan);
+  const o = operand(out);
+  const i = operand(x);
   rows.reset();
   const n = rows.length;
   const io = rows.inner[0]!;
@@ -54,130 +53,118 @@ export function tensorUnary(ctx: KernelContext, op: number, oDt: number, oPtr: n
   do {
     let po = rows.base[0]!;
     let pi = rows.base[1]!;
-    for (let j = 0; j < n; j++, po += io, pi += ii) out.set(po, fn(x.get(pi)));
+    for (let j = 0; j < n; j++, po += io, pi += ii) o.set(po, fn(i.get(pi)));
   } while (rows.next());
-}
+});
+
+/** tensorUnary over dense operands of one float dtype, as flat arrays (the host chose it). */
+export const tensorUnaryContiguous = typedKernel(TensorKernel.unaryContiguous, (_ctx, { op, out, x }) => {
+  const o = operand(out).plain;
+  const i = operand(x).plain;
+  if (o === undefined || i === undefined) return;
+  const n = out.numel;
+  if (op === UnaryOp.identity) o.set(i.subarray(0, n));
+  else {
+    const fn = UNARY[op]!;
+    for (let j = 0; j < n; j++) o[j] = fn(i[j]!);
+  }
+});
 
 /** out = op(a, alpha·b) for add and sub (alpha is 1 otherwise), broadcast through strides (0 on expanded dims). */
-export function tensorBinary(
-  ctx: KernelContext,
-  op: number,
-  oDt: number,
-  oPtr: number,
-  oSpan: number,
-  aDt: number,
-  aPtr: number,
-  aSpan: number,
-  bDt: number,
-  bPtr: number,
-  bSpan: number,
-  alpha: number,
-  ndim: number,
-  ...dims: number[]
-): void {
-  const shape = dims.slice(0, ndim);
-  const [os, as, bs] = split(dims.slice(ndim), ndim, 3) as [number[], number[], number[]];
-  const rows = new Rows(shape, [os, as, bs]);
+export const tensorBinary = typedKernel(TensorKernel.binary, (_ctx, { op, out, a, b, alpha }) => {
+  const ndim = out.ndim;
+  const rows = new Rows(out.shape, [out.strides, a.strides, stridesIn(b, ndim)]);
   if (!rows.nonEmpty) return;
-  const out = operand(ctx, oDt, oPtr, oSpan);
-  const a = operand(ctx, aDt, aPtr, aSpan);
-  const b = operand(ctx, bDt, bPtr, bSpan);
+  const o = operand(out);
+  const x = operand(a);
+  const y = operand(b);
   const scaled = (op === BinaryOp.add || op === BinaryOp.sub) && alpha !== 1;
   const fn = BINARY[op]!;
+  // int32 products wrap as in C; a double would lose their low bits first.
+  const integral = out.dtype === DTypeCode.int32 && op === BinaryOp.mul;
   rows.reset();
   const n = rows.length;
   const [io, ia, ib] = rows.inner as unknown as [number, number, number];
-  // The common case (same float type, unit strides, no alpha) runs on the raw arrays.
-  if (fastPath(out, a, b, oDt, aDt, bDt, io, ia, ib, scaled)) {
-    const o = out.plain!;
-    const x = a.plain!;
-    const y = b.plain!;
-    do {
-      const po = rows.base[0]!;
-      const pa = rows.base[1]!;
-      const pb = rows.base[2]!;
-      if (op === BinaryOp.add) for (let j = 0; j < n; j++) o[po + j] = x[pa + j]! + y[pb + j]!;
-      else if (op === BinaryOp.mul) for (let j = 0; j < n; j++) o[po + j] = x[pa + j]! * y[pb + j]!;
-      else if (op === BinaryOp.sub) for (let j = 0; j < n; j++) o[po + j] = x[pa + j]! - y[pb + j]!;
-      else for (let j = 0; j < n; j++) o[po + j] = fn(x[pa + j]!, y[pb + j]!);
-    } while (rows.next());
-    return;
-  }
-  const integral = oDt === DTypeCode.int32 && op === BinaryOp.mul;
   do {
     let po = rows.base[0]!;
     let pa = rows.base[1]!;
     let pb = rows.base[2]!;
     for (let j = 0; j < n; j++, po += io, pa += ia, pb += ib) {
-      const y = scaled ? alpha * b.get(pb) : b.get(pb);
-      // int32 products wrap as in C; a double would lose their low bits first.
-      out.set(po, integral ? Math.imul(a.get(pa), y) : fn(a.get(pa), y));
+      const v = scaled ? alpha * y.get(pb) : y.get(pb);
+      o.set(po, integral ? Math.imul(x.get(pa), v) : fn(x.get(pa), v));
     }
   } while (rows.next());
-}
+});
 
-function fastPath(out: Operand, a: Operand, b: Operand, oDt: number, aDt: number, bDt: number, io: number, ia: number, ib: number, scaled: boolean): boolean {
-  const float = oDt === DTypeCode.float32 || oDt === DTypeCode.float64;
-  return float && aDt === oDt && bDt === oDt && io === 1 && ia === 1 && ib === 1 && !scaled && out.plain !== undefined && a.plain !== undefined && b.plain !== undefined;
-}
+/** tensorBinary over dense, unbroadcast operands of one float dtype (b may be a scalar), as flat arrays. */
+export const tensorBinaryContiguous = typedKernel(TensorKernel.binaryContiguous, (_ctx, { op, out, a, b, alpha }) => {
+  const o = operand(out).plain;
+  const x = operand(a).plain;
+  if (o === undefined || x === undefined) return;
+  const n = out.numel;
+  const scale = op === BinaryOp.add || op === BinaryOp.sub ? alpha : 1;
+  if (b.dtype === SCALAR_OPERAND) {
+    const v = scale * b.value;
+    if (op === BinaryOp.add) for (let j = 0; j < n; j++) o[j] = x[j]! + v;
+    else if (op === BinaryOp.mul) for (let j = 0; j < n; j++) o[j] = x[j]! * v;
+    else if (op === BinaryOp.sub) for (let j = 0; j < n; j++) o[j] = x[j]! - v;
+    else {
+      const fn = BINARY[op]!;
+      for (let j = 0; j < n; j++) o[j] = fn(x[j]!, v);
+    }
+    return;
+  }
+  const y = operand(b).plain!;
+  if (scale !== 1) {
+    const fn = BINARY[op]!;
+    for (let j = 0; j < n; j++) o[j] = fn(x[j]!, scale * y[j]!);
+  } else if (op === BinaryOp.add) for (let j = 0; j < n; j++) o[j] = x[j]! + y[j]!;
+  else if (op === BinaryOp.mul) for (let j = 0; j < n; j++) o[j] = x[j]! * y[j]!;
+  else if (op === BinaryOp.sub) for (let j = 0; j < n; j++) o[j] = x[j]! - y[j]!;
+  else {
+    const fn = BINARY[op]!;
+    for (let j = 0; j < n; j++) o[j] = fn(x[j]!, y[j]!);
+  }
+});
 
 /** Writes `value` into every element of a strided tensor. */
-export function tensorFill(ctx: KernelContext, oDt: number, oPtr: number, oSpan: number, value: number, ndim: number, ...dims: number[]): void {
-  const rows = new Rows(dims.slice(0, ndim), [dims.slice(ndim, 2 * ndim)]);
+export const tensorFill = typedKernel(TensorKernel.fill, (_ctx, { out, value }) => {
+  const rows = new Rows(out.shape, [out.strides]);
   if (!rows.nonEmpty) return;
-  const out = operand(ctx, oDt, oPtr, oSpan);
+  const o = operand(out);
   rows.reset();
   const n = rows.length;
   const io = rows.inner[0]!;
   do {
     let po = rows.base[0]!;
-    for (let j = 0; j < n; j++, po += io) out.set(po, value);
+    for (let j = 0; j < n; j++, po += io) o.set(po, value);
   } while (rows.next());
-}
+});
 
-/** out[i] = start + i·step for a contiguous output of n elements. */
-export function tensorArange(ctx: KernelContext, oDt: number, oPtr: number, n: number, start: number, step: number): void {
+/** out[i] = start + i·step for a contiguous output. */
+export const tensorArange = typedKernel(TensorKernel.arange, (_ctx, { out, start, step }) => {
+  const n = out.numel;
   if (n === 0) return;
-  const out = operand(ctx, oDt, oPtr, n);
-  for (let i = 0; i < n; i++) out.set(i, start + i * step);
-}
+  const o = operand(out);
+  for (let i = 0; i < n; i++) o.set(i, start + i * step);
+});
 
 /**
- * Reduces the inner dimensions of the input for every index of the outer ones. The host
- * has permuted the input so that the kept dimensions come first. For max and min,
- * `xDt` ≥ 0 also writes the index of the first extreme (in the reduced space) to `x`.
+ * Reduces the last `reduced` dimensions of the input for every index of the kept ones. For
+ * max and min, a given `indices` also receives the index of the first extreme (in the
+ * reduced space).
  */
-export function tensorReduce(
-  ctx: KernelContext,
-  op: number,
-  oDt: number,
-  oPtr: number,
-  oSpan: number,
-  iDt: number,
-  iPtr: number,
-  iSpan: number,
-  xDt: number,
-  xPtr: number,
-  xSpan: number,
-  outerNdim: number,
-  innerNdim: number,
-  ...dims: number[]
-): void {
-  let at = 0;
-  const take = (n: number) => dims.slice(at, (at += n));
-  const outerShape = take(outerNdim);
-  const oStrides = take(outerNdim);
-  const xStrides = take(outerNdim);
-  const iOuter = take(outerNdim);
-  const innerShape = take(innerNdim);
-  const iInner = take(innerNdim);
-  const outerRows = new Rows(outerShape, [oStrides, xStrides, iOuter]);
-  const innerRows = new Rows(innerShape, [iInner]);
+export const tensorReduce = typedKernel(TensorKernel.reduce, (_ctx, { op, out, indices, input, reduced }) => {
+  const kept = input.ndim - reduced;
+  const hasIndices = indices.dtype !== ABSENT_OPERAND;
+  const outerRows = new Rows(input.shape.slice(0, kept), [out.strides, hasIndices ? indices.strides : new Array<number>(kept).fill(0), input.strides.slice(0, kept)]);
+  const innerRows = new Rows(input.shape.slice(kept), [input.strides.slice(kept)]);
   if (!outerRows.nonEmpty) return;
-  const out = operand(ctx, oDt, oPtr, oSpan);
-  const input = operand(ctx, iDt, iPtr, iSpan);
-  const index = xDt >= 0 ? operand(ctx, xDt, xPtr, xSpan) : undefined;
-  const count = innerShape.reduce((p, n) => p * n, 1);
+  const o = operand(out);
+  const x = operand(input);
+  const index = hasIndices ? operand(indices) : undefined;
+  let count = 1;
+  for (let d = kept; d < input.ndim; d++) count *= input.shape[d]!;
   const origin = new Int32Array(1);
   outerRows.reset();
   const n = outerRows.length;
@@ -195,7 +182,7 @@ export function tensorReduce(
         do {
           let p = innerRows.base[0]!;
           for (let q = 0; q < m; q++, p += step, seen++) {
-            const v = input.get(p);
+            const v = x.get(p);
             if (op === ReduceOp.sum || op === ReduceOp.mean) acc += v;
             else if (Number.isNaN(acc)) continue;
             else if (Number.isNaN(v) || (op === ReduceOp.max ? v > acc : v < acc)) {
@@ -206,8 +193,30 @@ export function tensorReduce(
         } while (innerRows.next());
       }
       if (op === ReduceOp.mean) acc /= count;
-      out.set(outerRows.base[0]! + j * oo, acc);
+      o.set(outerRows.base[0]! + j * oo, acc);
       index?.set(outerRows.base[1]! + j * ox, best);
     }
   } while (outerRows.next());
-}
+});
+
+/** Copies each input into its slice of `out` along `dim`, converting to out's dtype. */
+export const tensorCat = typedKernel(TensorKernel.cat, (_ctx, { out, inputs, dim }) => {
+  const o = operand(out);
+  let offset = 0;
+  for (let k = 0; k < inputs.length; k++) {
+    const input = inputs[k]!;
+    const rows = new Rows(input.shape, [out.strides, input.strides]);
+    if (rows.nonEmpty) {
+      const x = operand(input);
+      rows.reset([offset * out.strides[dim]!, 0]);
+      const n = rows.length;
+      const [io, ii] = rows.inner as unknown as [number, number];
+      do {
+        let po = rows.base[0]!;
+        let pi = rows.base[1]!;
+        for (let j = 0; j < n; j++, po += io, pi += ii) o.set(po, x.get(pi));
+      } while (rows.next());
+    }
+    offset += input.shape[dim]!;
+  }
+});

@@ -2,64 +2,56 @@
  * The linear-algebra tensor kernels: batched matrix products and softmax, strided, in the
  * device workers and the CPU pool alike.
  */
-import type { KernelContext } from '../src/protocol/kernel-context.js';
-import { type PlainArray, Rows, operand, split } from './tensor-operands.js';
+import { typedKernel } from '../src/protocol/kernel-abi.js';
+import { TensorKernel } from '../src/protocol/tensor-kernel-signatures.js';
+import { type PlainArray, Rows, operand } from './tensor-operands.js';
 
 /**
- * Batched matrix product: out[b] (n×m) = a[b] (n×k) · b[b] (k×m), every operand strided
- * (batch, row, column strides), accumulated in doubles in index order.
+ * Batched matrix product: out[b] (n×m) = a[b] (n×k) · b[b] (k×m), every operand a strided
+ * 3-D view, accumulated in doubles in index order.
  */
-export function tensorMatmul(
-  ctx: KernelContext,
-  oDt: number,
-  oPtr: number,
-  oSpan: number,
-  aDt: number,
-  aPtr: number,
-  aSpan: number,
-  bDt: number,
-  bPtr: number,
-  bSpan: number,
-  batch: number,
-  n: number,
-  k: number,
-  m: number,
-  oB: number,
-  oR: number,
-  oC: number,
-  aB: number,
-  aR: number,
-  aC: number,
-  bB: number,
-  bR: number,
-  bC: number,
-): void {
+export const tensorMatmul = typedKernel(TensorKernel.matmul, (_ctx, { out, a, b }) => {
+  const [batch, n, m] = out.shape as [number, number, number];
+  const k = a.shape[2]!;
   if (batch === 0 || n === 0 || m === 0) return;
-  // Small integers for the index arithmetic below (arguments arrive as doubles).
-  [n, k, m, oB, oR, oC, aB, aR, aC, bB, bR, bC] = [n | 0, k | 0, m | 0, oB | 0, oR | 0, oC | 0, aB | 0, aR | 0, aC | 0, bB | 0, bR | 0, bC | 0];
-  const out = operand(ctx, oDt, oPtr, oSpan);
-  const a = k === 0 ? undefined : operand(ctx, aDt, aPtr, aSpan);
-  const b = k === 0 ? undefined : operand(ctx, bDt, bPtr, bSpan);
-  const x = a?.plain;
-  const y = b?.plain;
-  if (out.plain !== undefined && x !== undefined && y !== undefined) {
-    matmulPlain(out.plain, x, y, batch, n, k, m, oB, oR, oC, aB, aR, aC, bB, bR, bC);
-    return;
-  }
+  const [oB, oR, oC] = out.strides as [number, number, number];
+  const [aB, aR, aC] = a.strides as [number, number, number];
+  const [bB, bR, bC] = b.strides as [number, number, number];
+  const o = operand(out);
+  const x = operand(a);
+  const y = operand(b);
   const acc = new Float64Array(m);
   for (let s = 0; s < batch; s++) {
     for (let i = 0; i < n; i++) {
       acc.fill(0);
       for (let p = 0; p < k; p++) {
-        const av = a!.get(s * aB + i * aR + p * aC);
+        const av = x.get(s * aB + i * aR + p * aC);
         const bp = s * bB + p * bR;
-        for (let j = 0; j < m; j++) acc[j]! += av * b!.get(bp + j * bC);
+        for (let j = 0; j < m; j++) acc[j]! += av * y.get(bp + j * bC);
       }
       const op = s * oB + i * oR;
-      for (let j = 0; j < m; j++) out.set(op + j * oC, acc[j]!);
+      for (let j = 0; j < m; j++) o.set(op + j * oC, acc[j]!);
     }
   }
-}
+});
+
+/** tensorMatmul when every operand's elements are plain numbers (the host chose it): same sums, in registers. */
+export const tensorMatmulPlain = typedKernel(TensorKernel.matmulPlain, (_ctx, { out, a, b }) => {
+  const [batch, n, m] = out.shape as [number, number, number];
+  const k = a.shape[2]!;
+  if (batch === 0 || n === 0 || m === 0) return;
+  const o = operand(out).plain!;
+  if (k === 0) {
+    // Sums of nothing; a and b have no elements to read.
+    const [oB, oR, oC] = out.strides as [number, number, number];
+    for (let s = 0; s < batch; s++) for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) o[s * oB + i * oR + j * oC] = 0;
+    return;
+  }
+  const [oB, oR, oC] = out.strides as [number, number, number];
+  const [aB, aR, aC] = a.strides as [number, number, number];
+  const [bB, bR, bC] = b.strides as [number, number, number];
+  matmulPlain(o, operand(a).plain!, operand(b).plain!, batch, n | 0, k | 0, m | 0, oB | 0, oR | 0, oC | 0, aB | 0, aR | 0, aC | 0, bB | 0, bR | 0, bC | 0);
+});
 
 /**
  * The raw-array path of tensorMatmul: b is transposed into doubles once per batch, then four
@@ -101,30 +93,23 @@ function matmulPlain(o: PlainArray, x: PlainArray, y: PlainArray, batch: number,
   }
 }
 
+/** Every dimension's entry but `d`'s. */
+function without(values: readonly number[], d: number): number[] {
+  return values.filter((_, i) => i !== d);
+}
+
 /**
- * Softmax (or log-softmax when `log` is 1) along one dimension: for each index of the other
- * dimensions (`outerShape`, strided), over `size` elements `dimStride` apart.
+ * Softmax (or log-softmax when `log` is 1) along `dim`: for each index of the other
+ * dimensions, over the elements along it. A 0-d tensor is one row of one element.
  */
-export function tensorSoftmax(
-  ctx: KernelContext,
-  log: number,
-  oDt: number,
-  oPtr: number,
-  oSpan: number,
-  iDt: number,
-  iPtr: number,
-  iSpan: number,
-  size: number,
-  oDim: number,
-  iDim: number,
-  outerNdim: number,
-  ...dims: number[]
-): void {
-  const [shape, os, is] = split(dims, outerNdim, 3) as [number[], number[], number[]];
-  const rows = new Rows(shape, [os, is]);
+export const tensorSoftmax = typedKernel(TensorKernel.softmax, (_ctx, { log, out, x, dim }) => {
+  const size = out.ndim === 0 ? 1 : out.shape[dim]!;
+  const oDim = out.strides[dim] ?? 0;
+  const iDim = x.strides[dim] ?? 0;
+  const rows = new Rows(without(out.shape, dim), [without(out.strides, dim), without(x.strides, dim)]);
   if (!rows.nonEmpty || size === 0) return;
-  const out = operand(ctx, oDt, oPtr, oSpan);
-  const x = operand(ctx, iDt, iPtr, iSpan);
+  const o = operand(out);
+  const i = operand(x);
   rows.reset();
   const n = rows.length;
   do {
@@ -132,43 +117,29 @@ export function tensorSoftmax(
       const po = rows.base[0]! + j * rows.inner[0]!;
       const pi = rows.base[1]! + j * rows.inner[1]!;
       let max = -Infinity;
-      for (let q = 0; q < size; q++) max = Math.max(max, x.get(pi + q * iDim));
+      for (let q = 0; q < size; q++) max = Math.max(max, i.get(pi + q * iDim));
       let sum = 0;
-      for (let q = 0; q < size; q++) sum += Math.exp(x.get(pi + q * iDim) - max);
+      for (let q = 0; q < size; q++) sum += Math.exp(i.get(pi + q * iDim) - max);
       const logSum = Math.log(sum);
       for (let q = 0; q < size; q++) {
-        const shifted = x.get(pi + q * iDim) - max;
-        out.set(po + q * oDim, log === 1 ? shifted - logSum : Math.exp(shifted) / sum);
+        const shifted = i.get(pi + q * iDim) - max;
+        o.set(po + q * oDim, log === 1 ? shifted - logSum : Math.exp(shifted) / sum);
       }
     }
   } while (rows.next());
-}
+});
 
-/** Softmax's backward along one dimension: out = y·(g − Σ g·y), from the output y and its gradient g. */
-export function tensorSoftmaxBackward(
-  ctx: KernelContext,
-  oDt: number,
-  oPtr: number,
-  oSpan: number,
-  gDt: number,
-  gPtr: number,
-  gSpan: number,
-  yDt: number,
-  yPtr: number,
-  ySpan: number,
-  size: number,
-  oDim: number,
-  gDim: number,
-  yDim: number,
-  outerNdim: number,
-  ...dims: number[]
-): void {
-  const [shape, os, gs, ys] = split(dims, outerNdim, 4) as [number[], number[], number[], number[]];
-  const rows = new Rows(shape, [os, gs, ys]);
+/** Softmax's backward along `dim`: out = y·(g − Σ g·y), from the output y and its gradient g. */
+export const tensorSoftmaxBackward = typedKernel(TensorKernel.softmaxBackward, (_ctx, { out, grad, y, dim }) => {
+  const size = out.ndim === 0 ? 1 : out.shape[dim]!;
+  const oDim = out.strides[dim] ?? 0;
+  const gDim = grad.strides[dim] ?? 0;
+  const yDim = y.strides[dim] ?? 0;
+  const rows = new Rows(without(out.shape, dim), [without(out.strides, dim), without(grad.strides, dim), without(y.strides, dim)]);
   if (!rows.nonEmpty || size === 0) return;
-  const out = operand(ctx, oDt, oPtr, oSpan);
-  const g = operand(ctx, gDt, gPtr, gSpan);
-  const y = operand(ctx, yDt, yPtr, ySpan);
+  const o = operand(out);
+  const g = operand(grad);
+  const v = operand(y);
   rows.reset();
   const n = rows.length;
   do {
@@ -177,8 +148,8 @@ export function tensorSoftmaxBackward(
       const pg = rows.base[1]! + j * rows.inner[1]!;
       const py = rows.base[2]! + j * rows.inner[2]!;
       let dot = 0;
-      for (let q = 0; q < size; q++) dot += g.get(pg + q * gDim) * y.get(py + q * yDim);
-      for (let q = 0; q < size; q++) out.set(po + q * oDim, y.get(py + q * yDim) * (g.get(pg + q * gDim) - dot));
+      for (let q = 0; q < size; q++) dot += g.get(pg + q * gDim) * v.get(py + q * yDim);
+      for (let q = 0; q < size; q++) o.set(po + q * oDim, v.get(py + q * yDim) * (g.get(pg + q * gDim) - dot));
     }
   } while (rows.next());
-}
+});

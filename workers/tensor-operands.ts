@@ -2,7 +2,7 @@
  * How the tensor kernels see their operands: typed element access whatever the dtype, and a
  * row-by-row walk of a strided index space. Shared by every kernel file.
  */
-import type { KernelContext } from '../src/protocol/kernel-context.js';
+import type { TensorArg } from '../src/protocol/kernel-abi.js';
 import { fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from '../src/protocol/half.js';
 import { DTypeCode, SCALAR_OPERAND } from '../src/protocol/tensor-abi.js';
 
@@ -31,40 +31,54 @@ function plain(arr: PlainArray): Operand {
 /** A tensor with no elements: nothing to address, so no view of device memory is taken. */
 const NO_ELEMENTS: Operand = Object.freeze({ get: () => NaN, set: () => undefined, plain: undefined });
 
-export function operand(ctx: KernelContext, dtype: number, ptr: number, span: number): Operand {
-  if (dtype === SCALAR_OPERAND) return { get: () => ptr, set: () => undefined, plain: undefined };
-  if (span === 0) return NO_ELEMENTS;
-  const n = span;
-  switch (dtype) {
+/** Element access to a decoded tensor argument (its memory was bounds-checked for its whole reach). */
+export function operand(arg: TensorArg): Operand {
+  if (arg.dtype === SCALAR_OPERAND) {
+    const value = arg.value;
+    return { get: () => value, set: () => undefined, plain: undefined };
+  }
+  if (arg.reach === 0) return NO_ELEMENTS;
+  const { memory, byteOffset: at, reach: n } = arg;
+  switch (arg.dtype) {
     case DTypeCode.float32:
-      return plain(ctx.f32(ptr, n));
+      return plain(new Float32Array(memory, at, n));
     case DTypeCode.float64:
-      return plain(ctx.f64(ptr, n));
+      return plain(new Float64Array(memory, at, n));
     case DTypeCode.int32:
-      return plain(ctx.i32(ptr, n));
+      return plain(new Int32Array(memory, at, n));
     case DTypeCode.uint8:
-      return plain(ctx.u8(ptr, n));
+      return plain(new Uint8Array(memory, at, n));
     case DTypeCode.bool: {
-      const arr = ctx.u8(ptr, n);
+      const arr = new Uint8Array(memory, at, n);
       return { get: (i) => arr[i]!, set: (i, v) => (arr[i] = v !== 0 ? 1 : 0), plain: undefined };
     }
     case DTypeCode.int64: {
-      const arr = ctx.bigInt64(ptr, n);
+      const arr = new BigInt64Array(memory, at, n);
       const toBig = (v: number) => (Number.isFinite(v) ? BigInt.asIntN(64, BigInt(Math.trunc(v))) : 0n);
       return { get: (i) => Number(arr[i]!), set: (i, v) => (arr[i] = toBig(v)), plain: undefined };
     }
     case DTypeCode.float16: {
-      const arr = ctx.u16(ptr, n);
+      const arr = new Uint16Array(memory, at, n);
       const table = float16Decoder();
       return { get: (i) => table[arr[i]!]!, set: (i, v) => (arr[i] = toFloat16Bits(v)), plain: undefined };
     }
     case DTypeCode.bfloat16: {
-      const arr = ctx.u16(ptr, n);
+      const arr = new Uint16Array(memory, at, n);
       return { get: (i) => fromBFloat16Bits(arr[i]!), set: (i, v) => (arr[i] = toBFloat16Bits(v)), plain: undefined };
     }
     default:
-      throw new RangeError(`unknown dtype code ${dtype}`);
+      throw new RangeError(`unknown dtype code ${arg.dtype}`);
   }
+}
+
+/** The strides of an argument in the kernel's iteration space: a scalar's are all 0. */
+export function stridesIn(arg: TensorArg, ndim: number): readonly number[] {
+  return arg.dtype === SCALAR_OPERAND ? zeros(ndim) : arg.strides;
+}
+
+const ZEROS: number[][] = [];
+function zeros(n: number): readonly number[] {
+  return (ZEROS[n] ??= new Array<number>(n).fill(0));
 }
 
 /**
@@ -114,13 +128,6 @@ export class Rows {
     }
     return false;
   }
-}
-
-/** Splits `tail` into `count` arrays of `ndim` numbers each. */
-export function split(tail: readonly number[], ndim: number, count: number): number[][] {
-  const out: number[][] = [];
-  for (let k = 0; k < count; k++) out.push(tail.slice(k * ndim, (k + 1) * ndim));
-  return out;
 }
 
 export type PlainArray = Float32Array | Float64Array | Int32Array | Uint8Array;

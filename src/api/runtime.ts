@@ -9,9 +9,13 @@ import { type CloseOptions, type DeviceStats, DeviceService } from '../runtime/d
 import { type EventOptions, EventService } from '../runtime/event-service.js';
 import type { Event, HandleOwner, Stream } from '../runtime/handles.js';
 import { integrationContext } from '../runtime/integration-context.js';
-import { KernelService } from '../runtime/kernel-service.js';
+import { KernelService, type StageArguments } from '../runtime/kernel-service.js';
+import type { TensorArgument } from '../runtime/typed-launch.js';
 import type { LaunchOptions } from '../runtime/launch-options.js';
 import type { Kernel, KernelModule } from '../runtime/kernel-module.js';
+
+/** An argument of a typed kernel launch: a number, a tensor operand, or a list of them. */
+export type TypedKernelArgument = number | TensorArgument | readonly TensorArgument[] | undefined;
 import { MemoryService, type PointerAttributes } from '../runtime/memory-service.js';
 import type { RuntimeSubscriber } from '../runtime/observer.js';
 import { type ResolvedRuntimeOptions, type RuntimeOptions, resolveRuntimeOptions } from '../runtime/options.js';
@@ -380,10 +384,35 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     return this.#kernels.loadModule(url, options);
   }
 
-  /** Enqueues `kernel(ctx, ...args)` on the stream's device (`cudaLaunchKernel`). */
-  launchKernel(kernel: Kernel, args: readonly KernelArg[], stream?: Stream | LaunchOptions): void {
-    this.#kernels.launchKernel(kernel, args, stream);
+  /**
+   * Enqueues `kernel(ctx, ...args)` on the stream's device (`cudaLaunchKernel`); a typed
+   * kernel (one with a `signature`) takes its arguments by name: `kernel(ctx, { x, n })`.
+   */
+  launchKernel(kernel: Kernel, args: readonly KernelArg[] | Readonly<Record<string, TypedKernelArgument>>, stream?: Stream | LaunchOptions): void {
+    this.#kernels.launchKernel(kernel, args, stream, this.#stageArguments);
   }
+
+  /**
+   * @internal A typed launch already encoded (the tensor executors'): `count` words of `words`
+   * on `stream`; `accesses` are the bytes it reads and writes, for the sanitizer.
+   */
+  launchEncoded(call: string, kernel: Kernel, words: Float64Array, count: number, stream: Stream, accesses?: LaunchOptions): void {
+    this.#kernels.launchTyped(call, kernel, words, count, stream, accesses, this.#stageArguments);
+  }
+
+  /** An argument block too long for a command goes through device memory, copied in the stream's order. */
+  readonly #stageArguments: StageArguments = (queue, words, count) => {
+    const stream = this.#core.handleOf(queue);
+    const block = this.cachingAllocator.allocate(count * 8, stream);
+    try {
+      this.memcpyAsync(block.ptr, words.subarray(0, count), count * 8, MemcpyKind.hostToDevice, stream);
+    } catch (error) {
+      this.cachingAllocator.free(block);
+      throw error;
+    }
+    // Freed once the launch is enqueued: only later work on this stream can reuse it.
+    return { ptr: block.ptr, release: () => this.cachingAllocator.free(block) };
+  };
 
   /** Runs `fn` on the main thread once earlier work on `stream` has completed; later work waits until it returns (or its promise settles). */
   launchHostFunc(stream: Stream | undefined, fn: () => unknown): void {

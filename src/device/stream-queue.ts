@@ -173,6 +173,33 @@ export class StreamQueue {
     return this.#publish(slots);
   }
 
+  /**
+   * A typed kernel: `count` argument words from `words[0]` inline, or (with `blockPtr`) an
+   * argument block already stream-ordered into device memory.
+   */
+  enqueueTypedKernel(kernelId: number, words: Float64Array, count: number, blockPtr: number | undefined, call: string): number {
+    if (!this.nonBlocking && (this.isDefault ? this.device.blockingStreams.length > 0 : this.device.defaultStream.submitted !== this.syncedDefault)) {
+      this.#orderAgainstDefault(call);
+    }
+    const slots = blockPtr === undefined ? kernelSlots(count) : 1;
+    const epoch = this.device.freeEpoch;
+    if (this.#backlog.length === 0 && this.#ring.hasRoom(slots)) {
+      this.#writeTyped(this.#ring.writeSlot, kernelId, words, count, blockPtr, epoch);
+      return this.#publish(slots);
+    }
+    if (!this.#room(slots, call)) {
+      const copy = words.slice(0, blockPtr === undefined ? count : 0);
+      return this.#defer(slots, (slot) => this.#writeTyped(slot, kernelId, copy, count, blockPtr, epoch), call);
+    }
+    this.#writeTyped(this.#ring.writeSlot, kernelId, words, count, blockPtr, epoch);
+    return this.#publish(slots);
+  }
+
+  #writeTyped(slot: number, kernelId: number, words: Float64Array, count: number, blockPtr: number | undefined, epoch: number): void {
+    if (blockPtr === undefined) this.#writer.writeTypedKernel(slot, kernelId, words, count, epoch);
+    else this.#writer.writeIndirectKernel(slot, kernelId, blockPtr, count, epoch);
+  }
+
   enqueueCopy(srcSpace: number, srcOffset: number, dstSpace: number, dstOffset: number, bytes: number, call: string): number {
     this.#orderAgainstDefault(call);
     if (!this.#room(1, call)) return this.#defer(1, (slot) => this.#writer.writeCopy(slot, srcSpace, srcOffset, dstSpace, dstOffset, bytes), call);

@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import type { TensorKernel } from '../protocol/tensor-abi.js';
 
 const WORKER = new URL('../../workers/cpu-pool-worker.js', import.meta.url);
 
@@ -19,9 +18,9 @@ function cpuPool(): Piscina {
   }));
 }
 
-/** Runs one tensor kernel over `buffers` on the pool. */
-export function runCpuKernel(kernel: TensorKernel, args: number[], buffers: SharedArrayBuffer[]): Promise<void> {
-  return cpuPool().run({ kernel, args, buffers }) as Promise<void>;
+/** Runs one typed tensor kernel, with its encoded argument block, over `buffers` on the pool. */
+export function runCpuKernel(kernel: string, words: Float64Array, buffers: SharedArrayBuffer[]): Promise<void> {
+  return cpuPool().run({ kernel, words, buffers }) as Promise<void>;
 }
 
 /** Stops the pool's threads (a new pool starts on the next CPU op). */

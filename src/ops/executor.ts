@@ -7,7 +7,8 @@ import { ErrorCode } from '../errors/error-code.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import type { Kernel } from '../runtime/kernel-module.js';
 import type { Stream } from '../runtime/handles.js';
-import { DTypeCode, HOST_SLOT_SCALE, type TensorKernel } from '../protocol/tensor-abi.js';
+import { DTypeCode, HOST_SLOT_SCALE } from '../protocol/tensor-abi.js';
+import { ArgumentWords, type KernelSignature, type LaunchArgs, type OperandLayout, type Params, accessesOf, encodeArguments, forEachOperand } from '../protocol/kernel-abi.js';
 import { TensorDevice, bound } from '../tensor/device.js';
 import { deviceTypeHooks } from '../tensor/device-types.js';
 import { DTYPES, type DType } from '../tensor/dtype.js';
@@ -18,8 +19,36 @@ import { runCpuKernel } from './cpu-pool.js';
 import { fillHostRandom } from './host-random.js';
 import type { Generator } from '../integration/random/generator.js';
 
-/** Maps a tensor to the pointer of its first element, as the executing side addresses memory. */
-export type PointerOf = (t: Tensor) => number;
+/** A tensor's elements seen in another shape: broadcast (stride 0), permuted, or regrouped for a kernel. */
+export interface TensorView {
+  readonly tensor: Tensor;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+}
+
+/** How an op passes a tensor operand to a kernel: as it is, or as a view of it. */
+export type KernelOperand = Tensor | TensorView;
+
+export function viewOf(tensor: Tensor, shape: readonly number[], strides: readonly number[]): TensorView {
+  return { tensor, shape, strides };
+}
+
+function tensorOf(o: KernelOperand): Tensor {
+  return o instanceof Tensor ? o : o.tensor;
+}
+
+/** The encoder's view of kernel operands, given how the executing side addresses a tensor's first element. */
+function operandLayout(ptr: (t: Tensor) => number): OperandLayout<KernelOperand> {
+  return {
+    dtype: (o) => DTypeCode[tensorOf(o).dtype],
+    ptr: (o) => ptr(tensorOf(o)),
+    shape: (o) => o.shape,
+    strides: (o) => o.strides,
+  };
+}
+
+/** Argument words of the launch being encoded (launches are synchronous on the main thread). */
+const WORDS = new ArgumentWords();
 
 /**
  * Where an op's kernels run: one openreg device (its current stream), the CPU pool, or
@@ -29,8 +58,8 @@ export interface Executor {
   readonly device: TensorDevice;
   /** A new contiguous tensor on this executor's device. */
   empty(dtype: DType, shape: Shape): Tensor;
-  /** Runs `kernel` with the arguments `build` makes; `reads` and `writes` are the tensors it touches. */
-  launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void;
+  /** Runs `kernel` on `args` (named by its signature); what it reads and writes follows from the signature. */
+  launch<P extends Params>(kernel: KernelSignature<P>, args: LaunchArgs<P, KernelOperand>): void;
   /** Fills contiguous float32/float64 `out` with uniform [0, 1) or standard normal draws from `generator` (the device's by default). */
   fillRandom(out: Tensor, normal: boolean, generator: Generator | undefined): void;
   /** The bytes of contiguous `t` once its values exist (within `options`); rejects if work they depend on failed. */
@@ -70,12 +99,8 @@ export function span(t: Tensor): number {
   return last + 1;
 }
 
-/** dtype code, pointer and span: how a tensor operand crosses into a kernel. */
-export function operand(t: Tensor, ptr: PointerOf): number[] {
-  return [DTypeCode[t.dtype], ptr(t), span(t)];
-}
-
 const kernelCache = new WeakMap<Runtime, Map<string, Kernel>>();
+const DEVICE_LAYOUT = operandLayout((t) => t.storage('launch').ptr + t.storageOffset * t.itemsize);
 
 /** The kernels of one openreg device, on its current stream. */
 export class DeviceExecutor implements Executor {
@@ -96,19 +121,24 @@ export class DeviceExecutor implements Executor {
     return Tensor.over(new Storage(this.device, nbytes, { runtime: this.runtime, block }), dtype, shape);
   }
 
-  launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void {
-    for (const t of reads) this.#checkOperand(kernel, t);
-    for (const t of writes) this.#checkOperand(kernel, t);
-    const ptrOf = (t: Tensor) => t.storage(kernel).ptr + t.storageOffset * t.itemsize;
-    const args = build(ptrOf);
-    carryReceipts(kernel, reads, writes);
-    if (!this.runtime.sanitizer.enabled) {
-      this.runtime.launchKernel(this.#kernel(kernel), args, this.stream);
-      return;
+  launch<P extends Params>(kernel: KernelSignature<P>, args: LaunchArgs<P, KernelOperand>): void {
+    const call = kernel.name;
+    let reads: Tensor[] | undefined;
+    forEachOperand(kernel, args, (o, access) => {
+      const t = tensorOf(o);
+      this.#checkOperand(call, t);
+      if (access === 'read' && t.storage(call).receipts !== undefined) (reads ??= []).push(t);
+    });
+    // Outputs of bytes another device sent depend on its work too.
+    if (reads !== undefined) {
+      const writes: Tensor[] = [];
+      forEachOperand(kernel, args, (o, access) => access === 'write' && writes.push(tensorOf(o)));
+      carryReceipts(call, reads, writes);
     }
-    // The sanitizer learns each operand's bytes from the op (the schema's reads and writes).
-    const bytes = (t: Tensor) => [ptrOf(t), span(t) * t.itemsize] as const;
-    this.runtime.launchKernel(this.#kernel(kernel), args, { stream: this.stream, reads: reads.map(bytes), writes: writes.map(bytes) });
+    encodeArguments(kernel, args, DEVICE_LAYOUT, WORDS);
+    // The sanitizer learns each operand's bytes from the kernel's signature.
+    const accesses = this.runtime.sanitizer.enabled ? accessesOf(kernel, args, DEVICE_LAYOUT) : undefined;
+    this.runtime.launchEncoded(call, this.#kernel(call), WORDS.data, WORDS.length, this.stream, accesses);
   }
 
   async readBytes(call: string, t: Tensor, options: WaitOptions | undefined): Promise<Uint8Array> {
@@ -226,25 +256,30 @@ export class CpuExecutor implements Executor {
     return settled(call, t, options);
   }
 
-  launch(kernel: TensorKernel, reads: readonly Tensor[], writes: readonly Tensor[], build: (ptr: PointerOf) => number[]): void {
+  launch<P extends Params>(kernel: KernelSignature<P>, args: LaunchArgs<P, KernelOperand>): void {
+    const call = kernel.name;
     const storages: Storage[] = [];
-    for (const t of [...reads, ...writes]) {
-      const s = t.storage(kernel);
-      if (s.buffer === undefined) throw invalidValue(kernel, `expected all tensors in host memory, got one on ${t.device}`, t.toString());
+    const inputs: Storage[] = [];
+    const outputs: Storage[] = [];
+    forEachOperand(kernel, args, (o, access) => {
+      const t = tensorOf(o);
+      const s = t.storage(call);
+      if (s.buffer === undefined) throw invalidValue(call, `expected all tensors in host memory, got one on ${t.device}`, t.toString());
       if (!storages.includes(s)) storages.push(s);
-    }
-    const args = build((t) => {
-      const s = t.storage(kernel);
+      (access === 'read' ? inputs : outputs).push(s);
+    });
+    const layout = operandLayout((t) => {
+      const s = t.storage(call);
       return storages.indexOf(s) * HOST_SLOT_SCALE + s.byteOffset + t.storageOffset * t.itemsize;
     });
-    const inputs = reads.map((t) => t.storage(kernel));
-    const outputs = writes.map((t) => t.storage(kernel));
+    encodeArguments(kernel, args, layout, WORDS);
+    const words = WORDS.data.slice(0, WORDS.length);
     const before = storages.flatMap((s) => s.busy ?? []);
     const task = Promise.all(before)
       .then(() => {
         const failed = inputs.find((s) => s.failure !== undefined);
         if (failed !== undefined) throw failed.failure;
-        return runCpuKernel(kernel, args, storages.map((s) => s.buffer!));
+        return runCpuKernel(call, words, storages.map((s) => s.buffer!));
       })
       .then(
         () => undefined,

@@ -70,7 +70,7 @@ defineBuiltin('empty_strided(int[] size, int[] stride, ScalarType dtype, Device 
 defineBuiltin('full(int[] size, Scalar fill_value, ScalarType dtype, Device device) -> Tensor', (ex, size: unknown, value: number, dtype: DType) => {
   checkFits('full', dtype, value, true);
   const out = ex.empty(dtype, checkShape('full', size));
-  launchFill('full', ex, out, value);
+  launchFill(ex, out, value);
   return out;
 });
 defineBuiltin('arange(Scalar start, Scalar end, Scalar step, ScalarType dtype, Device device) -> Tensor', (ex, start: number, end: number, step: number, dtype: DType) => {

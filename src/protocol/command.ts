@@ -16,6 +16,8 @@ export const Op = {
   RECORD_EVENT: 5,
   /** Wait until stream (device, index) has completed `seq`: events, legacy-stream order. */
   WAIT_STREAM: 6,
+  /** A typed kernel (kernel-abi.ts): its argument block inline, or in device memory. */
+  TYPED_KERNEL: 7,
 } as const;
 export type Op = (typeof Op)[keyof typeof Op];
 
@@ -32,6 +34,9 @@ export const CmdI32 = {
   ARGC: 3,
   /** Words 4..7: 2-bit ArgTag per argument, 16 per word. */
   ARG_TAGS: 4,
+  // TYPED_KERNEL (KERNEL_ID and FREE_EPOCH as for KERNEL; ARGC counts argument words)
+  /** 1 when the argument block is in device memory (its pointer is the first argument word). */
+  ARG_BLOCK_INDIRECT: 4,
   /** The device's free epoch at launch: memory freed at or before it is off limits to the kernel. */
   FREE_EPOCH: 8,
   // COPY
@@ -66,6 +71,8 @@ export const CmdF64 = {
 /** How a kernel argument's 64-bit word is read back. */
 export const ArgTag = { NUMBER: 0, BIGINT: 1, BOOLEAN: 2, BIGUINT: 3 } as const;
 export const MAX_KERNEL_ARGS = 64;
+/** Argument words a typed kernel command holds inline (255 slots, the most a command spans); longer blocks go in device memory. */
+export const MAX_INLINE_ARG_WORDS = 255 * 8 - CmdF64.ARGS;
 
 /** Copy operand spaces: a device index (>= 0) or pinned host memory. */
 export const HOST_POOL_SPACE = -1;
@@ -163,6 +170,29 @@ export class CommandWriter extends RingViews {
     this.#header(at, Op.KERNEL, kernelSlots(argc));
   }
 
+  /** A typed kernel whose `count` argument words (from `words[0]`) ride in the command. */
+  writeTypedKernel(slot: number, kernelId: number, words: Float64Array, count: number, freeEpoch: number): void {
+    const at = this.at(slot);
+    const f64 = this.f64;
+    this.i32[at + CmdI32.KERNEL_ID] = kernelId;
+    this.i32[at + CmdI32.ARGC] = count;
+    this.i32[at + CmdI32.ARG_BLOCK_INDIRECT] = 0;
+    this.i32[at + CmdI32.FREE_EPOCH] = freeEpoch;
+    for (let k = 0; k < count; k++) f64[this.f64Index(slot, CmdF64.ARGS + k)] = words[k]!;
+    this.#header(at, Op.TYPED_KERNEL, kernelSlots(count));
+  }
+
+  /** A typed kernel whose `count` argument words are in device memory at `blockPtr`. */
+  writeIndirectKernel(slot: number, kernelId: number, blockPtr: number, count: number, freeEpoch: number): void {
+    const at = this.at(slot);
+    this.i32[at + CmdI32.KERNEL_ID] = kernelId;
+    this.i32[at + CmdI32.ARGC] = count;
+    this.i32[at + CmdI32.ARG_BLOCK_INDIRECT] = 1;
+    this.i32[at + CmdI32.FREE_EPOCH] = freeEpoch;
+    this.f64[this.f64Index(slot, CmdF64.ARGS)] = blockPtr;
+    this.#header(at, Op.TYPED_KERNEL, 1);
+  }
+
   writeCopy(slot: number, srcSpace: number, srcOffset: number, dstSpace: number, dstOffset: number, bytes: number): void {
     const at = this.at(slot);
     this.i32[at + CmdI32.SRC_SPACE] = srcSpace;
@@ -231,6 +261,11 @@ export class CommandReader extends RingViews {
 
   argc(slot: number): number {
     return this.i32[this.at(slot) + CmdI32.ARGC]!;
+  }
+
+  /** Copies an inline typed kernel's argument words into `into` (from its start). */
+  copyArgWords(slot: number, count: number, into: Float64Array): void {
+    for (let k = 0; k < count; k++) into[k] = this.f64[this.f64Index(slot, CmdF64.ARGS + k)]!;
   }
 
   /** Kernel argument `k`, as the type it was written with. */

@@ -1,8 +1,7 @@
 /**
- * The argument conventions of the tensor kernels, shared by the host that launches them and
- * the kernels (device workers and the CPU pool). A tensor operand crosses as three numbers:
- * dtype code, pointer to its first element, and span (elements from the first to one past
- * the last it can reach); its shape and strides follow in the tail of the arguments.
+ * The numbers the tensor kernels and their host agree on: dtype codes, op codes, limits.
+ * How arguments cross is the typed kernel ABI (kernel-abi.ts); the kernels' signatures are
+ * in tensor-kernel-signatures.ts.
  */
 
 /** Element types as numbers, in PyTorch's promotion order. */
@@ -37,21 +36,11 @@ export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp];
 export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const;
 export type ReduceOp = (typeof ReduceOp)[keyof typeof ReduceOp];
 
-/** Most dimensions a tensor operand may have: the launch arguments (64 at most) hold its shape and strides. */
-export const MAX_TENSOR_DIMS = 8;
+/** Most dimensions a tensor may have (PyTorch's limit too): bounds an operand's words in a launch. */
+export const MAX_TENSOR_DIMS = 64;
 
-/** Kernel names in the built-in module (device workers) and the CPU pool. */
-export const TensorKernel = {
-  unary: 'tensorUnary',
-  binary: 'tensorBinary',
-  fill: 'tensorFill',
-  arange: 'tensorArange',
-  reduce: 'tensorReduce',
-  matmul: 'tensorMatmul',
-  softmax: 'tensorSoftmax',
-  softmaxBackward: 'tensorSoftmaxBackward',
-} as const;
-export type TensorKernel = (typeof TensorKernel)[keyof typeof TensorKernel];
+/** Bytes per element, by dtype code. */
+export const DTYPE_CODE_ITEMSIZE: readonly number[] = [1, 1, 4, 8, 2, 2, 4, 8];
 
 /** CPU-pool pointers: buffer slot × 2^40 + byte offset into the task's buffer at that slot. */
 export const HOST_SLOT_SCALE = 2 ** 40;

@@ -1,3 +1,4 @@
+import type { KernelSignature } from './kernel-abi.js';
 import type { ScheduleFuzzOptions } from './schedule-fuzz.js';
 import { DeviceStat } from './layout.js';
 
@@ -53,10 +54,16 @@ export function readDeviceStats(device: number, stats: Float64Array): Omit<Devic
   };
 }
 
+/** A module's function exports as a worker loaded them: names sorted; `signatures[i]` is names[i]'s, or null for an untyped kernel. */
+export interface LoadedModule {
+  readonly names: string[];
+  readonly signatures: (KernelSignature | null)[];
+}
+
 /** The control plane of a device worker, called through comlink. */
 export interface DeviceWorkerApi {
-  /** Imports a module and returns the names of its function exports, sorted. */
-  loadModule(moduleId: number, url: string): Promise<string[]>;
+  /** Imports a module and returns its function exports, sorted by name, with the signature of each typed kernel among them. */
+  loadModule(moduleId: number, url: string): Promise<LoadedModule>;
   /** Drops all pending work (device reset); the stream table is re-read. */
   reset(): void;
   stats(): DeviceWorkerStats;

@@ -2,6 +2,7 @@ import { invalidValue } from '../errors/errors.js';
 import { kKernelId, kOwner } from './symbols.js';
 import { KERNEL_INDEX_BITS } from '../protocol/worker-protocol.js';
 import type { KernelArg } from '../protocol/command.js';
+import type { KernelSignature } from '../protocol/kernel-abi.js';
 
 /** From a launch's arguments, the byte ranges `[ptr, bytes]` the kernel reads and writes. */
 export type KernelAccesses = (args: readonly KernelArg[]) => { reads?: readonly (readonly [number, number])[]; writes?: readonly (readonly [number, number])[] };
@@ -15,10 +16,14 @@ export class Kernel {
   /** @internal The runtime that loaded the kernel (checked on every launch). */
   readonly [kOwner]: object;
 
+  /** The typed kernel's signature (its launches take an object of named arguments), or undefined for a kernel of plain arguments. */
+  readonly signature: KernelSignature | undefined;
+
   /** @internal */
-  constructor(module: KernelModule, name: string, id: number) {
+  constructor(module: KernelModule, name: string, id: number, signature: KernelSignature | undefined) {
     this.module = module;
     this.name = name;
+    this.signature = signature;
     this[kKernelId] = id;
     this[kOwner] = module[kOwner];
   }
@@ -52,11 +57,11 @@ export class KernelModule {
   readonly #kernels = new Map<string, Kernel>();
 
   /** @internal */
-  constructor(owner: object, moduleId: number, url: string, names: readonly string[]) {
+  constructor(owner: object, moduleId: number, url: string, names: readonly string[], signatures: readonly (KernelSignature | null)[] = []) {
     this[kOwner] = owner;
     this.url = url;
     this.functionNames = names;
-    names.forEach((name, index) => this.#kernels.set(name, new Kernel(this, name, (moduleId << KERNEL_INDEX_BITS) | index)));
+    names.forEach((name, index) => this.#kernels.set(name, new Kernel(this, name, (moduleId << KERNEL_INDEX_BITS) | index, signatures[index] ?? undefined)));
   }
 
   getFunction(name: string): Kernel {

@@ -3,13 +3,19 @@ import { invalidValue } from '../errors/errors.js';
 import { requireFunction } from '../errors/validate.js';
 import { withinBounds } from '../device/host-waiter.js';
 import type { StreamQueue } from '../device/stream-queue.js';
-import { type KernelArg, MAX_KERNEL_ARGS, isEncodableBigInt } from '../protocol/command.js';
+import { type KernelArg, MAX_INLINE_ARG_WORDS, MAX_KERNEL_ARGS, isEncodableBigInt } from '../protocol/command.js';
+import { ArgumentWords, isKernelSignature } from '../protocol/kernel-abi.js';
+import type { LoadedModule } from '../protocol/worker-protocol.js';
+import { encodeTypedLaunch } from './typed-launch.js';
 import { Kernel, KernelModule } from './kernel-module.js';
 import type { RuntimeCore } from './runtime-core.js';
 import { kKernelId, kOwner } from './symbols.js';
 import { Stream } from './handles.js';
 import type { LaunchOptions } from './launch-options.js';
 import type { RuntimeEvents } from './observer.js';
+
+/** Stages a long argument block in device memory in `queue`'s order: its pointer, and a release once the launch is enqueued. */
+export type StageArguments = (queue: StreamQueue, words: Float64Array, count: number) => { ptr: number; release(): void };
 
 const OPTION_KEYS = new Set(['stream', 'reads', 'writes']);
 
@@ -41,6 +47,8 @@ function ranges(call: string, name: string, value: unknown): readonly (readonly 
 export class KernelService {
   readonly #core: RuntimeCore;
   readonly #hostScope = new AsyncLocalStorage<RuntimeEvents['hostFunction']>();
+  /** Public typed launches encode here (one launch at a time on the main thread). */
+  readonly #words = new ArgumentWords();
   #nextModuleId = 0;
 
   /** @internal */
@@ -67,7 +75,7 @@ export class KernelService {
     const live = core.devices.filter((d) => !d.isLost);
     const done = live.map(() => false);
     const loads = live.map((d, i) => d.call(call, (r) => r.loadModule(id, href)).finally(() => (done[i] = true)));
-    let names: string[][];
+    let names: LoadedModule[];
     try {
       names = await (bounds === undefined ? Promise.all(loads) : withinBounds(Promise.all(loads), bounds));
     } catch (error) {
@@ -76,16 +84,28 @@ export class KernelService {
     }
     // Only modules that loaded are reloaded into a restarted worker.
     core.modules.push({ id, url: href, internal });
-    const module = new KernelModule(core.owner, id, href, names[0] ?? []);
+    const loaded = names[0] ?? { names: [], signatures: [] };
+    const module = new KernelModule(core.owner, id, href, loaded.names, loaded.signatures.map((s) => (s !== null && isKernelSignature(s) ? s : null)));
     for (const name of module.functionNames) core.kernelNames.set(module.getFunction(name)[kKernelId], name);
     return module;
   }
 
-  launchKernel(kernel: unknown, args: unknown, streamOrOptions?: unknown): void {
+  /**
+   * `stage` puts an argument block too long to ride in the command into device memory, in
+   * the stream's order, and returns its pointer (the caller owns the device allocators).
+   */
+  launchKernel(kernel: unknown, args: unknown, streamOrOptions: unknown, stage: StageArguments): void {
     const call = 'launchKernel';
     const core = this.#core;
     core.open(call);
     if (!(kernel instanceof Kernel) || kernel[kOwner] !== core.owner) throw invalidValue(call, 'kernel must be a Kernel of this runtime', kernel);
+    if (kernel.signature !== undefined) {
+      const options = isLaunchOptions(streamOrOptions) ? streamOrOptions : undefined;
+      const accesses = encodeTypedLaunch(call, kernel.name, kernel.signature, args, this.#words);
+      const declared = options === undefined ? accesses : { reads: ranges(call, 'options.reads', options.reads), writes: ranges(call, 'options.writes', options.writes) };
+      this.launchTyped(call, kernel, this.#words.data, this.#words.length, options === undefined ? streamOrOptions : options.stream, declared, stage);
+      return;
+    }
     if (!Array.isArray(args)) throw invalidValue(call, 'args must be an array', args);
     if (args.length > MAX_KERNEL_ARGS) throw invalidValue(call, `at most ${MAX_KERNEL_ARGS} arguments are supported, got ${args.length}`);
     for (let i = 0; i < args.length; i++) {
@@ -106,6 +126,28 @@ export class KernelService {
     const fault = core.faults.take(queue.device.index, 'kernel');
     if (fault !== undefined) return this.launch(call, queue, core.faultKernel!, [fault]);
     this.launch(call, queue, kernel, args as KernelArg[], reads, writes);
+  }
+
+  /**
+   * Enqueues a typed launch of `count` encoded argument words (also the tensor kernels',
+   * under their op's call name); `accesses` are the bytes it reads and writes.
+   */
+  launchTyped(call: string, kernel: Kernel, words: Float64Array, count: number, stream: unknown, accesses: LaunchOptions | undefined, stage: StageArguments): void {
+    const core = this.#core;
+    const queue = core.queueOrCurrent(call, stream);
+    queue.device.throwIfFailed(call);
+    const fault = core.faults.take(queue.device.index, 'kernel');
+    if (fault !== undefined) return this.launch(call, queue, core.faultKernel!, [fault]);
+    const block = count > MAX_INLINE_ARG_WORDS ? stage(queue, words, count) : undefined;
+    let seq: number;
+    try {
+      seq = core.observer.timing
+        ? core.traced(call, queue, () => queue.enqueueTypedKernel(kernel[kKernelId], words, count, block?.ptr, call))
+        : queue.enqueueTypedKernel(kernel[kKernelId], words, count, block?.ptr, call);
+    } finally {
+      block?.release();
+    }
+    if (core.observer.listeners.kernelLaunch !== undefined) this.#emitLaunch(call, queue, seq, kernel, Array.from(words.subarray(0, count)), accesses?.reads, accesses?.writes);
   }
 
   /** Enqueues a validated launch on `queue` (also the built-in kernels behind the random fills, under their own call name). */

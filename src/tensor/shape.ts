@@ -1,5 +1,6 @@
 import { invalidValue } from '../errors/errors.js';
 import { MAX_TENSOR_DIMS } from '../protocol/tensor-abi.js';
+import { contiguousStrides } from '../protocol/kernel-abi.js';
 
 /** Most elements a tensor may have: any dtype's byte count stays an exact JS integer. */
 export const MAX_NUMEL = 2 ** 50;
@@ -21,16 +22,7 @@ export function numel(shape: Shape): number {
   return n;
 }
 
-/** Row-major strides of a contiguous tensor of `shape`. */
-export function contiguousStrides(shape: Shape): number[] {
-  const strides = new Array<number>(shape.length);
-  let step = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = step;
-    step *= Math.max(shape[i]!, 1);
-  }
-  return strides;
-}
+export { contiguousStrides };
 
 /** True if `strides` lay `shape` out row-major with no gaps (size-1 dimensions may have any stride). */
 export function isContiguous(shape: Shape, strides: readonly number[]): boolean {

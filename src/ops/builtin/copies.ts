@@ -7,9 +7,9 @@ import { type DeviceLike, currentRuntime, resolveDevice } from '../../tensor/dev
 import { type DType, checkFits, isDType } from '../../tensor/dtype.js';
 import { checkNoInternalOverlap, expandStrides } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { busyUntil, cpuStorage, executorFor, hostBytes, operand as operandOf } from '../executor.js';
+import { busyUntil, cpuStorage, executorFor, hostBytes } from '../executor.js';
 import { defineBuiltin, executorOf } from '../register.js';
-import { UnaryOp, launchUnary } from './launch.js';
+import { UnaryOp, launchFill, launchUnary } from './launch.js';
 
 /** Copies within and across devices, dtype conversions, and reading values back to the host. */
 
@@ -153,7 +153,7 @@ defineBuiltin('fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)', (ex, 
   if (typeof value !== 'number' && typeof value !== 'boolean') throw invalidValue('fill_', 'value must be a number or a boolean', value);
   checkNoInternalOverlap('fill_', self.shape, self.strides);
   checkFits('fill_', self.dtype, value, true);
-  ex.launch('tensorFill', [], [self], (ptr) => [...operandOf(self, ptr), Number(value), self.ndim, ...self.shape, ...self.strides]);
+  launchFill(ex, self, Number(value));
   return self;
 });
 defineBuiltin('openreg::to(Tensor self, Device? device=None, ScalarType? dtype=None, bool copy=False) -> Tensor', (_ex, self: Tensor, device: DeviceLike | undefined, dtype: unknown, copy: boolean) =>

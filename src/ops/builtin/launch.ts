@@ -1,7 +1,8 @@
-import { BinaryOp, DTypeCode, SCALAR_OPERAND, TensorKernel, UnaryOp } from '../../protocol/tensor-abi.js';
-import { checkRank, expandStrides } from '../../tensor/shape.js';
+import { BinaryOp, UnaryOp } from '../../protocol/tensor-abi.js';
+import { TensorKernel } from '../../protocol/tensor-kernel-signatures.js';
+import { expandStrides } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { type Executor, operand, span } from '../executor.js';
+import { type Executor, type KernelOperand, span, viewOf } from '../executor.js';
 import { invalidValue } from '../../errors/errors.js';
 
 /** The kernels' shared argument shapes: one launch per op, strides broadcast to the output's shape. */
@@ -28,43 +29,58 @@ function sameView(a: Tensor, b: Tensor): boolean {
   return true;
 }
 
+/** True when `t` is laid out densely in row-major order (its elements are one flat array). */
+function isContiguous(t: Tensor): boolean {
+  let step = 1;
+  for (let d = t.ndim - 1; d >= 0; d--) {
+    const n = t.shape[d]!;
+    if (n !== 1 && t.strides[d] !== step) return false;
+    step *= n;
+  }
+  return true;
+}
+
+function isFloatKernelType(dtype: string): boolean {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+/** The flat-array kernels take operands of out's float dtype, dense and of out's shape: chosen here, on the host. */
+function denseLike(out: Tensor, x: Tensor | number): boolean {
+  if (typeof x === 'number') return true;
+  if (x.dtype !== out.dtype || x.ndim !== out.ndim || !isContiguous(x)) return false;
+  for (let d = 0; d < x.ndim; d++) if (x.shape[d] !== out.shape[d]) return false;
+  return true;
+}
+
+/** `x`'s elements in out's shape: broadcast dimensions get stride 0. */
+function broadcastTo(call: string, x: Tensor, out: Tensor): KernelOperand {
+  return viewOf(x, out.shape, expandStrides(call, x.shape, x.strides, out.shape));
+}
+
 /** out = op(x), x broadcast to out's shape (identity: a converting copy). */
 export function launchUnary(call: string, ex: Executor, op: UnaryOp, out: Tensor, x: Tensor): void {
-  checkRank(call, out.ndim);
   checkNoPartialOverlap(call, out, x);
-  const xs = expandStrides(call, x.shape, x.strides, out.shape);
-  ex.launch(TensorKernel.unary, [x], [out], (ptr) => [op, ...operand(out, ptr), ...operand(x, ptr), out.ndim, ...out.shape, ...out.strides, ...xs]);
+  if (isFloatKernelType(out.dtype) && isContiguous(out) && denseLike(out, x)) ex.launch(TensorKernel.unaryContiguous, { op, out, x });
+  else ex.launch(TensorKernel.unary, { op, out, x: broadcastTo(call, x, out) });
 }
 
 /** out = op(a, alpha·b) with a and b (a tensor or a scalar) broadcast to out's shape. */
 export function launchBinary(call: string, ex: Executor, op: BinaryOp, out: Tensor, a: Tensor, b: Tensor | number, alpha = 1): void {
-  checkRank(call, out.ndim);
   checkNoPartialOverlap(call, out, a);
   if (typeof b !== 'number') checkNoPartialOverlap(call, out, b);
-  const as = expandStrides(call, a.shape, a.strides, out.shape);
-  const reads = typeof b === 'number' ? [a] : [a, b];
-  const bs = typeof b === 'number' ? out.shape.map(() => 0) : expandStrides(call, b.shape, b.strides, out.shape);
-  ex.launch(TensorKernel.binary, reads, [out], (ptr) => [
-    op,
-    ...operand(out, ptr),
-    ...operand(a, ptr),
-    ...(typeof b === 'number' ? [SCALAR_OPERAND, b, 0] : operand(b, ptr)),
-    alpha,
-    out.ndim,
-    ...out.shape,
-    ...out.strides,
-    ...as,
-    ...bs,
-  ]);
+  if (isFloatKernelType(out.dtype) && isContiguous(out) && denseLike(out, a) && denseLike(out, b)) {
+    ex.launch(TensorKernel.binaryContiguous, { op, out, a, b, alpha });
+    return;
+  }
+  ex.launch(TensorKernel.binary, { op, out, a: broadcastTo(call, a, out), b: typeof b === 'number' ? b : broadcastTo(call, b, out), alpha });
 }
 
-export function launchFill(call: string, ex: Executor, out: Tensor, value: number): void {
-  checkRank(call, out.ndim);
-  ex.launch(TensorKernel.fill, [], [out], (ptr) => [...operand(out, ptr).slice(0, 3), value, out.ndim, ...out.shape, ...out.strides]);
+export function launchFill(ex: Executor, out: Tensor, value: number): void {
+  ex.launch(TensorKernel.fill, { out, value });
 }
 
 export function launchArange(ex: Executor, out: Tensor, start: number, step: number): void {
-  ex.launch(TensorKernel.arange, [], [out], (ptr) => [DTypeCode[out.dtype], ptr(out), out.numel(), start, step]);
+  ex.launch(TensorKernel.arange, { out, start, step });
 }
 
 export { BinaryOp, UnaryOp };

@@ -1,10 +1,11 @@
 import { invalidValue } from '../../errors/errors.js';
-import { TensorKernel, UnaryOp } from '../../protocol/tensor-abi.js';
+import { UnaryOp } from '../../protocol/tensor-abi.js';
+import { TensorKernel } from '../../protocol/tensor-kernel-signatures.js';
 import { registerStub, stubKernel } from '../../dispatch/stubs.js';
 import { DTYPES, isDType } from '../../tensor/dtype.js';
 import { broadcastShapes, checkDim, contiguousStrides, expandStrides, viewStrides } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { type Executor, operand } from '../executor.js';
+import type { Executor } from '../executor.js';
 import { defineBuiltin, executorOf } from '../register.js';
 import { launchUnary } from './launch.js';
 import { cloneOn } from './views.js';
@@ -18,11 +19,14 @@ function requireMatrixOperands(call: string, a: unknown, b: unknown): [Tensor, T
   return [a, b];
 }
 
+/** dtypes whose elements a typed array holds as plain numbers. */
+const PLAIN_DTYPES = new Set(['float32', 'float64', 'int32', 'uint8']);
+
 /** out[b] = a[b] · bm[b] for 3-D operands (batch, rows, columns), any strides. */
 function bmmInto(ex: Executor, out: Tensor, a: Tensor, b: Tensor): void {
-  const [batch, n, k] = a.shape as [number, number, number];
-  const m = b.shape[2]!;
-  ex.launch(TensorKernel.matmul, [a, b], [out], (ptr) => [...operand(out, ptr), ...operand(a, ptr), ...operand(b, ptr), batch, n, k, m, ...out.strides, ...a.strides, ...b.strides]);
+  // The register-blocked kernel reads plain arrays; other dtypes take the general one (chosen here, on the host).
+  const plain = PLAIN_DTYPES.has(out.dtype) && PLAIN_DTYPES.has(a.dtype) && PLAIN_DTYPES.has(b.dtype);
+  ex.launch(plain ? TensorKernel.matmulPlain : TensorKernel.matmul, { out, a, b });
 }
 
 /** A view of `t` with `shape`, copying first when its layout does not allow one. */
@@ -89,17 +93,9 @@ function softmaxArgs(call: string, self: unknown, dim: unknown, dtype?: unknown)
   return [self, checkDim(call, dim, self.ndim)];
 }
 
-/** Outer shape and strides: every dimension but `d`. */
-function outer(t: Tensor, d: number): [number[], number[]] {
-  return [t.shape.filter((_, i) => i !== d), t.strides.filter((_, i) => i !== d)];
-}
-
 function softmax(call: string, log: boolean, ex: Executor, self: Tensor, d: number): Tensor {
   const out = ex.empty(self.dtype, self.shape);
-  const size = self.ndim === 0 ? 1 : self.shape[d]!;
-  const [shape, os] = outer(out, d);
-  const [, is] = outer(self, d);
-  ex.launch(TensorKernel.softmax, [self], [out], (ptr) => [log ? 1 : 0, ...operand(out, ptr), ...operand(self, ptr), size, out.strides[d] ?? 0, self.strides[d] ?? 0, shape.length, ...shape, ...os, ...is]);
+  ex.launch(TensorKernel.softmax, { log: log ? 1 : 0, out, x: self, dim: d });
   return out;
 }
 
@@ -108,24 +104,7 @@ defineBuiltin('log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> 
 defineBuiltin('_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor', (ex, g: Tensor, y: Tensor, dim: number) => {
   const out = ex.empty(y.dtype, y.shape);
   const d = checkDim('softmax backward', dim, y.ndim);
-  const size = y.ndim === 0 ? 1 : y.shape[d]!;
-  const [shape, os] = outer(out, d);
-  const [, gs] = outer(g, d);
-  const [, ys] = outer(y, d);
-  ex.launch(TensorKernel.softmaxBackward, [g, y], [out], (ptr) => [
-    ...operand(out, ptr),
-    ...operand(g, ptr),
-    ...operand(y, ptr),
-    size,
-    out.strides[d] ?? 0,
-    g.strides[d] ?? 0,
-    y.strides[d] ?? 0,
-    shape.length,
-    ...shape,
-    ...os,
-    ...gs,
-    ...ys,
-  ]);
+  ex.launch(TensorKernel.softmaxBackward, { out, grad: g, y, dim: d });
   return out;
 });
 

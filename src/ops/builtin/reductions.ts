@@ -2,8 +2,9 @@ import { invalidValue } from '../../errors/errors.js';
 import { DTYPES, type DType } from '../../tensor/dtype.js';
 import { checkDim } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
-import { ReduceOp, TensorKernel } from '../../protocol/tensor-abi.js';
-import { type Executor, operand } from '../executor.js';
+import { ReduceOp } from '../../protocol/tensor-abi.js';
+import { TensorKernel } from '../../protocol/tensor-kernel-signatures.js';
+import { type Executor, viewOf } from '../executor.js';
 import { defineBuiltin } from '../register.js';
 
 /** Reductions over chosen dimensions (all when none are named), with keepdim. */
@@ -26,29 +27,17 @@ function reducedDims(call: string, self: Tensor, dim: unknown): number[] {
 }
 
 /**
- * Launches `op` over `dims` of `self` into `out` (and `indices`): the kernel walks the kept
- * dimensions outside and the reduced ones inside.
+ * Launches `op` over `dims` of `self` into `out` (and `indices`): the kernel sees the input
+ * permuted so that the kept dimensions come first, and the outputs in the kept dimensions.
  */
 export function reduceInto(ex: Executor, op: ReduceOp, self: Tensor, dims: readonly number[], keepdim: boolean, out: Tensor, indices?: Tensor): void {
   const kept = self.shape.map((_, i) => i).filter((i) => !dims.includes(i));
+  const keptShape = kept.map((d) => self.shape[d]!);
   // Out's strides per kept dimension (keepdim leaves size-1 dims in out: skip them).
-  const outStrides = (t: Tensor): number[] => (keepdim ? kept.map((d) => t.strides[d]!) : [...t.strides]);
-  const reads = [self];
-  const writes = indices === undefined ? [out] : [out, indices];
-  ex.launch(TensorKernel.reduce, reads, writes, (ptr) => [
-    op,
-    ...operand(out, ptr),
-    ...operand(self, ptr),
-    ...(indices === undefined ? [-2, 0, 0] : operand(indices, ptr)),
-    kept.length,
-    dims.length,
-    ...kept.map((d) => self.shape[d]!),
-    ...outStrides(out),
-    ...(indices === undefined ? kept.map(() => 0) : outStrides(indices)),
-    ...kept.map((d) => self.strides[d]!),
-    ...dims.map((d) => self.shape[d]!),
-    ...dims.map((d) => self.strides[d]!),
-  ]);
+  const inKept = (t: Tensor) => viewOf(t, keptShape, keepdim ? kept.map((d) => t.strides[d]!) : t.strides);
+  const order = [...kept, ...dims];
+  const input = viewOf(self, order.map((d) => self.shape[d]!), order.map((d) => self.strides[d]!));
+  ex.launch(TensorKernel.reduce, { op, out: inKept(out), indices: indices === undefined ? undefined : inKept(indices), input, reduced: dims.length });
 }
 
 function outShape(self: Tensor, dims: readonly number[], keepdim: boolean): number[] {

@@ -1,0 +1,35 @@
+import { Param, kernelSignature } from './kernel-abi.js';
+
+/**
+ * The tensor kernels' signatures (device workers and the CPU pool run the same ones). Every
+ * operand of an elementwise kernel is a view in the output's shape (broadcast inputs have
+ * stride 0 on expanded dimensions). The host picks a kernel by dtype and layout: the
+ * `…Contiguous` ones take operands that are dense, unbroadcast and of one float dtype.
+ */
+export const TensorKernel = {
+  /** out = op(x); `identity` is a converting copy. */
+  unary: kernelSignature('tensorUnary', { op: Param.int, out: Param.output, x: Param.input }),
+  unaryContiguous: kernelSignature('tensorUnaryContiguous', { op: Param.int, out: Param.output, x: Param.input }),
+  /** out = op(a, alpha·b); alpha only scales add and sub. */
+  binary: kernelSignature('tensorBinary', { op: Param.int, out: Param.output, a: Param.input, b: Param.inputOrScalar, alpha: Param.float }),
+  binaryContiguous: kernelSignature('tensorBinaryContiguous', { op: Param.int, out: Param.output, a: Param.input, b: Param.inputOrScalar, alpha: Param.float }),
+  fill: kernelSignature('tensorFill', { out: Param.output, value: Param.float }),
+  /** out[i] = start + i·step, out contiguous. */
+  arange: kernelSignature('tensorArange', { out: Param.output, start: Param.float, step: Param.float }),
+  /**
+   * Reduces the last `reduced` dimensions of `input` (the host permutes the reduced ones
+   * last); `out` and `indices` are views in the kept dimensions' shape. max and min also
+   * write the index of the first extreme into `indices` when given.
+   */
+  reduce: kernelSignature('tensorReduce', { op: Param.int, out: Param.output, indices: Param.optionalOutput, input: Param.input, reduced: Param.int }),
+  /** Batched matrix product of 3-D views: out (B×n×m) = a (B×n×k) · b (B×k×m). */
+  matmul: kernelSignature('tensorMatmul', { out: Param.output, a: Param.input, b: Param.input }),
+  /** matmul for operands whose elements are plain numbers (float32, float64, int32, uint8). */
+  matmulPlain: kernelSignature('tensorMatmulPlain', { out: Param.output, a: Param.input, b: Param.input }),
+  /** Softmax (log-softmax when `log` is 1) along `dim`. */
+  softmax: kernelSignature('tensorSoftmax', { log: Param.int, out: Param.output, x: Param.input, dim: Param.int }),
+  softmaxBackward: kernelSignature('tensorSoftmaxBackward', { out: Param.output, grad: Param.input, y: Param.input, dim: Param.int }),
+  /** Concatenates `inputs` along `dim` into `out`. */
+  cat: kernelSignature('tensorCat', { out: Param.output, inputs: Param.inputs, dim: Param.int }),
+} as const;
+export type TensorKernel = (typeof TensorKernel)[keyof typeof TensorKernel];
