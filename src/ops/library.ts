@@ -3,11 +3,10 @@ import { requireFunction, requireOneOf, requireOptions, requireArity } from '../
 import { type DispatchKey, registrationKeys } from '../dispatch/dispatcher.js';
 import { dispatcher } from '../dispatch/registry.js';
 import type { OperatorSchema, SchemaReturn } from '../dispatch/schema.js';
-import { Generator } from '../integration/random/generator.js';
-import { DTYPES } from '../tensor/dtype.js';
+import { typeCheckOf } from '../tensor/argument-binding.js';
 import { excludingKey } from '../dispatch/dispatch-state.js';
-import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.js';
-import { Tensor, op, tensorsIn } from '../tensor/tensor.js';
+import { TensorDevice, resolveDevice } from '../tensor/device.js';
+import { Tensor, bindArguments, op, tensorsIn } from '../tensor/tensor.js';
 import { FunctionContext, checkedGradients } from './autograd/function.js';
 import { checkInPlace, outputsOf, recordNode, tensorInputs } from './autograd/graph.js';
 import './builtins.js';
@@ -118,7 +117,7 @@ export function callOp(name: string, ...args: unknown[]): unknown {
   const call = 'callOp';
   if (typeof name !== 'string' || !dispatcher.has(name)) throw invalidValue(call, 'no operator of that name is defined', name);
   const schema = dispatcher.schema(call, name);
-  const bound = bindArguments(call, schema, args);
+  const bound = bindArguments(call, schema.qualifiedName, args);
   const inputs = tensorsIn(bound);
   const device = inputs.length === 0 ? (deviceArgument(schema, bound) ?? resolveDevice(call, undefined)) : inputs[0]!.device;
   const result = op(call, schema.qualifiedName, bound, inputs.length === 0 ? device : undefined);
@@ -133,72 +132,6 @@ export function callOp(name: string, ...args: unknown[]): unknown {
   return result;
 }
 
-/** A check of one schema type: `test` a value, `what` it should have been. */
-interface TypeCheck {
-  readonly test: (value: unknown) => boolean;
-  readonly what: string;
-}
-
-const BASE_CHECKS: Readonly<Record<string, TypeCheck>> = {
-  Tensor: { test: (v) => v instanceof Tensor, what: 'a Tensor' },
-  int: { test: (v) => Number.isSafeInteger(v), what: 'an int' },
-  SymInt: { test: (v) => Number.isSafeInteger(v), what: 'an int' },
-  float: { test: (v) => typeof v === 'number', what: 'a float' },
-  bool: { test: (v) => typeof v === 'boolean', what: 'a bool' },
-  str: { test: (v) => typeof v === 'string', what: 'a str' },
-  Scalar: { test: (v) => typeof v === 'number' || typeof v === 'boolean', what: 'a Scalar (a number or a boolean)' },
-  ScalarType: { test: (v) => typeof v === 'string' && Object.hasOwn(DTYPES, v), what: 'a ScalarType (a dtype name)' },
-  Device: { test: (v) => v instanceof TensorDevice || typeof v === 'string' || Number.isSafeInteger(v), what: "a Device ('openreg:1', 'cpu', a TensorDevice or an index)" },
-  Generator: { test: (v) => v instanceof Generator, what: 'a Generator' },
-  Any: { test: () => true, what: 'anything' },
-};
-
-/** Checks by type string, built once per type a schema uses (each call then only runs them). */
-const typeChecks = new Map<string, TypeCheck>();
-
-function typeCheck(type: string): TypeCheck {
-  let check = typeChecks.get(type);
-  if (check !== undefined) return check;
-  const m = /^(\w+)(?:\[(\d*)\])?(\?)?$/.exec(type)!;
-  const base = BASE_CHECKS[m[1]!]!;
-  check = base;
-  if (m[2] !== undefined) {
-    const element = base;
-    // `int[N]` also takes one int, as in PyTorch (`sum(dim=0)`).
-    const single = m[2] !== '';
-    check = { test: (v) => (Array.isArray(v) && v.every(element.test)) || (single && element.test(v)), what: `a list of ${element.what.replace(/^an? /, '')}${single ? ` (or ${element.what})` : ''}` };
-  }
-  if (m[3] !== undefined) {
-    const inner = check;
-    check = { test: (v) => v === undefined || v === null || inner.test(v), what: `${inner.what} or null` };
-  }
-  typeChecks.set(type, check);
-  return check;
-}
-
-/** Checks `args` against the schema; returns them with each Device argument resolved to a TensorDevice. */
-function bindArguments(call: string, schema: OperatorSchema, args: readonly unknown[]): readonly unknown[] {
-  dispatcher.checkArity(call, schema.qualifiedName, args.length);
-  let bound = args;
-  for (let i = 0; i < args.length; i++) {
-    const arg = schema.args[i]!;
-    const value = args[i];
-    // undefined where there is a default is the default; null is a value and gets checked.
-    if (value === undefined && arg.default !== undefined) continue;
-    const check = typeCheck(arg.type);
-    if (!check.test(value)) throw invalidValue(call, `${schema.qualifiedName}: argument '${arg.name}' must be ${check.what}`, value);
-    if (arg.type.startsWith('Device') && value !== undefined && value !== null) {
-      const resolved = resolveDevice(call, value as DeviceLike);
-      if (resolved !== value) {
-        if (bound === args) bound = [...args];
-        (bound as unknown[])[i] = resolved;
-      }
-    }
-  }
-  return bound;
-}
-
-/** The device of the op's first `Device` argument given, if any. */
 function deviceArgument(schema: OperatorSchema, args: readonly unknown[]): TensorDevice | undefined {
   for (let i = 0; i < args.length; i++) if (args[i] instanceof TensorDevice && schema.args[i]!.type.startsWith('Device')) return args[i] as TensorDevice;
   return undefined;
@@ -222,7 +155,7 @@ function checkResult(call: string, schema: OperatorSchema, args: readonly unknow
   for (let r = 0; r < returns.length; r++) {
     const ret = returns[r]!;
     const value = returns.length === 1 ? result : (result as unknown[])[r];
-    const check = typeCheck(ret.type);
+    const check = typeCheckOf(ret.type, (v) => v instanceof Tensor);
     if (!check.test(value)) fail(`the kernel must return ${check.what}${returns.length > 1 ? ` as result ${r}` : ''}`, value);
     if (ret.alias?.write === true) {
       const i = schema.args.findIndex((a) => a.alias?.set === ret.alias!.set);

@@ -6,6 +6,8 @@ import { Stream } from '../runtime/handles.js';
 import type { WaitOptions } from '../runtime/wait-options.js';
 import { dispatcher } from '../dispatch/registry.js';
 import type { DispatchKey } from '../dispatch/dispatcher.js';
+import type { OperatorSchema } from '../dispatch/schema.js';
+import { type Binder, compileBinder } from './argument-binding.js';
 import { DTYPES, type DType, isDType } from './dtype.js';
 import { type DeviceLike, TensorDevice } from './device.js';
 import { type NestedArray, type TensorData, nest } from './host-data.js';
@@ -710,10 +712,12 @@ export function dispatchKeys(call: string, args: readonly unknown[], backend?: T
 export function op(call: string, name: string, args: readonly unknown[], backend?: TensorDevice): unknown {
   let result: unknown;
   try {
-    result = dispatcher.call(call, name, dispatchKeys(call, args, backend), args);
+    const schema = dispatcher.schema(call, name);
+    const bound = binderOf(schema)(call, args);
+    result = dispatcher.call(call, name, dispatchKeys(call, bound, backend), bound);
     // Every argument the op writes has a new version: a tensor saved for backward before it is stale now.
-    for (const i of writtenArguments(call, name)) {
-      const t = args[i];
+    for (const i of writtenArguments(schema)) {
+      const t = bound[i];
       if (t instanceof Tensor) t.storage(call).version++;
     }
   } catch (error) {
@@ -723,14 +727,29 @@ export function op(call: string, name: string, args: readonly unknown[], backend
   return result;
 }
 
-/** Positions of the arguments an op writes (`Tensor(a!)` in its schema), by op name. */
-const writtenByOp = new Map<string, readonly number[]>();
+/** `args` of a call to `name` bound to its schema: checked, defaults filled, devices resolved (what op() dispatches). */
+export function bindArguments(call: string, name: string, args: readonly unknown[]): readonly unknown[] {
+  return binderOf(dispatcher.schema(call, name))(call, args);
+}
 
-function writtenArguments(call: string, name: string): readonly number[] {
-  let written = writtenByOp.get(name);
+const isTensor = (v: unknown): boolean => v instanceof Tensor;
+/** Per schema (a redefined op has a new one): its compiled binder. */
+const binders = new WeakMap<OperatorSchema, Binder>();
+
+function binderOf(schema: OperatorSchema): Binder {
+  let binder = binders.get(schema);
+  if (binder === undefined) binders.set(schema, (binder = compileBinder(schema, isTensor)));
+  return binder;
+}
+
+/** Positions of the arguments an op writes (`Tensor(a!)` in its schema). */
+const writtenBySchema = new WeakMap<OperatorSchema, readonly number[]>();
+
+function writtenArguments(schema: OperatorSchema): readonly number[] {
+  let written = writtenBySchema.get(schema);
   if (written === undefined) {
-    written = dispatcher.schema(call, name).args.flatMap((a, i) => (a.alias?.write === true ? [i] : []));
-    writtenByOp.set(name, written);
+    written = schema.args.flatMap((a, i) => (a.alias?.write === true ? [i] : []));
+    writtenBySchema.set(schema, written);
   }
   return written;
 }
