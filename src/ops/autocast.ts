@@ -7,6 +7,7 @@ import { DTYPES, type DType, promoteTypes } from '../tensor/dtype.js';
 import { Tensor, addWrapperKeySource, tensorsIn } from '../tensor/tensor.js';
 import { type AutocastSetting, type StateChange, type StateGuard, dispatchState, enterState, excludingKey, withState } from '../dispatch/dispatch-state.js';
 import './builtins.js';
+import { type AutocastCategory, definedOps } from './define-op.js';
 
 /** Device types autocast applies to: `cpu` and any backend's (`openreg`). */
 export type AutocastDeviceType = string;
@@ -212,10 +213,15 @@ addWrapperKeySource((tensors) => {
   return autocast.size > 0 && tensors.some((t) => autocast.has(t.device.type)) ? 'Autocast' : undefined;
 });
 
-/** The policy of the builtin ops (openreg's backend registers it for its device type too). */
+/** The functional overloads of the ops whose definition puts them in `category`. */
+function definedIn(category: AutocastCategory): string[] {
+  return definedOps().flatMap((d) => (d.autocast === category ? d.functional.map((n) => n.replace(/^aten::/, '')) : []));
+}
+
+/** The policy of the builtin ops (openreg's backend registers it for its device type too): each defineOp's category, and the ops not yet defined that way. */
 export const DEFAULT_AUTOCAST_POLICY: AutocastPolicy = {
-  lowerPrecision: ['mm', 'matmul'],
-  float32: ['dot', 'sum', 'sum.dim_IntList', 'mean', 'mean.dim', 'softmax.int', 'log_softmax.int', 'exp', 'log', 'pow.Tensor_Scalar'],
-  promote: ['add.Tensor', 'sub.Tensor', 'mul.Tensor', 'div.Tensor', 'maximum', 'minimum'],
+  lowerPrecision: ['mm', 'matmul', ...definedIn('lowerPrecision')],
+  float32: ['dot', 'sum', 'sum.dim_IntList', 'mean', 'mean.dim', 'softmax.int', 'log_softmax.int', ...definedIn('float32')],
+  promote: definedIn('promote'),
 };
 registerAutocastPolicy('cpu', DEFAULT_AUTOCAST_POLICY);

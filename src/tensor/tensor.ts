@@ -363,111 +363,13 @@ export class Tensor implements Disposable {
   }
 
   // ------------------------------------------------------------ elementwise
-  add(other: Tensor | number, alpha = 1): Tensor {
-    return binary('add', other instanceof Tensor ? 'add.Tensor' : 'add.Scalar', this, other, alpha);
-  }
-
-  sub(other: Tensor | number, alpha = 1): Tensor {
-    return binary('sub', other instanceof Tensor ? 'sub.Tensor' : 'sub.Scalar', this, other, alpha);
-  }
-
-  mul(other: Tensor | number): Tensor {
-    return op('mul', other instanceof Tensor ? 'mul.Tensor' : 'mul.Scalar', [this, other]) as Tensor;
-  }
-
-  div(other: Tensor | number): Tensor {
-    return op('div', other instanceof Tensor ? 'div.Tensor' : 'div.Scalar', [this, other]) as Tensor;
-  }
-
-  pow(exponent: Tensor | number): Tensor {
-    return op('pow', exponent instanceof Tensor ? 'pow.Tensor_Tensor' : 'pow.Tensor_Scalar', [this, exponent]) as Tensor;
-  }
-
-  maximum(other: Tensor): Tensor {
-    return op('maximum', 'maximum', [this, other]) as Tensor;
-  }
-
-  minimum(other: Tensor): Tensor {
-    return op('minimum', 'minimum', [this, other]) as Tensor;
-  }
-
-  neg(): Tensor {
-    return op('neg', 'neg', [this]) as Tensor;
-  }
-
+  // add, sub, mul, div, pow, maximum, minimum, the comparisons, the unary ops and their
+  // in-place forms are installed by their definitions (src/ops/builtin/elementwise.ts).
   abs(): Tensor {
     return op('abs', 'abs', [this]) as Tensor;
   }
 
-  exp(): Tensor {
-    return op('exp', 'exp', [this]) as Tensor;
-  }
-
-  log(): Tensor {
-    return op('log', 'log', [this]) as Tensor;
-  }
-
-  sqrt(): Tensor {
-    return op('sqrt', 'sqrt', [this]) as Tensor;
-  }
-
-  tanh(): Tensor {
-    return op('tanh', 'tanh', [this]) as Tensor;
-  }
-
-  sigmoid(): Tensor {
-    return op('sigmoid', 'sigmoid', [this]) as Tensor;
-  }
-
-  relu(): Tensor {
-    return op('relu', 'relu', [this]) as Tensor;
-  }
-
-  eq(other: Tensor | number): Tensor {
-    return compare('eq', this, other);
-  }
-
-  ne(other: Tensor | number): Tensor {
-    return compare('ne', this, other);
-  }
-
-  lt(other: Tensor | number): Tensor {
-    return compare('lt', this, other);
-  }
-
-  le(other: Tensor | number): Tensor {
-    return compare('le', this, other);
-  }
-
-  gt(other: Tensor | number): Tensor {
-    return compare('gt', this, other);
-  }
-
-  ge(other: Tensor | number): Tensor {
-    return compare('ge', this, other);
-  }
-
   // ------------------------------------------------------------ in place (the data pointer stays)
-  add_(other: Tensor | number, alpha = 1): this {
-    op('add_', other instanceof Tensor ? 'add_.Tensor' : 'add_.Scalar', [this, other, alpha]);
-    return this;
-  }
-
-  sub_(other: Tensor | number, alpha = 1): this {
-    op('sub_', other instanceof Tensor ? 'sub_.Tensor' : 'sub_.Scalar', [this, other, alpha]);
-    return this;
-  }
-
-  mul_(other: Tensor | number): this {
-    op('mul_', other instanceof Tensor ? 'mul_.Tensor' : 'mul_.Scalar', [this, other]);
-    return this;
-  }
-
-  div_(other: Tensor | number): this {
-    op('div_', other instanceof Tensor ? 'div_.Tensor' : 'div_.Scalar', [this, other]);
-    return this;
-  }
-
   fill_(value: number | boolean): this {
     op('fill_', 'fill_.Scalar', [this, value]);
     return this;
@@ -648,14 +550,6 @@ function dims(dim: number | readonly number[]): readonly number[] {
   return typeof dim === 'number' ? [dim] : dim;
 }
 
-function binary(call: string, name: string, self: Tensor, other: Tensor | number, alpha: number): Tensor {
-  return op(call, name, [self, other, alpha]) as Tensor;
-}
-
-function compare(name: string, self: Tensor, other: Tensor | number): Tensor {
-  return op(name, other instanceof Tensor ? `${name}.Tensor` : `${name}.Scalar`, [self, other]) as Tensor;
-}
-
 /** @internal Tensors among an op's arguments (and inside arrays of them). */
 export function tensorsIn(args: readonly unknown[]): Tensor[] {
   const out: Tensor[] = [];
@@ -803,6 +697,11 @@ export function asRaisedBy(call: string, error: unknown): unknown {
   return new OpenRegError(error.code, message, { device: error.device, cause: error });
 }
 
+/** A method called with more arguments than it takes (op methods installed by their definitions say the same). */
+export function tooManyArguments(method: string, max: number, count: number): OpenRegError {
+  return invalidValue(method, `takes at most ${max} argument${max === 1 ? '' : 's'}, got ${count}`);
+}
+
 /**
  * The most arguments each method takes: more is refused (`x.exp(1)`, `x.softmax(0, 'float16')`
  * would otherwise be ignored silently). Promise-returning methods reject instead of throwing.
@@ -810,8 +709,7 @@ export function asRaisedBy(call: string, error: unknown): unknown {
 const METHOD_ARITY: Readonly<Record<string, number>> = {
   requiresGrad_: 1, dim: 0, numel: 0, isContiguous: 0, dataPtr: 0, storageDataPtr: 0, dispose: 0, backward: 2, detach: 0, registerHook: 1, registerPostAccumulateGradHook: 1, retainGrad: 0,
   transpose: 2, t: 0, slice: 4, select: 2, asStrided: 3, unsqueeze: 1, squeeze: 1, flatten: 2, contiguous: 0, clone: 0,
-  add: 2, sub: 2, mul: 1, div: 1, pow: 1, maximum: 1, minimum: 1, neg: 0, abs: 0, exp: 0, log: 0, sqrt: 0, tanh: 0, sigmoid: 0, relu: 0,
-  eq: 1, ne: 1, lt: 1, le: 1, gt: 1, ge: 1, add_: 2, sub_: 2, mul_: 1, div_: 1, fill_: 1, zero_: 0, copy_: 1,
+  abs: 0, fill_: 1, zero_: 0, copy_: 1,
   sum: 2, mean: 2, max: 2, amax: 2, mm: 1, matmul: 1, dot: 1, softmax: 1, logSoftmax: 1, to: 2,
   cpu: 1, cpuSync: 1, ready: 1, data: 1, dataSync: 1, toArray: 1, toArraySync: 1, item: 1, itemSync: 1, isPinned: 0, pinMemory: 0, recordStream: 1,
 };
@@ -827,7 +725,7 @@ for (const [name, max] of Object.entries(METHOD_ARITY)) {
       [name](this: Tensor): unknown {
         // `arguments`, not a rest parameter: the common call forwards without building an array.
         if (arguments.length > max) {
-          const error = invalidValue(name, `takes at most ${max} argument${max === 1 ? '' : 's'}, got ${arguments.length}`);
+          const error = tooManyArguments(name, max, arguments.length);
           if (promised) return Promise.reject(error);
           throw error;
         }

@@ -3,59 +3,12 @@ import { excludingKey } from '../../dispatch/dispatch-state.js';
 import { checkDim } from '../../tensor/shape.js';
 import { Tensor, op } from '../../tensor/tensor.js';
 import { filled } from './engine.js';
-import { checkInPlace, outputsOf, perTensorInput, recordMissing, recordNode, tensorInputs } from './graph.js';
+import { checkInPlace, outputsOf, recordMissing, tensorInputs } from './graph.js';
+import { formula, sumTo } from './formula.js';
 
-/**
- * Gradient formulas of the builtin differentiable ops, registered at the Autograd key: the
- * kernel runs the op below autograd, then records a node whose backward maps the output's
- * gradient to each argument's (by position; undefined where none flows). `saves` names the
- * tensors the formula reads (argument positions, or 'result'): they are version-checked at
- * backward, so an in-place change to one since is an error rather than a wrong gradient.
- */
-type Formula = (g: Tensor, out: Tensor, ...args: never[]) => readonly (Tensor | undefined)[];
-type Saves = readonly (number | 'result')[];
+/** The gradient formulas of the builtin ops not yet defined with defineOp (which carry their own derivatives). */
 
-function formula(name: string, saves: Saves, fn: Formula): void {
-  dispatcher.impl('autograd', name, 'Autograd', (next, ...args) => {
-    const out = excludingKey('Autograd', () => next(...args));
-    // Not a new tensor (to() with nothing to change returns its input): nothing to record.
-    if (!(out instanceof Tensor) || args.includes(out)) return out;
-    const f = fn as (g: Tensor, out: Tensor, ...args: unknown[]) => readonly (Tensor | undefined)[];
-    const saved = saves.map((s) => (s === 'result' ? out : (args[s] as Tensor)));
-    recordNode(`${name}Backward`, tensorInputs(args), [out], (grads) => perTensorInput(args, f(grads[0]!, out, ...args), name), saved);
-    return out;
-  });
-}
-
-/** Sums a broadcast gradient back to `shape` (the dims broadcasting added or stretched). */
-export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
-  if (g.shape.length === shape.length && g.shape.every((n, i) => n === shape[i])) return g;
-  const lead = g.ndim - shape.length;
-  const dims: number[] = [];
-  for (let i = 0; i < g.ndim; i++) if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) dims.push(i);
-  const summed = dims.length === 0 ? g : g.sum(dims, true);
-  const out = summed.reshape(...shape);
-  if (summed !== g) summed.dispose();
-  return out;
-}
-
-formula('add.Tensor', [], (g, _o, a: Tensor, b: Tensor, alpha: number = 1) => [sumTo(g, a.shape), sumTo(alpha === 1 ? g : g.mul(alpha), b.shape)]);
-formula('add.Scalar', [], (g) => [g]);
-formula('sub.Tensor', [], (g, _o, a: Tensor, b: Tensor, alpha: number = 1) => [sumTo(g, a.shape), sumTo(g.mul(-alpha), b.shape)]);
-formula('sub.Scalar', [], (g) => [g]);
-formula('mul.Tensor', [0, 1], (g, _o, a: Tensor, b: Tensor) => [sumTo(g.mul(b), a.shape), sumTo(g.mul(a), b.shape)]);
-formula('mul.Scalar', [], (g, _o, _a: Tensor, s: number) => [g.mul(s)]);
-formula('div.Tensor', [0, 1], (g, _o, a: Tensor, b: Tensor) => [sumTo(g.div(b), a.shape), sumTo(g.mul(a).div(b.mul(b)).neg(), b.shape)]);
-formula('div.Scalar', [], (g, _o, _a: Tensor, s: number) => [g.div(s)]);
-formula('neg', [], (g) => [g.neg()]);
-formula('exp', ['result'], (g, out) => [g.mul(out)]);
-formula('log', [0], (g, _o, x: Tensor) => [g.div(x)]);
-formula('sqrt', ['result'], (g, out) => [g.div(out.mul(2))]);
-formula('tanh', ['result'], (g, out) => [g.mul(out.mul(out).neg().add(1))]);
-formula('sigmoid', ['result'], (g, out) => [g.mul(out.mul(out.neg().add(1)))]);
-formula('relu', [0], (g, _o, x: Tensor) => [op('relu backward', 'threshold_backward', [g, x, 0]) as Tensor]);
 formula('abs', [0], (g, _o, x: Tensor) => [g.mul(x.gt(0).to(x.dtype).sub(x.lt(0).to(x.dtype)))]);
-formula('pow.Tensor_Scalar', [0], (g, _o, x: Tensor, p: number) => [g.mul(x.pow(p - 1).mul(p))]);
 formula('mm', [0, 1], (g, _o, a: Tensor, b: Tensor) => [g.mm(b.t()), a.t().mm(g)]);
 formula('dot', [0, 1], (g, _o, a: Tensor, b: Tensor) => [b.mul(g), a.mul(g)]);
 formula('matmul', [0, 1], (g, _o, a: Tensor, b: Tensor) => {
