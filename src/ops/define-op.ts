@@ -69,6 +69,8 @@ export interface DefinedOp {
   readonly differentiable: readonly string[];
   readonly autocast: AutocastCategory | undefined;
   readonly backends: readonly BackendKey[] | undefined;
+  readonly overloadBackends: Readonly<Record<string, readonly BackendKey[]>> | undefined;
+  readonly derivativeOverloads: readonly string[] | undefined;
   readonly doc: string;
 }
 
@@ -122,18 +124,26 @@ function overloadChooser(names: readonly string[]): (args: readonly unknown[]) =
     const schema = dispatcher.schema('defineOp', name);
     return { name, checks: schema.args.map((a): [TypeCheck, boolean] => [typeCheckOf(a.type, isTensor), a.default !== undefined]) };
   });
-  const fits = (checks: readonly [TypeCheck, boolean][], args: readonly unknown[]): boolean => {
-    if (args.length > checks.length) return false;
+  /** How many leading arguments an overload takes (all of them, and no more: a fit). */
+  const fitted = (checks: readonly [TypeCheck, boolean][], args: readonly unknown[]): number => {
     for (let i = 0; i < checks.length; i++) {
       const [check, optional] = checks[i]!;
       const value = args[i];
-      if (value === undefined ? !optional : !check.test(value)) return false;
+      if (value === undefined ? !optional : !check.test(value)) return i;
     }
-    return true;
+    return args.length > checks.length ? checks.length : Infinity;
   };
-  const last = names[names.length - 1]!;
-  // No fit: the last overload's binder names what is wrong.
-  return (args) => overloads.find((o) => fits(o.checks, args))?.name ?? last;
+  // No fit: the overload that took the most arguments; its binder names the first it refuses.
+  return (args) => {
+    let best = overloads[0]!;
+    let most = -1;
+    for (const o of overloads) {
+      const n = fitted(o.checks, args);
+      if (n === Infinity) return o.name;
+      if (n > most) [best, most] = [o, n];
+    }
+    return best.name;
+  };
 }
 
 /** Installs a generated Tensor method taking at most the overloads' arguments (more are refused, never ignored). */
@@ -238,7 +248,20 @@ export function defineOp<A extends OpArgs, R extends OpResult>(definition: OpDef
       return self;
     });
   }
-  const defined: DefinedOp = { name, functional, inplace, out, method, inplaceMethod, differentiable, autocast: definition.autocast, backends, doc: definition.doc };
+  const defined: DefinedOp = {
+    name,
+    functional,
+    inplace,
+    out,
+    method,
+    inplaceMethod,
+    differentiable,
+    autocast: definition.autocast,
+    backends,
+    overloadBackends: definition.overloadBackends,
+    derivativeOverloads: definition.derivativeOverloads,
+    doc: definition.doc,
+  };
   definitions.push(defined);
   return defined;
 }
