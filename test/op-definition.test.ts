@@ -1,17 +1,52 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as o from '../dist/src/index.js';
-import { ErrorCode, Tensor, callOp, operatorNames } from '../dist/src/index.js';
+import { ErrorCode, Tensor, callOp, kernelsOf, operatorNames } from '../dist/src/index.js';
 import { definedOps } from '../dist/src/ops/define-op.js';
 import { opReference } from '../dist/src/ops/op-reference.js';
 import { expectCode, useTensorRuntime } from './helpers.js';
 
 // One op, one place: a defineOp definition gives an op its overloads, in-place and out=
 // forms, its kernel on every backend, its derivatives by argument name, its method and its
-// reference row.
+// reference row. hypot was added as one definition (and one line of kernel arithmetic).
 useTensorRuntime({ deviceCount: 1 });
 
 describe('one definition per op', () => {
+  it.each(['openreg', 'cpu', 'meta'])('gives hypot its method, in-place and out= forms and a kernel on %s', async (device) => {
+    expect(operatorNames()).toEqual(expect.arrayContaining(['aten::hypot', 'aten::hypot_', 'aten::hypot.out']));
+    for (const name of ['hypot', 'hypot_', 'hypot.out']) expect(kernelsOf(name)).toEqual(expect.arrayContaining(['openreg', 'cpu', 'meta']));
+    const a = o.tensor([3, 5, -8], { device, dtype: 'float32' });
+    const b = o.tensor([4, 12, 15], { device, dtype: 'float32' });
+    const r = a.hypot(b);
+    expect([r.dtype, r.shape]).toEqual(['float32', [3]]);
+    const out = o.empty([3], { device });
+    expect(callOp('hypot.out', a, b, out)).toBe(out);
+    const c = a.clone();
+    expect(c.hypot_(b)).toBe(c);
+    if (device === 'meta') return;
+    for (const t of [r, out, c]) expect(await t.toArray()).toEqual([5, 13, 17]);
+  });
+
+  it("gives hypot PyTorch's gradient for both arguments", async () => {
+    const a = o.tensor([3, 5], { device: 'openreg', dtype: 'float32', requiresGrad: true });
+    const b = o.tensor([4, 12], { device: 'openreg', dtype: 'float32', requiresGrad: true });
+    const r = a.hypot(b);
+    expect(r.gradFn?.name).toBe('hypotBackward');
+    r.sum().backward();
+    const close = (xs: number[], ys: number[]) => xs.forEach((x, i) => expect(x).toBeCloseTo(ys[i]!, 6));
+    close((await a.grad!.toArray()) as number[], [3 / 5, 5 / 13]);
+    close((await b.grad!.toArray()) as number[], [4 / 5, 12 / 13]);
+  });
+
+  it('refuses what PyTorch refuses, naming the call the same way in every form', () => {
+    const i = o.tensor([3, 4], { dtype: 'int32' });
+    expect(expectCode(() => i.hypot(i), ErrorCode.INVALID_VALUE).message).toBe('hypot: hypot is not implemented for int32 tensors');
+    expect(expectCode(() => o.tensor([1.5]).hypot_(o.tensor([1, 2])), ErrorCode.INVALID_VALUE).message).toMatch(/^hypot_: out has shape \[1\] but the result has shape \[2\]/);
+    expect(expectCode(() => o.tensor([1.5]).hypot(2 as never), ErrorCode.INVALID_VALUE).message).toMatch(/^hypot: aten::hypot: argument 'other' must be a Tensor, got 2/);
+    const t = o.tensor([1.5]);
+    expect(expectCode(() => Reflect.apply(t.hypot, t, [o.tensor([1]), 3]), ErrorCode.INVALID_VALUE).message).toBe('hypot: takes at most 1 argument, got 2');
+  });
+
   it("binds arguments to the schema once: kernels see the schema's defaults, keyword-only arguments included", async () => {
     const a = o.tensor([1, 2]);
     const b = o.tensor([10, 20]);

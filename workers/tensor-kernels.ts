@@ -37,6 +37,7 @@ const BINARY: Record<number, (x: number, y: number) => number> = {
   [BinaryOp.minimum]: (x, y) => (Number.isNaN(x) || Number.isNaN(y) ? NaN : Math.min(x, y)),
   [BinaryOp.pow]: Math.pow,
   [BinaryOp.thresholdBackward]: (g, x) => (x > 0 ? g : 0),
+  [BinaryOp.hypot]: Math.hypot,
 };
 
 /** out = op(x), elementwise, strided; `identity` is a copy with a dtype conversion. */

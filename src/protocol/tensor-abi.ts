@@ -30,6 +30,7 @@ export const BinaryOp = {
   pow: 12,
   /** relu's backward: grad where input > 0. */
   thresholdBackward: 13,
+  hypot: 14,
 } as const;
 export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp];
 

@@ -89,6 +89,7 @@ CALLS = {
     'div': lambda a, b: a.div(b),
     'pow': lambda a, b: a.pow(b),
     'maximum': lambda a, b: a.maximum(b),
+    'hypot': lambda a, b: a.hypot(b),
     'minimum': lambda a, b: a.minimum(b),
     'eq': lambda a, b: a.eq(b),
     'ne': lambda a, b: a.ne(b),
@@ -160,7 +161,7 @@ def encode_arg(a):
 
 
 # Binary ops, tensor with tensor: every dtype pair, broadcast [2, 3] with [3].
-for op in ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'lt', 'ge']:
+for op in ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'hypot', 'eq', 'lt', 'ge']:
     for da, db in itertools.product(DTYPES, DTYPES):
         positive = op == 'pow'
         case(op, [tensor_arg(da, [2, 3], positive), tensor_arg(db, [3], positive)])

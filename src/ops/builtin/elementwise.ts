@@ -195,6 +195,24 @@ export const POW = defineOp({
   doc: 'self to the power exponent; integers to negative integer powers are refused',
 });
 
+export const HYPOT = defineOp({
+  schemas: ['hypot(Tensor self, Tensor other) -> Tensor'],
+  inplace: true,
+  out: true,
+  result: (call, a: BinaryArgs) => {
+    const plan = planBinary('arith', BinaryOp.hypot)(call, a);
+    if (DTYPES[plan.dtype].category !== 'floating') throw invalidValue(call, `hypot is not implemented for ${plan.dtype} tensors`);
+    return plan;
+  },
+  kernel: binaryKernel('arith', BinaryOp.hypot),
+  derivatives: {
+    self: (g, a: BinaryArgs, r) => sumTo(g.mul(a.self).div(r), a.self.shape),
+    other: (g, a: BinaryArgs, r) => sumTo(g.mul(tensorOf(a.other)).div(r), tensorOf(a.other).shape),
+  },
+  saves: ['self', 'other', 'result'],
+  doc: 'sqrt(self² + other²) without overflow in between; floating dtypes only',
+});
+
 defineBuiltin('threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor', (ex, g: Tensor, x: Tensor) => {
   const out = ex.empty(g.dtype, broadcastShapes('threshold_backward', g.shape, x.shape));
   launchBinary('threshold_backward', ex, BinaryOp.thresholdBackward, out, g, x);
@@ -250,6 +268,8 @@ declare module '../../tensor/tensor.js' {
     gt: OpMethod<[other: Operand]>;
     ge: OpMethod<[other: Operand]>;
     maximum: OpMethod<[other: Tensor]>;
+    hypot: OpMethod<[other: Tensor]>;
+    hypot_: OpMethod<[other: Tensor]>;
     minimum: OpMethod<[other: Tensor]>;
     pow: OpMethod<[exponent: Operand]>;
     neg: OpMethod<[]>;
