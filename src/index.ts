@@ -71,4 +71,5 @@ export { autoloadBackends, discoverBackends, loadBackend, loadedBackends } from 
 export type { BackendPackage } from './backends/autoload.js';
 export type { BackendApi } from './backends/backend-api.js';
 export { registerDeviceType, deviceTypes } from './tensor/device-types.js';
-export type { DeviceTypeHooks } from './tensor/device-types.js';
+export type { BackendDeviceHooks as DeviceTypeHooks } from './backends/backend-api.js';
+export type { Executor as BackendExecutor, KernelOperand, TensorView } from './tensor/backend-executor.js';

@@ -10,7 +10,7 @@ useTensorRuntime({ deviceCount: 1 });
 it("rand on a device type whose executor has no random fills is refused, never returned uninitialized", () => {
   type HostExecutor = { device: unknown; empty: (...a: unknown[]) => unknown; launch: (...a: unknown[]) => unknown };
   let host: HostExecutor | undefined;
-  // The executor hook is internal to the published types (item 6 of issue 16 makes it public): cast.
+  // A deliberately partial executor (the public BackendExecutor type would refuse it): cast.
   backendApi.registerDeviceType('norand', {
     deviceCount: () => 1,
     currentDevice: () => 0,
@@ -34,4 +34,36 @@ it('rand on the cpu, openreg and meta backends fills through each executor', asy
   const dev = await o.randn([3], { device: 'openreg' }).toArray() as number[];
   expect(dev.every(Number.isFinite)).toBe(true);
   expect(o.rand([2, 2], { device: 'meta' }).shape).toEqual([2, 2]);
+});
+
+it('copies, the CPU fallback and save/load reach a device only through its backend executor', async () => {
+  const { DeviceExecutor } = await import('../dist/src/ops/device-executor.js');
+  const methods = ['copyToHost', 'copyFromHost', 'peerCopy', 'readChunks', 'writeChunks'] as const;
+  const calls: string[] = [];
+  const proto = DeviceExecutor.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const originals = methods.map((m) => proto[m]!);
+  methods.forEach((m, i) => (proto[m] = function (this: unknown, ...a: unknown[]) {
+    calls.push(m);
+    return originals[i]!.apply(this, a);
+  }));
+  try {
+    const x = o.tensor([1, 2, 3], { dtype: 'float32' }).to('openreg');
+    expect(calls).toEqual(['copyFromHost']);
+    expect(await x.to('cpu').toArray()).toEqual([1, 2, 3]);
+    expect(calls.at(-1)).toBe('copyToHost');
+    // tanh has no openreg kernel: the CPU fallback moves its input out and its result back.
+    calls.length = 0;
+    const y = x.tanh();
+    expect(calls).toEqual(['copyToHost', 'copyFromHost']);
+    expect((await y.toArray() as number[]).map((v) => v.toFixed(4))).toEqual([1, 2, 3].map((v) => Math.tanh(v).toFixed(4)));
+    calls.length = 0;
+    const bytes = await o.save({ x });
+    expect(calls).toEqual(['readChunks']);
+    calls.length = 0;
+    const back = await o.load(bytes!);
+    expect(calls).toEqual(['writeChunks']);
+    expect(await back.x!.toArray()).toEqual([1, 2, 3]);
+  } finally {
+    methods.forEach((m, i) => (proto[m] = originals[i]!));
+  }
 });

@@ -8,11 +8,16 @@ import { TensorDevice, device } from '../tensor/device.js';
 import { type DeviceTypeHooks, isDeviceType, registerDeviceType } from '../tensor/device-types.js';
 import { Tensor } from '../tensor/tensor.js';
 import { cpuFallback } from '../ops/cpu-fallback.js';
-import { CpuExecutor, DeviceExecutor } from '../ops/executor.js';
+import { DeviceExecutor } from '../ops/device-executor.js';
+import { CpuExecutor } from '../ops/host-executors.js';
+import type { Executor as BackendExecutor } from '../ops/executor.js';
 import { Library, callOp } from '../ops/library.js';
 import { implementBuiltins } from '../ops/register.js';
 import { registerSerialization } from '../serialization/backend-serialization.js';
 import { registerAutocastPolicy } from '../ops/autocast.js';
+
+/** A device type's hooks as a backend writes them: `executor(index)` returns that device's BackendExecutor. */
+export type BackendDeviceHooks = DeviceTypeHooks<BackendExecutor>;
 
 /**
  * What a backend package's `register(api)` receives: the framework's extension points (the
@@ -21,11 +26,11 @@ import { registerAutocastPolicy } from '../ops/autocast.js';
  */
 export interface BackendApi {
   /** Makes `name` a device type (`'npu:0'`) and a dispatch key; hooks say how many devices and where ops run. */
-  registerDeviceType(name: string, hooks: DeviceTypeHooks): boolean;
+  registerDeviceType(name: string, hooks: BackendDeviceHooks): boolean;
   /** The executor of a backend whose devices keep tensors in host memory and run kernels on the CPU pool. */
-  hostExecutor(device: TensorDevice): unknown;
+  hostExecutor(device: TensorDevice): BackendExecutor;
   /** The executor of a device of an openreg runtime, under the backend's device type. */
-  runtimeExecutor(runtime: Runtime, device: TensorDevice): unknown;
+  runtimeExecutor(runtime: Runtime, device: TensorDevice): BackendExecutor;
   /** Registers every builtin op's native kernel for the backend's key (except the named ones). */
   implementBuiltins(key: string, except?: readonly string[]): void;
   /** The backend's global fallback (e.g. `api.cpuFallback`) for every op with no kernel of its own. */

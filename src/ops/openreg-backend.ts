@@ -5,7 +5,7 @@ import { registerDeviceType } from '../tensor/device-types.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { registerSerialization } from '../serialization/backend-serialization.js';
 import { cpuFallback } from './cpu-fallback.js';
-import { DeviceExecutor } from './executor.js';
+import { DeviceExecutor } from './device-executor.js';
 import { absKernel } from './builtin/linalg.js';
 import { executorOf, implementBuiltins } from './register.js';
 import { DEFAULT_AUTOCAST_POLICY, registerAutocastPolicy } from './autocast.js';

@@ -5,7 +5,8 @@ import { resolveDevice } from '../tensor/device.js';
 import { type TensorData, decode } from '../tensor/host-data.js';
 import { Tensor, setTensorReader } from '../tensor/tensor.js';
 import { staged } from './builtin/copies.js';
-import { type Executor, executorFor, hostBytes } from './executor.js';
+import { type Executor, hostBytes } from './executor.js';
+import { executorFor } from './host-executors.js';
 import { executorOf } from './register.js';
 
 /**

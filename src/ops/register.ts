@@ -2,7 +2,9 @@ import { type BackendKey, COMPOSITE, type OperatorKernel } from '../dispatch/dis
 import { dispatcher } from '../dispatch/registry.js';
 import { TensorDevice, device } from '../tensor/device.js';
 import { tensorsIn } from '../tensor/tensor.js';
-import { DeviceExecutor, type Executor, executorFor } from './executor.js';
+import { DeviceExecutor } from './device-executor.js';
+import type { Executor } from './executor.js';
+import { executorFor } from './host-executors.js';
 
 /** A builtin op's implementation: the same code on every backend, through that backend's executor. */
 export type OpImpl = (ex: Executor, ...args: never[]) => unknown;

@@ -3,7 +3,6 @@ import { type FileHandle, open, realpath, rename, stat, unlink } from 'node:fs/p
 import { basename, dirname, join } from 'node:path';
 import { invalidValue } from '../errors/errors.js';
 import { OpenRegError } from '../errors/openreg-error.js';
-import { MemcpyKind } from '../memory/memcpy-kind.js';
 import { type DeviceLike, type TensorDevice, resolveDevice } from '../tensor/device.js';
 import { DTYPES } from '../tensor/dtype.js';
 import { Tensor, op } from '../tensor/tensor.js';
@@ -12,7 +11,7 @@ import { causedError, fileError, isPlainObject, reasonOf, requirePath } from './
 import { requireOptions, requireArity } from '../errors/validate.js';
 import { type Header, type HeaderEntry, METADATA_KEY, encodeHeader, headerLength, parseHeader } from './safetensors-format.js';
 import '../ops/builtins.js';
-import { waitReady } from '../ops/reads.js';
+import { executorFor } from '../ops/host-executors.js';
 
 /** Named tensors, as a model's `state_dict()`. */
 export type StateDict = Record<string, Tensor>;
@@ -27,8 +26,6 @@ export interface LoadOptions {
   mapLocation?: DeviceLike | ((name: string, savedDevice: string) => DeviceLike);
 }
 
-/** Bytes moved per step between a device and a file: the most pinned memory a save or load holds. */
-const CHUNK_BYTES = 4 << 20;
 const DEVICE_KEY = 'openreg.device.';
 const BACKEND_KEY = 'openreg.backend.';
 
@@ -149,31 +146,13 @@ async function saveFile(call: string, path: string, header: Uint8Array, pairs: r
   }
 }
 
-/** Hands `t`'s bytes, row-major, to `sink` a chunk at a time (device tensors through one pinned block). */
+/** Hands `t`'s bytes, row-major, to `sink` a chunk at a time (the backend bounds the memory it stages). */
 async function readChunks(call: string, t: Tensor, sink: (chunk: Uint8Array) => Promise<void>): Promise<void> {
   const c = op(call, 'contiguous', [t]) as Tensor;
   try {
     const n = c.numel() * c.itemsize;
     if (n === 0) return;
-    await waitReady(call, c);
-    const s = c.storage(call);
-    if (!c.onDevice) {
-      await sink(new Uint8Array(s.buffer!, s.byteOffset + c.storageOffset * c.itemsize, n));
-      return;
-    }
-    const rt = s.runtime!;
-    const stream = rt.getCurrentStream(c.device.index!);
-    const pinned = rt.hostAllocator.allocate(Math.min(n, CHUNK_BYTES));
-    try {
-      for (let off = 0; off < n; off += CHUNK_BYTES) {
-        const len = Math.min(CHUNK_BYTES, n - off);
-        rt.memcpyAsync(pinned, c.dataPtr() + off, len, MemcpyKind.deviceToHost, stream);
-        await rt.streamSynchronize(stream);
-        await sink(pinned.subarray(0, len));
-      }
-    } finally {
-      rt.hostAllocator.free(pinned);
-    }
+    await executorFor(call, c.device).readChunks(call, c, sink);
   } finally {
     if (c !== t) c.dispose();
   }
@@ -325,28 +304,9 @@ function backendMetadata(call: string, name: string, raw: string): Record<string
   return record(Object.entries(parsed as Record<string, string>));
 }
 
-/** Reads a tensor's bytes from `src` at `position` into its storage (a device tensor a pinned chunk at a time). */
+/** Reads a tensor's bytes from `src` at `position` into its storage, a chunk at a time. */
 async function fill(call: string, t: Tensor, src: Source, position: number): Promise<void> {
   const n = t.numel() * DTYPES[t.dtype].itemsize;
   if (n === 0 || t.meta) return;
-  const s = t.storage(call);
-  if (!t.onDevice) {
-    await src.read(new Uint8Array(s.buffer!, s.byteOffset, n), position);
-    return;
-  }
-  const rt = s.runtime!;
-  const stream = rt.getCurrentStream(t.device.index!);
-  const pinned = rt.hostAllocator.allocate(Math.min(n, CHUNK_BYTES));
-  try {
-    for (let off = 0; off < n; off += CHUNK_BYTES) {
-      const len = Math.min(CHUNK_BYTES, n - off);
-      // The chunk is reused only after the device has read it.
-      await rt.streamSynchronize(stream);
-      await src.read(pinned.subarray(0, len), position + off);
-      rt.memcpyAsync(t.dataPtr() + off, pinned.subarray(0, len), len, MemcpyKind.hostToDevice, stream);
-    }
-    await rt.streamSynchronize(stream);
-  } finally {
-    rt.hostAllocator.free(pinned);
-  }
+  await executorFor(call, t.device).writeChunks(call, t, (into, offset) => src.read(into, position + offset));
 }

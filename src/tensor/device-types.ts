@@ -7,15 +7,15 @@ import type { Runtime } from '../api/runtime.js';
  * What a device backend tells the tensor layer about its device type (PyTorch's
  * PrivateUse1 hooks): how many devices there are, which is current, and where its ops run.
  */
-export interface DeviceTypeHooks {
+export interface DeviceTypeHooks<E = unknown> {
   deviceCount(): number;
   /** The device a bare type name (`'openreg'`) means now. */
   currentDevice(): number;
   /**
-   * @internal The executor of one device (an ops-layer object; the tensor layer only passes it
-   * on); for a runtime-backed type, `runtime` is the device's.
+   * The backend interface of one device (a BackendExecutor: the ops layer defines it, the
+   * tensor layer only passes it on); for a runtime-backed type, `runtime` is the device's.
    */
-  executor(index: number, runtime?: Runtime): unknown;
+  executor(index: number, runtime?: Runtime): E;
   /** For a type whose devices belong to a Runtime (openreg): the runtime a device name without one means. */
   runtime?(): Runtime | undefined;
 }

@@ -1,28 +1,13 @@
-import type { Runtime } from '../../api/runtime.js';
-import { HostStepReceipt } from '../../api/work-receipt.js';
-import { invalidHandle, invalidValue } from '../../errors/errors.js';
-import { MemcpyKind } from '../../memory/memcpy-kind.js';
-import type { Stream } from '../../runtime/handles.js';
+import { invalidValue } from '../../errors/errors.js';
 import { type DeviceLike, currentRuntime, resolveDevice } from '../../tensor/device.js';
 import { type DType, checkFits, isDType } from '../../tensor/dtype.js';
 import { checkNoInternalOverlap, expandStrides } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
-import { busyUntil, cpuStorage, executorFor, hostBytes } from '../executor.js';
+import { cpuStorage, executorFor } from '../host-executors.js';
 import { defineBuiltin, executorOf } from '../register.js';
 import { UnaryOp, launchFill, launchUnary } from './launch.js';
 
 /** Copies within and across devices, dtype conversions, and reading values back to the host. */
-
-/** The runtime of a device tensor whose memory is still there (a deviceReset frees it all). */
-function runtimeOf(t: Tensor, call: string): Runtime {
-  const s = t.storage(call);
-  if (s.block !== undefined && !s.runtime!.cachingAllocator.isLive(s.block)) throw invalidHandle(call, `${t} was freed by deviceReset(${s.block.device})`);
-  return s.runtime!;
-}
-
-function streamOf(t: Tensor, call: string): Stream {
-  return runtimeOf(t, call).getCurrentStream(t.device.index!);
-}
 
 /** `t` itself when it is contiguous with `dtype`; else a converted contiguous copy on its device. */
 export function staged(call: string, t: Tensor, dtype: DType): Tensor {
@@ -34,80 +19,16 @@ export function staged(call: string, t: Tensor, dtype: DType): Tensor {
 }
 
 
-/** Moves the bytes of contiguous `src` into contiguous `dst` (same dtype and size) on another device, in stream order. */
+/**
+ * Moves the bytes of contiguous `src` into contiguous `dst` (same dtype and size) on another
+ * device, in stream order, through the backend interface: a peer copy between devices of one
+ * backend, else the device side's copy to or from host memory.
+ */
 function moveBytes(call: string, dst: Tensor, src: Tensor): void {
-  const n = dst.numel() * dst.itemsize;
-  if (n === 0) return;
-  if (src.onDevice && dst.onDevice) {
-    const rt = runtimeOf(src, call);
-    if (runtimeOf(dst, call) !== rt) throw invalidValue(call, 'the tensors belong to different runtimes');
-    const from = streamOf(src, call);
-    const to = streamOf(dst, call);
-    // As PyTorch's copy_ does across devices: each stream waits for the other's earlier work.
-    rt.streamWaitStream(from, to);
-    rt.memcpyAsync(dst.dataPtr(), src.dataPtr(), n, MemcpyKind.deviceToDevice, from);
-    rt.streamWaitStream(to, from);
-    // If the source device fails before the copy runs, its stream skips it: reads of dst must reject, not see old bytes.
-    const storage = dst.storage(call);
-    storage.dependOn([rt.workReceipt(call, from)]);
-    storage.dependOn(src.storage(call).receipts);
-    return;
-  }
-  if (src.onDevice) {
-    const rt = runtimeOf(src, call);
-    const stream = streamOf(src, call);
-    const pinned = rt.hostAllocator.allocate(n);
-    rt.memcpyAsync(pinned, src.dataPtr(), n, MemcpyKind.deviceToHost, stream);
-    const storage = dst.storage(call);
-    const before = storage.busy;
-    const target = hostBytes(dst, call);
-    rt.launchHostFunc(stream, async function copyToCpuTensor() {
-      await before;
-      target.set(pinned);
-    });
-    // Settles when the stream passes the host function, or with the device's error if it never runs.
-    const source = src.storage(call);
-    busyUntil(
-      storage,
-      rt
-        .streamSynchronize(stream)
-        .then(() => source.settleReceipts())
-        .then(() => source.checkReceipts(call))
-        .catch((error: unknown) => {
-          storage.failure = error;
-        }),
-    );
-    rt.hostAllocator.free(pinned);
-    return;
-  }
-  const rt = runtimeOf(dst, call);
-  const stream = streamOf(dst, call);
-  const storage = src.storage(call);
-  const bytes = hostBytes(src, call);
-  if (storage.pinned !== undefined && storage.busy === undefined && storage.failure === undefined) {
-    // Already pinned and computed: the device reads it directly, in stream order.
-    rt.hostAllocator.recordStream(storage.pinned, stream);
-    rt.memcpyAsync(dst.dataPtr(), bytes, n, MemcpyKind.hostToDevice, stream);
-    return;
-  }
-  const pinned = rt.hostAllocator.allocate(n);
-  if (storage.busy === undefined && storage.failure === undefined) {
-    pinned.set(bytes);
-  } else {
-    // The values are still being computed on the CPU pool: the stream waits for them.
-    // If that work fails, the copy's destination carries the failure: this device stays healthy.
-    const pending = storage.busy;
-    const step = new HostStepReceipt();
-    rt.launchHostFunc(stream, async function copyFromCpuTensor() {
-      await pending;
-      if (storage.failure !== undefined) return step.failed(storage.failure);
-      pinned.set(bytes);
-      step.succeeded();
-    });
-    dst.storage(call).dependOn([step]);
-  }
-  rt.memcpyAsync(dst.dataPtr(), pinned, n, MemcpyKind.hostToDevice, stream);
-  rt.hostAllocator.free(pinned);
+  if (dst.numel() === 0) return;
+  if (src.onDevice && dst.onDevice) executorOf(call, [src]).peerCopy(call, dst, src);
+  else if (src.onDevice) executorOf(call, [src]).copyToHost(call, dst, src);
+  else executorOf(call, [dst]).copyFromHost(call, dst, src);
 }
 
 /** dst ← src, broadcast and converted to dst's dtype; across cpu and openreg devices. */
