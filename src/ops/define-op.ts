@@ -147,13 +147,18 @@ function overloadChooser(names: readonly string[]): (args: readonly unknown[]) =
 }
 
 /** Installs a generated Tensor method taking at most the overloads' arguments (more are refused, never ignored). */
-function installMethod(method: string, overloads: readonly string[], fn: (self: Tensor, args: unknown[]) => unknown): void {
+function installMethod(method: string, overloads: readonly string[], fn: (all: unknown[]) => unknown): void {
   if (Object.hasOwn(Tensor.prototype, method)) throw new Error(`defineOp: Tensor already has a method ${method}`);
   const max = Math.max(...overloads.map((n) => dispatcher.schema('defineOp', n).args.length - 1));
   const value = {
-    [method](this: Tensor, ...args: unknown[]): unknown {
-      if (args.length > max) throw tooManyArguments(method, max, args.length);
-      return fn(this, args);
+    [method](this: Tensor): unknown {
+      // `arguments`, not a rest parameter: the call's argument array (self first) is built once.
+      const n = arguments.length;
+      if (n > max) throw tooManyArguments(method, max, n);
+      const all = new Array<unknown>(n + 1);
+      all[0] = this;
+      for (let i = 0; i < n; i++) all[i + 1] = arguments[i];
+      return fn(all);
     },
   }[method]!;
   Object.defineProperty(Tensor.prototype, method, { value, writable: true, configurable: true, enumerable: false });
@@ -234,18 +239,14 @@ export function defineOp<A extends OpArgs, R extends OpResult>(definition: OpDef
   const method = definition.method === false ? undefined : (definition.method ?? name);
   if (method !== undefined) {
     const choose = overloadChooser(functional);
-    installMethod(method, functional, (self, args) => {
-      const all = [self, ...args];
-      return op(method, choose(all), all);
-    });
+    installMethod(method, functional, (all) => op(method, choose(all), all));
   }
   const inplaceMethod = method !== undefined && inplace.length > 0 ? `${method}_` : undefined;
   if (inplaceMethod !== undefined) {
     const choose = overloadChooser(inplace);
-    installMethod(inplaceMethod, inplace, (self, args) => {
-      const all = [self, ...args];
+    installMethod(inplaceMethod, inplace, (all) => {
       op(inplaceMethod, choose(all), all);
-      return self;
+      return all[0];
     });
   }
   const defined: DefinedOp = {

@@ -60,7 +60,8 @@ export function checkShape(call: string, shape: unknown, total?: number): number
 
 /** The broadcast shape of `shapes` (numpy rules), or an error naming `call`. */
 export function broadcastShapes(call: string, ...shapes: Shape[]): number[] {
-  const rank = Math.max(0, ...shapes.map((s) => s.length));
+  let rank = 0;
+  for (const s of shapes) if (s.length > rank) rank = s.length;
   const out = new Array<number>(rank).fill(1);
   for (const s of shapes) {
     for (let i = 0; i < s.length; i++) {

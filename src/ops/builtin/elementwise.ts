@@ -195,15 +195,17 @@ export const POW = defineOp({
   doc: 'self to the power exponent; integers to negative integer powers are refused',
 });
 
+/** A plan whose result must be floating (PyTorch has no integral kernel for the op). */
+function floatingOnly(call: string, plan: BinaryPlan): BinaryPlan {
+  if (DTYPES[plan.dtype].category !== 'floating') throw invalidValue(call, `${call.replace(/_$/, '').replace(/\.out$/, '')} is not implemented for ${plan.dtype} tensors`);
+  return plan;
+}
+
 export const HYPOT = defineOp({
   schemas: ['hypot(Tensor self, Tensor other) -> Tensor'],
   inplace: true,
   out: true,
-  result: (call, a: BinaryArgs) => {
-    const plan = planBinary('arith', BinaryOp.hypot)(call, a);
-    if (DTYPES[plan.dtype].category !== 'floating') throw invalidValue(call, `hypot is not implemented for ${plan.dtype} tensors`);
-    return plan;
-  },
+  result: (call, a: BinaryArgs) => floatingOnly(call, planBinary('arith', BinaryOp.hypot)(call, a)),
   kernel: binaryKernel('arith', BinaryOp.hypot),
   derivatives: {
     self: (g, a: BinaryArgs, r) => sumTo(g.mul(a.self).div(r), a.self.shape),
