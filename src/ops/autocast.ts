@@ -220,8 +220,8 @@ function definedIn(category: AutocastCategory): string[] {
 
 /** The policy of the builtin ops (openreg's backend registers it for its device type too): each defineOp's category, and the ops not yet defined that way. */
 export const DEFAULT_AUTOCAST_POLICY: AutocastPolicy = {
-  lowerPrecision: ['mm', 'matmul', ...definedIn('lowerPrecision')],
-  float32: ['dot', 'sum', 'sum.dim_IntList', 'mean', 'mean.dim', 'softmax.int', 'log_softmax.int', ...definedIn('float32')],
+  lowerPrecision: definedIn('lowerPrecision'),
+  float32: ['softmax.int', 'log_softmax.int', ...definedIn('float32')],
   promote: definedIn('promote'),
 };
 registerAutocastPolicy('cpu', DEFAULT_AUTOCAST_POLICY);

@@ -122,7 +122,7 @@ function overloadChooser(names: readonly string[]): (args: readonly unknown[]) =
   const isTensor = (v: unknown) => v instanceof Tensor;
   const overloads = names.map((name) => {
     const schema = dispatcher.schema('defineOp', name);
-    return { name, checks: schema.args.map((a): [TypeCheck, boolean] => [typeCheckOf(a.type, isTensor), a.default !== undefined]) };
+    return { name, checks: schema.args.map((a): [TypeCheck, boolean] => [typeCheckOf(a.type, isTensor), a.default !== undefined || a.type.endsWith('?')]) };
   });
   /** How many leading arguments an overload takes (all of them, and no more: a fit). */
   const fitted = (checks: readonly [TypeCheck, boolean][], args: readonly unknown[]): number => {

@@ -387,13 +387,7 @@ export class Tensor implements Disposable {
   }
 
   // ------------------------------------------------------------ reductions and linear algebra
-  sum(dim?: number | readonly number[], keepdim = false): Tensor {
-    return op('sum', dim === undefined ? 'sum' : 'sum.dim_IntList', dim === undefined ? [this] : [this, dims(dim), keepdim]) as Tensor;
-  }
 
-  mean(dim?: number | readonly number[], keepdim = false): Tensor {
-    return op('mean', dim === undefined ? 'mean' : 'mean.dim', dim === undefined ? [this] : [this, dims(dim), keepdim]) as Tensor;
-  }
 
   /** The largest element (no `dim`), or `[values, indices]` along `dim`. */
   max(): Tensor;
@@ -402,22 +396,9 @@ export class Tensor implements Disposable {
     return dim === undefined ? (op('max', 'max', [this]) as Tensor) : (op('max', 'max.dim', [this, dim, keepdim]) as [Tensor, Tensor]);
   }
 
-  /** The largest elements along `dims` (all when omitted). */
-  amax(dim: number | readonly number[] = [], keepdim = false): Tensor {
-    return op('amax', 'amax', [this, dims(dim), keepdim]) as Tensor;
-  }
 
-  mm(other: Tensor): Tensor {
-    return op('mm', 'mm', [this, other]) as Tensor;
-  }
 
-  matmul(other: Tensor): Tensor {
-    return op('matmul', 'matmul', [this, other]) as Tensor;
-  }
 
-  dot(other: Tensor): Tensor {
-    return op('dot', 'dot', [this, other]) as Tensor;
-  }
 
   softmax(dim: number): Tensor {
     return op('softmax', 'softmax.int', [this, dim]) as Tensor;
@@ -544,10 +525,6 @@ function checkItem(call: string, t: Tensor): void {
 
 function flatShape(shape: readonly unknown[]): unknown {
   return shape.length === 1 && Array.isArray(shape[0]) ? shape[0] : shape;
-}
-
-function dims(dim: number | readonly number[]): readonly number[] {
-  return typeof dim === 'number' ? [dim] : dim;
 }
 
 /** @internal Tensors among an op's arguments (and inside arrays of them). */
@@ -710,7 +687,7 @@ const METHOD_ARITY: Readonly<Record<string, number>> = {
   requiresGrad_: 1, dim: 0, numel: 0, isContiguous: 0, dataPtr: 0, storageDataPtr: 0, dispose: 0, backward: 2, detach: 0, registerHook: 1, registerPostAccumulateGradHook: 1, retainGrad: 0,
   transpose: 2, t: 0, slice: 4, select: 2, asStrided: 3, unsqueeze: 1, squeeze: 1, flatten: 2, contiguous: 0, clone: 0,
   abs: 0, fill_: 1, zero_: 0, copy_: 1,
-  sum: 2, mean: 2, max: 2, amax: 2, mm: 1, matmul: 1, dot: 1, softmax: 1, logSoftmax: 1, to: 2,
+  max: 2, softmax: 1, logSoftmax: 1, to: 2,
   cpu: 1, cpuSync: 1, ready: 1, data: 1, dataSync: 1, toArray: 1, toArraySync: 1, item: 1, itemSync: 1, isPinned: 0, pinMemory: 0, recordStream: 1,
 };
 const PROMISED_METHODS = new Set(['cpu', 'ready', 'data', 'toArray', 'item']);

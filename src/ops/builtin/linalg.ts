@@ -2,11 +2,13 @@ import { invalidValue } from '../../errors/errors.js';
 import { UnaryOp } from '../../protocol/tensor-abi.js';
 import { TensorKernel } from '../../protocol/tensor-kernel-signatures.js';
 import { registerStub, stubKernel } from '../../dispatch/stubs.js';
-import { DTYPES, isDType } from '../../tensor/dtype.js';
+import { DTYPES, type DType, isDType } from '../../tensor/dtype.js';
 import { broadcastShapes, checkDim, contiguousStrides, expandStrides, viewStrides } from '../../tensor/shape.js';
 import { Tensor } from '../../tensor/tensor.js';
 import type { Executor } from '../executor.js';
 import { defineBuiltin, executorOf } from '../register.js';
+import { type OpArgs, type OpMethod, defineOp } from '../define-op.js';
+import { sumTo } from '../autograd/formula.js';
 import { launchUnary } from './launch.js';
 import { cloneOn } from './views.js';
 
@@ -37,7 +39,17 @@ function reshaped(ex: Executor, t: Tensor, shape: number[]): { tensor: Tensor; t
   return { tensor: copy.viewAs(shape, contiguousStrides(shape), 0), temp: copy };
 }
 
-function matmul(call: string, ex: Executor, x: Tensor, y: Tensor): Tensor {
+interface ProductPlan {
+  readonly shape: number[];
+  readonly dtype: DType;
+  readonly batch: number[];
+  readonly n: number;
+  readonly k: number;
+  readonly m: number;
+}
+
+/** matmul's shape rule (PyTorch's): vectors as rows or columns, batch dimensions broadcast. */
+function planProduct(call: string, x: Tensor, y: Tensor): ProductPlan {
   if (x.ndim === 0 || y.ndim === 0) throw invalidValue(call, `both arguments to matmul need to be at least 1D, but they are ${x.ndim}D and ${y.ndim}D`);
   const n = x.ndim === 1 ? 1 : x.shape[x.ndim - 2]!;
   const k = x.shape[x.ndim - 1]!;
@@ -45,6 +57,12 @@ function matmul(call: string, ex: Executor, x: Tensor, y: Tensor): Tensor {
   const m = y.ndim === 1 ? 1 : y.shape[y.ndim - 1]!;
   if (k !== k2) throw invalidValue(call, `shapes [${x.shape.join(', ')}] and [${y.shape.join(', ')}] cannot be multiplied (${n}x${k} and ${k2}x${m})`);
   const batch = broadcastShapes(call, x.shape.slice(0, -2), y.shape.slice(0, -2));
+  return { shape: [...batch, ...(x.ndim > 1 ? [n] : []), ...(y.ndim > 1 ? [m] : [])], dtype: x.dtype, batch, n, k, m };
+}
+
+/** Computes x·y into contiguous `out` as one batched product over 3-D views (copies only where a layout allows no view). */
+function productInto(call: string, ex: Executor, out: Tensor, x: Tensor, y: Tensor, plan: ProductPlan): void {
+  const { batch, n, k, m } = plan;
   const count = batch.reduce((p, d) => p * d, 1);
   // Each operand as (batch..., rows, columns), broadcast, then the batch flattened.
   const as3d = (t: Tensor, rows: number, cols: number, isVectorRow: boolean) => {
@@ -61,29 +79,81 @@ function matmul(call: string, ex: Executor, x: Tensor, y: Tensor): Tensor {
   };
   const a = as3d(x, n, k, true);
   const b = as3d(y, k, m, false);
-  const shape = [...batch, ...(x.ndim > 1 ? [n] : []), ...(y.ndim > 1 ? [m] : [])];
-  const out = ex.empty(x.dtype, shape);
-  const out3d = out.viewAs([count, n, m], [n * m, m, 1], 0);
+  const out3d = out.viewAs([count, n, m], [n * m, m, 1], out.storageOffset);
   bmmInto(ex, out3d, a.tensor, b.tensor);
   for (const t of [a.tensor, a.temp, b.tensor, b.temp, out3d]) t?.dispose();
-  return out;
 }
 
-defineBuiltin('mm(Tensor self, Tensor mat2) -> Tensor', (ex, a: unknown, b: unknown) => {
-  const [x, y] = requireMatrixOperands('mm', a, b);
-  if (x.ndim !== 2 || y.ndim !== 2) throw invalidValue('mm', `expected 2-D matrices, got ${x.ndim}-D and ${y.ndim}-D`);
-  return matmul('mm', ex, x, y);
+/** The definition of a product whose second operand is argument `name`; `check` adds the op's own shape rule. */
+function product(name: string, other: string, check: (call: string, x: Tensor, y: Tensor) => void) {
+  type Args = OpArgs & { readonly self: Tensor } & Readonly<Record<string, unknown>>;
+  return {
+    schemas: [`${name}(Tensor self, Tensor ${other}) -> Tensor`],
+    result: (call: string, a: Args) => {
+      const [x, y] = requireMatrixOperands(call, a.self, a[other]);
+      check(call, x, y);
+      return planProduct(call, x, y);
+    },
+    kernel: (call: string, ex: Executor, out: Tensor, a: Args, plan: ProductPlan) => productInto(call, ex, out, a.self, a[other] as Tensor, plan),
+  };
+}
+
+export const MM = defineOp({
+  ...product('mm', 'mat2', (call, x, y) => {
+    if (x.ndim !== 2 || y.ndim !== 2) throw invalidValue(call, `expected 2-D matrices, got ${x.ndim}-D and ${y.ndim}-D`);
+  }),
+  derivatives: {
+    self: (g, a) => g.mm((a['mat2'] as Tensor).t()),
+    mat2: (g, a) => a.self.t().mm(g),
+  },
+  saves: ['self', 'mat2'],
+  autocast: 'lowerPrecision',
+  doc: 'matrix product of two 2-D tensors',
 });
-defineBuiltin('matmul(Tensor self, Tensor other) -> Tensor', (ex, a: unknown, b: unknown) => {
-  const [x, y] = requireMatrixOperands('matmul', a, b);
-  return matmul('matmul', ex, x, y);
+
+/** matmul's gradients, as matrices: vectors get a unit dimension, which the gradients drop again. */
+function matmulGrad(g: Tensor, a: Tensor, b: Tensor, which: 'self' | 'other'): Tensor {
+  const a2 = a.ndim === 1 ? a.unsqueeze(0) : a;
+  const b2 = b.ndim === 1 ? b.unsqueeze(1) : b;
+  let g2 = g;
+  if (a.ndim === 1) g2 = g2.unsqueeze(g2.ndim - (b.ndim === 1 ? 0 : 1));
+  if (b.ndim === 1) g2 = g2.unsqueeze(g2.ndim);
+  if (which === 'self') return sumTo(g2.matmul(b2.transpose(-1, -2)), a2.shape).reshape(...a.shape);
+  return sumTo(a2.transpose(-1, -2).matmul(g2), b2.shape).reshape(...b.shape);
+}
+
+export const MATMUL = defineOp({
+  ...product('matmul', 'other', () => undefined),
+  derivatives: {
+    self: (g, a) => matmulGrad(g, a.self, a['other'] as Tensor, 'self'),
+    other: (g, a) => matmulGrad(g, a.self, a['other'] as Tensor, 'other'),
+  },
+  saves: ['self', 'other'],
+  autocast: 'lowerPrecision',
+  doc: 'matrix product with broadcast batch dimensions; 1-D operands as a row or a column',
 });
-defineBuiltin('dot(Tensor self, Tensor tensor) -> Tensor', (ex, a: unknown, b: unknown) => {
-  const [x, y] = requireMatrixOperands('dot', a, b);
-  if (x.ndim !== 1 || y.ndim !== 1) throw invalidValue('dot', `1D tensors expected, but got ${x.ndim}D and ${y.ndim}D tensors`);
-  if (x.shape[0] !== y.shape[0]) throw invalidValue('dot', `inconsistent tensor size, expected tensor [${x.shape[0]}] and src [${y.shape[0]}] to have the same number of elements`);
-  return matmul('dot', ex, x, y);
+
+export const DOT = defineOp({
+  ...product('dot', 'tensor', (call, x, y) => {
+    if (x.ndim !== 1 || y.ndim !== 1) throw invalidValue(call, `1D tensors expected, but got ${x.ndim}D and ${y.ndim}D tensors`);
+    if (x.shape[0] !== y.shape[0]) throw invalidValue(call, `inconsistent tensor size, expected tensor [${x.shape[0]}] and src [${y.shape[0]}] to have the same number of elements`);
+  }),
+  derivatives: {
+    self: (g, a) => (a['tensor'] as Tensor).mul(g),
+    tensor: (g, a) => a.self.mul(g),
+  },
+  saves: ['self', 'tensor'],
+  autocast: 'float32',
+  doc: 'inner product of two 1-D tensors of one size',
 });
+
+declare module '../../tensor/tensor.js' {
+  interface Tensor {
+    mm: OpMethod<[mat2: Tensor]>;
+    matmul: OpMethod<[other: Tensor]>;
+    dot: OpMethod<[tensor: Tensor]>;
+  }
+}
 
 function softmaxArgs(call: string, self: unknown, dim: unknown, dtype?: unknown): [Tensor, number] {
   if (!(self instanceof Tensor)) throw invalidValue(call, 'self must be a Tensor', self);

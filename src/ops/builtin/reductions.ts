@@ -2,6 +2,7 @@ import { invalidValue } from '../../errors/errors.js';
 import { DTYPES, type DType } from '../../tensor/dtype.js';
 import { checkDim } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { type OpArgs, type OpMethod, defineOp } from '../define-op.js';
 import { ReduceOp } from '../../protocol/tensor-abi.js';
 import { TensorKernel } from '../../protocol/tensor-kernel-signatures.js';
 import { type Executor, viewOf } from '../executor.js';
@@ -53,36 +54,103 @@ function sumType(call: string, self: Tensor, dtype: unknown): DType {
   return DTYPES[self.dtype].category === 'floating' ? self.dtype : 'int64';
 }
 
-function reduction(call: string, op: ReduceOp, ex: Executor, self: Tensor, dim: unknown, keepdimArg: unknown, dtype: unknown): Tensor {
-  const keepdim = keepdimOf(call, keepdimArg);
-  const dims = reducedDims(call, self, dim);
-  if (op === ReduceOp.mean && DTYPES[(dtype as DType | undefined) ?? self.dtype].category !== 'floating') {
-    throw invalidValue(call, `could not infer the output dtype: the input dtype must be a floating point type, got ${self.dtype}`);
-  }
-  // max and min have no identity: PyTorch refuses to reduce a dimension of size 0 (sum gives 0, mean NaN).
-  if (op === ReduceOp.max || op === ReduceOp.min) {
-    const empty = self.ndim === 0 ? undefined : dims.find((d) => self.shape[d] === 0);
-    if (empty !== undefined) throw invalidValue(call, `expected reduction dim ${empty} to have non-zero size (input shape [${self.shape.join(", ")}])`);
-  }
-  const type = op === ReduceOp.sum ? sumType(call, self, dtype) : ((dtype as DType | undefined) ?? self.dtype);
-  const out = ex.empty(type, outShape(self, dims, keepdim));
-  reduceInto(ex, op, self, dims, keepdim, out);
-  return out;
+interface ReductionArgs extends OpArgs {
+  readonly self: Tensor;
+  readonly dim?: number | readonly number[] | null;
+  readonly keepdim?: boolean;
+  readonly dtype?: DType | null;
 }
 
-defineBuiltin('sum(Tensor self, *, ScalarType? dtype=None) -> Tensor', (ex, self: Tensor, dtype: unknown) => reduction('sum', ReduceOp.sum, ex, self, undefined, false, dtype));
-defineBuiltin('sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor', (ex, self: Tensor, dim: unknown, keepdim: unknown, dtype: unknown) =>
-  reduction('sum', ReduceOp.sum, ex, self, dim, keepdim, dtype),
-);
-defineBuiltin('mean(Tensor self, *, ScalarType? dtype=None) -> Tensor', (ex, self: Tensor, dtype: unknown) => reduction('mean', ReduceOp.mean, ex, self, undefined, false, dtype));
-defineBuiltin('mean.dim(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor', (ex, self: Tensor, dim: unknown, keepdim: unknown, dtype: unknown) =>
-  reduction('mean', ReduceOp.mean, ex, self, dim, keepdim, dtype),
-);
+interface ReductionPlan {
+  readonly shape: number[];
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  readonly keepdim: boolean;
+}
+
+/** The shape/dtype rule of a reduction: which dimensions, keepdim, the result dtype, and what PyTorch refuses. */
+function planReduction(op: ReduceOp) {
+  return (call: string, { self, dim, keepdim: keepdimArg, dtype }: ReductionArgs): ReductionPlan => {
+    const keepdim = keepdimOf(call, keepdimArg);
+    const dims = reducedDims(call, self, dim ?? undefined);
+    if (op === ReduceOp.mean && DTYPES[dtype ?? self.dtype].category !== 'floating') {
+      throw invalidValue(call, `could not infer the output dtype: the input dtype must be a floating point type, got ${self.dtype}`);
+    }
+    // max and min have no identity: PyTorch refuses to reduce a dimension of size 0 (sum gives 0, mean NaN).
+    if (op === ReduceOp.max || op === ReduceOp.min) {
+      const empty = self.ndim === 0 ? undefined : dims.find((d) => self.shape[d] === 0);
+      if (empty !== undefined) throw invalidValue(call, `expected reduction dim ${empty} to have non-zero size (input shape [${self.shape.join(", ")}])`);
+    }
+    const type = op === ReduceOp.sum ? sumType(call, self, dtype) : (dtype ?? self.dtype);
+    return { shape: outShape(self, dims, keepdim), dtype: type, dims, keepdim };
+  };
+}
+
+const reduceKernel = (op: ReduceOp) => (_call: string, ex: Executor, out: Tensor, { self }: ReductionArgs, plan: ReductionPlan) => reduceInto(ex, op, self, plan.dims, plan.keepdim, out);
+
+/** The gradient of a reduction: g with the reduced dims back (size 1), expanded to self's shape. */
+function expandReduced(g: Tensor, self: Tensor, dims: readonly number[], keepdim: boolean): Tensor {
+  let h = g;
+  if (!keepdim) for (const d of [...dims].sort((p, q) => p - q)) h = h.unsqueeze(d);
+  return h.expand(...self.shape).contiguous();
+}
+
+const REDUCE_SCHEMAS = (name: string, dimOverload: string) => [
+  `${name}(Tensor self, *, ScalarType? dtype=None) -> Tensor`,
+  `${name}.${dimOverload}(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor`,
+];
+
+export const SUM = defineOp({
+  schemas: REDUCE_SCHEMAS('sum', 'dim_IntList'),
+  result: planReduction(ReduceOp.sum),
+  kernel: reduceKernel(ReduceOp.sum),
+  derivatives: {
+    self: (g, a: ReductionArgs) => {
+      const plan = planReduction(ReduceOp.sum)('sum backward', a);
+      return expandReduced(g, a.self, plan.dims, plan.keepdim);
+    },
+  },
+  autocast: 'float32',
+  doc: 'sum over dim (all when omitted); integers and bools sum into int64',
+});
+
+export const MEAN = defineOp({
+  schemas: REDUCE_SCHEMAS('mean', 'dim'),
+  result: planReduction(ReduceOp.mean),
+  kernel: reduceKernel(ReduceOp.mean),
+  derivatives: {
+    self: (g, a: ReductionArgs) => {
+      const plan = planReduction(ReduceOp.mean)('mean backward', a);
+      const count = plan.dims.reduce((p, d) => p * a.self.shape[d]!, 1);
+      return expandReduced(g.div(count), a.self, plan.dims, plan.keepdim);
+    },
+  },
+  autocast: 'float32',
+  doc: 'mean over dim (all when omitted); floating dtypes only; NaN over nothing',
+});
+
+export const AMAX = defineOp({
+  schemas: ['amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor'],
+  result: planReduction(ReduceOp.max),
+  kernel: reduceKernel(ReduceOp.max),
+  doc: 'the largest elements over dim (all when empty); refused over a dimension of size 0',
+});
+
+declare module '../../tensor/tensor.js' {
+  interface Tensor {
+    sum: OpMethod<[dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType]>;
+    mean: OpMethod<[dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType]>;
+    amax: OpMethod<[dim?: number | readonly number[], keepdim?: boolean]>;
+  }
+}
+
 defineBuiltin('max(Tensor self) -> Tensor', (ex, self: Tensor) => {
   if (self.numel() === 0) throw invalidValue('max', 'expected a non-empty tensor (max has no identity)');
-  return reduction('max', ReduceOp.max, ex, self, undefined, false, undefined);
+  const plan = planReduction(ReduceOp.max)('max', { self });
+  const out = ex.empty(plan.dtype, plan.shape);
+  reduceInto(ex, ReduceOp.max, self, plan.dims, plan.keepdim, out);
+  return out;
 });
-defineBuiltin('amax(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor', (ex, self: Tensor, dim: unknown, keepdim: unknown) => reduction('amax', ReduceOp.max, ex, self, dim, keepdim, undefined));
 defineBuiltin('max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)', (ex, self: Tensor, dim: unknown, keepdimArg: unknown) => {
   const call = 'max';
   const keepdim = keepdimOf(call, keepdimArg);
