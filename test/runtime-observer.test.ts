@@ -98,7 +98,8 @@ describe('the observer channel', () => {
     rt.free(p);
     stop();
     expect(of('allocation')).toContainEqual({ device: 0, ptr: p, size: 4096, call: 'malloc' });
-    expect(of('kernelLaunch')).toMatchObject([{ device: 0, kernel: 'randomUniform', argc: 6, call: 'randomUniform' }]);
+    // A typed launch reports its argument words: the 1-d out tensor (5 words), the key (2) and the offset.
+    expect(of('kernelLaunch')).toMatchObject([{ device: 0, kernel: 'randomUniform', argc: 8, call: 'randomUniform', writes: [[p, 64]] }]);
     expect(of('memset')).toMatchObject([{ device: 0, ptr: p, bytes: 64, value: 7, call: 'memsetAsync' }]);
     expect(of('copy')).toMatchObject([{ device: 0, bytes: 64, kind: 'deviceToHost', call: 'memcpyAsync' }]);
     expect(of('copy')[0]!.pinned).toEqual([pinned.byteOffset]);

@@ -7,66 +7,50 @@
 import type { KernelContext } from '../src/protocol/kernel-context.js';
 import { ErrorCode, errorCodeFromNumber } from '../src/errors/error-code.js';
 import { OpenRegError } from '../src/errors/openreg-error.js';
-import { RandomDType } from '../src/protocol/random-dtype.js';
+import { type TensorArg, typedKernel } from '../src/protocol/kernel-abi.js';
+import { DTypeCode } from '../src/protocol/tensor-abi.js';
+import { RandomKernel } from '../src/protocol/tensor-kernel-signatures.js';
 import { PhiloxStream, toUnitFloat32, toUnitFloat64 } from '../src/protocol/philox.js';
 
 const philox = new PhiloxStream();
 const TWO_PI = 2 * Math.PI;
 
-/** Keys the Philox stream with the seed and returns the view the fill writes. */
-function target(ctx: KernelContext, ptr: number, count: number, dtype: number, seedLo: number, seedHi: number): Float32Array | Float64Array | Int32Array {
+/** Keys the Philox stream with the seed and returns the view the fill writes (its memory was bounds-checked by the decoder). */
+function target(out: TensorArg, seedLo: number, seedHi: number): Float32Array | Float64Array | Int32Array {
   philox.reset(seedLo, seedHi);
-  if (dtype === RandomDType.float64) return ctx.f64(ptr, count);
-  if (dtype === RandomDType.int32) return ctx.i32(ptr, count);
-  return ctx.f32(ptr, count);
+  if (out.dtype === DTypeCode.float64) return new Float64Array(out.memory, out.byteOffset, out.numel);
+  if (out.dtype === DTypeCode.int32) return new Int32Array(out.memory, out.byteOffset, out.numel);
+  if (out.dtype === DTypeCode.float32) return new Float32Array(out.memory, out.byteOffset, out.numel);
+  throw new RangeError(`random fills write float32, float64 or int32, not dtype code ${out.dtype}`);
 }
 
 /** Uniform in [0, 1): one value per float32 element, two per float64 element. */
-export function randomUniform(ctx: KernelContext, ptr: number, count: number, dtype: number, seedLo: number, seedHi: number, offset: number): void {
-  const out = target(ctx, ptr, count, dtype, seedLo, seedHi);
-  if (dtype === RandomDType.float64) {
-    for (let i = 0; i < count; i++) out[i] = toUnitFloat64(philox.value(offset + 2 * i), philox.value(offset + 2 * i + 1));
+export const randomUniform = typedKernel(RandomKernel.uniform, (_ctx, { out, seedLo, seedHi, offset }) => {
+  const v = target(out, seedLo, seedHi);
+  const count = v.length;
+  if (out.dtype === DTypeCode.float64) {
+    for (let i = 0; i < count; i++) v[i] = toUnitFloat64(philox.value(offset + 2 * i), philox.value(offset + 2 * i + 1));
   } else {
-    for (let i = 0; i < count; i++) out[i] = toUnitFloat32(philox.value(offset + i));
+    for (let i = 0; i < count; i++) v[i] = toUnitFloat32(philox.value(offset + i));
   }
-}
+});
 
 /** Normal(mean, std) by Box-Muller: two values per element. */
-export function randomNormal(
-  ctx: KernelContext,
-  ptr: number,
-  count: number,
-  dtype: number,
-  seedLo: number,
-  seedHi: number,
-  offset: number,
-  mean: number,
-  std: number,
-): void {
-  const out = target(ctx, ptr, count, dtype, seedLo, seedHi);
-  for (let i = 0; i < count; i++) {
+export const randomNormal = typedKernel(RandomKernel.normal, (_ctx, { out, seedLo, seedHi, offset, mean, std }) => {
+  const v = target(out, seedLo, seedHi);
+  for (let i = 0; i < v.length; i++) {
     const u1 = (philox.value(offset + 2 * i) + 1) * 2 ** -32; // (0, 1]: log is finite
     const u2 = philox.value(offset + 2 * i + 1) * 2 ** -32;
-    out[i] = mean + std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(TWO_PI * u2);
+    v[i] = mean + std * Math.sqrt(-2 * Math.log(u1)) * Math.cos(TWO_PI * u2);
   }
-}
+});
 
 /** Integers in [low, high): one value per element. */
-export function randomInt(
-  ctx: KernelContext,
-  ptr: number,
-  count: number,
-  dtype: number,
-  seedLo: number,
-  seedHi: number,
-  offset: number,
-  low: number,
-  high: number,
-): void {
-  const out = target(ctx, ptr, count, dtype, seedLo, seedHi);
+export const randomInt = typedKernel(RandomKernel.int, (_ctx, { out, seedLo, seedHi, offset, low, high }) => {
+  const v = target(out, seedLo, seedHi);
   const range = high - low;
-  for (let i = 0; i < count; i++) out[i] = low + Math.floor((philox.value(offset + i) * range) / 2 ** 32);
-}
+  for (let i = 0; i < v.length; i++) v[i] = low + Math.floor((philox.value(offset + i) * range) / 2 ** 32);
+});
 
 export * from './tensor-kernels.js';
 export * from './tensor-linalg-kernels.js';

@@ -33,3 +33,14 @@ export const TensorKernel = {
   cat: kernelSignature('tensorCat', { out: Param.output, inputs: Param.inputs, dim: Param.int }),
 } as const;
 export type TensorKernel = (typeof TensorKernel)[keyof typeof TensorKernel];
+
+/**
+ * The random fills behind rt.randomUniform, rt.randomNormal and rt.randomInt: `out` is the
+ * buffer as a 1-D float32, float64 or int32 tensor; the Philox key and the offset reserved
+ * on the host for the fill's first value.
+ */
+export const RandomKernel = {
+  uniform: kernelSignature('randomUniform', { out: Param.output, seedLo: Param.int, seedHi: Param.int, offset: Param.float }),
+  normal: kernelSignature('randomNormal', { out: Param.output, seedLo: Param.int, seedHi: Param.int, offset: Param.float, mean: Param.float, std: Param.float }),
+  int: kernelSignature('randomInt', { out: Param.output, seedLo: Param.int, seedHi: Param.int, offset: Param.float, low: Param.float, high: Param.float }),
+} as const;

@@ -1,6 +1,7 @@
 import { reached } from '../device/stream-queue.js';
 import { invalidValue } from '../errors/errors.js';
 import { DeviceWord } from '../protocol/layout.js';
+import { ArgumentWords, type OperandLayout, type TensorOperand, accessesOf, encodeArguments } from '../protocol/kernel-abi.js';
 import type { KernelService } from './kernel-service.js';
 import type { MemoryService } from './memory-service.js';
 import type { RuntimeApi, IntegrationContext } from './runtime-api.js';
@@ -8,6 +9,10 @@ import type { RuntimeCore } from './runtime-core.js';
 import { kQueue } from './symbols.js';
 
 /** The integration layer's view of a runtime: its internals, narrowed to IntegrationContext. */
+/** The built-in typed launches encode here (one at a time on the main thread). */
+const words = new ArgumentWords();
+const OPERAND_LAYOUT: OperandLayout<TensorOperand> = { dtype: (o) => o.dtype, ptr: (o) => o.ptr, shape: (o) => o.shape, strides: (o) => o.strides };
+
 export function integrationContext(core: RuntimeCore, api: RuntimeApi, memory: MemoryService, kernels: KernelService): IntegrationContext {
   return {
     api,
@@ -37,7 +42,10 @@ export function integrationContext(core: RuntimeCore, api: RuntimeApi, memory: M
       if (queue.device.index !== device) throw invalidValue(call, `the stream is on device ${queue.device.index} but the buffer is on device ${device}`);
       queue.device.throwIfFailed(call);
       const values = args();
-      if (values !== undefined) kernels.launch(call, queue, kernel, values);
+      if (values === undefined) return;
+      if (kernel.signature === undefined) throw invalidValue(call, `${kernel.name} is not a typed kernel`);
+      encodeArguments(kernel.signature, values, OPERAND_LAYOUT, words);
+      kernels.enqueueTyped(call, queue, kernel, words.data, words.length, accessesOf(kernel.signature, values, OPERAND_LAYOUT));
     },
     currentHostFunction: () => kernels.currentHostFunction(),
     kernelName: (id) => core.kernelNames.get(id) ?? `kernel #${id}`,

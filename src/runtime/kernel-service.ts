@@ -138,7 +138,14 @@ export class KernelService {
     queue.device.throwIfFailed(call);
     const fault = core.faults.take(queue.device.index, 'kernel');
     if (fault !== undefined) return this.launch(call, queue, core.faultKernel!, [fault]);
-    const block = count > MAX_INLINE_ARG_WORDS ? stage(queue, words, count) : undefined;
+    this.enqueueTyped(call, queue, kernel, words, count, accesses, stage);
+  }
+
+  /** Enqueues a checked typed launch on `queue` (the built-in random fills come here directly); `stage` is needed only for a long block. */
+  enqueueTyped(call: string, queue: StreamQueue, kernel: Kernel, words: Float64Array, count: number, accesses: LaunchOptions | undefined, stage?: StageArguments): void {
+    const core = this.#core;
+    if (count > MAX_INLINE_ARG_WORDS && stage === undefined) throw invalidValue(call, `${kernel.name}'s ${count} argument words need an argument block, which this launch cannot stage`);
+    const block = count > MAX_INLINE_ARG_WORDS ? stage!(queue, words, count) : undefined;
     let seq: number;
     try {
       seq = core.observer.timing

@@ -1,5 +1,5 @@
 import type { StreamPosition } from '../device/stream-queue.js';
-import type { KernelArg } from '../protocol/command.js';
+import type { LaunchArgs, Params } from '../protocol/kernel-abi.js';
 import type { DevicePtr } from '../protocol/pointer.js';
 import type { CallCorrelation } from './call-correlation.js';
 import type { Stream } from './handles.js';
@@ -60,10 +60,11 @@ export interface IntegrationContext {
   pointerAttributes(call: string, ptr: unknown): PointerAttributes;
   isPinned(call: string, view: unknown): boolean;
   /**
-   * Launches a built-in kernel under `call`'s name on `stream` (default: the device's current
-   * stream), after checking the stream; `args()` runs last and returns undefined to launch nothing.
+   * Launches a built-in typed kernel under `call`'s name on `stream` (default: the device's
+   * current stream), after checking the stream; `args()` runs last and returns undefined to
+   * launch nothing. What the kernel writes and reads follows from its signature.
    */
-  launch(call: string, kernel: Kernel, device: number, stream: unknown, args: () => readonly KernelArg[] | undefined): void;
+  launch(call: string, kernel: Kernel, device: number, stream: unknown, args: () => LaunchArgs<Params> | undefined): void;
   /** Inside a host function launched while hostFunction was observed: that launch's event (the same object observers got). */
   currentHostFunction(): RuntimeEvents['hostFunction'] | undefined;
   /** The name of a loaded kernel. */

@@ -1,7 +1,8 @@
 import { invalidValue } from '../../errors/errors.js';
 import { given, requireFinite, requireInteger, requireOneOf, requireOptions } from '../../errors/validate.js';
 import type { DevicePtr } from '../../protocol/pointer.js';
-import { RANDOM_DTYPE_BYTES, RandomDType } from '../../protocol/random-dtype.js';
+import { RANDOM_DTYPE_BYTES, type RandomDType } from '../../protocol/random-dtype.js';
+import { DTypeCode } from '../../protocol/tensor-abi.js';
 import type { Stream } from '../../runtime/handles.js';
 import type { Kernel, KernelModule } from '../../runtime/kernel-module.js';
 import type { IntegrationContext } from '../../runtime/runtime-api.js';
@@ -68,7 +69,7 @@ export class RandomFills {
     const call = 'randomUniform';
     this.#ctx.open(call);
     const o = requireOptions<RandomOptions<RandomDType>>(call, options);
-    this.#fill(call, this.#uniform, ptr, count, given(o.dtype, 'float32'), FLOATS, o, o.dtype === 'float64' ? 2 : 1, []);
+    this.#fill(call, this.#uniform, ptr, count, given(o.dtype, 'float32'), FLOATS, o, o.dtype === 'float64' ? 2 : 1, {});
   }
 
   randomNormal(ptr: unknown, count: unknown, options?: unknown): void {
@@ -77,7 +78,7 @@ export class RandomFills {
     const o = requireOptions<RandomOptions<RandomDType> & { mean: number; std: number }>(call, options);
     const mean = requireFinite(call, 'options.mean', given(o.mean, 0));
     const std = requireFinite(call, 'options.std', given(o.std, 1), 0);
-    this.#fill(call, this.#normal, ptr, count, given(o.dtype, 'float32'), FLOATS, o, 2, [mean, std]);
+    this.#fill(call, this.#normal, ptr, count, given(o.dtype, 'float32'), FLOATS, o, 2, { mean, std });
   }
 
   randomInt(ptr: unknown, count: unknown, low: unknown, high: unknown, options?: unknown): void {
@@ -90,7 +91,7 @@ export class RandomFills {
     if (typeof high !== 'number' || !Number.isSafeInteger(high) || high > max || high <= low || high - low > 2 ** 32) {
       throw invalidValue(call, `high must be an integer in (low, min(low + 2^32, ${max})]`, high);
     }
-    this.#fill(call, this.#int, ptr, count, dtype, ALL, o, 1, [low, high]);
+    this.#fill(call, this.#int, ptr, count, dtype, ALL, o, 1, { low, high });
   }
 
   /** Reserves the generator's offsets at launch, then launches a built-in fill on the buffer's device. */
@@ -103,7 +104,7 @@ export class RandomFills {
     dtypes: readonly RandomDType[],
     options: Partial<RandomOptions<RandomDType>>,
     valuesPerElement: number,
-    extra: number[],
+    extra: Readonly<Record<string, number>>,
   ): void {
     const n = requireInteger(call, 'count', count, 0);
     const type = requireOneOf(call, 'options.dtype', dtype, dtypes);
@@ -118,7 +119,8 @@ export class RandomFills {
       if (n === 0) return undefined;
       const [seedLo, seedHi] = generator.key;
       const offset = generator.reserve(n * valuesPerElement);
-      return [ptr as DevicePtr, n, RandomDType[type], seedLo, seedHi, offset, ...extra];
+      const out = { dtype: DTypeCode[type], ptr: ptr as DevicePtr, shape: [n], strides: [1] };
+      return { out, seedLo, seedHi, offset, ...extra };
     });
   }
 }
