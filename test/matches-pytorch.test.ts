@@ -80,7 +80,7 @@ function run(c: Case, device: string): o.Tensor | o.Tensor[] {
       return k.dim === undefined ? self.max() : self.max(k.dim as number, k.keepdim ?? false);
     case 'softmax':
     case 'logSoftmax':
-      return self[c.op](k.dim as number);
+      return self[c.op](k.dim as number, k.dtype);
     default:
       return (self as unknown as Record<string, (x?: unknown) => o.Tensor>)[c.op]!.call(self, ...(args.length > 1 ? [other] : []));
   }

@@ -221,7 +221,7 @@ function definedIn(category: AutocastCategory): string[] {
 /** The policy of the builtin ops (openreg's backend registers it for its device type too): each defineOp's category, and the ops not yet defined that way. */
 export const DEFAULT_AUTOCAST_POLICY: AutocastPolicy = {
   lowerPrecision: definedIn('lowerPrecision'),
-  float32: ['softmax.int', 'log_softmax.int', ...definedIn('float32')],
+  float32: definedIn('float32'),
   promote: definedIn('promote'),
 };
 registerAutocastPolicy('cpu', DEFAULT_AUTOCAST_POLICY);

@@ -400,13 +400,7 @@ export class Tensor implements Disposable {
 
 
 
-  softmax(dim: number): Tensor {
-    return op('softmax', 'softmax.int', [this, dim]) as Tensor;
-  }
 
-  logSoftmax(dim: number): Tensor {
-    return op('logSoftmax', 'log_softmax.int', [this, dim]) as Tensor;
-  }
 
   // ------------------------------------------------------------ devices and dtypes
   /** A tensor on `device` or of `dtype` (this tensor itself when nothing changes). */
@@ -680,14 +674,14 @@ export function tooManyArguments(method: string, max: number, count: number): Op
 }
 
 /**
- * The most arguments each method takes: more is refused (`x.exp(1)`, `x.softmax(0, 'float16')`
+ * The most arguments each method takes: more is refused (`x.clone(1)`, `x.max(0, true, 1)`
  * would otherwise be ignored silently). Promise-returning methods reject instead of throwing.
  */
 const METHOD_ARITY: Readonly<Record<string, number>> = {
   requiresGrad_: 1, dim: 0, numel: 0, isContiguous: 0, dataPtr: 0, storageDataPtr: 0, dispose: 0, backward: 2, detach: 0, registerHook: 1, registerPostAccumulateGradHook: 1, retainGrad: 0,
   transpose: 2, t: 0, slice: 4, select: 2, asStrided: 3, unsqueeze: 1, squeeze: 1, flatten: 2, contiguous: 0, clone: 0,
   abs: 0, fill_: 1, zero_: 0, copy_: 1,
-  max: 2, softmax: 1, logSoftmax: 1, to: 2,
+  max: 2, to: 2,
   cpu: 1, cpuSync: 1, ready: 1, data: 1, dataSync: 1, toArray: 1, toArraySync: 1, item: 1, itemSync: 1, isPinned: 0, pinMemory: 0, recordStream: 1,
 };
 const PROMISED_METHODS = new Set(['cpu', 'ready', 'data', 'toArray', 'item']);

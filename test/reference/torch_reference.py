@@ -112,8 +112,8 @@ CALLS = {
     'mean': lambda a, dim=None, keepdim=False: a.mean() if dim is None else a.mean(dim, keepdim=keepdim),
     'amax': lambda a, dim=(), keepdim=False: a.amax(dim, keepdim=keepdim),
     'max': lambda a, dim=None, keepdim=False: a.max() if dim is None else tuple(a.max(dim, keepdim=keepdim)),
-    'softmax': lambda a, dim: a.softmax(dim),
-    'logSoftmax': lambda a, dim: a.log_softmax(dim),
+    'softmax': lambda a, dim, dtype=None: a.softmax(dim) if dtype is None else a.softmax(dim, dtype=DTYPES[dtype]),
+    'logSoftmax': lambda a, dim, dtype=None: a.log_softmax(dim) if dtype is None else a.log_softmax(dim, dtype=DTYPES[dtype]),
     'matmul': lambda a, b: a.matmul(b),
     'mm': lambda a, b: a.mm(b),
     'dot': lambda a, b: a.dot(b),
@@ -225,6 +225,11 @@ for d in ['float16', 'float32', 'float64', 'int64']:
         for dim in list(range(len(shape))) + [-1]:
             case('softmax', [tensor_arg(d, shape)], {'dim': dim})
             case('logSoftmax', [tensor_arg(d, shape)], {'dim': dim})
+# softmax's dtype: the input is taken in it (so integer inputs work), the result has it.
+for d in ['int64', 'float16', 'float32']:
+    for target in ['float32', 'float64']:
+        case('softmax', [tensor_arg(d, [2, 3])], {'dim': 1, 'dtype': target})
+        case('logSoftmax', [tensor_arg(d, [2, 3])], {'dim': 0, 'dtype': target})
 
 # Factories: dtype inference and values that do not fit.
 for data in [[1, 2], [1.5, 2], [True, False], [[1, 2], [3, 4]], [1e40], [-1e40], [2**62], [[]], []]:

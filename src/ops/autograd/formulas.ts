@@ -1,7 +1,7 @@
 import { dispatcher } from '../../dispatch/registry.js';
 import { excludingKey } from '../../dispatch/dispatch-state.js';
 import { checkDim } from '../../tensor/shape.js';
-import { Tensor, op } from '../../tensor/tensor.js';
+import { Tensor } from '../../tensor/tensor.js';
 import { filled } from './engine.js';
 import { checkInPlace, outputsOf, recordMissing, tensorInputs } from './graph.js';
 import { formula, sumTo } from './formula.js';
@@ -9,8 +9,6 @@ import { formula, sumTo } from './formula.js';
 /** The gradient formulas of the builtin ops not yet defined with defineOp (which carry their own derivatives). */
 
 formula('abs', [0], (g, _o, x: Tensor) => [g.mul(x.gt(0).to(x.dtype).sub(x.lt(0).to(x.dtype)))]);
-formula('softmax.int', ['result'], (g, out, _x: Tensor, dim: number) => [op('softmax backward', '_softmax_backward_data', [g, out, dim, out.dtype]) as Tensor]);
-formula('log_softmax.int', ['result'], (g, out, _x: Tensor, dim: number) => [g.sub(out.exp().mul(g.sum(dim, true)))]);
 formula('view', [], (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
 formula('reshape', [], (g, _o, x: Tensor) => [g.reshape(...x.shape)]);
 formula('transpose.int', [], (g, _o, _x: Tensor, d0: number, d1: number) => [g.transpose(d0, d1)]);

@@ -2,9 +2,9 @@ import { invalidValue } from '../../errors/errors.js';
 import { UnaryOp } from '../../protocol/tensor-abi.js';
 import { TensorKernel } from '../../protocol/tensor-kernel-signatures.js';
 import { registerStub, stubKernel } from '../../dispatch/stubs.js';
-import { DTYPES, type DType, isDType } from '../../tensor/dtype.js';
+import { DTYPES, type DType } from '../../tensor/dtype.js';
 import { broadcastShapes, checkDim, contiguousStrides, expandStrides, viewStrides } from '../../tensor/shape.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { Tensor, op } from '../../tensor/tensor.js';
 import type { Executor } from '../executor.js';
 import { defineBuiltin, executorOf } from '../register.js';
 import { type OpArgs, type OpMethod, defineOp } from '../define-op.js';
@@ -155,22 +155,46 @@ declare module '../../tensor/tensor.js' {
   }
 }
 
-function softmaxArgs(call: string, self: unknown, dim: unknown, dtype?: unknown): [Tensor, number] {
-  if (!(self instanceof Tensor)) throw invalidValue(call, 'self must be a Tensor', self);
-  // The dtype argument is not applied (see the README's deviations), but a bad one is still refused.
-  if (dtype !== undefined && !isDType(dtype)) throw invalidValue(call, 'dtype must be a dtype name', dtype);
-  if (DTYPES[self.dtype].category !== 'floating') throw invalidValue(call, `softmax is not implemented for ${self.dtype} tensors`);
-  return [self, checkDim(call, dim, self.ndim)];
+interface SoftmaxArgs extends OpArgs {
+  readonly self: Tensor;
+  readonly dim: number;
+  readonly dtype?: DType | null;
 }
 
-function softmax(call: string, log: boolean, ex: Executor, self: Tensor, d: number): Tensor {
-  const out = ex.empty(self.dtype, self.shape);
-  ex.launch(TensorKernel.softmax, { log: log ? 1 : 0, out, x: self, dim: d });
-  return out;
+/** softmax's rule: a floating result (the input's dtype, or `dtype`, which the input is taken in). */
+function planSoftmax(call: string, { self, dim, dtype }: SoftmaxArgs): { shape: readonly number[]; dtype: DType; dim: number } {
+  const type = dtype ?? self.dtype;
+  if (DTYPES[type].category !== 'floating') throw invalidValue(call, `softmax is not implemented for ${type} tensors`);
+  return { shape: self.shape, dtype: type, dim: checkDim(call, dim, self.ndim) };
 }
 
-defineBuiltin('softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor', (ex, self: unknown, dim: unknown, dtype: unknown) => softmax('softmax', false, ex, ...softmaxArgs('softmax', self, dim, dtype)));
-defineBuiltin('log_softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor', (ex, self: unknown, dim: unknown, dtype: unknown) => softmax('logSoftmax', true, ex, ...softmaxArgs('logSoftmax', self, dim, dtype)));
+/** A gradient computed in the result's dtype, back in the input's (they differ when `dtype` was given). */
+const inInputType = (grad: Tensor, self: Tensor): Tensor => (grad.dtype === self.dtype ? grad : grad.to(self.dtype));
+
+/** softmax and log_softmax along dim: the kernel reads the input in any dtype and computes in doubles. */
+function softmaxOp(name: string, method: string, log: boolean, derivative: (g: Tensor, y: Tensor, dim: number) => Tensor, doc: string) {
+  return defineOp({
+    schemas: [`${name}.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor`],
+    method,
+    result: planSoftmax,
+    kernel: (_call, ex, out, { self }: SoftmaxArgs, plan) => ex.launch(TensorKernel.softmax, { log: log ? 1 : 0, out, x: self, dim: plan.dim }),
+    derivatives: { self: (g, a: SoftmaxArgs, y) => inInputType(derivative(g, y, checkDim(name, a.dim, y.ndim)), a.self) },
+    saves: ['result'],
+    autocast: 'float32',
+    doc,
+  });
+}
+
+export const SOFTMAX = softmaxOp('softmax', 'softmax', false, (g, y, dim) => op('softmax backward', '_softmax_backward_data', [g, y, dim, y.dtype]) as Tensor, 'exp(self) / Σ exp(self) along dim, in dtype when given');
+export const LOG_SOFTMAX = softmaxOp('log_softmax', 'logSoftmax', true, (g, y, dim) => g.sub(y.exp().mul(g.sum(dim, true))), 'self − log Σ exp(self) along dim, in dtype when given');
+
+declare module '../../tensor/tensor.js' {
+  interface Tensor {
+    softmax: OpMethod<[dim: number, dtype?: DType]>;
+    logSoftmax: OpMethod<[dim: number, dtype?: DType]>;
+  }
+}
+
 defineBuiltin('_softmax_backward_data(Tensor grad_output, Tensor output, int dim, ScalarType input_dtype) -> Tensor', (ex, g: Tensor, y: Tensor, dim: number) => {
   const out = ex.empty(y.dtype, y.shape);
   const d = checkDim('softmax backward', dim, y.ndim);
