@@ -51,6 +51,7 @@ export type { NestedArray, TensorData } from './tensor/host-data.js';
 export { noGrad, isGradEnabled, withGradEnabled } from './tensor/grad-mode.js';
 export { tensor, empty, emptyStrided, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, cpuGenerator } from './ops/factories.js';
 export type { TensorOptions, RandomTensorOptions } from './ops/factories.js';
+export { cat } from './ops/builtin/cat.js';
 export { registerStub } from './dispatch/stubs.js';
 export type { StubKernel } from './dispatch/stubs.js';
 export type { BackendKey, DispatchKey } from './dispatch/dispatcher.js';

@@ -116,3 +116,30 @@ describe('tensor kernels through the typed ABI', () => {
     expect(launched.filter((k) => k !== 'tensorFill' && k !== 'tensorUnary')).toEqual(['tensorBinaryContiguous', 'tensorBinary', 'tensorBinary', 'tensorMatmulPlain', 'tensorMatmul']);
   });
 });
+
+describe('typed launch accesses', () => {
+  it('a launch given only { stream } keeps the reads and writes its signature declares', async () => {
+    const m = await typedModule();
+    const x = deviceFloats([1, 2]);
+    const s = rt.streamCreate();
+    const seen: unknown[] = [];
+    const stop = rt.observe({ kernelLaunch: (e) => void seen.push(e.writes) });
+    rt.launchKernel(m.getFunction('scale'), { x: { ptr: x, dtype: 'float32', shape: [2] }, factor: 2 }, { stream: s });
+    rt.launchKernel(m.getFunction('scale'), { x: { ptr: x, dtype: 'float32', shape: [2] }, factor: 2 }, { stream: s, writes: [[x, 4]] });
+    stop();
+    expect(seen).toEqual([[[x, 8]], [[x, 4]]]);
+    await rt.streamSynchronize(s);
+    rt.free(x);
+  });
+});
+
+describe('peer copies through the backend interface', () => {
+  it('a copy into a tensor whose device was reset is refused, never written into memory a newer tensor owns', async () => {
+    const y = o.zeros([3], { device: 'openreg:1' });
+    await rt.deviceReset(1);
+    const z = o.zeros([3], { device: 'openreg:1' });
+    const x = o.tensor([1, 2, 3], { device: 'openreg:0', dtype: 'float32' });
+    expect(expectCode(() => y.copy_(x), ErrorCode.INVALID_HANDLE).message).toMatch(/^copy_: .*freed by deviceReset\(1\)/);
+    expect(await z.toArray()).toEqual([0, 0, 0]);
+  });
+});

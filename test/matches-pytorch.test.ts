@@ -78,6 +78,8 @@ function run(c: Case, device: string): o.Tensor | o.Tensor[] {
       return self.amax(k.dim ?? [], k.keepdim ?? false);
     case 'max':
       return k.dim === undefined ? self.max() : self.max(k.dim as number, k.keepdim ?? false);
+    case 'cat':
+      return o.cat(args[0] as o.Tensor[], k.dim as number);
     case 'softmax':
     case 'logSoftmax':
       return self[c.op](k.dim as number, k.dtype);

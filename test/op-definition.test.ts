@@ -77,3 +77,37 @@ describe('the registry is the source of methods and docs', () => {
     expect(readFileSync(new URL('../docs/ops.md', import.meta.url), 'utf8')).toBe(opReference());
   });
 });
+
+describe('cat: a function variant with a Tensor[] argument of any length', () => {
+  it.each(['openreg', 'cpu', 'meta'])('joins 700 tensors in one launch on %s (their argument block goes through device memory on openreg)', async (device) => {
+    const parts = Array.from({ length: 700 }, (_, i) => o.full([1, 2], i, { device, dtype: 'float32' }));
+    const joined = o.cat(parts);
+    expect([joined.shape, joined.dtype]).toEqual([[700, 2], 'float32']);
+    if (device === 'meta') return;
+    const values = (await joined.toArray()) as number[][];
+    expect(values.every((row, i) => row[0] === i && row[1] === i)).toBe(true);
+  });
+
+  it("gives each tensor of the list its slice of the gradient, in its own dtype", async () => {
+    const a = o.tensor([[1, 2], [3, 4]], { device: 'openreg', dtype: 'float32', requiresGrad: true });
+    const b = o.tensor([[5, 6]], { device: 'openreg', dtype: 'float64', requiresGrad: true });
+    const c = o.cat([a, b]);
+    expect([c.dtype, c.gradFn?.name]).toEqual(['float64', 'catBackward']);
+    c.mul(o.tensor([[1, 1], [2, 2], [3, 3]], { device: 'openreg', dtype: 'float64' })).sum().backward();
+    expect([a.grad!.dtype, await a.grad!.toArray()]).toEqual(['float32', [[1, 1], [2, 2]]]);
+    expect([b.grad!.dtype, await b.grad!.toArray()]).toEqual(['float64', [[3, 3]]]);
+  });
+});
+
+describe('binding defaults', () => {
+  it('fills list defaults of bools and strings from the schema, and repeats one int for an int[N]', async () => {
+    using lib = new o.Library('bindingdefaults');
+    lib.define("pick(Tensor x, bool[2] mask=[True, False], str[] names=['a', 'b'], int[2] k=1) -> Tensor");
+    let seen: unknown[] = [];
+    lib.impl('pick', 'cpu', (x: Tensor, mask: unknown, names: unknown, k: unknown) => ((seen = [mask, names, k]), x.clone()));
+    callOp('bindingdefaults::pick', o.tensor([1]));
+    expect(seen).toEqual([[true, false], ['a', 'b'], [1, 1]]);
+    callOp('bindingdefaults::pick', o.tensor([1]), [false, true], ['z'], 3);
+    expect(seen).toEqual([[false, true], ['z'], [3, 3]]);
+  });
+});

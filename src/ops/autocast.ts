@@ -192,7 +192,8 @@ function autocastKernel(name: string, next: Redispatch, args: readonly unknown[]
   let target: DType | undefined;
   if (policy?.lowerPrecision.includes(name)) target = state.dtype;
   else if (policy?.float32.includes(name)) target = 'float32';
-  else if (policy?.promote.includes(name)) target = args.filter(floating).reduce<DType | undefined>((w, t) => (w === undefined ? t.dtype : promoteTypes(w, t.dtype)), undefined);
+  // A Tensor[] argument (cat) takes part too.
+  else if (policy?.promote.includes(name)) target = tensorsIn(args).filter(floating).reduce<DType | undefined>((w, t) => (w === undefined ? t.dtype : promoteTypes(w, t.dtype)), undefined);
   const cast = (a: unknown): unknown => {
     if (target === undefined || !floating(a) || a.device.type !== state.deviceType || a.dtype === target) return a;
     if (a.gradFn !== undefined) return a.to(target);

@@ -4,6 +4,7 @@ import './builtin/views.js';
 import './builtin/elementwise.js';
 import './builtin/reductions.js';
 import './builtin/linalg.js';
+import './builtin/cat.js';
 import './builtin/copies.js';
 import './reads.js';
 import './autograd/engine.js';

@@ -34,6 +34,8 @@ export interface OpDefinition<A extends OpArgs, R extends OpResult> {
   readonly schemas: readonly string[];
   /** The Tensor method's name (the op's name when omitted), or false for none. */
   readonly method?: string | false;
+  /** The name of a function variant (`torch.cat`): `DefinedOp.call`, which the package exports under that name. */
+  readonly function?: string;
   /** Generates `name_.overload(Tensor(a!) self, …) -> Tensor(a!)` per overload, and the method `name_`. */
   readonly inplace?: boolean;
   /** Generates `name.out(…, *, Tensor(a!) out) -> Tensor(a!)` from the first overload. */
@@ -46,8 +48,8 @@ export interface OpDefinition<A extends OpArgs, R extends OpResult> {
   readonly backends?: readonly BackendKey[];
   /** Backends for one overload (by overload name) where they differ: `{ Tensor: ['cpu', 'meta'] }`. */
   readonly overloadBackends?: Readonly<Record<string, readonly BackendKey[]>>;
-  /** The gradient of each differentiable argument, by name, from the result's gradient. */
-  readonly derivatives?: { readonly [K in keyof A]?: (grad: Tensor, args: A, result: Tensor) => Tensor };
+  /** The gradient of each differentiable argument, by name, from the result's gradient (one per element of a `Tensor[]`). */
+  readonly derivatives?: { readonly [K in keyof A]?: (grad: Tensor, args: A, result: Tensor) => Tensor | readonly Tensor[] };
   /** The overloads the derivatives hold for (all by default); the others' backward is an error naming the op. */
   readonly derivativeOverloads?: readonly string[];
   /** What the derivatives read (argument names, or 'result'): version-checked at backward. */
@@ -66,6 +68,9 @@ export interface DefinedOp {
   readonly out: string | undefined;
   readonly method: string | undefined;
   readonly inplaceMethod: string | undefined;
+  readonly function: string | undefined;
+  /** The function variant: dispatches to the overload the arguments fit. */
+  readonly call: (...args: unknown[]) => unknown;
   readonly differentiable: readonly string[];
   readonly autocast: AutocastCategory | undefined;
   readonly backends: readonly BackendKey[] | undefined;
@@ -224,7 +229,7 @@ export function defineOp<A extends OpArgs, R extends OpResult>(definition: OpDef
   }
   const differentiable = Object.keys(definition.derivatives ?? {});
   if (definition.derivatives !== undefined) {
-    const derivatives = definition.derivatives as Record<string, (grad: Tensor, args: A, result: Tensor) => Tensor>;
+    const derivatives = definition.derivatives as Record<string, (grad: Tensor, args: A, result: Tensor) => Tensor | readonly Tensor[]>;
     for (const [i, schema] of parsed.entries()) {
       if (definition.derivativeOverloads !== undefined && !definition.derivativeOverloads.includes(schema.overload)) continue;
       const names = schema.args.map((a) => a.name);
@@ -232,7 +237,7 @@ export function defineOp<A extends OpArgs, R extends OpResult>(definition: OpDef
       const saves = (definition.saves ?? []).flatMap((s): (number | 'result')[] => (s === 'result' ? ['result'] : schema.args.some((a) => a.name === s && a.type === 'Tensor') ? [names.indexOf(s)] : []));
       formula(functional[i]!.replace(/^aten::/, ''), saves, (grad, res, ...args: unknown[]) => {
         const a = named(schema, args) as A;
-        return names.map((n) => (derivatives[n] === undefined || !(a[n] instanceof Tensor) ? undefined : derivatives[n](grad, a, res)));
+        return names.map((n) => (derivatives[n] === undefined || !(a[n] instanceof Tensor || Array.isArray(a[n])) ? undefined : derivatives[n](grad, a, res)));
       });
     }
   }
@@ -249,7 +254,12 @@ export function defineOp<A extends OpArgs, R extends OpResult>(definition: OpDef
       return all[0];
     });
   }
+  const chooseFunctional = overloadChooser(functional);
+  const fnName = definition.function;
+  const call = (...args: unknown[]): unknown => op(fnName ?? name, chooseFunctional(args), args);
   const defined: DefinedOp = {
+    function: fnName,
+    call,
     name,
     functional,
     inplace,

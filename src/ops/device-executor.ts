@@ -147,12 +147,21 @@ export class DeviceExecutor implements Executor {
       // If that work fails, the copy's destination carries the failure: this device stays healthy.
       const pending = storage.busy;
       const step = new HostStepReceipt();
+      let read!: () => void;
+      const copied = new Promise<void>((resolve) => (read = resolve));
       rt.launchHostFunc(stream, async function copyFromHost() {
-        await pending;
-        if (storage.failure !== undefined) return step.failed(storage.failure);
-        pinned.set(bytes);
-        step.succeeded();
+        try {
+          await pending;
+          if (storage.failure !== undefined) return step.failed(storage.failure);
+          pinned.set(bytes);
+          step.succeeded();
+        } finally {
+          read();
+        }
       });
+      // Later CPU work on the source waits until its bytes were read (or the device failed and never will).
+      rt.streamSynchronize(stream).catch(() => read());
+      busyUntil(storage, copied);
       dst.storage(call).dependOn([step]);
     }
     rt.memcpyAsync(dst.dataPtr(), pinned, n, MemcpyKind.hostToDevice, stream);
@@ -166,6 +175,8 @@ export class DeviceExecutor implements Executor {
     const rt = this.runtime;
     const target = dst.storage(call);
     if (target.runtime !== rt) throw invalidValue(call, 'the tensors belong to different runtimes');
+    // The destination is on another device: a reset of that device freed its memory, which may belong to a newer tensor now.
+    if (target.block !== undefined && !rt.cachingAllocator.isLive(target.block)) throw invalidHandle(call, `${dst} was freed by deviceReset(${target.block.device})`);
     const from = this.stream;
     const to = rt.getCurrentStream(dst.device.index!);
     // As PyTorch's copy_ does across devices: each stream waits for the other's earlier work.

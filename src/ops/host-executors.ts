@@ -79,6 +79,9 @@ export class CpuExecutor implements Executor {
 
   async writeChunks(call: string, t: Tensor, read: (into: Uint8Array, byteOffset: number) => Promise<void>): Promise<void> {
     if (t.numel() === 0) return;
+    // Pending pool work on t runs first: the bytes read land after it.
+    const s = t.storage(call);
+    while (s.busy !== undefined) await s.busy.catch(() => undefined);
     await read(hostBytes(t, call), 0);
   }
 
@@ -160,17 +163,17 @@ export class MetaExecutor implements Executor {
 
 /** Host memory to host memory (both contiguous, same size), after the work pending on either: what a CPU-pool backend's copies are. */
 function moveHostBytes(call: string, dst: Tensor, src: Tensor): void {
+  if (dst.numel() * dst.itemsize !== src.numel() * src.itemsize) throw invalidValue(call, `cannot move ${src.numel() * src.itemsize} bytes into ${dst.numel() * dst.itemsize}`, dst.toString());
   if (dst.numel() === 0) return;
   const from = src.storage(call);
   const to = dst.storage(call);
-  const before = [from.busy, to.busy];
-  busyUntil(
-    to,
-    Promise.all(before).then(() => {
-      if (from.failure !== undefined) to.failure = from.failure;
-      else hostBytes(dst, call).set(hostBytes(src, call));
-    }),
-  );
+  const task = Promise.all([from.busy, to.busy]).then(() => {
+    if (from.failure !== undefined) to.failure = from.failure;
+    else hostBytes(dst, call).set(hostBytes(src, call));
+  });
+  // Both wait: a later write to the source must not overtake the read.
+  busyUntil(to, task);
+  if (from !== to) busyUntil(from, task);
 }
 
 /** Host memory a pool thread can address: a SharedArrayBuffer of its own, or a pinned block (`view`). */

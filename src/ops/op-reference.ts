@@ -10,7 +10,7 @@ const short = (name: string) => name.replace(/^aten::/, '');
 export function opReference(): string {
   const rows = definedOps().map((d) => {
     const forms = [...d.functional, ...d.inplace, ...(d.out === undefined ? [] : [d.out])].map((n) => `\`${short(n)}\``).join(', ');
-    const methods = [d.method, d.inplaceMethod].filter((m) => m !== undefined).map((m) => `\`${m}\``).join(', ') || '—';
+    const methods = [...[d.method, d.inplaceMethod].filter((m) => m !== undefined).map((m) => `\`${m}\``), ...(d.function === undefined ? [] : [`\`${d.function}()\` (function)`])].join(', ') || '—';
     const where = (keys: readonly string[] | undefined) => (keys === undefined ? 'native everywhere' : `${keys.join(', ')}; other devices: their fallback`);
     const exceptions = Object.entries(d.overloadBackends ?? {}).map(([overload, keys]) => `; \`${d.name}.${overload}\`: ${where(keys)}`);
     const backends = where(d.backends) + exceptions.join('');

@@ -164,6 +164,8 @@ export class ArgumentDecoder {
       } else {
         const n = next(`${name}'s length`);
         if (!Number.isSafeInteger(n) || n < 0) throw new KernelArgumentError(`${name}: ${n} is not a list length`);
+        // Every tensor takes at least 3 words: a corrupt length cannot make the decoder allocate past the block.
+        if (n * 3 > count - at) throw new KernelArgumentError(`${name}: ${n} tensors cannot fit in the ${count - at} words left`);
         let list = slots.lists.get(name);
         if (list === undefined) slots.lists.set(name, (list = []));
         while (list.length < n) list.push(newTensorArg());

@@ -102,7 +102,11 @@ export class KernelService {
     if (kernel.signature !== undefined) {
       const options = isLaunchOptions(streamOrOptions) ? streamOrOptions : undefined;
       const accesses = encodeTypedLaunch(call, kernel.name, kernel.signature, args, this.#words);
-      const declared = options === undefined ? accesses : { reads: ranges(call, 'options.reads', options.reads), writes: ranges(call, 'options.writes', options.writes) };
+      // Declared ranges replace the signature's field by field; a bare { stream } keeps them.
+      const declared = {
+        reads: options?.reads === undefined ? accesses.reads : ranges(call, 'options.reads', options.reads),
+        writes: options?.writes === undefined ? accesses.writes : ranges(call, 'options.writes', options.writes),
+      };
       this.launchTyped(call, kernel, this.#words.data, this.#words.length, options === undefined ? streamOrOptions : options.stream, declared, stage);
       return;
     }
@@ -145,7 +149,8 @@ export class KernelService {
   enqueueTyped(call: string, queue: StreamQueue, kernel: Kernel, words: Float64Array, count: number, accesses: LaunchOptions | undefined, stage?: StageArguments): void {
     const core = this.#core;
     if (count > MAX_INLINE_ARG_WORDS && stage === undefined) throw invalidValue(call, `${kernel.name}'s ${count} argument words need an argument block, which this launch cannot stage`);
-    const block = count > MAX_INLINE_ARG_WORDS ? stage!(queue, words, count) : undefined;
+    // Staging allocates, and allocation hooks may launch: the shared words are copied first.
+    const block = count > MAX_INLINE_ARG_WORDS ? stage!(queue, words.slice(0, count), count) : undefined;
     let seq: number;
     try {
       seq = core.observer.timing

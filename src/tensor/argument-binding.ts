@@ -55,23 +55,28 @@ function typeCheck(type: string, base: Readonly<Record<string, TypeCheck>>): Typ
   return check;
 }
 
-/** The value of a default as the schema writes it (`1`, `False`, `[]`, `None`, `'mean'`, `float32`). */
+/** One literal of a schema default: a bool, a string, a dtype name, a number. */
+function literal(text: string, type: string): unknown {
+  if (text === 'True' || text === 'False') return text === 'True';
+  if (/^['"]/.test(text)) return text.slice(1, -1);
+  if (type.startsWith('ScalarType')) return text;
+  if (text === 'inf' || text === '-inf') return text.startsWith('-') ? -Infinity : Infinity;
+  if (text === 'nan') return NaN;
+  return Number(text);
+}
+
+/** The value of a default as the schema writes it (`1`, `False`, `[True, False]`, `None`, `'mean'`, `float32`). */
 export function defaultValue(arg: SchemaArgument): unknown {
   const text = arg.default;
   if (text === undefined || text === 'None') return undefined;
-  if (text === 'True' || text === 'False') return text === 'True';
   if (text.startsWith('[')) {
     const inner = text.slice(1, -1).trim();
-    return inner === '' ? [] : inner.split(',').map((item) => Number(item.trim()));
+    return inner === '' ? [] : inner.split(',').map((item) => literal(item.trim(), arg.type));
   }
-  if (/^['"]/.test(text)) return text.slice(1, -1);
-  if (arg.type.startsWith('ScalarType')) return text;
-  if (text === 'inf' || text === '-inf') return text.startsWith('-') ? -Infinity : Infinity;
-  if (text === 'nan') return NaN;
-  const n = Number(text);
+  const value = literal(text, arg.type);
   // `int[2] stride=1` stands for [1, 1].
   const list = /\[(\d+)\]/.exec(arg.type);
-  return list === null ? n : new Array<number>(Number(list[1])).fill(n);
+  return list === null ? value : new Array<unknown>(Number(list[1])).fill(value);
 }
 
 /** The check of one schema type (a return type too): what a value must be. */
@@ -82,7 +87,14 @@ export function typeCheckOf(type: string, isTensor: IsTensor): TypeCheck {
 /** Compiles the binder of one schema (the checks are built once; a call only runs them). */
 export function compileBinder(schema: OperatorSchema, isTensor: IsTensor): Binder {
   const base = baseChecks(isTensor);
-  const params = schema.args.map((arg) => ({ arg, check: typeCheck(arg.type, base), fallback: defaultValue(arg), device: arg.type.startsWith('Device') }));
+  const params = schema.args.map((arg) => ({
+    arg,
+    check: typeCheck(arg.type, base),
+    fallback: defaultValue(arg),
+    device: arg.type.startsWith('Device'),
+    // `int[2] k` given one int stands for [k, k], as in PyTorch.
+    repeat: /^(?:int|SymInt)\[(\d+)\]\??$/.exec(arg.type)?.[1],
+  }));
   const required = schema.args.findLastIndex((a) => a.default === undefined) + 1;
   const total = schema.args.length;
   const op = schema.qualifiedName;
@@ -105,6 +117,11 @@ export function compileBinder(schema: OperatorSchema, isTensor: IsTensor): Binde
         continue;
       }
       if (!p.check.test(value)) throw invalidValue(call, `${op}: argument '${p.arg.name}' must be ${p.check.what}`, value);
+      if (p.repeat !== undefined && typeof value === 'number') {
+        if (bound === args) bound = args.slice();
+        (bound as unknown[])[i] = new Array<number>(Number(p.repeat)).fill(value);
+        continue;
+      }
       if (p.device && value !== undefined && value !== null && !(value instanceof TensorDevice)) {
         value = resolveDevice(call, value as DeviceLike);
         if (bound === args) bound = args.slice();

@@ -64,6 +64,8 @@ def tensor_arg(dtype, shape, positive=False):
 
 
 def to_torch(arg):
+    if isinstance(arg, list):
+        return [to_torch(a) for a in arg]
     if isinstance(arg, dict) and 'dtype' in arg:
         flat = torch.tensor(arg['values'], dtype=DTYPES[arg['dtype']]) if arg['values'] else torch.empty(0, dtype=DTYPES[arg['dtype']])
         return flat.reshape(arg['shape'])
@@ -115,6 +117,7 @@ CALLS = {
     'softmax': lambda a, dim, dtype=None: a.softmax(dim) if dtype is None else a.softmax(dim, dtype=DTYPES[dtype]),
     'logSoftmax': lambda a, dim, dtype=None: a.log_softmax(dim) if dtype is None else a.log_softmax(dim, dtype=DTYPES[dtype]),
     'matmul': lambda a, b: a.matmul(b),
+    'cat': lambda tensors, dim=0: torch.cat(tensors, dim),
     'mm': lambda a, b: a.mm(b),
     'dot': lambda a, b: a.dot(b),
     'tensor': lambda data, dtype=None: torch.tensor(data) if dtype is None else torch.tensor(data, dtype=DTYPES[dtype]),
@@ -147,6 +150,8 @@ def case(op, args, kwargs=None, name=None):
 def label_of(a):
     if isinstance(a, dict) and 'dtype' in a:
         return f"{a['dtype']}{a['shape']}"
+    if isinstance(a, list) and a and isinstance(a[0], dict):
+        return '[' + ', '.join(label_of(x) for x in a) + ']'
     return repr(a)
 
 
@@ -230,6 +235,12 @@ for d in ['int64', 'float16', 'float32']:
     for target in ['float32', 'float64']:
         case('softmax', [tensor_arg(d, [2, 3])], {'dim': 1, 'dtype': target})
         case('logSoftmax', [tensor_arg(d, [2, 3])], {'dim': 0, 'dtype': target})
+
+# cat: promotion, any dim, the legacy skip of 1-D empty tensors, and what it refuses.
+for shapes, dim in [([[2, 3], [1, 3]], 0), ([[2, 3], [2, 1]], 1), ([[2, 3], [2, 3], [2, 3]], -1), ([[0], [2, 2]], 0), ([[0], [0]], 0), ([[2, 0], [2, 3]], 1), ([[2, 3], [2, 4]], 0), ([[2, 3], [3]], 0), ([[2, 3]], 2), ([[]], 0)]:
+    case('cat', [[tensor_arg('float32', s) for s in shapes]], {'dim': dim})
+for da, db in [('int32', 'float32'), ('bool', 'uint8'), ('int64', 'float16'), ('bool', 'bool')]:
+    case('cat', [[tensor_arg(da, [2]), tensor_arg(db, [3])]], {'dim': 0})
 
 # Factories: dtype inference and values that do not fit.
 for data in [[1, 2], [1.5, 2], [True, False], [[1, 2], [3, 4]], [1e40], [-1e40], [2**62], [[]], []]:

@@ -10,7 +10,7 @@ import { perTensorInput, recordNode, tensorInputs } from './graph.js';
  * formula reads (argument positions, or 'result'): they are version-checked at backward, so
  * an in-place change to one since is an error rather than a wrong gradient.
  */
-type Formula = (g: Tensor, out: Tensor, ...args: never[]) => readonly (Tensor | undefined)[];
+type Formula = (g: Tensor, out: Tensor, ...args: never[]) => readonly (Tensor | readonly Tensor[] | undefined)[];
 type Saves = readonly (number | 'result')[];
 
 /** Registers the gradient formula of `name` at the Autograd key (defineOp's derivatives come through here). */
@@ -19,7 +19,7 @@ export function formula(name: string, saves: Saves, fn: Formula): void {
     const out = excludingKey('Autograd', () => next(...args));
     // Not a new tensor (to() with nothing to change returns its input): nothing to record.
     if (!(out instanceof Tensor) || args.includes(out)) return out;
-    const f = fn as (g: Tensor, out: Tensor, ...args: unknown[]) => readonly (Tensor | undefined)[];
+    const f = fn as (g: Tensor, out: Tensor, ...args: unknown[]) => readonly unknown[];
     const saved = saves.map((s) => (s === 'result' ? out : (args[s] as Tensor)));
     recordNode(`${name}Backward`, tensorInputs(args), [out], (grads) => perTensorInput(args, f(grads[0]!, out, ...args), name), saved);
     return out;
