@@ -106,22 +106,28 @@ export class DeviceExecutor implements Executor {
     const storage = dst.storage(call);
     const before = storage.busy;
     const target = hostBytes(dst, call);
+    const source = src.storage(call);
+    let settled = false;
+    let finish!: (error?: unknown) => void;
+    const copied = new Promise<void>((resolve) => {
+      finish = (error) => {
+        if (settled) return;
+        settled = true;
+        if (error !== undefined) storage.failure = error;
+        resolve();
+      };
+    });
+    // The host step itself releases the destination: CPU work on it starts as soon as the bytes are there.
     rt.launchHostFunc(stream, async function copyToHost() {
       await before;
       target.set(pinned);
+      // Bytes another device sent: their work must have succeeded too.
+      if (source.receipts === undefined) finish();
+      else source.settleReceipts().then(() => source.checkReceipts(call)).then(() => finish(), finish);
     });
-    // Settles when the stream passes the host function, or with the device's error if it never runs.
-    const source = src.storage(call);
-    busyUntil(
-      storage,
-      rt
-        .streamSynchronize(stream)
-        .then(() => source.settleReceipts())
-        .then(() => source.checkReceipts(call))
-        .catch((error: unknown) => {
-          storage.failure = error;
-        }),
-    );
+    // A device error skips the host step: the destination then carries that error.
+    rt.streamSynchronize(stream).catch((error: unknown) => finish(error));
+    busyUntil(storage, copied);
     rt.hostAllocator.free(pinned);
   }
 
