@@ -10,6 +10,8 @@ import { DeviceWord } from '../src/protocol/layout.js';
 import { markDeviceLost } from '../src/protocol/sticky-error.js';
 import { wakeMain, wakeWatchers } from '../src/protocol/wake.js';
 import type { DeviceWorkerApi, DeviceWorkerInit } from '../src/protocol/worker-protocol.js';
+import { BUILTIN_KERNELS, BUILTIN_MODULE_ID } from '../src/protocol/tensor-kernel-signatures.js';
+import * as builtins from './builtin-kernels.js';
 import { StreamEngine } from './stream-engine.js';
 
 const init = workerData as DeviceWorkerInit;
@@ -42,4 +44,9 @@ const api: DeviceWorkerApi = {
 };
 
 expose(api, comlinkEndpoint(parentPort!));
+// The built-in kernels are there before the first command: the host knows their ids without asking.
+const installed = engine.installModule(BUILTIN_MODULE_ID, builtins, 'builtin-kernels');
+if (installed.names.join() !== BUILTIN_KERNELS.map((k) => k.name).join()) {
+  throw new Error(`the built-in kernels (${installed.names.join(', ')}) are not the ones the protocol lists (${BUILTIN_KERNELS.map((k) => k.name).join(', ')})`);
+}
 engine.start();

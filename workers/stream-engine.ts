@@ -142,6 +142,11 @@ export class StreamEngine {
         device: this.device,
       });
     }
+    return this.installModule(moduleId, mod, url);
+  }
+
+  /** Makes a module's function exports launchable as module `moduleId` (the built-ins are installed this way at start). */
+  installModule(moduleId: number, mod: Record<string, unknown>, url: string): LoadedModule {
     const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function').sort();
     if (names.length > MAX_MODULE_EXPORTS) {
       throw new OpenRegError(ErrorCode.INVALID_VALUE, `loadModule: ${url} exports ${names.length} functions, at most ${MAX_MODULE_EXPORTS} are supported`);

@@ -35,7 +35,6 @@ import type { Generator } from '../integration/random/generator.js';
 import { RandomFills, type RandomOptions } from '../integration/random/random-fills.js';
 import { StreamWorkReceipt, type WorkReceipt } from './work-receipt.js';
 
-const BUILTIN_KERNELS = new URL('../../workers/builtin-kernels.js', import.meta.url);
 
 /**
  * The device runtime: the role of OpenReg's libopenreg and of the CUDA Runtime. Each
@@ -80,7 +79,7 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     const runtime = new Runtime(resolveRuntimeOptions(options));
     try {
       await runtime.#devices.start();
-      runtime.#builtins = await runtime.#kernels.loadModule(BUILTIN_KERNELS, undefined, true);
+      runtime.#builtins = runtime.#kernels.builtinModule();
       runtime.#random = new RandomFills(runtime.#ctx, runtime.#builtins);
       runtime.#core.faultKernel = runtime.#builtins.getFunction('injectedFault');
       if (runtime.#core.options.sanitize !== undefined) runtime.sanitizer.enable(runtime.#core.options.sanitize);

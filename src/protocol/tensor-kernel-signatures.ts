@@ -1,4 +1,4 @@
-import { Param, kernelSignature } from './kernel-abi.js';
+import { type KernelSignature, Param, kernelSignature } from './kernel-abi.js';
 
 /**
  * The tensor kernels' signatures (device workers and the CPU pool run the same ones). Every
@@ -44,3 +44,15 @@ export const RandomKernel = {
   normal: kernelSignature('randomNormal', { out: Param.output, seedLo: Param.int, seedHi: Param.int, offset: Param.float, mean: Param.float, std: Param.float }),
   int: kernelSignature('randomInt', { out: Param.output, seedLo: Param.int, seedHi: Param.int, offset: Param.float, low: Param.float, high: Param.float }),
 } as const;
+
+/** The module id of the built-in kernels: every device worker installs them at start, before any command. */
+export const BUILTIN_MODULE_ID = 0;
+
+/** The kernel rt.faults.inject launches in place of a real one (plain arguments: the error number). */
+export const INJECTED_FAULT_KERNEL = 'injectedFault';
+
+/** The built-in module's function exports, sorted as a loaded module lists them, with their signatures (null: plain). */
+export const BUILTIN_KERNELS: readonly { readonly name: string; readonly signature: KernelSignature | null }[] = [
+  ...[...Object.values(TensorKernel), ...Object.values(RandomKernel)].map((signature) => ({ name: signature.name, signature })),
+  { name: INJECTED_FAULT_KERNEL, signature: null },
+].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

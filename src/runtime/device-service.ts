@@ -195,7 +195,7 @@ export class DeviceService {
       // Pageable copies the host did itself count as the device's, and built-in modules do not.
       copies: stats.copies + d.hostCopies.count,
       bytesCopied: stats.bytesCopied + d.hostCopies.bytes,
-      modules: this.#core.modules.filter((m) => !m.internal).length,
+      modules: this.#core.modules.length,
       allocatedBytes: d.memory.liveBytes,
       allocations: d.memory.liveCount,
     };

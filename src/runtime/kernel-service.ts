@@ -7,6 +7,7 @@ import { type KernelArg, MAX_INLINE_ARG_WORDS, MAX_KERNEL_ARGS, isEncodableBigIn
 import { ArgumentWords, isKernelSignature } from '../protocol/kernel-abi.js';
 import type { LoadedModule } from '../protocol/worker-protocol.js';
 import { encodeTypedLaunch } from './typed-launch.js';
+import { BUILTIN_KERNELS, BUILTIN_MODULE_ID } from '../protocol/tensor-kernel-signatures.js';
 import { Kernel, KernelModule } from './kernel-module.js';
 import type { RuntimeCore } from './runtime-core.js';
 import { kKernelId, kOwner } from './symbols.js';
@@ -49,19 +50,28 @@ export class KernelService {
   readonly #hostScope = new AsyncLocalStorage<RuntimeEvents['hostFunction']>();
   /** Public typed launches encode here (one launch at a time on the main thread). */
   readonly #words = new ArgumentWords();
-  #nextModuleId = 0;
+  /** Module 0 is the built-ins, which every worker installs itself. */
+  #nextModuleId = BUILTIN_MODULE_ID + 1;
 
   /** @internal */
   constructor(core: RuntimeCore) {
     this.#core = core;
   }
 
+  /** The built-in kernels (tensor kernels, random fills, the injected fault): known to both sides, loaded by no one. */
+  builtinModule(): KernelModule {
+    const core = this.#core;
+    const module = new KernelModule(core.owner, BUILTIN_MODULE_ID, 'openreg:builtin-kernels', BUILTIN_KERNELS.map((k) => k.name), BUILTIN_KERNELS.map((k) => k.signature));
+    for (const name of module.functionNames) core.kernelNames.set(module.getFunction(name)[kKernelId], name);
+    return module;
+  }
+
   /**
    * `options` bound the load: a device whose worker has not finished importing by then (a
    * top-level infinite loop, a top-level await that never settles) is abandoned, lost until
-   * deviceReset. `internal`: a module of the runtime's own, left out of deviceStats.
+   * deviceReset.
    */
-  async loadModule(url: unknown, options?: unknown, internal = false): Promise<KernelModule> {
+  async loadModule(url: unknown, options?: unknown): Promise<KernelModule> {
     const call = 'loadModule';
     const core = this.#core;
     core.open(call);
@@ -83,7 +93,7 @@ export class KernelService {
       throw error;
     }
     // Only modules that loaded are reloaded into a restarted worker.
-    core.modules.push({ id, url: href, internal });
+    core.modules.push({ id, url: href });
     const loaded = names[0] ?? { names: [], signatures: [] };
     const module = new KernelModule(core.owner, id, href, loaded.names, loaded.signatures.map((s) => (s !== null && isKernelSignature(s) ? s : null)));
     for (const name of module.functionNames) core.kernelNames.set(module.getFunction(name)[kKernelId], name);

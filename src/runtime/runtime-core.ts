@@ -59,7 +59,7 @@ export class RuntimeCore implements DeviceHost {
   /** Names of loaded kernels by id, for traces and observers. */
   readonly kernelNames = new Map<number, string>();
   /** Modules that loaded, reloaded into a restarted worker. */
-  readonly modules: { id: number; url: string; internal: boolean }[] = [];
+  readonly modules: { id: number; url: string }[] = [];
   /** The legacy default stream of each device (it outlives resets). */
   readonly defaultStreams: Stream[] = [];
   /** Span of the traced call running now (0 when none). */

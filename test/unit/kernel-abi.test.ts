@@ -73,3 +73,14 @@ describe('the typed kernel ABI', () => {
     expect(() => decode(scalarWhereTensor)).toThrow(/out: -1 is not a dtype code/);
   });
 });
+
+describe('the built-in module', () => {
+  test('exports exactly the kernels the protocol lists, with the same signatures (the host launches them without asking a worker)', async () => {
+    const { BUILTIN_KERNELS } = await import('../../src/protocol/tensor-kernel-signatures.js');
+    const { signatureOf } = await import('../../src/protocol/kernel-abi.js');
+    const mod = (await import('../../workers/builtin-kernels.js')) as Record<string, unknown>;
+    const exported = Object.keys(mod).filter((k) => typeof mod[k] === 'function').sort();
+    expect(BUILTIN_KERNELS.map((k) => k.name)).toEqual(exported);
+    for (const k of BUILTIN_KERNELS) expect([k.name, signatureOf(mod[k.name]) ?? null]).toEqual([k.name, k.signature]);
+  });
+});
