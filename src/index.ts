@@ -1,4 +1,5 @@
 export { Runtime } from './api/runtime.js';
+export { init } from './api/init.js';
 export type { TypedKernelArgument } from './api/runtime.js';
 export type { RuntimeOptions, WorkerResourceLimits } from './runtime/options.js';
 export type { CloseOptions, DeviceStats } from './runtime/device-service.js';

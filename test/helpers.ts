@@ -103,8 +103,8 @@ export function useTensorRuntime(options: RuntimeOptions, bind?: (rt: Runtime) =
 
 const entry = fileURLToPath(new URL('../dist/src/index.js', import.meta.url));
 
-/** Runs a script (with `Runtime` imported) in a fresh Node process; it must end on its own, within 15 s. */
-export function runScript(body: string, nodeFlags: readonly string[] = []) {
-  const script = `import { Runtime } from ${JSON.stringify(entry)};\n${body}`;
-  return spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
+/** Runs a script (with `Runtime`, and the package as `openregModule`, imported) in a fresh Node process with `env` added; it must end on its own, within 15 s. */
+export function runScript(body: string, nodeFlags: readonly string[] = [], env: Readonly<Record<string, string>> = {}) {
+  const script = `import { Runtime } from ${JSON.stringify(entry)};\nimport * as openregModule from ${JSON.stringify(entry)};\n${body}`;
+  return spawnSync(process.execPath, [...nodeFlags, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000, env: { ...process.env, ...env } });
 }

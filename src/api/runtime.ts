@@ -34,6 +34,9 @@ import { StreamSanitizer } from '../integration/sanitizer/stream-sanitizer.js';
 import type { Generator } from '../integration/random/generator.js';
 import { RandomFills, type RandomOptions } from '../integration/random/random-fills.js';
 import { StreamWorkReceipt, type WorkReceipt } from './work-receipt.js';
+import { optionsFromEnvironment } from '../runtime/environment-options.js';
+import { INJECTED_FAULT_KERNEL } from '../protocol/tensor-kernel-signatures.js';
+import { invalidValue } from '../errors/errors.js';
 
 
 /**
@@ -79,16 +82,60 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     const runtime = new Runtime(resolveRuntimeOptions(options));
     try {
       await runtime.#devices.start();
-      runtime.#builtins = runtime.#kernels.builtinModule();
-      runtime.#random = new RandomFills(runtime.#ctx, runtime.#builtins);
-      runtime.#core.faultKernel = runtime.#builtins.getFunction('injectedFault');
-      if (runtime.#core.options.sanitize !== undefined) runtime.sanitizer.enable(runtime.#core.options.sanitize);
-      Runtime.#live.add(runtime);
+      runtime.#ready();
     } catch (error) {
       await runtime.close().catch(() => undefined);
       throw error;
     }
     return runtime;
+  }
+
+  /** What a runtime sets up once its workers exist (or are starting): built-ins, random fills, the sanitizer; then it is live. */
+  #ready(): void {
+    this.#builtins = this.#kernels.builtinModule();
+    this.#random = new RandomFills(this.#ctx, this.#builtins);
+    this.#core.faultKernel = this.#builtins.getFunction(INJECTED_FAULT_KERNEL);
+    if (this.#core.options.sanitize !== undefined) this.sanitizer.enable(this.#core.options.sanitize);
+    if (Runtime.#pendingSeed !== undefined) this.manualSeedAll(Runtime.#pendingSeed);
+    Runtime.#pendingSeed = undefined;
+    Runtime.#live.add(this);
+  }
+
+  /** Options for the runtime lazy initialization starts (`init(options)`), else the environment's. */
+  static #lazyOptions: RuntimeOptions | undefined;
+  /** A manualSeed made before any runtime existed: the first one is seeded with it (PyTorch queues it too). */
+  static #pendingSeed: number | bigint | undefined;
+
+  /**
+   * @internal The backend's runtime: the one open longest, or — when none is — one started now
+   * with the `init()` options or the environment's (CUDA's lazy initialization). Its workers
+   * start in the background; commands wait in their rings until they do.
+   */
+  static backend(call: string): Runtime {
+    const open = Runtime.primary();
+    if (open !== undefined) return open;
+    installErrorTransfer();
+    const runtime = new Runtime(resolveRuntimeOptions(Runtime.#lazyOptions ?? optionsFromEnvironment(call)));
+    runtime.#devices.spawn();
+    runtime.#ready();
+    return runtime;
+  }
+
+  /** @internal `init(options)`: the options lazy initialization uses; refused once a runtime is open. */
+  static configureLazy(call: string, options: RuntimeOptions | undefined): void {
+    if (Runtime.primary() !== undefined) throw invalidValue(call, 'a runtime is already open: init() configures the one the first use of a device starts');
+    Runtime.#lazyOptions = options === undefined ? undefined : { ...options };
+    resolveRuntimeOptions(Runtime.#lazyOptions ?? {});
+  }
+
+  /** @internal The device count lazy initialization would give, without starting anything (`deviceCount()` before first use). */
+  static lazyDeviceCount(call: string): number {
+    return Runtime.primary()?.getDeviceCount() ?? resolveRuntimeOptions(Runtime.#lazyOptions ?? optionsFromEnvironment(call)).deviceCount;
+  }
+
+  /** @internal Seeds the runtime lazy initialization will start (a manualSeed before first use). */
+  static seedLazy(seed: number | bigint): void {
+    Runtime.#pendingSeed = seed;
   }
 
   /**

@@ -116,7 +116,17 @@ export class Device implements QueueOwner {
   }
 
   /** Starts (or restarts) the device's worker. */
-  async start(init: SharedWorkerInit): Promise<void> {
+  /** Starts the worker and waits until it answers (its commands are served from then on; they may be enqueued before). */
+  start(init: SharedWorkerInit): Promise<void> {
+    this.spawn(init);
+    return this.call('start', (r) => r.stats()).then(() => undefined);
+  }
+
+  /**
+   * Starts the worker without waiting for it: commands enqueued meanwhile wait in their rings,
+   * and a worker that cannot start is a lost device (what lazy initialization relies on).
+   */
+  spawn(init: SharedWorkerInit): void {
     this.#allControls = init.controls.map((b) => new Int32Array(b));
     const worker = startWorker(WORKER_URL, {
       resourceLimits: this.#host.resourceLimits,
@@ -143,7 +153,6 @@ export class Device implements QueueOwner {
     worker.on('error', (error) => {
       if (!this.#closing && this.#worker === worker) this.#markLost(`device ${this.index}'s worker crashed: ${error.message}`);
     });
-    await this.call('start', (r) => r.stats());
   }
 
   /** A control-plane call: the worker turns its event loop until the reply is sent. */

@@ -1,6 +1,6 @@
 import { dispatcher } from '../dispatch/registry.js';
 import { registerStub } from '../dispatch/stubs.js';
-import { bound, currentRuntime, openRuntime } from '../tensor/device.js';
+import { bound, currentRuntime } from '../tensor/device.js';
 import { registerDeviceType } from '../tensor/device-types.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { registerSerialization } from '../serialization/backend-serialization.js';
@@ -35,7 +35,7 @@ export function register(): void {
       const rt = runtime ?? currentRuntime('openreg');
       return new DeviceExecutor(rt, bound('openreg', index, rt));
     },
-    runtime: () => openRuntime(),
+    runtime: (call) => currentRuntime(call),
   });
   if (!fresh) return;
   implementBuiltins('openreg');

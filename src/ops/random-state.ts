@@ -1,3 +1,4 @@
+import { Runtime } from '../api/runtime.js';
 import { invalidValue } from '../errors/errors.js';
 import type { Generator } from '../integration/random/generator.js';
 import { type DeviceLike, currentRuntime, openRuntime, resolveDevice } from '../tensor/device.js';
@@ -46,5 +47,8 @@ export function setRngState(state: Tensor | Uint8Array, device?: DeviceLike): vo
 export function manualSeed(seed: number | bigint): void {
   requireArity('manualSeed', arguments, 1);
   cpuGenerator.seedAs('manualSeed', seed);
-  openRuntime()?.manualSeedAll(seed);
+  // Before first use, the runtime lazy initialization starts is seeded with it.
+  const rt = openRuntime();
+  if (rt === undefined) Runtime.seedLazy(seed);
+  else rt.manualSeedAll(seed);
 }

@@ -40,10 +40,17 @@ export class DeviceService {
     this.#core = core;
   }
 
-  /** Starts one worker per device. */
+  /** Starts one worker per device and waits until each answers. */
   async start(): Promise<void> {
     const init = this.#core.workerInit();
     await Promise.all(this.#core.devices.map((d) => d.start(init)));
+    this.#core.startWatchdog();
+  }
+
+  /** Starts one worker per device without waiting (lazy initialization): a worker that fails is a lost device. */
+  spawn(): void {
+    const init = this.#core.workerInit();
+    for (const d of this.#core.devices) d.spawn(init);
     this.#core.startWatchdog();
   }
 

@@ -16,8 +16,8 @@ export interface DeviceTypeHooks<E = unknown> {
    * tensor layer only passes it on); for a runtime-backed type, `runtime` is the device's.
    */
   executor(index: number, runtime?: Runtime): E;
-  /** For a type whose devices belong to a Runtime (openreg): the runtime a device name without one means. */
-  runtime?(): Runtime | undefined;
+  /** For a type whose devices belong to a Runtime (openreg): the runtime a device name without one means (started on first use). */
+  runtime?(call: string): Runtime;
 }
 
 const types = new Map<string, DeviceTypeHooks | undefined>([

@@ -106,20 +106,14 @@ function indexed(call: string, type: string, index: number, spec: unknown): Tens
   return intern(new TensorDevice(type, index));
 }
 
-/** The backend's runtime, if one is open: the one open longest (what `'openreg:1'` means). */
+/** The backend's runtime, if one is open: the one open longest (what `'openreg:1'` means). Starts nothing. */
 export function openRuntime(): Runtime | undefined {
   return Runtime.primary();
 }
 
-function noRuntime(call: string): never {
-  throw openRegError('invalidArgument', { call, problem: 'no openreg runtime is open (await Runtime.create() first)' });
-}
-
-/** The backend's runtime: the one open longest. */
+/** The backend's runtime: the one open longest, or one started now (lazy initialization, as CUDA's first use does). */
 export function currentRuntime(call: string): Runtime {
-  const rt = openRuntime();
-  if (rt === undefined) throw openRegError('invalidArgument', { call, problem: 'no openreg runtime is open (await Runtime.create() first)' });
-  return rt;
+  return Runtime.backend(call);
 }
 
 /**
@@ -131,7 +125,7 @@ export function resolveDevice(call: string, spec: DeviceLike | undefined): Tenso
   const hooks = deviceTypeHooks(d.type);
   if (hooks === undefined) return d;
   if (hooks.runtime !== undefined) {
-    const rt = d.runtime ?? hooks.runtime() ?? noRuntime(call);
+    const rt = d.runtime ?? hooks.runtime(call);
     if (rt.closed) throw openRegError('runtimeClosed', { call });
     const index = d.index ?? rt.getDevice();
     if (index >= rt.getDeviceCount()) throw openRegError('invalidDevice', { call, count: rt.getDeviceCount(), value: String(spec) });
@@ -143,12 +137,12 @@ export function resolveDevice(call: string, spec: DeviceLike | undefined): Tenso
   return d;
 }
 
-/** True if an openreg runtime is open (`torch.openreg.is_available()`). */
+/** True if openreg devices can be used (`torch.openreg.is_available()`): the backend is loaded and has devices. Starts nothing. */
 export function isAvailable(): boolean {
-  return openRuntime() !== undefined;
+  return isDeviceType('openreg') && Runtime.lazyDeviceCount('isAvailable') > 0;
 }
 
-/** Devices of the open runtime (0 when none is open). */
+/** Devices of the backend's runtime, or of the one first use would start (`torch.openreg.device_count()`). Starts nothing. */
 export function deviceCount(): number {
-  return openRuntime()?.getDeviceCount() ?? 0;
+  return Runtime.lazyDeviceCount('deviceCount');
 }

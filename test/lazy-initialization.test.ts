@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { runScript } from './helpers.js';
+
+// Lazy initialization, as CUDA's first use: no set-up, options from init() or the
+// environment, seeding before first use, and a script that never closes anything exits.
+
+describe('lazy initialization', () => {
+  it("runs OpenReg's example with no set-up and exits 0 by itself, with no close()", () => {
+    const r = runScript(`
+      const { device, tensor, isAvailable } = openregModule;
+      if (!isAvailable()) { console.log('OpenReg backend is not available'); process.exit(); }
+      const dev = device('openreg');
+      const x = tensor([[1, 2], [3, 4]], { device: dev });
+      const y = x.add(2);
+      console.log('Device of y: ' + y.device);
+      const z = await y.cpu();
+      console.log(JSON.stringify(await z.toArray()), z.device.toString());
+    `);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('Device of y: openreg:0\n[[3,4],[5,6]] cpu\n');
+  });
+
+  it('takes its options from the environment, and refuses a value it cannot parse, naming the variable', () => {
+    const ok = runScript(`
+      const { tensor, deviceCount } = openregModule;
+      console.log(deviceCount(), JSON.stringify(await tensor([1, 2], { device: 'openreg:2' }).add(1).toArray()), Runtime.primary().options.deviceMemoryBytes);
+    `, [], { OPENREG_DEVICE_COUNT: '3', OPENREG_DEVICE_MEMORY: '8M' });
+    expect([ok.status, ok.stdout]).toEqual([0, `3 [2,3] ${8 * 2 ** 20}\n`]);
+    const bad = runScript(`
+      try { openregModule.tensor([1], { device: 'openreg' }); } catch (e) { console.log(e.code, e.message); }
+    `, [], { OPENREG_DEVICE_COUNT: 'two' });
+    expect(bad.stdout).toMatch(/^ERR_INVALID_VALUE .*environment variable OPENREG_DEVICE_COUNT must be a positive integer/);
+  });
+
+  it('init(options) before first use configures the runtime first use gets; after it, new options are refused', () => {
+    const r = runScript(`
+      const { init, tensor } = openregModule;
+      const rt = init({ deviceCount: 1 });
+      console.log(rt.getDeviceCount(), tensor([1], { device: 'openreg' }).device.runtime === rt, init() === rt);
+      try { init({ deviceCount: 2 }); } catch (e) { console.log(e.code); }
+    `);
+    expect([r.status, r.stdout]).toEqual([0, '1 true true\nERR_INVALID_VALUE\n']);
+  });
+
+  it('a Runtime.create made before first use is the runtime openreg devices use', () => {
+    const r = runScript(`
+      const rt = await Runtime.create({ deviceCount: 1 });
+      console.log(openregModule.tensor([1], { device: 'openreg' }).device.runtime === rt);
+      await rt.close();
+    `);
+    expect([r.status, r.stdout]).toEqual([0, 'true\n']);
+  });
+
+  it('manualSeed before first use seeds the runtime first use starts', () => {
+    const draw = (seed: number) =>
+      runScript(`
+        openregModule.manualSeed(${seed});
+        console.log(JSON.stringify(await openregModule.rand([4], { device: 'openreg' }).toArray()));
+      `).stdout;
+    expect(draw(5)).toBe(draw(5));
+    expect(draw(5)).not.toBe(draw(6));
+  });
+});
