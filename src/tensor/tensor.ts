@@ -8,6 +8,10 @@ import { dispatcher } from '../dispatch/registry.js';
 import type { DispatchKey } from '../dispatch/dispatcher.js';
 import type { OperatorSchema } from '../dispatch/schema.js';
 import { type Binder, compileBinder } from './argument-binding.js';
+import { tensorRepr } from './tensor-repr.js';
+
+/** How long printing a tensor waits for its values before it shows them as pending. */
+const REPR_WAIT_MS = 200;
 import { DTYPES, type DType, isDType } from './dtype.js';
 import { type DeviceLike, TensorDevice } from './device.js';
 import { type NestedArray, type TensorData, nest } from './host-data.js';
@@ -271,6 +275,26 @@ export class Tensor implements Disposable {
   toString(): string {
     if (!Tensor.isGenuine(this)) return 'Tensor(malformed: not made by openreg)';
     return `Tensor(shape=[${this.shape.join(', ')}], dtype=${this.dtype}, device=${this.device})`;
+  }
+
+  /**
+   * PyTorch's repr for console.log and util.inspect. Values that are not there yet (work
+   * still queued or running) are shown as pending after a short wait, never blocking longer.
+   */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const self: Tensor = this;
+    if (!Tensor.isGenuine(self)) return 'Tensor(malformed: not made by openreg)';
+    if (self.disposed) return `${self.toString()} (disposed)`;
+    let values: ArrayLike<number | bigint | boolean> | undefined;
+    if (!this.meta && this.numel() > 0) {
+      try {
+        const c = this.isContiguous() ? this : this.contiguous();
+        values = c.dataSync({ timeoutMs: REPR_WAIT_MS });
+      } catch {
+        values = undefined;
+      }
+    }
+    return tensorRepr({ dtype: this.dtype, shape: this.shape, values: this.meta ? undefined : values, device: this.device.toString(), requiresGrad: this.requiresGrad, gradFn: this.gradFn?.name });
   }
 
   // ------------------------------------------------------------ autograd

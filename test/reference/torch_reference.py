@@ -252,8 +252,17 @@ for shape, value, dtype in [([2], 300, 'uint8'), ([2], 1.5, 'int32'), ([2], 1.5,
 for start, end, step, dtype in [(0, 5, 1, None), (0, 1, 0.25, None), (5, 0, -2, None), (0, 0, 1, None), (0, 300, 1, 'uint8'), (0, 5, 1, 'bool'), (0, 5, 0, None), (0, 5, -1, None), (0.5, 3, 1, 'int32')]:
     case('arange', [start, end, step], {'dtype': dtype} if dtype else {})
 
+# Printing: PyTorch's repr of tensors the test rebuilds from their values.
+reprs = []
+for arg in [tensor_arg('int64', [2, 2]), tensor_arg('float32', [2, 2]), tensor_arg('int32', [3]), tensor_arg('bool', [2]), tensor_arg('float16', [3]),
+            tensor_arg('float64', [2, 3, 2]), tensor_arg('float32', [2, 0]), tensor_arg('int32', [0]), tensor_arg('float32', []), tensor_arg('uint8', [4]),
+            {'dtype': 'float32', 'shape': [3], 'values': [float('nan'), float('inf'), 1.0]}, {'dtype': 'float32', 'shape': [2], 'values': [0.001, 100.0]},
+            {'dtype': 'float32', 'shape': [2, 1000], 'values': [float(i) for i in range(2000)]}, {'dtype': 'int64', 'shape': [1001], 'values': list(range(1001))},
+            {'dtype': 'float32', 'shape': [2], 'values': [1e10, 1.0]}, {'dtype': 'bfloat16', 'shape': [2], 'values': [0.5, -2.0]}]:
+    reprs.append({'tensor': encode_arg(arg)['tensor'], 'repr': repr(to_torch(arg))})
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures', 'torch-reference.json')
 with open(out, 'w') as f:
-    json.dump({'torch': torch.__version__, 'generator': 'test/reference/torch_reference.py', 'cases': cases}, f, separators=(',', ':'), allow_nan=False)
+    json.dump({'torch': torch.__version__, 'generator': 'test/reference/torch_reference.py', 'cases': cases, 'reprs': reprs}, f, separators=(',', ':'), allow_nan=False)
     f.write('\n')
 print(f'{len(cases)} cases -> {os.path.relpath(out)}')
