@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runScript } from './helpers.js';
 
@@ -5,6 +7,13 @@ import { runScript } from './helpers.js';
 // environment, seeding before first use, and a script that never closes anything exits.
 
 describe('lazy initialization', () => {
+  it("npm start's first demo, OpenReg's example verbatim, prints PyTorch's output and exits 0 without close()", () => {
+    const example = fileURLToPath(new URL('../dist/examples/openreg/main.js', import.meta.url));
+    const r = spawnSync(process.execPath, [example], { encoding: 'utf8', timeout: 15_000 });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toBe("tensor([[3, 4],\n        [5, 6]], device='openreg:0')\nDevice of y: openreg:0\ntensor([[3, 4],\n        [5, 6]]) cpu\n");
+  });
+
   it("runs OpenReg's example with no set-up and exits 0 by itself, with no close()", () => {
     const r = runScript(`
       const { device, tensor, isAvailable } = openregModule;
