@@ -2,10 +2,10 @@ import { invalidValue, openRegError } from '../errors/errors.js';
 import { given, requireArity, requireOptions } from '../errors/validate.js';
 import { Generator } from '../integration/random/generator.js';
 import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.js';
-import { DTYPES, type DType, checkFits, isDType } from '../tensor/dtype.js';
+import { DTYPES, type DType, checkFits, dtypeNamed } from '../tensor/dtype.js';
 import { encodeInto, flatten, inferredDType } from '../tensor/host-data.js';
 import { checkShape } from '../tensor/shape.js';
-import { Tensor, asRaisedBy, op } from '../tensor/tensor.js';
+import { type DTypeAlias, Tensor, asRaisedBy, op } from '../tensor/tensor.js';
 import type { Executor } from './executor.js';
 import { cpuStorage } from './host-executors.js';
 export { cpuGenerator } from './host-random.js';
@@ -16,8 +16,8 @@ import { copyInto } from './builtin/copies.js';
 
 /** Options of the factories (`torch.zeros(..., dtype=, device=, requires_grad=)`). */
 export interface TensorOptions {
-  /** @default float32 (int64 for integer data, bool for booleans in `tensor()`) */
-  dtype?: DType;
+  /** A dtype, or PyTorch's `'float'`, `'double'`, `'half'`, `'long'`, `'int'`. @default float32 (int64 for integer data, bool for booleans in `tensor()`) */
+  dtype?: DType | DTypeAlias;
   /** `'openreg'` (the current openreg device), `'openreg:1'`, `'cpu'`, `'meta'`. @default 'cpu' */
   device?: DeviceLike;
   requiresGrad?: boolean;
@@ -39,8 +39,8 @@ const RANDOM_OPTIONS = [...TENSOR_OPTIONS, 'generator'] as const;
 
 function resolve(call: string, options: unknown, fallback: DType = 'float32', known: readonly string[] = TENSOR_OPTIONS): Resolved {
   const o = requireOptions<TensorOptions>(call, options, 'options', known);
-  const dtype = given(o.dtype, fallback);
-  if (!isDType(dtype)) throw invalidValue(call, `options.dtype must be one of ${Object.keys(DTYPES).join(', ')}`, dtype);
+  const dtype = o.dtype === undefined ? fallback : dtypeNamed(o.dtype);
+  if (dtype === undefined) throw invalidValue(call, `options.dtype must be one of ${Object.keys(DTYPES).join(', ')} (or float, double, half, long, int)`, o.dtype);
   const requiresGrad = given(o.requiresGrad, false);
   if (typeof requiresGrad !== 'boolean') throw invalidValue(call, 'options.requiresGrad must be a boolean', requiresGrad);
   if (requiresGrad && DTYPES[dtype].category !== 'floating') throw invalidValue(call, `only floating-point tensors can require gradients, this one would be ${dtype}`, requiresGrad);
@@ -54,6 +54,22 @@ function finish(t: Tensor, r: Resolved): Tensor {
 
 function sizeOf(call: string, shape: unknown): number[] {
   return checkShape(call, typeof shape === 'number' ? [shape] : shape);
+}
+
+/**
+ * A factory's shape and options from `(shape, options?)` or PyTorch's `(...sizes, options?)`:
+ * `zeros([2, 3])`, `zeros(2, 3)`, `zeros(2, 3, { device })`.
+ */
+function shapeAndOptions(call: string, args: ArrayLike<unknown>): [number[], unknown] {
+  const n = args.length;
+  if (n === 0) throw invalidValue(call, 'a shape is needed: (2, 3), ([2, 3]) or ([]) for a scalar', n);
+  if (typeof args[0] !== 'number') {
+    if (n > 2) throw invalidValue(call, `takes a shape and options, got ${n} arguments`, n);
+    return [sizeOf(call, args[0]), args[1]];
+  }
+  const last = args[n - 1];
+  const sizes = Array.from({ length: typeof last === 'number' ? n : n - 1 }, (_, i) => args[i]);
+  return [sizeOf(call, sizes), typeof last === 'number' ? undefined : last];
 }
 
 /** The factory op `name` on `device`, errors naming `call` (zeros and ones are `full`). */
@@ -89,10 +105,12 @@ defineBuiltin('openreg::random(int[] size, bool normal, ScalarType dtype, Genera
 );
 
 /** A tensor of `shape` whose values are not initialized (`torch.empty`). */
-export function empty(shape: number | readonly number[], options?: TensorOptions): Tensor {
-  requireArity('empty', arguments, 2);
+export function empty(shape: number | readonly number[], options?: TensorOptions): Tensor;
+export function empty(...sizesThenOptions: (number | TensorOptions)[]): Tensor;
+export function empty(...args: unknown[]): Tensor {
+  const [shape, options] = shapeAndOptions('empty', args);
   const r = resolve('empty', options);
-  return finish(fromDevice(r.device, 'empty', 'empty', [sizeOf('empty', shape), r.dtype]), r);
+  return finish(fromDevice(r.device, 'empty', 'empty', [shape, r.dtype]), r);
 }
 
 /** An uninitialized tensor with explicit strides (`torch.empty_strided`). */
@@ -116,16 +134,22 @@ export function full(shape: number | readonly number[], value: number | boolean,
   return finish(fromDevice(r.device, call, 'full', [sizeOf(call, shape), Number(value), r.dtype]), r);
 }
 
-export function zeros(shape: number | readonly number[], options?: TensorOptions): Tensor {
-  requireArity('zeros', arguments, 2);
+/** Zeros of a shape: `zeros([2, 3])` or `zeros(2, 3, { device })`. */
+export function zeros(shape: number | readonly number[], options?: TensorOptions): Tensor;
+export function zeros(...sizesThenOptions: (number | TensorOptions)[]): Tensor;
+export function zeros(...args: unknown[]): Tensor {
+  const [shape, options] = shapeAndOptions('zeros', args);
   const r = resolve('zeros', options);
-  return finish(fromDevice(r.device, 'zeros', 'full', [sizeOf('zeros', shape), 0, r.dtype]), r);
+  return finish(fromDevice(r.device, 'zeros', 'full', [shape, 0, r.dtype]), r);
 }
 
-export function ones(shape: number | readonly number[], options?: TensorOptions): Tensor {
-  requireArity('ones', arguments, 2);
+/** Ones of a shape: `ones([2, 3])` or `ones(2, 3, { device })`. */
+export function ones(shape: number | readonly number[], options?: TensorOptions): Tensor;
+export function ones(...sizesThenOptions: (number | TensorOptions)[]): Tensor;
+export function ones(...args: unknown[]): Tensor {
+  const [shape, options] = shapeAndOptions('ones', args);
   const r = resolve('ones', options);
-  return finish(fromDevice(r.device, 'ones', 'full', [sizeOf('ones', shape), 1, r.dtype]), r);
+  return finish(fromDevice(r.device, 'ones', 'full', [shape, 1, r.dtype]), r);
 }
 
 export function zerosLike(t: Tensor, options?: TensorOptions): Tensor {
@@ -156,9 +180,19 @@ function likeOptions(call: string, t: unknown, options: unknown): TensorOptions 
 }
 
 /** start, start+step, … below end (`torch.arange`); int64 when every bound is an integer. */
-export function arange(start: number, end?: number, step = 1, options?: TensorOptions): Tensor {
-  requireArity('arange', arguments, 4);
+export function arange(end: number, options?: TensorOptions): Tensor;
+export function arange(start: number, end: number, options?: TensorOptions): Tensor;
+export function arange(start: number, end?: number, step?: number, options?: TensorOptions): Tensor;
+export function arange(...args: unknown[]): Tensor {
+  requireArity('arange', args, 4);
   const call = 'arange';
+  // PyTorch's arange(end), arange(start, end), arange(start, end, step), each with options last.
+  let given = args;
+  while (given.length > 0 && given[given.length - 1] === undefined) given = given.slice(0, -1);
+  const numbers = given.length > 0 && typeof given[given.length - 1] === 'object' ? given.slice(0, -1) : given;
+  const options = numbers.length < given.length ? given[given.length - 1] : undefined;
+  if (numbers.length === 0 || numbers.length > 3) throw invalidValue(call, 'takes (end), (start, end) or (start, end, step), then options', numbers.length);
+  const [start, end, step = 1] = numbers as [number, number | undefined, number | undefined];
   const [from, to] = end === undefined ? [0, start] : [start, end];
   for (const [name, v] of [['start', from], ['end', to], ['step', step]] as const) {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidValue(call, `${name} must be a finite number`, v);
@@ -170,14 +204,18 @@ export function arange(start: number, end?: number, step = 1, options?: TensorOp
 }
 
 /** Uniform in [0, 1) from the device's generator (`torch.rand`). */
-export function rand(shape: number | readonly number[], options?: RandomTensorOptions): Tensor {
-  requireArity('rand', arguments, 2);
+export function rand(shape: number | readonly number[], options?: RandomTensorOptions): Tensor;
+export function rand(...sizesThenOptions: (number | RandomTensorOptions)[]): Tensor;
+export function rand(...args: unknown[]): Tensor {
+  const [shape, options] = shapeAndOptions('rand', args);
   return random('rand', shape, false, options);
 }
 
 /** Standard normal from the device's generator (`torch.randn`). */
-export function randn(shape: number | readonly number[], options?: RandomTensorOptions): Tensor {
-  requireArity('randn', arguments, 2);
+export function randn(shape: number | readonly number[], options?: RandomTensorOptions): Tensor;
+export function randn(...sizesThenOptions: (number | RandomTensorOptions)[]): Tensor;
+export function randn(...args: unknown[]): Tensor {
+  const [shape, options] = shapeAndOptions('randn', args);
   return random('randn', shape, true, options);
 }
 

@@ -88,7 +88,11 @@ export function parseDevice(spec: DeviceLike, call: string): TensorDevice {
     throw invalidValue(call, `unknown device (the device types are ${deviceTypes().join(', ')}; a backend's type exists once its package is loaded)`, spec);
   }
   if (match[2] === undefined) return interned.get(type) ?? intern(new TensorDevice(type, undefined));
-  if (type === 'cpu' || type === 'meta') throw invalidValue(call, `${type} takes no index`, spec);
+  // 'cpu:0' is the cpu, as in PyTorch; there is no other.
+  if (type === 'cpu' || type === 'meta') {
+    if (match[2] !== '0') throw invalidValue(call, `${type} has one device: ${type} or ${type}:0`, spec);
+    return interned.get(type) ?? intern(new TensorDevice(type, undefined));
+  }
   return indexed(call, type, Number(match[2]), spec);
 }
 

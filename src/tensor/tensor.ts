@@ -12,7 +12,10 @@ import { tensorRepr } from './tensor-repr.js';
 
 /** How long printing a tensor waits for its values before it shows them as pending. */
 const REPR_WAIT_MS = 200;
-import { DTYPES, type DType, isDType } from './dtype.js';
+import { DTYPES, type DType, dtypeNamed } from './dtype.js';
+
+/** PyTorch's other dtype names, accepted where a dtype is given to a factory or `to()`. */
+export type DTypeAlias = 'float' | 'double' | 'half' | 'long' | 'int';
 import { type DeviceLike, TensorDevice } from './device.js';
 import { type NestedArray, type TensorData, nest } from './host-data.js';
 import { dispatchState } from '../dispatch/dispatch-state.js';
@@ -329,6 +332,25 @@ export class Tensor implements Disposable {
   }
 
   /** Transpose of a 2-D tensor (`t()`); a 0-D or 1-D tensor is returned as it is. */
+  /** `size()`: the shape; `size(d)`: the size of dimension d (negative counts from the end). */
+  size(): number[];
+  size(dim: number): number;
+  size(dim?: number): number[] | number {
+    if (dim === undefined) return [...this.shape];
+    return this.shape[checkDim('size', dim, this.ndim)]!;
+  }
+
+  /** `.T`: the dimensions reversed (a transpose of a matrix). */
+  get T(): Tensor {
+    return this.ndim < 2 ? this : this.permute(...this.shape.map((_, i) => this.ndim - 1 - i));
+  }
+
+  /** `.mT`: the last two dimensions swapped (a batch of matrices, transposed). */
+  get mT(): Tensor {
+    if (this.ndim < 2) throw invalidValue('mT', `tensor.mT is only supported on matrices or batches of matrices, got ${this.ndim}-D`, this.toString());
+    return this.transpose(-2, -1);
+  }
+
   t(): Tensor {
     if (!Tensor.isGenuine(this)) throw malformedTensor('t', this);
     if (this.ndim > 2) throw invalidValue('t', `t() expects a tensor with <= 2 dimensions, but self is ${this.ndim}D`);
@@ -428,13 +450,43 @@ export class Tensor implements Disposable {
 
   // ------------------------------------------------------------ devices and dtypes
   /** A tensor on `device` or of `dtype` (this tensor itself when nothing changes). */
-  to(target: DeviceLike | DType, options?: { dtype?: DType; copy?: boolean }): Tensor {
-    const toDtype = typeof target === 'string' && isDType(target);
+  to(target: DeviceLike | DType | DTypeAlias, options?: { dtype?: DType | DTypeAlias; copy?: boolean }): Tensor {
+    const named = dtypeNamed(target);
     const o = requireOptions<{ dtype: DType; copy: boolean }>('to', options, 'options', ['dtype', 'copy']);
     if (target === undefined || target === null) throw invalidValue('to', 'a device or a dtype is needed', target);
     const copy = o.copy === undefined ? false : requireBoolean('to', 'options.copy', o.copy);
-    if (o.dtype !== undefined && !isDType(o.dtype)) throw invalidValue('to', 'options.dtype must be a dtype name such as float32', o.dtype);
-    return op('to', 'openreg::to', [this, toDtype ? undefined : target, toDtype ? target : o.dtype, copy]) as Tensor;
+    const dtype = o.dtype === undefined ? undefined : dtypeNamed(o.dtype);
+    if (o.dtype !== undefined && dtype === undefined) throw invalidValue('to', 'options.dtype must be a dtype name such as float32', o.dtype);
+    return op('to', 'openreg::to', [this, named !== undefined ? undefined : target, named ?? dtype, copy]) as Tensor;
+  }
+
+  /** `t.float()`, `double()`, `half()`, `bfloat16()`, `long()`, `int()`, `bool()`: `to(dtype)`, as in PyTorch. */
+  float(): Tensor {
+    return this.to('float32');
+  }
+
+  double(): Tensor {
+    return this.to('float64');
+  }
+
+  half(): Tensor {
+    return this.to('float16');
+  }
+
+  bfloat16(): Tensor {
+    return this.to('bfloat16');
+  }
+
+  long(): Tensor {
+    return this.to('int64');
+  }
+
+  int(): Tensor {
+    return this.to('int32');
+  }
+
+  bool(): Tensor {
+    return this.to('bool');
   }
 
   /** Copies to the host; resolves when the values are there (`options` bound the wait). */
@@ -705,7 +757,7 @@ const METHOD_ARITY: Readonly<Record<string, number>> = {
   requiresGrad_: 1, dim: 0, numel: 0, isContiguous: 0, dataPtr: 0, storageDataPtr: 0, dispose: 0, backward: 2, detach: 0, registerHook: 1, registerPostAccumulateGradHook: 1, retainGrad: 0,
   transpose: 2, t: 0, slice: 4, select: 2, asStrided: 3, unsqueeze: 1, squeeze: 1, flatten: 2, contiguous: 0, clone: 0,
   abs: 0, fill_: 1, zero_: 0, copy_: 1,
-  max: 2, to: 2,
+  max: 2, to: 2, size: 1, float: 0, double: 0, half: 0, bfloat16: 0, long: 0, int: 0, bool: 0,
   cpu: 1, cpuSync: 1, ready: 1, data: 1, dataSync: 1, toArray: 1, toArraySync: 1, item: 1, itemSync: 1, isPinned: 0, pinMemory: 0, recordStream: 1,
 };
 const PROMISED_METHODS = new Set(['cpu', 'ready', 'data', 'toArray', 'item']);
