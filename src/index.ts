@@ -1,6 +1,6 @@
 export { Runtime } from './api/runtime.js';
 export { init } from './api/init.js';
-export { openreg } from './ops/openreg-namespace.js';
+export { accelerator, openreg } from './ops/openreg-namespace.js';
 export type { TypedKernelArgument } from './api/runtime.js';
 export type { RuntimeOptions, WorkerResourceLimits } from './runtime/options.js';
 export type { CloseOptions, DeviceStats } from './runtime/device-service.js';

@@ -82,3 +82,17 @@ describe('the openreg namespace (torch.openreg / torch.cuda)', () => {
     expect(openreg.amp.autocast(() => a.matmul(a).dtype, { dtype: 'bfloat16' })).toBe('bfloat16');
   });
 });
+
+describe('the accelerator namespace (torch.accelerator)', () => {
+  it('answers with openreg, checked against the explicit Runtime', async () => {
+    const { accelerator } = o;
+    expect([accelerator.isAvailable(), accelerator.currentAccelerator()?.toString(), accelerator.deviceCount()]).toEqual([true, 'openreg', rt.getDeviceCount()]);
+    rt.withDevice(0, () => {
+      accelerator.setDeviceIndex(1);
+      expect([accelerator.currentDeviceIndex(), rt.getDevice()]).toEqual([1, 1]);
+      expect(accelerator.currentStream()).toBe(rt.getCurrentStream(1));
+    });
+    await accelerator.synchronize(1);
+    expect(rt.streamQuery(rt.getCurrentStream(1))).toBe(true);
+  });
+});

@@ -5,7 +5,7 @@ import type { EventOptions } from '../runtime/event-service.js';
 import type { StreamOptions } from '../runtime/stream-service.js';
 import type { WaitOptions } from '../runtime/wait-options.js';
 import type { MemoryStats } from '../integration/allocators/memory-stats.js';
-import { currentRuntime, deviceCount as countDevices, isAvailable as available, openRuntime } from '../tensor/device.js';
+import { type TensorDevice, currentRuntime, device, deviceCount as countDevices, isAvailable as available, openRuntime } from '../tensor/device.js';
 import { init } from '../api/init.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type AutocastOptions, autocast, isAutocastEnabled } from './autocast.js';
@@ -94,4 +94,25 @@ export const openreg = Object.freeze({
     },
     isAutocastEnabled: (): boolean => isAutocastEnabled('openreg'),
   }),
+});
+
+/**
+ * `torch.accelerator` (PyTorch ≥ 2.6): the device-generic calls, answered by openreg, the
+ * accelerator this package has.
+ */
+export const accelerator = Object.freeze({
+  /** `is_available()`. Starts nothing. */
+  isAvailable: (): boolean => available(),
+  /** `current_accelerator()`: the device type, or undefined when none is available. */
+  currentAccelerator: (): TensorDevice | undefined => (available() ? device('openreg') : undefined),
+  /** `device_count()`. Starts nothing. */
+  deviceCount: (): number => countDevices(),
+  /** `current_device_index()`. */
+  currentDeviceIndex: (): number => rt('currentDeviceIndex').getDevice(),
+  /** `set_device_index(i)`. */
+  setDeviceIndex: (index: number): void => rt('setDeviceIndex').setDevice(index),
+  /** `current_stream(device)`. */
+  currentStream: (device?: number): Stream => rt('currentStream').getCurrentStream(device),
+  /** `synchronize(device)`. */
+  synchronize: (device?: number, options?: WaitOptions): Promise<void> => openreg.synchronize(device, options),
 });
