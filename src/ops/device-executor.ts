@@ -56,17 +56,33 @@ export class DeviceExecutor implements Executor {
     this.runtime.launchEncoded(call, this.#kernel(call), WORDS.data, WORDS.length, this.stream, accesses);
   }
 
-  async readBytes(call: string, t: Tensor, options: WaitOptions | undefined): Promise<Uint8Array> {
+  async readBytes(call: string, t: Tensor, options: WaitOptions | undefined, into?: Uint8Array): Promise<Uint8Array> {
     this.#checkOperand(call, t);
     const n = t.numel() * t.itemsize;
+    // Nothing pending on the stream and no other device's work to wait for: one copy, straight out of device memory.
+    if (t.storage(call).receipts === undefined && this.runtime.streamQuery(this.stream)) {
+      // Fresh memory the copy overwrites whole: not zero-filled first (Node's unpooled Buffer).
+      const bytes = into ?? new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
+      this.runtime.memcpyAsync(bytes, t.dataPtr(), n, MemcpyKind.deviceToHost, this.stream);
+      return bytes;
+    }
+    // Else the bytes as of this call, in stream order, through pinned memory.
     const pinned = this.runtime.hostAllocator.allocate(n);
     try {
       this.runtime.memcpyAsync(pinned, t.dataPtr(), n, MemcpyKind.deviceToHost, this.stream);
       await this.ready(call, t, options);
-      return pinned.slice();
+      if (into === undefined) return pinned.slice();
+      into.set(pinned);
+      return into;
     } finally {
       this.runtime.hostAllocator.free(pinned);
     }
+  }
+
+  writeBytes(call: string, t: Tensor, bytes: Uint8Array): void {
+    this.#checkOperand(call, t);
+    // Pageable bytes: copied straight into device memory when the stream is idle, else staged (they may be reused at once either way).
+    if (bytes.byteLength > 0) this.runtime.memcpyAsync(t.dataPtr(), bytes, bytes.byteLength, MemcpyKind.hostToDevice, this.stream);
   }
 
   readBytesSync(call: string, t: Tensor, into: Uint8Array | undefined, options: Pick<WaitOptions, 'timeoutMs'>): Uint8Array {

@@ -4,12 +4,12 @@ import { Generator } from '../integration/random/generator.js';
 import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.js';
 import { DTYPES, type DType, checkFits, dtypeNamed } from '../tensor/dtype.js';
 import { encodeInto, flatten, inferredDType } from '../tensor/host-data.js';
-import { checkShape } from '../tensor/shape.js';
+import { checkShape, numel } from '../tensor/shape.js';
 import { type DTypeAlias, Tensor, asRaisedBy, op } from '../tensor/tensor.js';
-import type { Executor } from './executor.js';
+import { type Executor, hostBytes } from './executor.js';
 import { cpuStorage } from './host-executors.js';
 export { cpuGenerator } from './host-random.js';
-import { defineBuiltin } from './register.js';
+import { defineBuiltin, executorOf } from './register.js';
 import './builtins.js';
 import { launchArange, launchFill } from './builtin/launch.js';
 import { copyInto } from './builtin/copies.js';
@@ -250,26 +250,68 @@ function randomOn(ex: Executor, size: number[], normal: boolean, dtype: DType, g
  * A tensor from nested arrays (`torch.tensor`): built on the host, then copied to `device`.
  * The dtype is inferred as PyTorch does: bool, int64 for integers, float32 otherwise.
  */
-export function tensor(data: unknown, options?: TensorOptions): Tensor {
+/** Options of `tensor()`: a flat typed array's `shape` too. */
+export interface TensorDataOptions extends TensorOptions {
+  /** The shape of a flat typed array's values; @default [its length] */
+  shape?: readonly number[];
+}
+
+/** The dtype a typed array's elements are, for those openreg has. */
+function typedArrayDType(call: string, data: ArrayBufferView): DType {
+  if (data instanceof Float32Array) return 'float32';
+  if (data instanceof Float64Array) return 'float64';
+  if (data instanceof Int32Array) return 'int32';
+  if (data instanceof BigInt64Array) return 'int64';
+  if (data instanceof Uint8Array) return 'uint8';
+  throw invalidValue(call, 'a typed array must be a Float32Array, Float64Array, Int32Array, BigInt64Array or Uint8Array (the dtypes openreg has)', data);
+}
+
+/**
+ * A tensor of `data`: nested arrays of numbers, booleans or bigints (dtype inferred as
+ * PyTorch does), or a typed array (its dtype; `options.shape` shapes it). The values are
+ * copied once into the tensor's memory (a device copies them in its stream's order).
+ */
+export function tensor(data: unknown, options?: TensorDataOptions): Tensor {
   requireArity('tensor', arguments, 2);
   const call = 'tensor';
   if (data instanceof Tensor) throw invalidValue(call, 'data is already a Tensor; use clone() or to()', data.toString());
-  const { shape, values, kinds } = flatten(call, data);
-  const inferred: DType = kinds.has('float') ? 'float32' : kinds.has('number') || kinds.has('bigint') ? 'int64' : kinds.size === 0 ? 'float32' : 'bool';
-  const r = resolve(call, options, inferred);
-  const bytes = values.length * DTYPES[r.dtype].itemsize;
-  const storage = cpuStorage(bytes, undefined, undefined, undefined, call);
-  encodeInto(call, r.dtype, values, new Uint8Array(storage.buffer!, 0, bytes));
-  const host = Tensor.over(storage, r.dtype, shape);
-  if (r.device.type === 'cpu') return finish(host, r);
-  const out = op(call, 'empty', [shape, r.dtype, r.device], r.device) as Tensor;
+  const o = requireOptions<TensorDataOptions>(call, options, 'options', [...TENSOR_OPTIONS, 'shape']);
+  const { shape: given, ...tensorOptions } = o;
+  let shape: number[];
+  let r: Resolved;
+  let raw: Uint8Array | undefined;
+  let values: ArrayLike<number | boolean | bigint>;
+  if (ArrayBuffer.isView(data) && !(data instanceof DataView)) {
+    const own = typedArrayDType(call, data);
+    const length = (data as unknown as ArrayLike<unknown>).length;
+    shape = given === undefined ? [length] : checkShape(call, given);
+    if (numel(shape) !== length) throw invalidValue(call, `options.shape [${shape.join(', ')}] holds ${numel(shape)} elements, the typed array ${length}`, given);
+    r = resolve(call, tensorOptions, own);
+    values = data as unknown as ArrayLike<number | bigint>;
+    // Already the tensor's dtype: its bytes go in as they are.
+    if (r.dtype === own) raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  } else {
+    if (given !== undefined) throw invalidValue(call, 'options.shape is for a flat typed array; nested arrays have their shape', given);
+    const flat = flatten(call, data);
+    shape = flat.shape;
+    values = flat.values;
+    const inferred: DType = flat.kinds.has('float') ? 'float32' : flat.kinds.has('number') || flat.kinds.has('bigint') ? 'int64' : flat.kinds.size === 0 ? 'float32' : 'bool';
+    r = resolve(call, tensorOptions, inferred);
+  }
+  const bytes = numel(shape) * DTYPES[r.dtype].itemsize;
+  const out = r.device.type === 'cpu' ? Tensor.over(cpuStorage(bytes, undefined, undefined, undefined, call), r.dtype, shape) : (op(call, 'empty', [shape, r.dtype, r.device], r.device) as Tensor);
   try {
-    copyInto(call, out, host);
+    const ex = executorOf(call, [out]);
+    if (raw !== undefined) ex.writeBytes(call, out, raw);
+    else if (r.device.type === 'cpu') encodeInto(call, r.dtype, values, hostBytes(out, call));
+    else {
+      const encoded = new Uint8Array(bytes);
+      encodeInto(call, r.dtype, values, encoded);
+      ex.writeBytes(call, out, encoded);
+    }
   } catch (error) {
     out.dispose();
     throw asRaisedBy(call, error);
-  } finally {
-    host.dispose();
   }
   return finish(out, r);
 }

@@ -40,9 +40,23 @@ export class CpuExecutor implements Executor {
     fillHostRandom(out, normal, generator);
   }
 
-  async readBytes(call: string, t: Tensor, options: WaitOptions | undefined): Promise<Uint8Array> {
+  async readBytes(call: string, t: Tensor, options: WaitOptions | undefined, into?: Uint8Array): Promise<Uint8Array> {
     await settled(call, t, options);
-    return hostBytes(t, call);
+    // A copy: the storage stays the tensor's.
+    if (into === undefined) return hostBytes(t, call).slice();
+    into.set(hostBytes(t, call));
+    return into;
+  }
+
+  writeBytes(call: string, t: Tensor, bytes: Uint8Array): void {
+    const s = t.storage(call);
+    if (s.busy === undefined) {
+      hostBytes(t, call).set(bytes);
+      return;
+    }
+    // Pending pool work on t goes first; the bytes are copied now, so the caller may reuse them.
+    const copy = bytes.slice();
+    busyUntil(s, s.busy.then(() => hostBytes(t, call).set(copy)));
   }
 
   readBytesSync(call: string, t: Tensor, into: Uint8Array | undefined): Uint8Array {
@@ -50,7 +64,8 @@ export class CpuExecutor implements Executor {
     if (s.busy !== undefined) throw openRegError('cpuWorkPending', { call, tensor: t.toString() });
     if (s.failure !== undefined) throw s.failure;
     const bytes = hostBytes(t, call);
-    if (into === undefined) return bytes;
+    // A copy: the storage stays the tensor's.
+    if (into === undefined) return bytes.slice();
     into.set(bytes);
     return into;
   }
@@ -135,6 +150,8 @@ export class MetaExecutor implements Executor {
   readBytes(call: string, t: Tensor): Promise<Uint8Array> {
     return Promise.reject(invalidValue(call, 'a meta tensor has no data', t.toString()));
   }
+
+  writeBytes(): void {}
 
   readBytesSync(call: string, t: Tensor): Uint8Array {
     return noData(call, t);

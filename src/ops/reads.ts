@@ -3,6 +3,7 @@ import { throwIfAborted } from '../device/host-waiter.js';
 import { type WaitOptions, syncTimeoutOf, waitBoundsOf } from '../runtime/wait-options.js';
 import { resolveDevice } from '../tensor/device.js';
 import { type TensorData, decode } from '../tensor/host-data.js';
+import type { DType } from '../tensor/dtype.js';
 import { Tensor, setTensorReader } from '../tensor/tensor.js';
 import { staged } from './builtin/copies.js';
 import { type Executor, hostBytes } from './executor.js';
@@ -54,20 +55,50 @@ function onContiguous<T>(call: string, t: Tensor, fn: (c: Tensor) => T): T {
   return result;
 }
 
+/** The typed array data() returns for each dtype (halves decode to float32). */
+const DATA_ARRAY: Readonly<Record<DType, new (n: number) => TensorData>> = {
+  bool: Uint8Array, uint8: Uint8Array, int32: Int32Array, int64: BigInt64Array, float16: Float32Array, bfloat16: Float32Array, float32: Float32Array, float64: Float64Array,
+};
+
+/** `{ into, ...waitOptions }`: the caller's typed array (checked against t) and the wait's own options. */
+function intoOf(call: string, t: Tensor, options: unknown): { into: TensorData | undefined; wait: unknown } {
+  if (options === null || typeof options !== 'object' || !('into' in options)) return { into: undefined, wait: options };
+  const { into, ...wait } = options as { into: unknown };
+  const Kind = DATA_ARRAY[t.dtype];
+  if (!(into instanceof Kind)) throw invalidValue(call, `options.into must be a ${Kind.name} for a ${t.dtype} tensor`, into);
+  if (into.length !== t.numel()) throw invalidValue(call, `options.into has ${into.length} elements; the tensor has ${t.numel()}`, into);
+  return { into, wait };
+}
+
+/** The bytes of `into` to read straight into, when its elements are the tensor's (not for halves, which decode). */
+function intoBytes(t: Tensor, into: TensorData | undefined): Uint8Array | undefined {
+  if (into === undefined || t.dtype === 'float16' || t.dtype === 'bfloat16') return undefined;
+  return new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
+}
+
+/** The values read: `into` itself when given (halves converted into it), else a new array over `bytes`. */
+function delivered(t: Tensor, bytes: Uint8Array, into: TensorData | undefined): TensorData {
+  if (into === undefined) return decode(t.dtype, bytes);
+  if (intoBytes(t, into) === undefined) (into as Float32Array).set(decode(t.dtype, bytes) as Float32Array);
+  return into;
+}
+
 const reader = {
   read(call: string, t: Tensor, options: unknown): Promise<TensorData> {
     requireData(call, t);
-    const bounds = checkNotAborted(call, options);
-    if (t.numel() === 0) return Promise.resolve(decode(t.dtype, new Uint8Array(0)));
-    return onContiguous(call, t, async (c) => decode(c.dtype, await readerOf(call, c).readBytes(call, c, bounds)));
+    const { into, wait } = intoOf(call, t, options);
+    const bounds = checkNotAborted(call, wait);
+    if (t.numel() === 0) return Promise.resolve(into ?? decode(t.dtype, new Uint8Array(0)));
+    return onContiguous(call, t, async (c) => delivered(t, await readerOf(call, c).readBytes(call, c, bounds, intoBytes(t, into)), into));
   },
 
   readSync(call: string, t: Tensor, options: unknown): TensorData {
     requireData(call, t);
-    const bound = syncOptions(call, options);
+    const { into, wait } = intoOf(call, t, options);
+    const bound = syncOptions(call, wait);
     if (!t.onDevice && t.storage(call).busy !== undefined) throw openRegError('cpuWorkPending', { call, tensor: t.toString() });
-    if (t.numel() === 0) return decode(t.dtype, new Uint8Array(0));
-    return onContiguous(call, t, (c) => decode(c.dtype, readerOf(call, c).readBytesSync(call, c, undefined, bound)));
+    if (t.numel() === 0) return into ?? decode(t.dtype, new Uint8Array(0));
+    return onContiguous(call, t, (c) => delivered(t, readerOf(call, c).readBytesSync(call, c, intoBytes(t, into), bound), into));
   },
 
   async ready(call: string, t: Tensor, options: unknown): Promise<void> {

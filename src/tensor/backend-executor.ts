@@ -32,7 +32,9 @@ export interface Executor {
   /** Fills contiguous float32/float64 `out` with uniform [0, 1) or standard normal draws from `generator` (the device's by default). */
   fillRandom(out: Tensor, normal: boolean, generator: Generator | undefined): void;
   /** The bytes of contiguous `t` once its values exist (within `options`); rejects if work they depend on failed. */
-  readBytes(call: string, t: Tensor, options: WaitOptions | undefined): Promise<Uint8Array>;
+  readBytes(call: string, t: Tensor, options: WaitOptions | undefined, into?: Uint8Array): Promise<Uint8Array>;
+  /** Writes `bytes` (contiguous `t`'s size) into `t` in its device's order; `bytes` may be reused once this returns. */
+  writeBytes(call: string, t: Tensor, bytes: Uint8Array): void;
   /** `readBytes`, blocking (at most `options.timeoutMs`); into `into` when given. */
   readBytesSync(call: string, t: Tensor, into: Uint8Array | undefined, options: Pick<WaitOptions, 'timeoutMs'>): Uint8Array;
   /** Resolves once `t`'s values exist (within `options`). */

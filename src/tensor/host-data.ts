@@ -9,11 +9,12 @@ export type TensorData = Float32Array | Float64Array | Int32Array | Uint8Array |
 export type NestedArray = number | boolean | NestedArray[];
 
 /** Decodes contiguous elements of `dtype` from `bytes`. */
+/** The values of `bytes` (which the caller hands over: they are viewed, not copied, when aligned). */
 export function decode(dtype: DType, bytes: Uint8Array): TensorData {
   const info = DTYPES[dtype];
   const count = bytes.byteLength / info.itemsize;
-  const copy = bytes.slice();
-  const raw = new info.storage(copy.buffer, 0, count);
+  const own = bytes.byteOffset % info.itemsize === 0 ? bytes : bytes.slice();
+  const raw = new info.storage(own.buffer, own.byteOffset, count);
   if (dtype === 'float16' || dtype === 'bfloat16') {
     const from = dtype === 'float16' ? fromFloat16Bits : fromBFloat16Bits;
     const out = new Float32Array(count);
@@ -106,6 +107,9 @@ const KIND_NAMES = [
   [KIND_BIGINT, 'bigint'],
 ] as const;
 
+/** Most values flatten() sizes its array for up front. */
+const PRESIZED_LIMIT = 2 ** 26;
+
 /**
  * Shape and flat values of nested arrays (every row of a dimension the same length). `kinds`
  * says what the leaves are: bool, number (integers in int64's range), float, bigint.
@@ -120,7 +124,10 @@ export function flatten(call: string, data: unknown): { shape: number[]; values:
     path.add(level);
     shape.push(level.length);
   }
-  const values: (number | boolean | bigint)[] = [];
+  // Sized up front when the first row's lengths say how many there will be (and that is not absurd).
+  const expected = shape.reduce((p, n) => p * n, 1);
+  const values: (number | boolean | bigint)[] = expected <= PRESIZED_LIMIT ? new Array(expected) : [];
+  let count = 0;
   let kinds = 0;
   // Where the walk is, turned into `[i][j]` only for an error message.
   const index: number[] = [];
@@ -136,7 +143,7 @@ export function flatten(call: string, data: unknown): { shape: number[]; values:
     } else {
       throw invalidValue(call, `data${at(depth)} must be a number, a boolean or a bigint`, node);
     }
-    values.push(node);
+    values[count++] = node;
   };
   const walk = (node: unknown, depth: number): void => {
     if (depth === shape.length) return leaf(node, depth);
@@ -144,14 +151,27 @@ export function flatten(call: string, data: unknown): { shape: number[]; values:
       throw invalidValue(call, `data${at(depth)} must be an array of length ${shape[depth]} (nested arrays must be rectangular)`, node);
     }
     // Index by index: forEach would skip the holes of a sparse array ([1, , 3]).
-    const last = depth === shape.length - 1;
+    if (depth === shape.length - 1) {
+      // The innermost rows hold almost every value: numbers are taken inline.
+      for (let i = 0; i < node.length; i++) {
+        const v: unknown = node[i];
+        if (typeof v === 'number') {
+          if ((kinds & KIND_FLOAT) === 0) kinds |= Number.isInteger(v) && v >= -INT64_LIMIT && v < INT64_LIMIT ? KIND_NUMBER : KIND_FLOAT;
+          values[count++] = v;
+        } else {
+          index[depth] = i;
+          leaf(v, depth + 1);
+        }
+      }
+      return;
+    }
     for (let i = 0; i < node.length; i++) {
       index[depth] = i;
-      if (last) leaf(node[i], depth + 1);
-      else walk(node[i], depth + 1);
+      walk(node[i], depth + 1);
     }
   };
   walk(data, 0);
+  values.length = count;
   const names = new Set<string>();
   for (const [bit, name] of KIND_NAMES) if ((kinds & bit) !== 0) names.add(name);
   return { shape, values, kinds: names };

@@ -513,11 +513,14 @@ export class Tensor implements Disposable {
   }
 
   /** The elements in row-major order, as JS typed arrays hold them (16-bit floats decoded to float32). */
-  data(options?: WaitOptions): Promise<TensorData> {
+  /** The values as a flat typed array (one copy; into `options.into`, a typed array of the tensor's size, when given). */
+  data<T extends TensorData = TensorData>(options?: WaitOptions & { into?: T }): Promise<T>;
+  data(options?: WaitOptions & { into?: TensorData }): Promise<TensorData> {
     return readingAsync('data', this, (r) => r.read('data', this, options));
   }
 
-  dataSync(options?: Pick<WaitOptions, 'timeoutMs'>): TensorData {
+  dataSync<T extends TensorData = TensorData>(options?: Pick<WaitOptions, 'timeoutMs'> & { into?: T }): T;
+  dataSync(options?: Pick<WaitOptions, 'timeoutMs'> & { into?: TensorData }): TensorData {
     return reading('dataSync', this, (r) => r.readSync('dataSync', this, options));
   }
 

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import * as o from '../dist/src/index.js';
+import { ErrorCode } from '../dist/src/index.js';
+import { expectCode, expectRejectCode, useTensorRuntime } from './helpers.js';
+
+// Typed arrays in and out: tensor(typedArray, { shape }) takes the array's dtype, and
+// data({ into }) / dataSync({ into }) read into a caller's array.
+useTensorRuntime({ deviceCount: 1 });
+
+describe('typed arrays in', () => {
+  it.each(['cpu', 'openreg'])('tensor(typedArray) takes its dtype and values, shaped by options.shape, on %s', async (device) => {
+    const cases = [
+      [new Float32Array([1.5, 2, 3, 4]), 'float32'],
+      [new Float64Array([1.5, 2, 3, 4]), 'float64'],
+      [new Int32Array([1, -2, 3, 4]), 'int32'],
+      [new BigInt64Array([1n, -2n, 3n, 4n]), 'int64'],
+      [new Uint8Array([1, 2, 3, 255]), 'uint8'],
+    ] as const;
+    for (const [data, dtype] of cases) {
+      const t = o.tensor(data, { device, shape: [2, 2] });
+      expect([t.dtype, t.shape]).toEqual([dtype, [2, 2]]);
+      expect(await t.data()).toEqual(data);
+    }
+    // A dtype of its own converts; the caller's array may be reused at once.
+    const src = new Float32Array([0.5, 1.5, 2.5]);
+    const ints = o.tensor(src, { device, dtype: 'int32' });
+    src.fill(9);
+    expect([ints.dtype, await ints.toArray()]).toEqual(['int32', [0, 1, 2]]);
+    expect(await o.tensor(new Float32Array([1, 2]), { device }).toArray()).toEqual([1, 2]);
+  });
+
+  it('refuses what it cannot take, naming the call', () => {
+    expect(expectCode(() => o.tensor(new Int16Array(2)), ErrorCode.INVALID_VALUE).message).toMatch(/^tensor: a typed array must be a Float32Array/);
+    expect(expectCode(() => o.tensor(new Float32Array(4), { shape: [3] }), ErrorCode.INVALID_VALUE).message).toMatch(/^tensor: options.shape \[3\] holds 3 elements, the typed array 4/);
+    expect(expectCode(() => o.tensor([1, 2], { shape: [2] }), ErrorCode.INVALID_VALUE).message).toMatch(/options.shape is for a flat typed array/);
+  });
+});
+
+describe('typed arrays out', () => {
+  it.each(['cpu', 'openreg'])('data({ into }) and dataSync({ into }) fill the caller array and return it, on %s', async (device) => {
+    const t = o.tensor(new Float32Array([1, 2, 3]), { device });
+    await t.ready();
+    const into = new Float32Array(3);
+    expect(await t.data({ into })).toBe(into);
+    expect([...into]).toEqual([1, 2, 3]);
+    const again = new Float32Array(3);
+    expect(t.dataSync({ into: again })).toBe(again);
+    expect([...again]).toEqual([1, 2, 3]);
+    // Halves decode into a Float32Array; a view (not contiguous) is read in its own order.
+    const h = o.tensor([[1, 2], [3, 4]], { device, dtype: 'float16' }).t();
+    expect([...(await h.data({ into: new Float32Array(4) }))]).toEqual([1, 3, 2, 4]);
+  });
+
+  it('refuses an array of the wrong kind or size instead of filling part of it', async () => {
+    const t = o.tensor(new Float32Array([1, 2, 3]));
+    await expectRejectCode(t.data({ into: new Float64Array(3) as never }), ErrorCode.INVALID_VALUE);
+    await expectRejectCode(t.data({ into: new Float32Array(2) }), ErrorCode.INVALID_VALUE);
+    await expectRejectCode(t.data({ bogus: 1 } as never), ErrorCode.INVALID_VALUE);
+  });
+
+  it('data() with no into returns arrays the tensor does not share', async () => {
+    const t = o.tensor(new Float32Array([1, 2, 3]));
+    const a = await t.data();
+    (a as Float32Array)[0] = 100;
+    expect(await t.toArray()).toEqual([1, 2, 3]);
+    const b = t.dataSync() as Float32Array;
+    b[1] = 100;
+    expect(await t.toArray()).toEqual([1, 2, 3]);
+  });
+});
