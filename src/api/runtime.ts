@@ -164,6 +164,15 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     return this.close();
   }
 
+  /**
+   * @internal True when a blocking wait cannot deadlock: no host function is pending, running or
+   * awaiting (they run on this thread, which the wait would hold).
+   */
+  canWaitSync(): boolean {
+    const h = this.#core.hostFunctions;
+    return !h.pending && !h.asyncInFlight && !h.insideHostFunction;
+  }
+
   /** @internal A kernel of the built-in module (the tensor kernels, the random fills). */
   builtinKernel(name: string): Kernel {
     return this.#builtins.getFunction(name);

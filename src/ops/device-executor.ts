@@ -81,8 +81,18 @@ export class DeviceExecutor implements Executor {
 
   writeBytes(call: string, t: Tensor, bytes: Uint8Array): void {
     this.#checkOperand(call, t);
-    // Pageable bytes: copied straight into device memory when the stream is idle, else staged (they may be reused at once either way).
-    if (bytes.byteLength > 0) this.runtime.memcpyAsync(t.dataPtr(), bytes, bytes.byteLength, MemcpyKind.hostToDevice, this.stream);
+    if (bytes.byteLength === 0) return;
+    // Pageable bytes: copied straight into device memory when the stream is idle, else staged behind its work.
+    this.runtime.memcpyAsync(t.dataPtr(), bytes, bytes.byteLength, MemcpyKind.hostToDevice, this.stream);
+    this.#finish();
+  }
+
+  /**
+   * A blocking copy's end: the stream has done it (and what came before it, as CUDA's blocking
+   * copies wait) — unless host functions are pending, which need this thread: then it stays queued.
+   */
+  #finish(): void {
+    if (!this.runtime.streamQuery(this.stream) && this.runtime.canWaitSync()) this.runtime.streamSynchronizeSync(this.stream);
   }
 
   readBytesSync(call: string, t: Tensor, into: Uint8Array | undefined, options: Pick<WaitOptions, 'timeoutMs'>): Uint8Array {
@@ -147,7 +157,7 @@ export class DeviceExecutor implements Executor {
     rt.hostAllocator.free(pinned);
   }
 
-  copyFromHost(call: string, dst: Tensor, src: Tensor): void {
+  copyFromHost(call: string, dst: Tensor, src: Tensor, nonBlocking = false): void {
     this.#checkOperand(call, dst);
     const n = dst.numel() * dst.itemsize;
     if (n === 0) return;
@@ -159,6 +169,12 @@ export class DeviceExecutor implements Executor {
       // Already pinned and computed: the device reads it directly, in stream order.
       rt.hostAllocator.recordStream(storage.pinned, stream);
       rt.memcpyAsync(dst.dataPtr(), bytes, n, MemcpyKind.hostToDevice, stream);
+      if (!nonBlocking) this.#finish();
+      return;
+    }
+    if (storage.busy === undefined && storage.failure === undefined && !nonBlocking) {
+      // A blocking copy of values that exist: one copy from pageable memory, done when this returns.
+      this.writeBytes(call, dst, bytes);
       return;
     }
     const pinned = rt.hostAllocator.allocate(n);

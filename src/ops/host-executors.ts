@@ -82,6 +82,7 @@ export class CpuExecutor implements Executor {
     moveHostBytes(call, dst, src);
   }
 
+
   peerCopy(call: string, dst: Tensor, src: Tensor): void {
     moveHostBytes(call, dst, src);
   }

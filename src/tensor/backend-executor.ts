@@ -33,7 +33,7 @@ export interface Executor {
   fillRandom(out: Tensor, normal: boolean, generator: Generator | undefined): void;
   /** The bytes of contiguous `t` once its values exist (within `options`); rejects if work they depend on failed. */
   readBytes(call: string, t: Tensor, options: WaitOptions | undefined, into?: Uint8Array): Promise<Uint8Array>;
-  /** Writes `bytes` (contiguous `t`'s size) into `t` in its device's order; `bytes` may be reused once this returns. */
+  /** Writes `bytes` (contiguous `t`'s size) into `t`, done when this returns (a blocking upload); `bytes` may be reused at once. */
   writeBytes(call: string, t: Tensor, bytes: Uint8Array): void;
   /** `readBytes`, blocking (at most `options.timeoutMs`); into `into` when given. */
   readBytesSync(call: string, t: Tensor, into: Uint8Array | undefined, options: Pick<WaitOptions, 'timeoutMs'>): Uint8Array;
@@ -44,8 +44,12 @@ export interface Executor {
    * in stream order: `dst` is busy until the bytes are there, and carries the failure if the work fails.
    */
   copyToHost(call: string, dst: Tensor, src: Tensor): void;
-  /** Copies contiguous host tensor `src` into contiguous `dst` on this executor's device, after `src`'s pending work. */
-  copyFromHost(call: string, dst: Tensor, src: Tensor): void;
+  /**
+   * Copies contiguous host tensor `src` into contiguous `dst` on this executor's device, after
+   * `src`'s pending work. Unless `nonBlocking`, a source whose values exist is copied by the
+   * time this returns (PyTorch's blocking copy); pending CPU work cannot be waited for here.
+   */
+  copyFromHost(call: string, dst: Tensor, src: Tensor, nonBlocking?: boolean): void;
   /** Copies contiguous `src` on this executor's device into contiguous `dst` on another device of the same backend. */
   peerCopy(call: string, dst: Tensor, src: Tensor): void;
   /** Hands contiguous `t`'s bytes to `sink` a chunk at a time, once they exist (bounded host memory for any size). */

@@ -427,8 +427,8 @@ export class Tensor implements Disposable {
   }
 
   /** Copies `src` into this tensor (broadcast, converted to this dtype; across devices, peer copies between openreg devices). */
-  copy_(src: Tensor): this {
-    op('copy_', 'copy_', [this, src], this.device);
+  copy_(src: Tensor, nonBlocking = false): this {
+    op('copy_', 'copy_', [this, src, nonBlocking], this.device);
     return this;
   }
 
@@ -450,14 +450,20 @@ export class Tensor implements Disposable {
 
   // ------------------------------------------------------------ devices and dtypes
   /** A tensor on `device` or of `dtype` (this tensor itself when nothing changes). */
-  to(target: DeviceLike | DType | DTypeAlias, options?: { dtype?: DType | DTypeAlias; copy?: boolean }): Tensor {
+  /**
+   * This tensor on `target` (a device) or as `target` (a dtype). From host memory to a device
+   * the copy is done when this returns, as PyTorch's blocking copy; `nonBlocking` leaves it
+   * queued on the device's stream (order later work on other streams yourself).
+   */
+  to(target: DeviceLike | DType | DTypeAlias, options?: { dtype?: DType | DTypeAlias; copy?: boolean; nonBlocking?: boolean }): Tensor {
     const named = dtypeNamed(target);
-    const o = requireOptions<{ dtype: DType; copy: boolean }>('to', options, 'options', ['dtype', 'copy']);
+    const o = requireOptions<{ dtype: DType; copy: boolean; nonBlocking: boolean }>('to', options, 'options', ['dtype', 'copy', 'nonBlocking']);
     if (target === undefined || target === null) throw invalidValue('to', 'a device or a dtype is needed', target);
     const copy = o.copy === undefined ? false : requireBoolean('to', 'options.copy', o.copy);
+    const nonBlocking = o.nonBlocking === undefined ? false : requireBoolean('to', 'options.nonBlocking', o.nonBlocking);
     const dtype = o.dtype === undefined ? undefined : dtypeNamed(o.dtype);
     if (o.dtype !== undefined && dtype === undefined) throw invalidValue('to', 'options.dtype must be a dtype name such as float32', o.dtype);
-    return op('to', 'openreg::to', [this, named !== undefined ? undefined : target, named ?? dtype, copy]) as Tensor;
+    return op('to', 'openreg::to', [this, named !== undefined ? undefined : target, named ?? dtype, copy, nonBlocking]) as Tensor;
   }
 
   /** `t.float()`, `double()`, `half()`, `bfloat16()`, `long()`, `int()`, `bool()`: `to(dtype)`, as in PyTorch. */
@@ -759,7 +765,7 @@ export function tooManyArguments(method: string, max: number, count: number): Op
 const METHOD_ARITY: Readonly<Record<string, number>> = {
   requiresGrad_: 1, dim: 0, numel: 0, isContiguous: 0, dataPtr: 0, storageDataPtr: 0, dispose: 0, backward: 2, detach: 0, registerHook: 1, registerPostAccumulateGradHook: 1, retainGrad: 0,
   transpose: 2, t: 0, slice: 4, select: 2, asStrided: 3, unsqueeze: 1, squeeze: 1, flatten: 2, contiguous: 0, clone: 0,
-  abs: 0, fill_: 1, zero_: 0, copy_: 1,
+  abs: 0, fill_: 1, zero_: 0, copy_: 2,
   max: 2, to: 2, size: 1, float: 0, double: 0, half: 0, bfloat16: 0, long: 0, int: 0, bool: 0,
   cpu: 1, cpuSync: 1, ready: 1, data: 1, dataSync: 1, toArray: 1, toArraySync: 1, item: 1, itemSync: 1, isPinned: 0, pinMemory: 0, recordStream: 1,
 };

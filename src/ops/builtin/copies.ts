@@ -24,15 +24,16 @@ export function staged(call: string, t: Tensor, dtype: DType): Tensor {
  * device, in stream order, through the backend interface: a peer copy between devices of one
  * backend, else the device side's copy to or from host memory.
  */
-function moveBytes(call: string, dst: Tensor, src: Tensor): void {
+function moveBytes(call: string, dst: Tensor, src: Tensor, nonBlocking: boolean): void {
   if (dst.numel() === 0) return;
   if (src.onDevice && dst.onDevice) executorOf(call, [src]).peerCopy(call, dst, src);
   else if (src.onDevice) executorOf(call, [src]).copyToHost(call, dst, src);
-  else executorOf(call, [dst]).copyFromHost(call, dst, src);
+  else executorOf(call, [dst]).copyFromHost(call, dst, src, nonBlocking);
 }
 
 /** dst ← src, broadcast and converted to dst's dtype; across cpu and openreg devices. */
-export function copyInto(call: string, dst: Tensor, src: Tensor): Tensor {
+/** `nonBlocking`: a host-to-device copy may still be queued when this returns (else it is done, as PyTorch's blocking copy). */
+export function copyInto(call: string, dst: Tensor, src: Tensor, nonBlocking = false): Tensor {
   if (!(src instanceof Tensor)) throw invalidValue(call, 'src must be a Tensor', src);
   expandStrides(call, src.shape, src.strides, dst.shape);
   checkNoInternalOverlap(call, dst.shape, dst.strides);
@@ -51,7 +52,7 @@ export function copyInto(call: string, dst: Tensor, src: Tensor): Tensor {
     if (from !== source) temps.push(from);
     const target = dst.isContiguous() ? dst : executorOf(call, [dst]).empty(dst.dtype, dst.shape);
     if (target !== dst) temps.push(target);
-    moveBytes(call, target, from);
+    moveBytes(call, target, from, nonBlocking);
     if (target !== dst) launchUnary(call, executorOf(call, [dst]), UnaryOp.identity, dst, target);
     return dst;
   } finally {
@@ -60,16 +61,16 @@ export function copyInto(call: string, dst: Tensor, src: Tensor): Tensor {
 }
 
 /** `self` on `device` with `dtype` (itself when neither changes and no copy is asked for). */
-export function to(call: string, self: Tensor, device: DeviceLike | undefined, dtype: unknown, copy: boolean): Tensor {
+export function to(call: string, self: Tensor, device: DeviceLike | undefined, dtype: unknown, copy: boolean, nonBlocking = false): Tensor {
   const target = device === undefined ? self.device : resolveDevice(call, device);
   if (dtype !== undefined && !isDType(dtype)) throw invalidValue(call, 'dtype must be a dtype name such as float32', dtype);
   const type = (dtype as DType | undefined) ?? self.dtype;
   if (!copy && target.equals(self.device) && type === self.dtype) return self;
   const out = executorFor(call, target).empty(type, self.shape);
-  return copyInto(call, out, self);
+  return copyInto(call, out, self, nonBlocking);
 }
 
-defineBuiltin('copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)', (_ex, self: Tensor, src: Tensor) => copyInto('copy_', self, src));
+defineBuiltin('copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)', (_ex, self: Tensor, src: Tensor, nonBlocking: boolean) => copyInto('copy_', self, src, nonBlocking));
 defineBuiltin('fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)', (ex, self: Tensor, value: unknown) => {
   if (typeof value !== 'number' && typeof value !== 'boolean') throw invalidValue('fill_', 'value must be a number or a boolean', value);
   checkNoInternalOverlap('fill_', self.shape, self.strides);
@@ -77,8 +78,8 @@ defineBuiltin('fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)', (ex, 
   launchFill(ex, self, Number(value));
   return self;
 });
-defineBuiltin('openreg::to(Tensor self, Device? device=None, ScalarType? dtype=None, bool copy=False) -> Tensor', (_ex, self: Tensor, device: DeviceLike | undefined, dtype: unknown, copy: boolean) =>
-  to('to', self, device, dtype, copy),
+defineBuiltin('openreg::to(Tensor self, Device? device=None, ScalarType? dtype=None, bool copy=False, bool non_blocking=False) -> Tensor', (_ex, self: Tensor, device: DeviceLike | undefined, dtype: unknown, copy: boolean, nonBlocking: boolean) =>
+  to('to', self, device, dtype, copy, nonBlocking),
 );
 
 defineBuiltin('openreg::pin_memory(Tensor self) -> Tensor', (_ex, self: Tensor) => pinMemory('pinMemory', self), ['cpu']);
