@@ -1,4 +1,5 @@
-import { afterEach, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
 import * as o from '../dist/src/index.js';
 import { openregTest } from '../dist/src/testing/vitest.js';
 import { createRuntime, expectCode } from './helpers.js';
@@ -84,4 +85,18 @@ fixtureTest('in a fixture test, openreg means the fixture runtime', async ({ rt 
 fixtureTest('a tensor kept from an earlier fixture test is refused, never read', async ({ rt }) => {
   expect(kept!.device.runtime).not.toBe(rt);
   expectCode(() => kept!.add(1), 'ERR_RUNTIME_CLOSED');
+});
+
+describe('the openreg/vitest fixture', () => {
+  const fixtureTest = openregTest({ deviceCount: 3 });
+  fixtureTest('gives every test its runtime, even one that never names rt: openreg devices mean it', async () => {
+    const t = o.tensor([1, 2], { device: 'openreg' });
+    expect([o.deviceCount(), t.device.runtime?.options.deviceCount]).toEqual([3, 3]);
+    expect(await t.add(1).toArray()).toEqual([2, 3]);
+  });
+});
+
+it('the package ships source maps with their sources inlined: stack traces resolve to real lines', () => {
+  const map = JSON.parse(readFileSync(new URL('../dist/src/tensor/tensor.js.map', import.meta.url), 'utf8')) as { sourcesContent?: string[] };
+  expect(map.sourcesContent?.[0]).toContain('export class Tensor');
 });

@@ -15,7 +15,8 @@ export interface OpenRegTestOptions extends RuntimeOptions {
 }
 
 /**
- * A vitest `test` whose tests get a fresh runtime as `rt` (`test('…', async ({ rt }) => …)`),
+ * A vitest `test` whose tests each get a fresh runtime, as `rt` when they name it
+ * (`test('…', async ({ rt }) => …)`) and as the one `openreg` devices mean either way,
  * created with `options` (per file: call this once at the top of it). After the test, a
  * report the stream sanitizer collected fails it, and the runtime is closed (forcibly after
  * `closeTimeoutMs`).
@@ -23,8 +24,10 @@ export interface OpenRegTestOptions extends RuntimeOptions {
 export function openregTest(options: OpenRegTestOptions = {}) {
   const { closeTimeoutMs = 10_000, ...runtimeOptions } = options;
   return base.extend<OpenRegFixtures>({
+    // `auto`: every test gets its runtime, named or not (openreg devices then mean it, not a lazily started one).
     // The empty pattern is vitest's: it reads which fixtures a fixture function destructures.
-    rt: async ({}, use) => {
+    rt: [
+      async ({}, use) => {
       const rt = await Runtime.create(runtimeOptions);
       try {
         await use(rt);
@@ -35,7 +38,9 @@ export function openregTest(options: OpenRegTestOptions = {}) {
       } finally {
         await rt.close({ timeoutMs: closeTimeoutMs }).catch(() => rt.close({ force: true }));
       }
-    },
+      },
+      { auto: true },
+    ],
   });
 }
 
