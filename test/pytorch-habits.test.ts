@@ -60,3 +60,15 @@ describe('PyTorch habits', () => {
     expect([o.full([2], 3).dtype, o.full([2], 1.5).dtype, o.full([2], true).dtype]).toEqual(['int64', 'float32', 'bool']);
   });
 });
+
+describe('the one JS rule of dtype inference', () => {
+  it('numbers infer as Python literals would, except that data asking for gradients is float32 (JS has no 1.0)', async () => {
+    expect([o.tensor([1, 2]).dtype, o.tensor([1.5, 2]).dtype, o.tensor([1n, 2n]).dtype, o.tensor([true]).dtype]).toEqual(['int64', 'float32', 'int64', 'bool']);
+    const w = o.tensor([1.0, 2.0], { requiresGrad: true });
+    expect([w.dtype, w.requiresGrad]).toEqual(['float32', true]);
+    w.mul(w).sum().backward();
+    expect(await w.grad!.toArray()).toEqual([2, 4]);
+    // An explicit dtype still decides: an integral one cannot require gradients.
+    expect(expectCode(() => o.tensor([1, 2], { dtype: 'int64', requiresGrad: true }), ErrorCode.INVALID_VALUE).message).toMatch(/only floating-point tensors can require gradients/);
+  });
+});

@@ -295,7 +295,9 @@ export function tensor(data: unknown, options?: TensorDataOptions): Tensor {
     const flat = flatten(call, data);
     shape = flat.shape;
     values = flat.values;
-    const inferred: DType = flat.kinds.has('float') ? 'float32' : flat.kinds.has('number') || flat.kinds.has('bigint') ? 'int64' : flat.kinds.size === 0 ? 'float32' : 'bool';
+    // JS has no float literals: data that asks for gradients (`[1.0, 2.0]` is `[1, 2]`) means floats.
+    const wantsGrad = tensorOptions.requiresGrad === true && tensorOptions.dtype === undefined;
+    const inferred: DType = flat.kinds.has('float') || (wantsGrad && flat.kinds.has('number')) ? 'float32' : flat.kinds.has('number') || flat.kinds.has('bigint') ? 'int64' : flat.kinds.size === 0 ? 'float32' : 'bool';
     r = resolve(call, tensorOptions, inferred);
   }
   const bytes = numel(shape) * DTYPES[r.dtype].itemsize;
