@@ -61,6 +61,18 @@ describe('lazy initialization', () => {
     expect([r.status, r.stdout]).toEqual([0, 'true\n']);
   });
 
+  it('work still queued when the script ends is finished before the process exits', () => {
+    const r = runScript(`
+      const { tensor, openreg } = openregModule;
+      const x = tensor(new Float32Array(1 << 16).fill(1), { device: 'openreg', shape: [256, 256] });
+      let y = x;
+      for (let i = 0; i < 4; i++) y = y.matmul(x);
+      Runtime.primary().launchHostFunc(openreg.currentStream(), () => console.log('host function after the queued work'));
+      void y.data().then((d) => console.log('read', d[0]));
+    `);
+    expect([r.status, r.stdout]).toEqual([0, 'host function after the queued work\nread ' + 256 ** 4 + '\n']);
+  });
+
   it('manualSeed before first use seeds the runtime first use starts', () => {
     const draw = (seed: number) =>
       runScript(`
