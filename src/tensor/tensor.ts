@@ -546,6 +546,8 @@ export class Tensor implements Disposable {
   }
 
   /** The value of a one-element tensor. */
+  /** The value of a one-element tensor; `item<number>()` for a numeric dtype, `item<boolean>()` for bool. */
+  item<T extends number | boolean = number | boolean>(options?: WaitOptions): Promise<T>;
   item(options?: WaitOptions): Promise<number | boolean> {
     return readingAsync('item', this, async (r) => {
       checkItem('item', this);
@@ -553,6 +555,7 @@ export class Tensor implements Disposable {
     });
   }
 
+  itemSync<T extends number | boolean = number | boolean>(options?: Pick<WaitOptions, 'timeoutMs'>): T;
   itemSync(options?: Pick<WaitOptions, 'timeoutMs'>): number | boolean {
     return reading('itemSync', this, (r) => {
       checkItem('itemSync', this);

@@ -102,3 +102,17 @@ export async function tools(): Promise<number> {
   const task = deviceTime(rt, () => rt.launchKernel(k, [p, 16, 2]));
   return (await task()).overriddenDuration + reports.length;
 }
+
+/** Issue 17's surface as strict TypeScript sees it: no casts for values, typed arrays or the namespace. */
+export async function zeroCeremony(): Promise<number> {
+  const { openreg, accelerator, init } = await import('openreg');
+  if (!openreg.isAvailable() || accelerator.deviceCount() === 0) init({ deviceCount: 1 });
+  const x = tensor(new Float32Array([1, 2, 3, 4]), { shape: [2, 2], device: 'openreg' });
+  const into = new Float32Array(4);
+  const values: Float32Array = await x.data({ into });
+  const n: number = await x.sum().item<number>();
+  const flag: boolean = await x.gt(2).flatten().select(0, 3).item<boolean>();
+  const w = tensor([1.0, 2.0], { requiresGrad: true });
+  const h = zeros(2, 3, { dtype: 'half' }).float().T;
+  return values[0]! + n + (flag ? 1 : 0) + w.size(0) + h.size(1) + openreg.memoryAllocated();
+}
