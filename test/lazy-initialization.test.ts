@@ -52,6 +52,17 @@ describe('lazy initialization', () => {
     expect([r.status, r.stdout]).toEqual([0, '1 true true\nERR_INVALID_VALUE\n']);
   });
 
+  it('refused init() options leave the earlier ones; unparsable environment options make isAvailable() false, not an exception', () => {
+    const r = runScript(`
+      const { init, isAvailable, deviceCount } = openregModule;
+      try { init({ deviceCount: 0 }); } catch (e) { console.log(e.code); }
+      console.log(isAvailable(), deviceCount());
+    `);
+    expect([r.status, r.stdout]).toEqual([0, 'ERR_INVALID_VALUE\ntrue 2\n']);
+    const env = runScript(`console.log(openregModule.isAvailable());`, [], { OPENREG_DEVICE_COUNT: 'abc' });
+    expect(env.stdout).toBe('false\n');
+  });
+
   it('a Runtime.create made before first use is the runtime openreg devices use', () => {
     const r = runScript(`
       const rt = await Runtime.create({ deviceCount: 1 });

@@ -5,7 +5,8 @@ import { expectCode, expectRejectCode, useTensorRuntime } from './helpers.js';
 
 // Typed arrays in and out: tensor(typedArray, { shape }) takes the array's dtype, and
 // data({ into }) / dataSync({ into }) read into a caller's array.
-useTensorRuntime({ deviceCount: 1 });
+let runtime: o.Runtime;
+useTensorRuntime({ deviceCount: 1, deviceMemoryBytes: 64 << 20, hostMemoryBytes: 64 << 20 }, (r) => (runtime = r));
 
 describe('typed arrays in', () => {
   it.each(['cpu', 'openreg'])('tensor(typedArray) takes its dtype and values, shaped by options.shape, on %s', async (device) => {
@@ -66,5 +67,34 @@ describe('typed arrays out', () => {
     const b = t.dataSync() as Float32Array;
     b[1] = 100;
     expect(await t.toArray()).toEqual([1, 2, 3]);
+  });
+});
+
+describe('the data path never blocks the main thread on other work', () => {
+  it('reading an idle tensor does not wait for a kernel running on another stream of its device', async () => {
+    const { kernelsUrl } = await import('./helpers.js');
+    const rt = runtime;
+    const spin = (await rt.loadModule(kernelsUrl)).getFunction('spin');
+    const t = o.tensor(new Float32Array([1, 2, 3]), { device: 'openreg' });
+    await t.ready();
+    // Non-blocking: the legacy default stream (t's) does not wait for it.
+    const other = rt.streamCreate({ nonBlocking: true });
+    rt.launchKernel(spin, [300], other);
+    expect([...(await t.data({ timeoutMs: 100 }))]).toEqual([1, 2, 3]);
+    // The read came straight out of device memory: the kernel on the other stream is still running.
+    expect(rt.streamQuery(other)).toBe(false);
+    await rt.streamSynchronize(other);
+  });
+
+  it('a large upload while a host function is pending is queued through pinned memory, not refused', async () => {
+    const rt = runtime;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    rt.launchHostFunc(rt.getCurrentStream(), () => gate);
+    const big = new Float32Array(3_000_000).fill(7);
+    const t = o.tensor(big, { device: 'openreg' });
+    open();
+    const values = await t.data();
+    expect([values.length, values[0], values[2_999_999]]).toEqual([3_000_000, 7, 7]);
   });
 });

@@ -124,8 +124,10 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   /** @internal `init(options)`: the options lazy initialization uses; refused once a runtime is open. */
   static configureLazy(call: string, options: RuntimeOptions | undefined): void {
     if (Runtime.primary() !== undefined) throw invalidValue(call, 'a runtime is already open: init() configures the one the first use of a device starts');
-    Runtime.#lazyOptions = options === undefined ? undefined : { ...options };
-    resolveRuntimeOptions(Runtime.#lazyOptions ?? {});
+    const copy = options === undefined ? undefined : { ...options };
+    // Checked before it is kept: refused options leave the earlier ones in place.
+    resolveRuntimeOptions(copy ?? {});
+    Runtime.#lazyOptions = copy;
   }
 
   /** @internal The device count lazy initialization would give, without starting anything (`deviceCount()` before first use). */
@@ -170,7 +172,21 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
    */
   canWaitSync(): boolean {
     const h = this.#core.hostFunctions;
-    return !h.pending && !h.asyncInFlight && !h.insideHostFunction;
+    // A lazily started worker that has not answered yet may never start: do not block on it.
+    return !h.pending && !h.asyncInFlight && !h.insideHostFunction && this.#core.devices.every((d) => d.answered || d.isLost);
+  }
+
+  /**
+   * @internal Copies `into.byteLength` bytes at `ptr` into `into` at once when `stream` has
+   * nothing pending and its device no error (no wait of any kind); false when it cannot.
+   */
+  copyOutNow(call: string, stream: Stream, ptr: DevicePtr, into: Uint8Array): boolean {
+    const queue = this.#core.queue(call, stream);
+    if (!queue.readyNow) return false;
+    queue.device.throwIfFailed(call);
+    const { device, offset } = this.#core.transfers.deviceRange(call, ptr, into.byteLength);
+    into.set(device.heapBytes.subarray(offset, offset + into.byteLength));
+    return true;
   }
 
   /** @internal A kernel of the built-in module (the tensor kernels, the random fills). */

@@ -119,8 +119,13 @@ export class Device implements QueueOwner {
   /** Starts the worker and waits until it answers (its commands are served from then on; they may be enqueued before). */
   start(init: SharedWorkerInit): Promise<void> {
     this.spawn(init);
-    return this.call('start', (r) => r.stats()).then(() => undefined);
+    return this.call('start', (r) => r.stats()).then(() => {
+      this.answered = true;
+    });
   }
+
+  /** True once the worker has answered: until then the main thread must not block on it (it may never start). */
+  answered = false;
 
   /**
    * Starts the worker without waiting for it: commands enqueued meanwhile wait in their rings,

@@ -59,12 +59,11 @@ export class DeviceExecutor implements Executor {
   async readBytes(call: string, t: Tensor, options: WaitOptions | undefined, into?: Uint8Array): Promise<Uint8Array> {
     this.#checkOperand(call, t);
     const n = t.numel() * t.itemsize;
-    // Nothing pending on the stream and no other device's work to wait for: one copy, straight out of device memory.
-    if (t.storage(call).receipts === undefined && this.runtime.streamQuery(this.stream)) {
+    // Nothing pending on the stream and no other device's work to wait for: one copy, straight out of device memory, no wait.
+    if (t.storage(call).receipts === undefined) {
       // Fresh memory the copy overwrites whole: not zero-filled first (Node's unpooled Buffer).
       const bytes = into ?? new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
-      this.runtime.memcpyAsync(bytes, t.dataPtr(), n, MemcpyKind.deviceToHost, this.stream);
-      return bytes;
+      if (this.runtime.copyOutNow(call, this.stream, t.dataPtr(), bytes)) return bytes;
     }
     // Else the bytes as of this call, in stream order, through pinned memory.
     const pinned = this.runtime.hostAllocator.allocate(n);
@@ -82,8 +81,17 @@ export class DeviceExecutor implements Executor {
   writeBytes(call: string, t: Tensor, bytes: Uint8Array): void {
     this.#checkOperand(call, t);
     if (bytes.byteLength === 0) return;
+    const rt = this.runtime;
+    if (!rt.canWaitSync()) {
+      // The main thread cannot wait (host functions need it): through pinned memory, queued in stream order.
+      const pinned = rt.hostAllocator.allocate(bytes.byteLength);
+      pinned.set(bytes);
+      rt.memcpyAsync(t.dataPtr(), pinned, bytes.byteLength, MemcpyKind.hostToDevice, this.stream);
+      rt.hostAllocator.free(pinned);
+      return;
+    }
     // Pageable bytes: copied straight into device memory when the stream is idle, else staged behind its work.
-    this.runtime.memcpyAsync(t.dataPtr(), bytes, bytes.byteLength, MemcpyKind.hostToDevice, this.stream);
+    rt.memcpyAsync(t.dataPtr(), bytes, bytes.byteLength, MemcpyKind.hostToDevice, this.stream);
     this.#finish();
   }
 

@@ -79,7 +79,10 @@ function intoBytes(t: Tensor, into: TensorData | undefined): Uint8Array | undefi
 /** The values read: `into` itself when given (halves converted into it), else a new array over `bytes`. */
 function delivered(t: Tensor, bytes: Uint8Array, into: TensorData | undefined): TensorData {
   if (into === undefined) return decode(t.dtype, bytes);
-  if (intoBytes(t, into) === undefined) (into as Float32Array).set(decode(t.dtype, bytes) as Float32Array);
+  const target = intoBytes(t, into);
+  if (target === undefined) (into as Float32Array).set(decode(t.dtype, bytes) as Float32Array);
+  // A backend that read into bytes of its own: they are copied over.
+  else if (bytes.buffer !== target.buffer || bytes.byteOffset !== target.byteOffset) target.set(bytes);
   return into;
 }
 

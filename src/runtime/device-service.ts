@@ -50,7 +50,16 @@ export class DeviceService {
   /** Starts one worker per device without waiting (lazy initialization): a worker that fails is a lost device. */
   spawn(): void {
     const init = this.#core.workerInit();
-    for (const d of this.#core.devices) d.spawn(init);
+    for (const d of this.#core.devices) {
+      d.spawn(init);
+      // Its answer, in the background: a worker that never answers is lost through its exit event.
+      void d.call('start', (r) => r.stats()).then(
+        () => {
+          d.answered = true;
+        },
+        () => undefined,
+      );
+    }
     this.#core.startWatchdog();
   }
 

@@ -32,6 +32,7 @@ export interface Executor {
   /** Fills contiguous float32/float64 `out` with uniform [0, 1) or standard normal draws from `generator` (the device's by default). */
   fillRandom(out: Tensor, normal: boolean, generator: Generator | undefined): void;
   /** The bytes of contiguous `t` once its values exist (within `options`); rejects if work they depend on failed. */
+  /** Bytes the caller owns (never a view of the tensor's storage), in `into` when given. */
   readBytes(call: string, t: Tensor, options: WaitOptions | undefined, into?: Uint8Array): Promise<Uint8Array>;
   /** Writes `bytes` (contiguous `t`'s size) into `t`, done when this returns (a blocking upload); `bytes` may be reused at once. */
   writeBytes(call: string, t: Tensor, bytes: Uint8Array): void;

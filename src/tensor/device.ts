@@ -143,7 +143,12 @@ export function resolveDevice(call: string, spec: DeviceLike | undefined): Tenso
 
 /** True if openreg devices can be used (`torch.openreg.is_available()`): the backend is loaded and has devices. Starts nothing. */
 export function isAvailable(): boolean {
-  return isDeviceType('openreg') && Runtime.lazyDeviceCount('isAvailable') > 0;
+  try {
+    return isDeviceType('openreg') && Runtime.lazyDeviceCount('isAvailable') > 0;
+  } catch {
+    // Options that do not parse (OPENREG_DEVICE_COUNT=abc): not available, as PyTorch answers; first use reports why.
+    return false;
+  }
 }
 
 /** Devices of the backend's runtime, or of the one first use would start (`torch.openreg.device_count()`). Starts nothing. */
