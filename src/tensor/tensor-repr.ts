@@ -49,17 +49,25 @@ function formatter(dtype: DType, values: readonly (number | bigint | boolean)[])
   let format: (v: number) => string;
   const scientific = (v: number) => v.toExponential(4).replace(/e([+-])(\d)$/, 'e$10$2');
   const wide = max / min > 1000 || max > 1e8;
-  if (finite.every(Number.isInteger)) format = wide ? scientific : (v) => `${v.toFixed(0)}.`;
+  if (finite.every(Number.isInteger)) format = wide ? scientific : (v) => `${Object.is(v, -0) ? '-0' : v.toFixed(0)}.`;
   else if (wide || min < 1e-4) format = scientific;
-  else format = (v) => v.toFixed(4);
-  // The width comes from the finite values; nan and inf are printed as they are.
-  const width = Math.max(1, ...finite.map((v) => format(v).length));
+  else format = fixed4;
+  // The width comes from the nonzero finite values (as PyTorch's _Formatter); zeros, nan and inf pad to it.
+  const width = Math.max(1, ...finite.filter((v) => v !== 0).map((v) => format(v).length));
   return (v) => (Number.isFinite(Number(v)) ? format(Number(v)) : special(Number(v))).padStart(width);
 }
 
 /** Characters of one formatted element (every element of a tensor has the same). */
 function widthOf(fmt: (v: number | bigint | boolean) => string, sample: number | bigint | boolean): number {
   return fmt(sample).length;
+}
+
+/** Four decimals as Python's format gives them: an exact tie rounds to even (0.03125 → 0.0312), where toFixed rounds up. */
+function fixed4(v: number): string {
+  const scaled = Math.abs(v) * 1e4;
+  const floor = Math.floor(scaled);
+  if (scaled - floor === 0.5 && floor % 2 === 0) return `${v < 0 ? '-' : ''}${(floor / 1e4).toFixed(4)}`;
+  return v.toFixed(4);
 }
 
 /** The indices of a dimension of size n the repr shows (-1 stands for the `...`). */
@@ -70,17 +78,19 @@ function shown(n: number, summarize: boolean): number[] {
 
 export function tensorRepr(t: ReprSource): string {
   const prefix = 'tensor(';
+  // PyTorch's order: device, size (meta, and empty tensors of more than one dimension), dtype, then autograd.
   const suffix: string[] = [];
   if (t.device !== 'cpu') suffix.push(`device='${t.device}'`);
   const numel = t.shape.reduce((p, n) => p * n, 1);
-  if (!(t.dtype === 'float32' || t.dtype === 'int64' || t.dtype === 'bool') || (numel === 0 && t.dtype !== 'float32')) suffix.push(`dtype=${PYTORCH_DTYPE[t.dtype]}`);
+  const meta = t.device === 'meta';
+  if (meta || (numel === 0 && t.shape.length > 1)) suffix.push(`size=(${t.shape.join(', ')}${t.shape.length === 1 ? ',' : ''})`);
+  // Where no values show the dtype, every dtype but float32 is named; otherwise the ones values do not tell.
+  if (meta || numel === 0 ? t.dtype !== 'float32' : !(t.dtype === 'float32' || t.dtype === 'int64' || t.dtype === 'bool')) suffix.push(`dtype=${PYTORCH_DTYPE[t.dtype]}`);
   if (t.gradFn !== undefined) suffix.push(`grad_fn=<${t.gradFn}>`);
   else if (t.requiresGrad) suffix.push('requires_grad=True');
   let body: string;
-  if (t.device === 'meta') {
-    body = '...';
-    suffix.push(`size=(${t.shape.join(', ')}${t.shape.length === 1 ? ',' : ''})`);
-  } else if (numel === 0) body = `[]${t.shape.length > 1 ? `, size=(${t.shape.join(', ')})` : ''}`;
+  if (meta) body = '...';
+  else if (numel === 0) body = '[]';
   else if (t.values === undefined) body = `<values pending: ${t.shape.length === 0 ? 'a scalar' : `shape [${t.shape.join(', ')}]`}; await it or read it>`;
   else if (numel === 0) body = `[]${t.shape.length > 1 ? `, size=(${t.shape.join(', ')})` : ''}`;
   else {

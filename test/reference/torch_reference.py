@@ -258,7 +258,9 @@ for arg in [tensor_arg('int64', [2, 2]), tensor_arg('float32', [2, 2]), tensor_a
             tensor_arg('float64', [2, 3, 2]), tensor_arg('float32', [2, 0]), tensor_arg('int32', [0]), tensor_arg('float32', []), tensor_arg('uint8', [4]),
             {'dtype': 'float32', 'shape': [3], 'values': [float('nan'), float('inf'), 1.0]}, {'dtype': 'float32', 'shape': [2], 'values': [0.001, 100.0]},
             {'dtype': 'float32', 'shape': [2, 1000], 'values': [float(i) for i in range(2000)]}, {'dtype': 'int64', 'shape': [1001], 'values': list(range(1001))},
-            {'dtype': 'float32', 'shape': [2], 'values': [1e10, 1.0]}, {'dtype': 'bfloat16', 'shape': [2], 'values': [0.5, -2.0]}]:
+            {'dtype': 'float32', 'shape': [2], 'values': [1e10, 1.0]}, {'dtype': 'bfloat16', 'shape': [2], 'values': [0.5, -2.0]},
+            {'dtype': 'float32', 'shape': [2], 'values': [0.03125, 1.5]}, {'dtype': 'float32', 'shape': [2], 'values': [-0.0, 1.0]},
+            {'dtype': 'int64', 'shape': [0, 3], 'values': []}, {'dtype': 'bool', 'shape': [0], 'values': []}]:
     reprs.append({'tensor': encode_arg(arg)['tensor'], 'repr': repr(to_torch(arg))})
 
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures', 'torch-reference.json')
