@@ -94,3 +94,16 @@ describe('lazy initialization', () => {
     expect(draw(5)).not.toBe(draw(6));
   });
 });
+
+describe("the README's first screen", () => {
+  it('is examples/openreg/main.ts, statement for statement, so the snippet runs as written', async () => {
+    const { readFileSync } = await import('node:fs');
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    const snippet = /```ts\n(import \{ device, openreg, tensor \} from 'openreg';[\s\S]*?)```/.exec(readme)?.[1];
+    const example = readFileSync(new URL('../examples/openreg/main.ts', import.meta.url), 'utf8');
+    // Comments and layout aside, the same code.
+    const code = (text: string) => text.replace(/\/\/.*$/gm, '').replace(/\s+/g, '');
+    expect(snippet).toBeDefined();
+    expect(code(snippet!)).toBe(code(example));
+  });
+});
