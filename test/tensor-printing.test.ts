@@ -33,6 +33,12 @@ describe('printing a tensor', () => {
     expect(inspect(o.ones([3], { device: 'meta' }))).toBe("tensor(..., device='meta', size=(3,))");
   });
 
+  it("prints a CPU factory's values at once: its fill is done when it returns", () => {
+    expect(inspect(o.zeros(2, 3))).toBe('tensor([[0., 0., 0.],\n        [0., 0., 0.]])');
+    expect(inspect(o.full([2], 7, { dtype: 'float16' }))).toBe('tensor([7., 7.], dtype=torch.float16)');
+    expect(o.ones([3], { dtype: 'int64' }).dataSync()).toEqual(new BigInt64Array([1n, 1n, 1n]));
+  });
+
   it('says values are pending instead of blocking on work that has not finished', () => {
     // A CPU-pool op has just been queued: its values cannot be waited for on this thread.
     const t = o.tensor([1, 2, 3], { dtype: 'float32' }).mul(2);

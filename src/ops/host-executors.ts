@@ -3,6 +3,8 @@ import type { WaitOptions } from '../runtime/wait-options.js';
 import { ErrorCode } from '../errors/error-code.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import { HOST_SLOT_SCALE } from '../protocol/tensor-abi.js';
+import { TensorKernel } from '../protocol/tensor-kernel-signatures.js';
+import { encodeInto } from '../tensor/host-data.js';
 import { type KernelSignature, type LaunchArgs, type Params, encodeArguments, forEachOperand } from '../protocol/kernel-abi.js';
 import { TensorDevice } from '../tensor/device.js';
 import { deviceTypeHooks } from '../tensor/device-types.js';
@@ -103,6 +105,8 @@ export class CpuExecutor implements Executor {
 
   launch<P extends Params>(kernel: KernelSignature<P>, args: LaunchArgs<P, KernelOperand>): void {
     const call = kernel.name;
+    // A fill of a whole fresh tensor is a memset: done here at once, so its values exist when the factory returns (PyTorch's CPU factories are synchronous).
+    if ((kernel as KernelSignature) === TensorKernel.fill && fillNow(call, args as unknown as LaunchArgs<FillParams, KernelOperand>)) return;
     const storages: Storage[] = [];
     const inputs: Storage[] = [];
     const outputs: Storage[] = [];
@@ -177,6 +181,22 @@ export class MetaExecutor implements Executor {
   }
 
   async writeChunks(): Promise<void> {}
+}
+
+type FillParams = (typeof TensorKernel.fill)['params'];
+
+/** Fills `out` on this thread when it is a whole, contiguous, idle host tensor; false otherwise (the pool does it). */
+function fillNow(call: string, { out, value }: LaunchArgs<FillParams, KernelOperand>): boolean {
+  if (!(out instanceof Tensor) || !out.isContiguous()) return false;
+  const s = out.storage(call);
+  if (s.busy !== undefined || s.failure !== undefined || s.buffer === undefined) return false;
+  const info = DTYPES[out.dtype];
+  const element = new Uint8Array(info.itemsize);
+  encodeInto(call, out.dtype, [value], element);
+  const one = new info.storage(element.buffer, 0, 1) as unknown as { 0: number | bigint };
+  const view = new info.storage(s.buffer, s.byteOffset + out.storageOffset * info.itemsize, out.numel()) as unknown as { fill(v: number | bigint): unknown };
+  view.fill(one[0]);
+  return true;
 }
 
 /** Host memory to host memory (both contiguous, same size), after the work pending on either: what a CPU-pool backend's copies are. */
