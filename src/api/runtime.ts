@@ -115,7 +115,7 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     const open = Runtime.primary();
     if (open !== undefined) return open;
     installErrorTransfer();
-    const runtime = new Runtime(resolveRuntimeOptions(Runtime.#lazyOptions ?? optionsFromEnvironment(call)));
+    const runtime = new Runtime(Runtime.#lazyResolved(call));
     runtime.#devices.spawn();
     runtime.#ready();
     return runtime;
@@ -132,7 +132,12 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
 
   /** @internal The device count lazy initialization would give, without starting anything (`deviceCount()` before first use). */
   static lazyDeviceCount(call: string): number {
-    return Runtime.primary()?.getDeviceCount() ?? resolveRuntimeOptions(Runtime.#lazyOptions ?? optionsFromEnvironment(call)).deviceCount;
+    return Runtime.primary()?.getDeviceCount() ?? Runtime.#lazyResolved(call).deviceCount;
+  }
+
+  /** The options lazy initialization starts a runtime with: init()'s, else the environment's. */
+  static #lazyResolved(call: string): ResolvedRuntimeOptions {
+    return resolveRuntimeOptions(Runtime.#lazyOptions ?? optionsFromEnvironment(call));
   }
 
   /** @internal Seeds the runtime lazy initialization will start (a manualSeed before first use). */

@@ -148,11 +148,15 @@ export class StreamQueue {
     return this.#ring.freeSlots();
   }
 
-  enqueueKernel(kernelId: number, args: readonly KernelArg[], call: string): number {
-    // The legacy default stream adds no wait in the common case: checked inline, ordered out of line.
+  /** A kernel launch's ordering: the legacy default stream adds no wait in the common case, checked inline, ordered out of line. */
+  #orderKernelAgainstDefault(call: string): void {
     if (!this.nonBlocking && (this.isDefault ? this.device.blockingStreams.length > 0 : this.device.defaultStream.submitted !== this.syncedDefault)) {
       this.#orderAgainstDefault(call);
     }
+  }
+
+  enqueueKernel(kernelId: number, args: readonly KernelArg[], call: string): number {
+    this.#orderKernelAgainstDefault(call);
     const slots = kernelSlots(args.length);
     // The hot path: kept small so that it inlines into the caller.
     if (this.#backlog.length === 0 && this.#ring.hasRoom(slots)) {
@@ -178,9 +182,7 @@ export class StreamQueue {
    * argument block already stream-ordered into device memory.
    */
   enqueueTypedKernel(kernelId: number, words: Float64Array, count: number, blockPtr: number | undefined, call: string): number {
-    if (!this.nonBlocking && (this.isDefault ? this.device.blockingStreams.length > 0 : this.device.defaultStream.submitted !== this.syncedDefault)) {
-      this.#orderAgainstDefault(call);
-    }
+    this.#orderKernelAgainstDefault(call);
     const slots = blockPtr === undefined ? kernelSlots(count) : 1;
     const epoch = this.device.freeEpoch;
     if (this.#backlog.length === 0 && this.#ring.hasRoom(slots)) {

@@ -241,11 +241,10 @@ export function defineOp<A extends OpArgs, R extends OpResult>(definition: OpDef
       });
     }
   }
+  // One chooser of the functional overloads serves the method and the function variant.
+  const chooseFunctional = overloadChooser(functional);
   const method = definition.method === false ? undefined : (definition.method ?? name);
-  if (method !== undefined) {
-    const choose = overloadChooser(functional);
-    installMethod(method, functional, (all) => op(method, choose(all), all));
-  }
+  if (method !== undefined) installMethod(method, functional, (all) => op(method, chooseFunctional(all), all));
   const inplaceMethod = method !== undefined && inplace.length > 0 ? `${method}_` : undefined;
   if (inplaceMethod !== undefined) {
     const choose = overloadChooser(inplace);
@@ -254,7 +253,6 @@ export function defineOp<A extends OpArgs, R extends OpResult>(definition: OpDef
       return all[0];
     });
   }
-  const chooseFunctional = overloadChooser(functional);
   const fnName = definition.function;
   const call = (...args: unknown[]): unknown => op(fnName ?? name, chooseFunctional(args), args);
   const defined: DefinedOp = {

@@ -2,7 +2,7 @@ import { invalidValue } from '../errors/errors.js';
 import { withinBounds } from '../device/host-waiter.js';
 import { type WaitOptions, waitBoundsOf } from '../runtime/wait-options.js';
 import { DTypeCode } from '../protocol/tensor-abi.js';
-import { ArgumentWords, type OperandLayout } from '../protocol/kernel-abi.js';
+import { ArgumentWords, type OperandLayout, reachOf } from '../protocol/kernel-abi.js';
 import type { KernelOperand, TensorView } from '../tensor/backend-executor.js';
 import type { Storage } from '../tensor/storage.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -58,10 +58,7 @@ export function noData(call: string, t: Tensor): never {
 
 /** Elements from the first to one past the last element a strided tensor reaches (its strides are non-negative). */
 export function span(t: Tensor): number {
-  if (t.numel() === 0) return 0;
-  let last = 0;
-  for (let i = 0; i < t.shape.length; i++) last += (t.shape[i]! - 1) * t.strides[i]!;
-  return last + 1;
+  return reachOf(t.shape, t.strides);
 }
 /** Outputs computed from bytes another device sent depend on that device's work too (reads of them reject if it failed). */
 export function carryReceipts(call: string, reads: readonly Tensor[], writes: readonly Tensor[]): void {

@@ -5,6 +5,7 @@ import { type DeviceLike, TensorDevice, resolveDevice } from '../tensor/device.j
 import { DTYPES, type DType, checkFits, dtypeNamed } from '../tensor/dtype.js';
 import { encodeInto, flatten, inferredDType } from '../tensor/host-data.js';
 import { checkShape, numel } from '../tensor/shape.js';
+import { reachOf } from '../protocol/kernel-abi.js';
 import { type DTypeAlias, Tensor, asRaisedBy, op } from '../tensor/tensor.js';
 import { type Executor, hostBytes } from './executor.js';
 import { cpuStorage } from './host-executors.js';
@@ -78,7 +79,7 @@ const fromDevice = (device: TensorDevice, call: string, name: string, args: unkn
 // The factory ops check their own arguments too: callOp reaches them without the public wrappers.
 defineBuiltin('empty(int[] size, ScalarType dtype, Device device) -> Tensor', (ex, size: unknown, dtype: DType) => ex.empty(dtype, checkShape('empty', size)));
 defineBuiltin('empty_strided(int[] size, int[] stride, ScalarType dtype, Device device) -> Tensor', (ex, size: number[], stride: number[], dtype: DType) => {
-  const span = size.some((n) => n === 0) ? 0 : size.reduce((acc, n, i) => acc + (n - 1) * stride[i]!, 0) + 1;
+  const span = reachOf(size, stride);
   const base = ex.empty(dtype, [span]);
   const out = base.viewAs(size, stride, 0);
   base.dispose();

@@ -182,11 +182,15 @@ export const MINIMUM = defineOp({
   doc: 'the smaller of each pair; NaN if either is',
 });
 
+// Made once: pow names its second argument `exponent`, so its definition adapts these per call.
+const planPow = planBinary('arith', BinaryOp.pow);
+const powKernel = binaryKernel('arith', BinaryOp.pow);
+
 export const POW = defineOp({
   schemas: ['pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor', 'pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor'],
   backends: FALLBACK_ONLY,
-  result: (call, a: { self: Tensor; exponent: Other }) => planBinary('arith', BinaryOp.pow)(call, { self: a.self, other: a.exponent }),
-  kernel: (call, ex, out, a: { self: Tensor; exponent: Other }, plan) => binaryKernel('arith', BinaryOp.pow)(call, ex, out, { self: a.self, other: a.exponent }, plan),
+  result: (call, a: { self: Tensor; exponent: Other }) => planPow(call, { self: a.self, other: a.exponent }),
+  kernel: (call, ex, out, a: { self: Tensor; exponent: Other }, plan) => powKernel(call, ex, out, { self: a.self, other: a.exponent }, plan),
   // Tensor_Tensor has no derivative yet: its backward is an error naming the op, never a wrong gradient.
   derivativeOverloads: ['Tensor_Scalar'],
   derivatives: { self: (g, a: { self: Tensor; exponent: Other }) => g.mul(a.self.pow(Number(a.exponent) - 1).mul(Number(a.exponent))) },
@@ -201,11 +205,13 @@ function floatingOnly(call: string, plan: BinaryPlan): BinaryPlan {
   return plan;
 }
 
+const planHypot = planBinary('arith', BinaryOp.hypot);
+
 export const HYPOT = defineOp({
   schemas: ['hypot(Tensor self, Tensor other) -> Tensor'],
   inplace: true,
   out: true,
-  result: (call, a: BinaryArgs) => floatingOnly(call, planBinary('arith', BinaryOp.hypot)(call, a)),
+  result: (call, a: BinaryArgs) => floatingOnly(call, planHypot(call, a)),
   kernel: binaryKernel('arith', BinaryOp.hypot),
   derivatives: {
     self: (g, a: BinaryArgs, r) => sumTo(g.mul(a.self).div(r), a.self.shape),

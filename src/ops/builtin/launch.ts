@@ -1,6 +1,6 @@
 import { BinaryOp, UnaryOp } from '../../protocol/tensor-abi.js';
 import { TensorKernel } from '../../protocol/tensor-kernel-signatures.js';
-import { expandStrides } from '../../tensor/shape.js';
+import { expandStrides, isContiguous } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { type Executor, type KernelOperand, span, viewOf } from '../executor.js';
 import { invalidValue } from '../../errors/errors.js';
@@ -30,15 +30,7 @@ function sameView(a: Tensor, b: Tensor): boolean {
 }
 
 /** True when `t` is laid out densely in row-major order (its elements are one flat array). */
-function isContiguous(t: Tensor): boolean {
-  let step = 1;
-  for (let d = t.ndim - 1; d >= 0; d--) {
-    const n = t.shape[d]!;
-    if (n !== 1 && t.strides[d] !== step) return false;
-    step *= n;
-  }
-  return true;
-}
+const dense = (t: Tensor): boolean => isContiguous(t.shape, t.strides);
 
 function isFloatKernelType(dtype: string): boolean {
   return dtype === 'float32' || dtype === 'float64';
@@ -47,7 +39,7 @@ function isFloatKernelType(dtype: string): boolean {
 /** The flat-array kernels take operands of out's float dtype, dense and of out's shape: chosen here, on the host. */
 function denseLike(out: Tensor, x: Tensor | number): boolean {
   if (typeof x === 'number') return true;
-  if (x.dtype !== out.dtype || x.ndim !== out.ndim || !isContiguous(x)) return false;
+  if (x.dtype !== out.dtype || x.ndim !== out.ndim || !dense(x)) return false;
   for (let d = 0; d < x.ndim; d++) if (x.shape[d] !== out.shape[d]) return false;
   return true;
 }
@@ -60,7 +52,7 @@ function broadcastTo(call: string, x: Tensor, out: Tensor): KernelOperand {
 /** out = op(x), x broadcast to out's shape (identity: a converting copy). */
 export function launchUnary(call: string, ex: Executor, op: UnaryOp, out: Tensor, x: Tensor): void {
   checkNoPartialOverlap(call, out, x);
-  if (isFloatKernelType(out.dtype) && isContiguous(out) && denseLike(out, x)) ex.launch(TensorKernel.unaryContiguous, { op, out, x });
+  if (isFloatKernelType(out.dtype) && dense(out) && denseLike(out, x)) ex.launch(TensorKernel.unaryContiguous, { op, out, x });
   else ex.launch(TensorKernel.unary, { op, out, x: broadcastTo(call, x, out) });
 }
 
@@ -68,7 +60,7 @@ export function launchUnary(call: string, ex: Executor, op: UnaryOp, out: Tensor
 export function launchBinary(call: string, ex: Executor, op: BinaryOp, out: Tensor, a: Tensor, b: Tensor | number, alpha = 1): void {
   checkNoPartialOverlap(call, out, a);
   if (typeof b !== 'number') checkNoPartialOverlap(call, out, b);
-  if (isFloatKernelType(out.dtype) && isContiguous(out) && denseLike(out, a) && denseLike(out, b)) {
+  if (isFloatKernelType(out.dtype) && dense(out) && denseLike(out, a) && denseLike(out, b)) {
     ex.launch(TensorKernel.binaryContiguous, { op, out, a, b, alpha });
     return;
   }

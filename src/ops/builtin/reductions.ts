@@ -100,13 +100,16 @@ const REDUCE_SCHEMAS = (name: string, dimOverload: string) => [
   `${name}.${dimOverload}(Tensor self, int[1]? dim, bool keepdim=False, *, ScalarType? dtype=None) -> Tensor`,
 ];
 
+const planSum = planReduction(ReduceOp.sum);
+const planMean = planReduction(ReduceOp.mean);
+
 export const SUM = defineOp({
   schemas: REDUCE_SCHEMAS('sum', 'dim_IntList'),
-  result: planReduction(ReduceOp.sum),
+  result: planSum,
   kernel: reduceKernel(ReduceOp.sum),
   derivatives: {
     self: (g, a: ReductionArgs) => {
-      const plan = planReduction(ReduceOp.sum)('sum backward', a);
+      const plan = planSum('sum backward', a);
       return expandReduced(g, a.self, plan.dims, plan.keepdim);
     },
   },
@@ -116,11 +119,11 @@ export const SUM = defineOp({
 
 export const MEAN = defineOp({
   schemas: REDUCE_SCHEMAS('mean', 'dim'),
-  result: planReduction(ReduceOp.mean),
+  result: planMean,
   kernel: reduceKernel(ReduceOp.mean),
   derivatives: {
     self: (g, a: ReductionArgs) => {
-      const plan = planReduction(ReduceOp.mean)('mean backward', a);
+      const plan = planMean('mean backward', a);
       const count = plan.dims.reduce((p, d) => p * a.self.shape[d]!, 1);
       return expandReduced(g.div(count), a.self, plan.dims, plan.keepdim);
     },
