@@ -77,3 +77,4 @@ export type { BackendApi } from './backends/backend-api.js';
 export { registerDeviceType, deviceTypes } from './tensor/device-types.js';
 export type { BackendDeviceHooks as DeviceTypeHooks } from './backends/backend-api.js';
 export type { Executor as BackendExecutor, KernelOperand, TensorView } from './tensor/backend-executor.js';
+export { forEachSeed } from './testing/schedule-seeds.js';

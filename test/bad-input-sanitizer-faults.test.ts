@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErrorCode, Runtime, shutdownCpuPool, zeros } from '../dist/src/index.js';
+import { ErrorCode, Runtime, forEachSeed, shutdownCpuPool, zeros } from '../dist/src/index.js';
 import { deviceTime } from '../dist/src/testing/bench.js';
 import { createRuntime, expectCode } from './helpers.js';
 import { testBadCalls } from './bad-calls.js';
@@ -85,6 +85,11 @@ const CASES: [call: string, code: string, fn: () => unknown][] = [
   ['deviceTime', V, () => deviceTime(rt, () => 0, bad({ bogus: 1 }))],
   ['deviceTime', V, () => deviceTime(rt, () => 0, bad({ stream: null }))],
   ['deviceTime', V, () => deviceTime(rt, () => 0, bad({ stream: 5 }))],
+  ['forEachSeed', V, () => forEachSeed(bad(-1), () => 0)],
+  ['forEachSeed', V, () => forEachSeed(bad(2.5), () => 0)],
+  ['forEachSeed', V, () => forEachSeed(2, bad(null))],
+  ['forEachSeed', V, () => forEachSeed(2, () => 0, bad({ first: 1 }))],
+  ['forEachSeed', V, () => forEachSeed(2, () => 0, bad({ firstSeed: -1 }))],
   ['Runtime.create', V, () => Runtime.create(bad({ sanitize: 5 }))],
   ['Runtime.create', V, () => Runtime.create(bad({ sanitize: null }))],
   ['Runtime.create', V, () => Runtime.create(bad({ sanitize: [] }))],
@@ -100,7 +105,7 @@ const CASES: [call: string, code: string, fn: () => unknown][] = [
 ];
 
 /** Calls that return a Promise: they must reject, never throw. */
-const ASYNC = new Set(['setSchedule', 'Runtime.create']);
+const ASYNC = new Set(['setSchedule', 'Runtime.create', 'forEachSeed']);
 
 testBadCalls(CASES, ASYNC);
 

@@ -47,18 +47,5 @@ export function openregTest(options: OpenRegTestOptions = {}) {
 /** A `test` with default runtime options. */
 export const test = openregTest();
 
-/**
- * Runs `body` once per schedule seed (`firstSeed`, `firstSeed + 1`, …): pass the seed to
- * `Runtime.create({ schedule: { seed } })`. The first failure is rethrown naming its seed, which
- * reproduces the interleaving.
- */
-export async function forEachSeed(count: number, body: (seed: number) => unknown, options: { firstSeed?: number } = {}): Promise<void> {
-  const first = options.firstSeed ?? 0;
-  for (let seed = first; seed < first + count; seed++) {
-    try {
-      await body(seed);
-    } catch (error) {
-      throw new Error(`failed with schedule seed ${seed}: rerun it with Runtime.create({ schedule: { seed: ${seed} } })`, { cause: error });
-    }
-  }
-}
+/** Also exported from `openreg` itself: it needs no test framework. */
+export { forEachSeed } from './schedule-seeds.js';
