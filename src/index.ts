@@ -46,7 +46,7 @@ export type { DevicePtr } from './protocol/pointer.js';
 export { Tensor } from './tensor/tensor.js';
 export type { GradNode } from './tensor/tensor.js';
 export type { DType } from './tensor/dtype.js';
-export type { DTypeAlias } from './tensor/tensor.js';
+export type { DTypeAlias } from './tensor/dtype.js';
 export { promoteTypes, resultType } from './tensor/dtype.js';
 export { TensorDevice, device, isAvailable, deviceCount } from './tensor/device.js';
 export type { DeviceLike, DeviceType } from './tensor/device.js';

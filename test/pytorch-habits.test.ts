@@ -32,6 +32,19 @@ describe('PyTorch habits', () => {
     expectCode(() => o.zeros([1], { dtype: 'short' as never }), ErrorCode.INVALID_VALUE);
   });
 
+  it('dtype aliases wherever an op takes a dtype: sum, mean, softmax, callOp and autocast', async () => {
+    const x = o.tensor([1, 2, 3]);
+    expect(x.sum(null, false, 'double').dtype).toBe('float64');
+    expect(x.float().mean(null, false, 'double').dtype).toBe('float64');
+    const p = x.float().softmax(0, 'double');
+    expect([p.dtype, (await p.data()).length]).toEqual(['float64', 3]);
+    expect((o.callOp('aten::sum', x, 'long') as o.Tensor).dtype).toBe('int64');
+    const w = o.randn(2, 2, { device: 'openreg' });
+    expect(o.autocast({ deviceType: 'openreg', dtype: 'half' }, () => w.mm(w)).dtype).toBe('float16');
+    expect(expectCode(() => x.sum(null, false, 'short' as never), ErrorCode.INVALID_VALUE).message).toMatch(/^sum: .*'dtype' must be a ScalarType/);
+    expect(expectCode(() => o.autocast({ dtype: 'short' as never }, () => 0), ErrorCode.INVALID_VALUE).message).toMatch(/^autocast: options.dtype/);
+  });
+
   it('t.float(), double(), half(), bfloat16(), long(), int(), bool() convert as to(dtype) does', async () => {
     const t = o.tensor([0, 1.5, -2], { dtype: 'float32' });
     expect([t.float(), t.double(), t.half(), t.bfloat16(), t.long(), t.int(), t.bool()].map((x) => x.dtype)).toEqual(['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'bool']);

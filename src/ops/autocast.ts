@@ -3,7 +3,7 @@ import { given, requireBoolean, requireFunction, requireOptions, requireArity } 
 import { deviceTypes, isDeviceType } from '../tensor/device-types.js';
 import { dispatcher } from '../dispatch/registry.js';
 import type { Redispatch } from '../dispatch/dispatcher.js';
-import { DTYPES, type DType, promoteTypes } from '../tensor/dtype.js';
+import { DTYPES, type DType, type DTypeAlias, dtypeNamed, promoteTypes } from '../tensor/dtype.js';
 import { Tensor, addWrapperKeySource, tensorsIn } from '../tensor/tensor.js';
 import { type AutocastSetting, type StateChange, type StateGuard, dispatchState, enterState, excludingKey, withState } from '../dispatch/dispatch-state.js';
 import './builtins.js';
@@ -31,7 +31,7 @@ export interface AutocastOptions {
   /** @default 'openreg' */
   deviceType?: AutocastDeviceType;
   /** float16 or bfloat16; @default float16 on openreg, bfloat16 on cpu (PyTorch's defaults) */
-  dtype?: DType;
+  dtype?: DType | DTypeAlias;
   /** @default true */
   enabled?: boolean;
   /** Reuse the casts of leaf tensors within the scope (`cache_enabled`); @default true */
@@ -86,8 +86,8 @@ function resolve(call: string, options: unknown): AutocastRequest {
   const deviceType = requireDeviceType(call, 'options.deviceType', given(o.deviceType, 'openreg'));
   const enabled = requireBoolean(call, 'options.enabled', given(o.enabled, true));
   const cacheEnabled = requireBoolean(call, 'options.cacheEnabled', given(o.cacheEnabled, true));
-  const dtype = given(o.dtype, supported(deviceType)[0]!);
-  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPES, dtype)) throw invalidValue(call, 'options.dtype must be a dtype name', dtype);
+  const dtype = o.dtype === undefined ? supported(deviceType)[0]! : dtypeNamed(o.dtype);
+  if (dtype === undefined) throw invalidValue(call, "options.dtype must be a dtype name (or 'half', 'float', …)", o.dtype);
   if (!enabled) return { deviceType, setting: undefined };
   if (!supported(deviceType).includes(dtype)) {
     process.emitWarning(`In ${deviceType} autocast, but the target dtype ${dtype} is not supported. Disabling autocast.`, { code: 'OPENREG_AUTOCAST_DTYPE' });

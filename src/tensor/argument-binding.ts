@@ -1,7 +1,7 @@
 import { invalidValue } from '../errors/errors.js';
 import type { OperatorSchema, SchemaArgument } from '../dispatch/schema.js';
 import { Generator } from '../integration/random/generator.js';
-import { DTYPES } from './dtype.js';
+import { dtypeNamed, isDType } from './dtype.js';
 import { type DeviceLike, TensorDevice, resolveDevice } from './device.js';
 
 /**
@@ -32,7 +32,7 @@ function baseChecks(isTensor: IsTensor): Readonly<Record<string, TypeCheck>> {
     bool: { test: (v) => typeof v === 'boolean', what: 'a bool' },
     str: { test: (v) => typeof v === 'string', what: 'a str' },
     Scalar: { test: (v) => typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint', what: 'a Scalar (a number, a boolean or a bigint)' },
-    ScalarType: { test: (v) => typeof v === 'string' && Object.hasOwn(DTYPES, v), what: 'a ScalarType (a dtype name)' },
+    ScalarType: { test: (v) => dtypeNamed(v) !== undefined, what: "a ScalarType (a dtype name, or 'float', 'double', 'half', 'long', 'int')" },
     Device: { test: (v) => v instanceof TensorDevice || typeof v === 'string' || Number.isSafeInteger(v), what: "a Device ('openreg:1', 'cpu', a TensorDevice or an index)" },
     Generator: { test: (v) => v instanceof Generator, what: 'a Generator' },
     Any: { test: () => true, what: 'anything' },
@@ -92,6 +92,8 @@ export function compileBinder(schema: OperatorSchema, isTensor: IsTensor): Binde
     check: typeCheck(arg.type, base),
     fallback: defaultValue(arg),
     device: arg.type.startsWith('Device'),
+    // PyTorch's aliases ('double', 'long', …) reach rules and kernels as the dtype they name.
+    dtype: arg.type.startsWith('ScalarType'),
     // `int[2] k` given one int stands for [k, k], as in PyTorch.
     repeat: /^(?:int|SymInt)\[(\d+)\]\??$/.exec(arg.type)?.[1],
   }));
@@ -120,6 +122,11 @@ export function compileBinder(schema: OperatorSchema, isTensor: IsTensor): Binde
       if (p.repeat !== undefined && typeof value === 'number') {
         if (bound === args) bound = args.slice();
         (bound as unknown[])[i] = new Array<number>(Number(p.repeat)).fill(value);
+        continue;
+      }
+      if (p.dtype && typeof value === 'string' && !isDType(value)) {
+        if (bound === args) bound = args.slice();
+        (bound as unknown[])[i] = dtypeNamed(value);
         continue;
       }
       if (p.device && value !== undefined && value !== null && !(value instanceof TensorDevice)) {

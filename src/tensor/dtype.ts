@@ -33,13 +33,16 @@ export function isDType(value: unknown): value is DType {
   return typeof value === 'string' && Object.hasOwn(DTYPES, value);
 }
 
+/** PyTorch's other dtype names, accepted wherever a dtype is. */
+export type DTypeAlias = 'float' | 'double' | 'half' | 'long' | 'int';
+
 /** PyTorch's other names of dtypes (`torch.float`, `torch.double`, `torch.half`, `torch.long`, `torch.int`). */
-export const DTYPE_ALIASES: Readonly<Record<string, DType>> = { float: 'float32', double: 'float64', half: 'float16', long: 'int64', int: 'int32' };
+export const DTYPE_ALIASES: Readonly<Record<DTypeAlias, DType>> = { float: 'float32', double: 'float64', half: 'float16', long: 'int64', int: 'int32' };
 
 /** A dtype name or one of PyTorch's aliases, as the dtype it names; undefined for anything else. */
 export function dtypeNamed(value: unknown): DType | undefined {
   if (isDType(value)) return value;
-  return typeof value === 'string' && Object.hasOwn(DTYPE_ALIASES, value) ? DTYPE_ALIASES[value] : undefined;
+  return typeof value === 'string' && Object.hasOwn(DTYPE_ALIASES, value) ? DTYPE_ALIASES[value as DTypeAlias] : undefined;
 }
 
 export { fromBFloat16Bits, fromFloat16Bits, toBFloat16Bits, toFloat16Bits } from '../protocol/half.js';

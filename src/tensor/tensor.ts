@@ -12,10 +12,8 @@ import { tensorRepr } from './tensor-repr.js';
 
 /** How long printing a tensor waits for its values before it shows them as pending. */
 const REPR_WAIT_MS = 200;
-import { DTYPES, type DType, dtypeNamed } from './dtype.js';
+import { DTYPES, type DType, type DTypeAlias, dtypeNamed } from './dtype.js';
 
-/** PyTorch's other dtype names, accepted where a dtype is given to a factory or `to()`. */
-export type DTypeAlias = 'float' | 'double' | 'half' | 'long' | 'int';
 import { type DeviceLike, TensorDevice } from './device.js';
 import { type NestedArray, type TensorData, nest } from './host-data.js';
 import { dispatchState } from '../dispatch/dispatch-state.js';

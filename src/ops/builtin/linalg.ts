@@ -2,7 +2,7 @@ import { invalidValue } from '../../errors/errors.js';
 import { UnaryOp } from '../../protocol/tensor-abi.js';
 import { TensorKernel } from '../../protocol/tensor-kernel-signatures.js';
 import { registerStub, stubKernel } from '../../dispatch/stubs.js';
-import { DTYPES, type DType } from '../../tensor/dtype.js';
+import { DTYPES, type DType, type DTypeAlias } from '../../tensor/dtype.js';
 import { broadcastShapes, checkDim, contiguousStrides, expandStrides, viewStrides } from '../../tensor/shape.js';
 import { Tensor, op } from '../../tensor/tensor.js';
 import type { Executor } from '../executor.js';
@@ -190,8 +190,8 @@ export const LOG_SOFTMAX = softmaxOp('log_softmax', 'logSoftmax', true, (g, y, d
 
 declare module '../../tensor/tensor.js' {
   interface Tensor {
-    softmax: OpMethod<[dim: number, dtype?: DType]>;
-    logSoftmax: OpMethod<[dim: number, dtype?: DType]>;
+    softmax: OpMethod<[dim: number, dtype?: DType | DTypeAlias]>;
+    logSoftmax: OpMethod<[dim: number, dtype?: DType | DTypeAlias]>;
   }
 }
 

@@ -1,5 +1,5 @@
 import { invalidValue } from '../../errors/errors.js';
-import { DTYPES, type DType } from '../../tensor/dtype.js';
+import { DTYPES, type DType, type DTypeAlias } from '../../tensor/dtype.js';
 import { checkDim } from '../../tensor/shape.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { type OpArgs, type OpMethod, defineOp } from '../define-op.js';
@@ -141,8 +141,8 @@ export const AMAX = defineOp({
 
 declare module '../../tensor/tensor.js' {
   interface Tensor {
-    sum: OpMethod<[dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType]>;
-    mean: OpMethod<[dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType]>;
+    sum: OpMethod<[dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType | DTypeAlias]>;
+    mean: OpMethod<[dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType | DTypeAlias]>;
     amax: OpMethod<[dim?: number | readonly number[], keepdim?: boolean]>;
   }
 }
