@@ -125,7 +125,7 @@ describe('autocast on openreg', () => {
 
   it('rejects bad options with coded errors', () => {
     expectCode(() => autocast({ deviceType: 'cuda' as never }, () => 0), ErrorCode.INVALID_VALUE);
-    expectCode(() => autocast({ dtype: 'half' as never }, () => 0), ErrorCode.INVALID_VALUE);
+    expectCode(() => autocast({ dtype: 'short' as never }, () => 0), ErrorCode.INVALID_VALUE);
     expectCode(() => autocast({}, 5 as never), ErrorCode.INVALID_VALUE);
     expectCode(() => new AutocastGuard({ enabled: 'yes' as never }), ErrorCode.INVALID_VALUE);
     expectCode(() => registerAutocastPolicy('openreg', { lowerPrecision: ['nope'], float32: [], promote: [] }), ErrorCode.INVALID_VALUE);

@@ -104,7 +104,7 @@ describe('callOp checks the arguments against the schema', () => {
       [[x, 1, 1, 1], "callOp: argns::foo: argument 'b' must be a bool"],
       [[x, 1, 1, true, 5], "callOp: argns::foo: argument 's' must be a str"],
       [[x, 1, 1, true, 's', '1'], "callOp: argns::foo: argument 'c' must be a Scalar"],
-      [[x, 1, 1, true, 's', 1, 'half'], "callOp: argns::foo: argument 't' must be a ScalarType"],
+      [[x, 1, 1, true, 's', 1, 'short'], "callOp: argns::foo: argument 't' must be a ScalarType"],
       [[x, 1, 1, true, 's', 1, null, [0, 0.5]], "callOp: argns::foo: argument 'dims' must be a list of int"],
       [[x, 1, 1, true, 's', 1, null, 0], "callOp: argns::foo: argument 'dims' must be a list of int"],
       [[x, 1, 1, true, 's', 1, null, [], [x, 5]], "callOp: argns::foo: argument 'list' must be a list of Tensor"],
