@@ -7,6 +7,7 @@ import { ArgumentDecoder, type BindOperand, type TypedKernel, signatureOf } from
 import { DTYPE_CODE_ITEMSIZE, HOST_SLOT_SCALE } from '../src/protocol/tensor-abi.js';
 import * as elementwise from './tensor-kernels.js';
 import * as linalg from './tensor-linalg-kernels.js';
+import { SimdKernels, installSimdKernels } from './simd-kernels.js';
 
 /** What the host sends: a kernel name, its argument block, and the buffers its pointers index. */
 export interface CpuTask {
@@ -65,6 +66,8 @@ for (const fn of Object.values({ ...elementwise, ...linalg })) {
   if (signature !== undefined) kernels.set(signature.name, fn as unknown as TypedKernel);
 }
 const ctx = new HostKernelContext();
+// The task's buffers are staged through this thread's wasm memory: the cpu backend runs the devices' kernels.
+installSimdKernels(SimdKernels.staged());
 const decoder = new ArgumentDecoder();
 
 export default function runCpuTask(task: CpuTask): void {

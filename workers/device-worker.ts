@@ -13,8 +13,13 @@ import type { DeviceWorkerApi, DeviceWorkerInit } from '../src/protocol/worker-p
 import { BUILTIN_KERNELS, BUILTIN_MODULE_ID } from '../src/protocol/tensor-kernel-signatures.js';
 import * as builtins from './builtin-kernels.js';
 import { StreamEngine } from './stream-engine.js';
+import { SimdKernels, installSimdKernels } from './simd-kernels.js';
 
 const init = workerData as DeviceWorkerInit;
+// The device's heap is its wasm memory's buffer (this thread's handle on it), so the wasm kernels find their operands in place.
+const memory = init.memories[init.device]!;
+init.heaps[init.device] = memory.buffer as SharedArrayBuffer;
+installSimdKernels(SimdKernels.inPlace(memory));
 const control = new Int32Array(init.controls[init.device]!);
 const runtimeWords = new Int32Array(init.runtimeBlock);
 const engine = new StreamEngine(init);

@@ -8,6 +8,7 @@ import { ABSENT_OPERAND, typedKernel } from '../src/protocol/kernel-abi.js';
 import { BinaryOp, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
 import { TensorKernel } from '../src/protocol/tensor-kernel-signatures.js';
 import { Rows, operand, stridesIn } from './tensor-operands.js';
+import { binarySimd, reduceSimd, unarySimd } from './simd-paths.js';
 
 const UNARY: Record<number, (x: number) => number> = {
   [UnaryOp.identity]: (x) => x,
@@ -42,6 +43,7 @@ const BINARY: Record<number, (x: number, y: number) => number> = {
 
 /** out = op(x), elementwise, strided; `identity` is a copy with a dtype conversion. */
 export const tensorUnary = typedKernel(TensorKernel.unary, (_ctx, { op, out, x }) => {
+  if (unarySimd(op, out, x)) return;
   const fn = UNARY[op]!;
   const rows = new Rows(out.shape, [out.strides, x.strides]);
   if (!rows.nonEmpty) return;
@@ -60,6 +62,7 @@ export const tensorUnary = typedKernel(TensorKernel.unary, (_ctx, { op, out, x }
 
 /** tensorUnary over dense operands of one float dtype, as flat arrays (the host chose it). */
 export const tensorUnaryContiguous = typedKernel(TensorKernel.unaryContiguous, (_ctx, { op, out, x }) => {
+  if (unarySimd(op, out, x)) return;
   const o = operand(out).plain;
   const i = operand(x).plain;
   if (o === undefined || i === undefined) return;
@@ -73,6 +76,7 @@ export const tensorUnaryContiguous = typedKernel(TensorKernel.unaryContiguous, (
 
 /** out = op(a, alpha·b) for add and sub (alpha is 1 otherwise), broadcast through strides (0 on expanded dims). */
 export const tensorBinary = typedKernel(TensorKernel.binary, (_ctx, { op, out, a, b, alpha }) => {
+  if (binarySimd(op, out, a, b, alpha)) return;
   const ndim = out.ndim;
   const rows = new Rows(out.shape, [out.strides, a.strides, stridesIn(b, ndim)]);
   if (!rows.nonEmpty) return;
@@ -99,6 +103,7 @@ export const tensorBinary = typedKernel(TensorKernel.binary, (_ctx, { op, out, a
 
 /** tensorBinary over dense, unbroadcast operands of one float dtype (b may be a scalar), as flat arrays. */
 export const tensorBinaryContiguous = typedKernel(TensorKernel.binaryContiguous, (_ctx, { op, out, a, b, alpha }) => {
+  if (binarySimd(op, out, a, b, alpha)) return;
   const o = operand(out).plain;
   const x = operand(a).plain;
   if (o === undefined || x === undefined) return;
@@ -158,6 +163,7 @@ export const tensorArange = typedKernel(TensorKernel.arange, (_ctx, { out, start
 export const tensorReduce = typedKernel(TensorKernel.reduce, (_ctx, { op, out, indices, input, reduced }) => {
   const kept = input.ndim - reduced;
   const hasIndices = indices.dtype !== ABSENT_OPERAND;
+  if (!hasIndices && reduceSimd(op, out, input, reduced)) return;
   const outerRows = new Rows(input.shape.slice(0, kept), [out.strides, hasIndices ? indices.strides : new Array<number>(kept).fill(0), input.strides.slice(0, kept)]);
   const innerRows = new Rows(input.shape.slice(kept), [input.strides.slice(kept)]);
   if (!outerRows.nonEmpty) return;

@@ -5,12 +5,14 @@
 import { typedKernel } from '../src/protocol/kernel-abi.js';
 import { TensorKernel } from '../src/protocol/tensor-kernel-signatures.js';
 import { type PlainArray, Rows, operand } from './tensor-operands.js';
+import { matmulSimd, softmaxBackwardSimd, softmaxSimd } from './simd-paths.js';
 
 /**
  * Batched matrix product: out[b] (n×m) = a[b] (n×k) · b[b] (k×m), every operand a strided
  * 3-D view, accumulated in doubles in index order.
  */
 export const tensorMatmul = typedKernel(TensorKernel.matmul, (_ctx, { out, a, b }) => {
+  if (matmulSimd(out, a, b)) return;
   const [batch, n, m] = out.shape as [number, number, number];
   const k = a.shape[2]!;
   if (batch === 0 || n === 0 || m === 0) return;
@@ -37,6 +39,7 @@ export const tensorMatmul = typedKernel(TensorKernel.matmul, (_ctx, { out, a, b 
 
 /** tensorMatmul when every operand's elements are plain numbers (the host chose it): same sums, in registers. */
 export const tensorMatmulPlain = typedKernel(TensorKernel.matmulPlain, (_ctx, { out, a, b }) => {
+  if (matmulSimd(out, a, b)) return;
   const [batch, n, m] = out.shape as [number, number, number];
   const k = a.shape[2]!;
   if (batch === 0 || n === 0 || m === 0) return;
@@ -103,6 +106,7 @@ function without(values: readonly number[], d: number): number[] {
  * dimensions, over the elements along it. A 0-d tensor is one row of one element.
  */
 export const tensorSoftmax = typedKernel(TensorKernel.softmax, (_ctx, { log, out, x, dim }) => {
+  if (softmaxSimd(log, out, x, dim)) return;
   const size = out.ndim === 0 ? 1 : out.shape[dim]!;
   const oDim = out.strides[dim] ?? 0;
   const iDim = x.strides[dim] ?? 0;
@@ -131,6 +135,7 @@ export const tensorSoftmax = typedKernel(TensorKernel.softmax, (_ctx, { log, out
 
 /** Softmax's backward along `dim`: out = y·(g − Σ g·y), from the output y and its gradient g. */
 export const tensorSoftmaxBackward = typedKernel(TensorKernel.softmaxBackward, (_ctx, { out, grad, y, dim }) => {
+  if (softmaxBackwardSimd(out, grad, y, dim)) return;
   const size = out.ndim === 0 ? 1 : out.shape[dim]!;
   const oDim = out.strides[dim] ?? 0;
   const gDim = grad.strides[dim] ?? 0;

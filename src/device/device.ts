@@ -31,6 +31,7 @@ import type { Backlogs } from './backlogs.js';
 import type { HostWaiter } from './host-waiter.js';
 import { type ImplicitWaitListener, type QueueOwner, StreamQueue } from './stream-queue.js';
 import { startWorker } from './worker-start.js';
+import { type WasmMemory, createSharedWasmMemory } from '../protocol/wasm-memory.js';
 
 /** What a device needs of the runtime that owns it. */
 export interface DeviceHost {
@@ -74,6 +75,8 @@ export class Device implements QueueOwner {
   readonly controlBuffer = new SharedArrayBuffer(DEVICE_CONTROL_BYTES);
   readonly control = new Int32Array(this.controlBuffer);
   readonly #controlF64 = new Float64Array(this.controlBuffer);
+  /** The device's memory: a shared wasm memory, so the worker's wasm kernels run on it in place. */
+  readonly wasmMemory: WasmMemory;
   readonly heap: SharedArrayBuffer;
   readonly heapBytes: Uint8Array;
   readonly memory: FencedAllocator;
@@ -105,7 +108,8 @@ export class Device implements QueueOwner {
   constructor(host: DeviceHost, index: number, heapBytes: number) {
     this.index = index;
     this.#host = host;
-    this.heap = new SharedArrayBuffer(heapBytes);
+    this.wasmMemory = createSharedWasmMemory(heapBytes);
+    this.heap = this.wasmMemory.buffer as unknown as SharedArrayBuffer;
     this.heapBytes = new Uint8Array(this.heap);
     this.memory = new FencedAllocator(heapBytes, GRANULE_BYTES, AllocationTable.create(heapBytes));
     const h = streamWordIndex(DEFAULT_STREAM_INDEX, 0);

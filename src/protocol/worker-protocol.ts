@@ -1,3 +1,4 @@
+import type { WasmMemory } from './wasm-memory.js';
 import type { KernelSignature } from './kernel-abi.js';
 import type { ScheduleFuzzOptions } from './schedule-fuzz.js';
 import { DeviceStat } from './layout.js';
@@ -9,6 +10,8 @@ export interface DeviceWorkerInit {
   controls: SharedArrayBuffer[];
   /** Every device's heap: peer copies run on one device's worker. */
   heaps: SharedArrayBuffer[];
+  /** Every device's memory as the wasm memory its heap is: a worker instantiates its kernel module on its own. */
+  memories: WasmMemory[];
   runtimeBlock: SharedArrayBuffer;
   hostPool: SharedArrayBuffer;
   /** This device's allocation table, for bounds-checking kernel views. */

@@ -1,6 +1,7 @@
 import { invalidValue } from '../errors/errors.js';
 import { given, requireBoolean, requireFinite, requireInteger, requireOneOf, requireOptions } from '../errors/validate.js';
 import { MAX_DEVICES } from '../protocol/layout.js';
+import { MAX_WASM_MEMORY_BYTES } from '../protocol/wasm-memory.js';
 
 /** Options of `Runtime.create`. */
 export interface RuntimeOptions {
@@ -81,7 +82,7 @@ export interface ResolvedRuntimeOptions {
 const LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
 
 const MiB = 1024 * 1024;
-const MAX_DEVICE_MEMORY = 4 * 1024 * MiB;
+const MAX_DEVICE_MEMORY = MAX_WASM_MEMORY_BYTES; // one wasm32 memory per device
 
 const CALL = 'Runtime.create';
 

@@ -132,6 +132,7 @@ export class RuntimeCore implements DeviceHost {
     return {
       controls: this.devices.map((d) => d.controlBuffer),
       heaps: this.devices.map((d) => d.heap),
+      memories: this.devices.map((d) => d.wasmMemory),
       runtimeBlock: this.runtimeBlock,
       hostPool: this.host.pool,
       watchdog: this.options.kernelTimeoutMs !== undefined,

@@ -1,0 +1,119 @@
+/**
+ * The builtin float32 kernels in WebAssembly SIMD (built from workers/wasm/ by `npm run
+ * build`), as the JS tensor kernels call them for their dense float32 cases. A device worker
+ * instantiates them on its device memory, so they run in place; a CPU-pool worker on a memory
+ * of its own, through which it stages its task's buffers (one copy in, one out), so the cpu
+ * backend computes exactly what the devices compute.
+ */
+import { readFileSync } from 'node:fs';
+import type { TensorArg } from '../src/protocol/kernel-abi.js';
+import { WASM_PAGE_BYTES, type WasmMemory, wasm } from '../src/protocol/wasm-memory.js';
+
+/** The module's exports: pointers are byte addresses in its memory, counts are elements. */
+export interface SimdExports {
+  binaryF32(op: number, a: number, b: number, o: number, n: number): void;
+  binaryScalarF32(op: number, a: number, s: number, o: number, n: number): void;
+  binaryRowsF32(op: number, a: number, b: number, o: number, rows: number, cols: number): void;
+  binaryColsF32(op: number, a: number, b: number, o: number, rows: number, cols: number): void;
+  axpyF32(a: number, b: number, alpha: number, o: number, n: number): void;
+  unaryF32(op: number, x: number, o: number, n: number): void;
+  sumF32(x: number, n: number): number;
+  maxF32(x: number, n: number): number;
+  sumRowsF32(x: number, o: number, rows: number, cols: number, scale: number): void;
+  maxRowsF32(x: number, o: number, rows: number, cols: number): void;
+  sumColsF32(x: number, o: number, rows: number, cols: number, scale: number): void;
+  softmaxRowsF32(x: number, o: number, rows: number, cols: number, log: number): void;
+  softmaxBackwardRowsF32(g: number, y: number, o: number, rows: number, cols: number): void;
+  matmulF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number): void;
+  matmulTransposedF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, bCol: number): void;
+}
+
+let compiled: object | undefined;
+
+/** The module, compiled once per thread. */
+function compiledModule(): object {
+  compiled ??= new wasm.Module(readFileSync(new URL('./wasm/kernels.wasm', import.meta.url)));
+  return compiled;
+}
+
+/** Where staged operands go: past the first page, which stays untouched (address 0 is never handed out). */
+const STAGING_BASE = WASM_PAGE_BYTES;
+
+/**
+ * The wasm kernels on one memory. `input`/`output` give an operand's address in it: its own
+ * byte offset when the operand lives there, else a staged copy (written back by `finish`).
+ */
+export class SimdKernels {
+  readonly exports: SimdExports;
+  readonly #memory: WasmMemory;
+  readonly #staging: boolean;
+  #bytes: Uint8Array;
+  #top = STAGING_BASE;
+  readonly #pending: { arg: TensorArg; address: number; bytes: number }[] = [];
+
+  private constructor(memory: WasmMemory, staging: boolean) {
+    this.#memory = memory;
+    this.#staging = staging;
+    this.#bytes = new Uint8Array(memory.buffer);
+    this.exports = new wasm.Instance(compiledModule(), { env: { memory } }).exports as unknown as SimdExports;
+  }
+
+  /** On a device's memory: its operands are always there. */
+  static inPlace(memory: WasmMemory): SimdKernels {
+    return new SimdKernels(memory, false);
+  }
+
+  /** On a memory of its own, grown on demand: every operand is staged. */
+  static staged(): SimdKernels {
+    return new SimdKernels(new wasm.Memory({ initial: 2, maximum: 65536, shared: true }), true);
+  }
+
+  /** The address of a float32 operand the kernel reads (its whole reach is staged: strides stay valid). */
+  input(arg: TensorArg): number {
+    if (arg.memory === this.#memory.buffer) return arg.byteOffset;
+    const bytes = arg.reach * 4;
+    const address = this.#reserve(bytes);
+    this.#bytes.set(new Uint8Array(arg.memory, arg.byteOffset, bytes), address);
+    return address;
+  }
+
+  /** The address of a dense float32 operand the kernel writes (its values are not read first). */
+  output(arg: TensorArg): number {
+    if (arg.memory === this.#memory.buffer) return arg.byteOffset;
+    const bytes = arg.numel * 4;
+    const address = this.#reserve(bytes);
+    this.#pending.push({ arg, address, bytes });
+    return address;
+  }
+
+  /** Copies staged outputs back to where they belong and frees the staging area. */
+  finish(): void {
+    for (const { arg, address, bytes } of this.#pending) new Uint8Array(arg.memory, arg.byteOffset, bytes).set(this.#bytes.subarray(address, address + bytes));
+    this.#pending.length = 0;
+    this.#top = STAGING_BASE;
+  }
+
+  #reserve(bytes: number): number {
+    if (!this.#staging) throw new RangeError('a wasm kernel operand outside the device memory');
+    const address = this.#top;
+    // 16-byte aligned, as v128 loads like.
+    this.#top = address + ((bytes + 15) & ~15);
+    if (this.#top > this.#bytes.byteLength) {
+      this.#memory.grow(Math.ceil((this.#top - this.#bytes.byteLength) / WASM_PAGE_BYTES));
+      this.#bytes = new Uint8Array(this.#memory.buffer);
+    }
+    return address;
+  }
+}
+
+let installed: SimdKernels | undefined;
+
+/** Makes `kernels` the ones this thread's tensor kernels use. */
+export function installSimdKernels(kernels: SimdKernels): void {
+  installed = kernels;
+}
+
+/** This thread's wasm kernels, if it installed them. */
+export function simdKernels(): SimdKernels | undefined {
+  return installed;
+}

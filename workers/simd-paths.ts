@@ -1,0 +1,174 @@
+/**
+ * When a tensor kernel's launch is a dense float32 case, it runs on the wasm SIMD kernels
+ * instead of the JS loops: each function here says whether it took the launch. Strided,
+ * other-dtype and unusual broadcast cases stay on the JS kernels.
+ */
+import type { TensorArg } from '../src/protocol/kernel-abi.js';
+import { BinaryOp, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
+import { simdKernels } from './simd-kernels.js';
+
+const F32 = DTypeCode.float32;
+
+// The wasm op codes (workers/wasm/elementwise.ts) of the ops it has.
+const BINARY_CODE: Partial<Record<number, number>> = {
+  [BinaryOp.add]: 0,
+  [BinaryOp.sub]: 1,
+  [BinaryOp.mul]: 2,
+  [BinaryOp.div]: 3,
+  [BinaryOp.maximum]: 4,
+  [BinaryOp.minimum]: 5,
+  [BinaryOp.thresholdBackward]: 6,
+};
+const UNARY_CODE: Partial<Record<number, number>> = {
+  [UnaryOp.neg]: 0,
+  [UnaryOp.abs]: 1,
+  [UnaryOp.relu]: 2,
+  [UnaryOp.sqrt]: 3,
+  [UnaryOp.exp]: 4,
+  [UnaryOp.log]: 5,
+  [UnaryOp.tanh]: 6,
+  [UnaryOp.sigmoid]: 7,
+  [UnaryOp.reluGrad]: 8,
+};
+
+/** Row-major strides over `shape` from dimension `from` to `to` (size-1 dimensions may have any stride), starting at `inner`. */
+function denseOver(shape: readonly number[], strides: readonly number[], from: number, to: number, inner = 1): boolean {
+  let expected = inner;
+  for (let d = to - 1; d >= from; d--) {
+    if (shape[d] !== 1 && strides[d] !== expected) return false;
+    expected *= shape[d]!;
+  }
+  return true;
+}
+
+function product(shape: readonly number[], from: number, to: number): number {
+  let n = 1;
+  for (let d = from; d < to; d++) n *= shape[d]!;
+  return n;
+}
+
+const dense = (t: TensorArg) => denseOver(t.shape, t.strides, 0, t.ndim);
+
+/** out = op(x) over dense float32 operands. */
+export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
+  const s = simdKernels();
+  const code = UNARY_CODE[op];
+  if (s === undefined || code === undefined || out.dtype !== F32 || x.dtype !== F32 || out.numel === 0 || !dense(out) || !dense(x)) return false;
+  s.exports.unaryF32(code, s.input(x), s.output(out), out.numel);
+  s.finish();
+  return true;
+}
+
+/** out = op(a, alpha·b) where b is as dense as a, a scalar, or broadcast along rows or columns of out. */
+export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorArg, alpha: number): boolean {
+  const s = simdKernels();
+  const code = BINARY_CODE[op];
+  if (s === undefined || code === undefined || out.dtype !== F32 || a.dtype !== F32 || out.numel === 0) return false;
+  const scale = op === BinaryOp.add || op === BinaryOp.sub ? alpha : 1;
+  const n = out.numel;
+  if (!dense(out) || a.numel !== n || !denseOver(out.shape, a.strides, 0, out.ndim)) return false;
+  if (b.dtype === SCALAR_OPERAND) {
+    s.exports.binaryScalarF32(code, s.input(a), Math.fround(scale * b.value), s.output(out), n);
+  } else if (b.dtype !== F32) {
+    return false;
+  } else if (b.numel === n && b.ndim === out.ndim && denseOver(out.shape, b.strides, 0, out.ndim)) {
+    if (scale === 1) s.exports.binaryF32(code, s.input(a), s.input(b), s.output(out), n);
+    else s.exports.axpyF32(s.input(a), s.input(b), op === BinaryOp.sub ? -scale : scale, s.output(out), n);
+  } else {
+    if (scale !== 1) return false;
+    const split = broadcastSplit(out.shape, b);
+    if (split === undefined) return false;
+    const [rows, cols, alongRows] = split;
+    if (alongRows) s.exports.binaryRowsF32(code, s.input(a), s.input(b), s.output(out), rows, cols);
+    else s.exports.binaryColsF32(code, s.input(a), s.input(b), s.output(out), rows, cols);
+  }
+  s.finish();
+  return true;
+}
+
+/**
+ * How b (right-aligned against out's shape) broadcasts: [rows, cols, true] when it is dense
+ * over out's trailing dimensions and repeated over the leading ones (a bias over a batch),
+ * [rows, cols, false] when dense over the leading ones and repeated along the trailing ones.
+ */
+function broadcastSplit(shape: readonly number[], b: TensorArg): [number, number, boolean] | undefined {
+  const ndim = shape.length;
+  const lead = ndim - b.ndim;
+  const stride = (d: number) => (d < lead || b.shape[d - lead] === 1 ? 0 : b.strides[d - lead]!);
+  const strides = shape.map((_, d) => stride(d));
+  for (let q = 1; q < ndim; q++) {
+    const outerZero = strides.slice(0, q).every((v, d) => v === 0 || shape[d] === 1);
+    const innerZero = strides.slice(q).every((v, d) => v === 0 || shape[q + d] === 1);
+    if (outerZero && product(shape, q, ndim) === b.numel && denseOver(shape, strides, q, ndim)) return [product(shape, 0, q), product(shape, q, ndim), true];
+    if (innerZero && product(shape, 0, q) === b.numel && denseOver(shape, strides, 0, q)) return [product(shape, 0, q), product(shape, q, ndim), false];
+  }
+  return undefined;
+}
+
+/** sum, mean or max (without indices) of the last `reduced` dimensions of a float32 input laid out densely. */
+export function reduceSimd(op: number, out: TensorArg, input: TensorArg, reduced: number): boolean {
+  const s = simdKernels();
+  if (s === undefined || out.dtype !== F32 || input.dtype !== F32 || (op !== ReduceOp.sum && op !== ReduceOp.mean && op !== ReduceOp.max)) return false;
+  const kept = input.ndim - reduced;
+  const keptCount = product(input.shape, 0, kept);
+  const count = product(input.shape, kept, input.ndim);
+  if (keptCount === 0 || count === 0 || out.numel !== keptCount || !denseOver(input.shape.slice(0, kept), out.strides.slice(out.ndim - kept), 0, kept)) return false;
+  const scale = op === ReduceOp.mean ? 1 / count : 1;
+  if (denseOver(input.shape, input.strides, 0, input.ndim)) {
+    // Kept dimensions outside, reduced ones inside: one dense row per output.
+    if (op === ReduceOp.max) s.exports.maxRowsF32(s.input(input), s.output(out), keptCount, count);
+    else s.exports.sumRowsF32(s.input(input), s.output(out), keptCount, count, scale);
+  } else if (op !== ReduceOp.max && denseOver(input.shape, input.strides, 0, kept) && denseOver(input.shape, input.strides, kept, input.ndim, keptCount)) {
+    // Reduced dimensions outside in memory (a sum over the batch): columns summed.
+    s.exports.sumColsF32(s.input(input), s.output(out), count, keptCount, scale);
+  } else {
+    return false;
+  }
+  s.finish();
+  return true;
+}
+
+/** Softmax or log-softmax along the last dimension of dense float32 operands. */
+export function softmaxSimd(log: number, out: TensorArg, x: TensorArg, dim: number): boolean {
+  const s = simdKernels();
+  if (s === undefined || out.dtype !== F32 || x.dtype !== F32 || out.ndim === 0 || dim !== out.ndim - 1 || out.numel === 0 || !dense(out) || !dense(x)) return false;
+  const cols = out.shape[dim]!;
+  s.exports.softmaxRowsF32(s.input(x), s.output(out), out.numel / cols, cols, log);
+  s.finish();
+  return true;
+}
+
+/** Softmax's backward along the last dimension of dense float32 operands. */
+export function softmaxBackwardSimd(out: TensorArg, grad: TensorArg, y: TensorArg, dim: number): boolean {
+  const s = simdKernels();
+  if (s === undefined || out.dtype !== F32 || grad.dtype !== F32 || y.dtype !== F32 || out.ndim === 0 || dim !== out.ndim - 1 || out.numel === 0 || !dense(out) || !dense(grad) || !dense(y)) return false;
+  const cols = out.shape[dim]!;
+  s.exports.softmaxBackwardRowsF32(s.input(grad), s.input(y), s.output(out), out.numel / cols, cols);
+  s.finish();
+  return true;
+}
+
+/** Batched float32 matmul into a dense out, with b's rows dense, or a's rows and b's columns dense (b transposed). */
+export function matmulSimd(out: TensorArg, a: TensorArg, b: TensorArg): boolean {
+  const s = simdKernels();
+  if (s === undefined || out.dtype !== F32 || a.dtype !== F32 || b.dtype !== F32 || out.numel === 0 || !dense(out)) return false;
+  const [batch, n, m] = out.shape as [number, number, number];
+  const k = a.shape[2]!;
+  const [aB, aR, aC] = a.strides as [number, number, number];
+  const [bB, bR, bC] = b.strides as [number, number, number];
+  const rowsDense = bC === 1 || m === 1;
+  const transposed = (bR === 1 || k === 1) && (aC === 1 || k === 1);
+  if (k === 0 || (!rowsDense && !transposed)) return false;
+  const pa = s.input(a);
+  const pb = s.input(b);
+  const pc = s.output(out);
+  for (let i = 0; i < batch; i++) {
+    const ai = pa + 4 * i * aB;
+    const bi = pb + 4 * i * bB;
+    const ci = pc + 4 * i * n * m;
+    if (rowsDense) s.exports.matmulF32(ai, bi, ci, n, k, m, aR, aC, bR);
+    else s.exports.matmulTransposedF32(ai, bi, ci, n, k, m, aR, bC);
+  }
+  s.finish();
+  return true;
+}

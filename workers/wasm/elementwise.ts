@@ -1,0 +1,145 @@
+// Elementwise float32 kernels over dense operands: pointers are byte offsets in the
+// device's memory, n counts elements. Each op's lane function is inlined into its own loop
+// (the op code is a constant in every call of `binaryLoop`/`unaryLoop`).
+import { expF32x4, logF32x4, sigmoidF32x4, tanhF32x4 } from './vector-math';
+
+// Binary op codes (workers/simd-kernels.ts maps openreg's BinaryOp to them).
+export const ADD = 0;
+export const SUB = 1;
+export const MUL = 2;
+export const DIV = 3;
+export const MAXIMUM = 4;
+export const MINIMUM = 5;
+export const THRESHOLD_BACKWARD = 6;
+
+// @ts-ignore: decorator
+@inline
+function binaryLanes(op: i32, x: v128, y: v128): v128 {
+  if (op == ADD) return f32x4.add(x, y);
+  if (op == SUB) return f32x4.sub(x, y);
+  if (op == MUL) return f32x4.mul(x, y);
+  if (op == DIV) return f32x4.div(x, y);
+  // wasm's min and max propagate NaN, as torch.maximum and torch.minimum do.
+  if (op == MAXIMUM) return f32x4.max(x, y);
+  if (op == MINIMUM) return f32x4.min(x, y);
+  // relu's backward: the gradient x where the input y > 0 (NaN inputs give 0).
+  return v128.and(x, f32x4.gt(y, f32x4.splat(0)));
+}
+
+/** o[i] = a[i] op y (y splat in every lane) for i < n. */
+// @ts-ignore: decorator
+@inline
+function scalarLoop(op: i32, a: usize, y: v128, o: usize, n: usize): void {
+  let i: usize = 0;
+  for (; i + 4 <= n; i += 4) v128.store(o + (i << 2), binaryLanes(op, v128.load(a + (i << 2)), y));
+  for (; i < n; i++) v128.store32_lane(o + (i << 2), binaryLanes(op, v128.load32_splat(a + (i << 2)), y), 0);
+}
+
+/** o[i] = a[i] op b[i] for i < n. */
+// @ts-ignore: decorator
+@inline
+function denseLoop(op: i32, a: usize, b: usize, o: usize, n: usize): void {
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) {
+    v128.store(o + (i << 2), binaryLanes(op, v128.load(a + (i << 2)), v128.load(b + (i << 2))));
+    v128.store(o + (i << 2) + 16, binaryLanes(op, v128.load(a + (i << 2) + 16), v128.load(b + (i << 2) + 16)));
+  }
+  for (; i < n; i++) v128.store32_lane(o + (i << 2), binaryLanes(op, v128.load32_splat(a + (i << 2)), v128.load32_splat(b + (i << 2))), 0);
+}
+
+function denseRun(op: i32, a: usize, b: usize, o: usize, n: usize): void {
+  if (op == ADD) denseLoop(ADD, a, b, o, n);
+  else if (op == SUB) denseLoop(SUB, a, b, o, n);
+  else if (op == MUL) denseLoop(MUL, a, b, o, n);
+  else if (op == DIV) denseLoop(DIV, a, b, o, n);
+  else if (op == MAXIMUM) denseLoop(MAXIMUM, a, b, o, n);
+  else if (op == MINIMUM) denseLoop(MINIMUM, a, b, o, n);
+  else denseLoop(THRESHOLD_BACKWARD, a, b, o, n);
+}
+
+function scalarRun(op: i32, a: usize, y: v128, o: usize, n: usize): void {
+  if (op == ADD) scalarLoop(ADD, a, y, o, n);
+  else if (op == SUB) scalarLoop(SUB, a, y, o, n);
+  else if (op == MUL) scalarLoop(MUL, a, y, o, n);
+  else if (op == DIV) scalarLoop(DIV, a, y, o, n);
+  else if (op == MAXIMUM) scalarLoop(MAXIMUM, a, y, o, n);
+  else if (op == MINIMUM) scalarLoop(MINIMUM, a, y, o, n);
+  else scalarLoop(THRESHOLD_BACKWARD, a, y, o, n);
+}
+
+/** o = a op b, all of n elements. */
+export function binaryF32(op: i32, a: usize, b: usize, o: usize, n: usize): void {
+  denseRun(op, a, b, o, n);
+}
+
+/** o = a op s, a scalar (rounded to float32 first, as PyTorch's CPU kernels do). */
+export function binaryScalarF32(op: i32, a: usize, s: f32, o: usize, n: usize): void {
+  scalarRun(op, a, f32x4.splat(s), o, n);
+}
+
+/** o[r, c] = a[r, c] op b[c]: b broadcast over the rows (a bias added to a batch). */
+export function binaryRowsF32(op: i32, a: usize, b: usize, o: usize, rows: usize, cols: usize): void {
+  const stride = cols << 2;
+  for (let r: usize = 0; r < rows; r++) denseRun(op, a + r * stride, b, o + r * stride, cols);
+}
+
+/** o[r, c] = a[r, c] op b[r]: b broadcast along each row. */
+export function binaryColsF32(op: i32, a: usize, b: usize, o: usize, rows: usize, cols: usize): void {
+  const stride = cols << 2;
+  for (let r: usize = 0; r < rows; r++) scalarRun(op, a + r * stride, v128.load32_splat(b + (r << 2)), o + r * stride, cols);
+}
+
+/** o = a + alpha·b (add and sub with alpha; sub passes -alpha). */
+export function axpyF32(a: usize, b: usize, alpha: f32, o: usize, n: usize): void {
+  const s = f32x4.splat(alpha);
+  let i: usize = 0;
+  for (; i + 4 <= n; i += 4) v128.store(o + (i << 2), f32x4.add(v128.load(a + (i << 2)), f32x4.mul(s, v128.load(b + (i << 2)))));
+  for (; i < n; i++) store<f32>(o + (i << 2), load<f32>(a + (i << 2)) + alpha * load<f32>(b + (i << 2)));
+}
+
+// Unary op codes.
+export const NEG = 0;
+export const ABS = 1;
+export const RELU = 2;
+export const SQRT = 3;
+export const EXP = 4;
+export const LOG = 5;
+export const TANH = 6;
+export const SIGMOID = 7;
+export const RELU_GRAD = 8;
+
+// @ts-ignore: decorator
+@inline
+function unaryLanes(op: i32, x: v128): v128 {
+  if (op == NEG) return f32x4.neg(x);
+  if (op == ABS) return f32x4.abs(x);
+  // relu keeps NaN (x > 0 is false for it, so select x where x is NaN too).
+  if (op == RELU) return v128.bitselect(x, f32x4.splat(0), v128.or(f32x4.gt(x, f32x4.splat(0)), f32x4.ne(x, x)));
+  if (op == SQRT) return f32x4.sqrt(x);
+  if (op == EXP) return expF32x4(x);
+  if (op == LOG) return logF32x4(x);
+  if (op == TANH) return tanhF32x4(x);
+  if (op == SIGMOID) return sigmoidF32x4(x);
+  return v128.and(f32x4.gt(x, f32x4.splat(0)), f32x4.splat(1));
+}
+
+// @ts-ignore: decorator
+@inline
+function unaryLoop(op: i32, x: usize, o: usize, n: usize): void {
+  let i: usize = 0;
+  for (; i + 4 <= n; i += 4) v128.store(o + (i << 2), unaryLanes(op, v128.load(x + (i << 2))));
+  for (; i < n; i++) v128.store32_lane(o + (i << 2), unaryLanes(op, v128.load32_splat(x + (i << 2))), 0);
+}
+
+/** o = op(x), n elements. */
+export function unaryF32(op: i32, x: usize, o: usize, n: usize): void {
+  if (op == NEG) unaryLoop(NEG, x, o, n);
+  else if (op == ABS) unaryLoop(ABS, x, o, n);
+  else if (op == RELU) unaryLoop(RELU, x, o, n);
+  else if (op == SQRT) unaryLoop(SQRT, x, o, n);
+  else if (op == EXP) unaryLoop(EXP, x, o, n);
+  else if (op == LOG) unaryLoop(LOG, x, o, n);
+  else if (op == TANH) unaryLoop(TANH, x, o, n);
+  else if (op == SIGMOID) unaryLoop(SIGMOID, x, o, n);
+  else unaryLoop(RELU_GRAD, x, o, n);
+}

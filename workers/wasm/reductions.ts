@@ -1,0 +1,93 @@
+// Float32 reductions over dense operands, accumulated in doubles (two f64x2 lanes per
+// f32x4), as openreg's JS kernels always have: sums keep float64's accuracy at SIMD speed.
+
+// @ts-ignore: decorator
+@inline
+function promoteLow(v: v128): v128 {
+  return f64x2.promote_low_f32x4(v);
+}
+
+// @ts-ignore: decorator
+@inline
+function promoteHigh(v: v128): v128 {
+  return f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+}
+
+/** Σ x[i] for i < n, in doubles. */
+export function sumF32(x: usize, n: usize): f64 {
+  let s0 = f64x2.splat(0);
+  let s1 = f64x2.splat(0);
+  let s2 = f64x2.splat(0);
+  let s3 = f64x2.splat(0);
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) {
+    const v = v128.load(x + (i << 2));
+    const w = v128.load(x + (i << 2) + 16);
+    s0 = f64x2.add(s0, promoteLow(v));
+    s1 = f64x2.add(s1, promoteHigh(v));
+    s2 = f64x2.add(s2, promoteLow(w));
+    s3 = f64x2.add(s3, promoteHigh(w));
+  }
+  const s = f64x2.add(f64x2.add(s0, s1), f64x2.add(s2, s3));
+  let total = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  for (; i < n; i++) total += <f64>load<f32>(x + (i << 2));
+  return total;
+}
+
+/** max x[i] for i < n (-inf for none); NaN wins, as in PyTorch. */
+export function maxF32(x: usize, n: usize): f32 {
+  let m0 = f32x4.splat(-Infinity);
+  let m1 = f32x4.splat(-Infinity);
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) {
+    m0 = f32x4.max(m0, v128.load(x + (i << 2)));
+    m1 = f32x4.max(m1, v128.load(x + (i << 2) + 16));
+  }
+  const m = f32x4.max(m0, m1);
+  let best = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  for (; i < n; i++) best = max(best, load<f32>(x + (i << 2)));
+  return best;
+}
+
+/** o[r] = Σ_c x[r, c] (times `scale`: 1 for sum, 1/cols for mean), rounded once into float32. */
+export function sumRowsF32(x: usize, o: usize, rows: usize, cols: usize, scale: f64): void {
+  for (let r: usize = 0; r < rows; r++) store<f32>(o + (r << 2), <f32>(sumF32(x + r * (cols << 2), cols) * scale));
+}
+
+/** o[r] = max_c x[r, c]. */
+export function maxRowsF32(x: usize, o: usize, rows: usize, cols: usize): void {
+  for (let r: usize = 0; r < rows; r++) store<f32>(o + (r << 2), maxF32(x + r * (cols << 2), cols));
+}
+
+/** o[c] = Σ_r x[r, c] (times `scale`), in doubles: a reduction over the outer dimension (a bias's gradient). */
+export function sumColsF32(x: usize, o: usize, rows: usize, cols: usize, scale: f64): void {
+  const stride = cols << 2;
+  let c: usize = 0;
+  for (; c + 8 <= cols; c += 8) {
+    let s0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    let s2 = f64x2.splat(0);
+    let s3 = f64x2.splat(0);
+    let p = x + (c << 2);
+    for (let r: usize = 0; r < rows; r++, p += stride) {
+      const v = v128.load(p);
+      const w = v128.load(p + 16);
+      s0 = f64x2.add(s0, promoteLow(v));
+      s1 = f64x2.add(s1, promoteHigh(v));
+      s2 = f64x2.add(s2, promoteLow(w));
+      s3 = f64x2.add(s3, promoteHigh(w));
+    }
+    const k = f64x2.splat(scale);
+    const lo = f32x4.demote_f64x2_zero(f64x2.mul(s0, k));
+    const hi = f32x4.demote_f64x2_zero(f64x2.mul(s1, k));
+    v128.store(o + (c << 2), i32x4.shuffle(lo, hi, 0, 1, 4, 5));
+    const lo2 = f32x4.demote_f64x2_zero(f64x2.mul(s2, k));
+    const hi2 = f32x4.demote_f64x2_zero(f64x2.mul(s3, k));
+    v128.store(o + (c << 2) + 16, i32x4.shuffle(lo2, hi2, 0, 1, 4, 5));
+  }
+  for (; c < cols; c++) {
+    let s: f64 = 0;
+    for (let r: usize = 0; r < rows; r++) s += <f64>load<f32>(x + r * stride + (c << 2));
+    store<f32>(o + (c << 2), <f32>(s * scale));
+  }
+}
