@@ -61,11 +61,11 @@ describe('backend autoload', () => {
       const codeOf = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.code; } };
       out.mix = codeOf(() => f.add(r));
       out.tripleOnOpenreg = codeOf(() => o.callOp('fakedev_ops::triple', r));
-      out.tanhOnFakedev = codeOf(() => f.tanh());             // no kernel, and fakedev has no fallback
-      out.tanhOnOpenreg = (await r.tanh().toArray()).length;  // openreg's global fallback runs it
+      out.powOnFakedev = codeOf(() => f.pow(f));               // pow.Tensor_Tensor: no device kernel, and fakedev has no fallback
+      out.powOnOpenreg = (await r.pow(r).toArray()).length;  // openreg's global fallback runs it
       out.pinOnOpenreg = codeOf(() => o.callOp('openreg::pin_memory', r)); // blocklisted on openreg
-      out.subOnFakedev = codeOf(() => f.sub(f));              // openreg binds sub.Tensor to its fallback; fakedev has none
-      out.subOnOpenreg = await r.sub(r).toArray();
+      out.hypotOnFakedev = codeOf(() => f.hypot(f));            // openreg binds hypot to its fallback; fakedev runs its own kernel
+      out.hypotOnOpenreg = await r.hypot(r).toArray();
       out.copy = await f.to('openreg:0').add(r).toArray();    // copies go between them
       await rt.close();
     `);
@@ -73,11 +73,11 @@ describe('backend autoload', () => {
     expect(result).toEqual({
       mix: 'ERR_INVALID_VALUE',
       tripleOnOpenreg: 'ERR_NOT_SUPPORTED',
-      tanhOnFakedev: 'ERR_NOT_SUPPORTED',
-      tanhOnOpenreg: 2,
+      powOnFakedev: 'ERR_NOT_SUPPORTED',
+      powOnOpenreg: 2,
       pinOnOpenreg: 'ERR_NOT_SUPPORTED',
-      subOnFakedev: 'ERR_NOT_SUPPORTED',
-      subOnOpenreg: [0, 0],
+      hypotOnFakedev: 'ok',
+      hypotOnOpenreg: [Math.fround(Math.SQRT2), Math.fround(2 * Math.SQRT2)],
       copy: [2, 4],
     });
   });

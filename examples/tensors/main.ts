@@ -34,9 +34,10 @@ try {
   const shape = (callOp('myops::custom_abs', empty([128, 64], { device: 'meta' })) as Tensor).shape;
   console.log(`custom op myops::custom_abs on ${abs.device}: ${JSON.stringify(await abs.toArray())}; on meta: shape [${shape}] without running a kernel`);
 
-  // 3. Fallback: tanh has no openreg kernel, so it runs on the CPU pool, in stream order.
-  const t = tensor([0, 0.5, 1], { device: 'openreg' }).mul(2).tanh().add(1);
-  console.log(`fallback: tanh has kernels for [${kernelsOf('tanh').join(', ')}]; x.mul(2).tanh().add(1) on openreg = ${JSON.stringify(await t.toArray())}`);
+  // 3. Fallback: pow with a tensor exponent has no openreg kernel, so it runs on the CPU pool, in stream order.
+  const base = tensor([0, 0.5, 1], { device: 'openreg' });
+  const t = base.mul(2).pow(base.add(1)).add(1);
+  console.log(`fallback: pow.Tensor_Tensor has kernels for [${kernelsOf('pow.Tensor_Tensor').join(', ')}]; x.mul(2).pow(x.add(1)).add(1) on openreg = ${JSON.stringify(await t.toArray())}`);
 
   // 4. An MLP: layer 1 on openreg:0, layer 2 on openreg:1; the same on the cpu to compare (same initial values).
   const train = async (d0: string, d1: string) => {

@@ -40,8 +40,8 @@ export function register(): void {
   if (!fresh) return;
   implementBuiltins('openreg');
   registerStub('abs_stub', 'openreg', (out: Tensor, self: Tensor) => absKernel(executorOf('abs', [out]), out, self));
-  // Per-op fallback: sub.Tensor is bound to the CPU fallback by name.
-  dispatcher.impl('openreg', 'sub.Tensor', 'openreg', (_next, ...args) => cpuFallback(dispatcher.schema('openreg', 'sub.Tensor'), args));
+  // Per-op fallback: hypot's forms (off the training path) are bound to the CPU fallback by name, as OpenReg binds sub.Tensor.
+  for (const name of ['hypot', 'hypot_', 'hypot.out']) dispatcher.impl('openreg', name, 'openreg', (_next, ...args) => cpuFallback(dispatcher.schema('openreg', name), args));
   // Global fallback: every op with no openreg kernel runs on the CPU.
   dispatcher.fallback('openreg', 'openreg', (schema, _next, ...args) => cpuFallback(schema, args));
   for (const name of OPENREG_BLOCKLIST) dispatcher.block('openreg', name, 'openreg');

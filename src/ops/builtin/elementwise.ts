@@ -108,12 +108,10 @@ export const ADD = defineOp({
   doc: 'self + alpha · other, broadcast, with type promotion',
 });
 
-// sub.Tensor has no openreg kernel: the backend binds it to the CPU fallback (the per-op fallback form).
 export const SUB = defineOp({
   schemas: binarySchemas('sub', true),
   inplace: true,
   out: true,
-  overloadBackends: { Tensor: ['cpu', 'meta'] },
   result: planBinary('arith', BinaryOp.sub),
   kernel: binaryKernel('arith', BinaryOp.sub),
   derivatives: {
@@ -161,12 +159,11 @@ for (const [name, op] of [['eq', BinaryOp.eq], ['ne', BinaryOp.ne], ['lt', Binar
   defineOp({ schemas: binarySchemas(name, false), out: true, result: planBinary('compare', op), kernel: binaryKernel('compare', op), doc: `elementwise ${name} comparison in the operands' common dtype, as bool` });
 }
 
-/** Ops with no openreg kernel: on openreg they run through the CPU fallback. */
+/** Backends of an op (or overload) with no device kernel: on openreg it runs through the global CPU fallback. */
 export const FALLBACK_ONLY = ['cpu', 'meta'] as const;
 
 export const MAXIMUM = defineOp({
   schemas: ['maximum(Tensor self, Tensor other) -> Tensor'],
-  backends: FALLBACK_ONLY,
   result: planBinary('arith', BinaryOp.maximum),
   kernel: binaryKernel('arith', BinaryOp.maximum),
   autocast: 'promote',
@@ -175,7 +172,6 @@ export const MAXIMUM = defineOp({
 
 export const MINIMUM = defineOp({
   schemas: ['minimum(Tensor self, Tensor other) -> Tensor'],
-  backends: FALLBACK_ONLY,
   result: planBinary('arith', BinaryOp.minimum),
   kernel: binaryKernel('arith', BinaryOp.minimum),
   autocast: 'promote',
@@ -188,7 +184,8 @@ const powKernel = binaryKernel('arith', BinaryOp.pow);
 
 export const POW = defineOp({
   schemas: ['pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor', 'pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor'],
-  backends: FALLBACK_ONLY,
+  // A tensor exponent is off the training path: it shows the global fallback on a builtin op.
+  overloadBackends: { Tensor_Tensor: FALLBACK_ONLY },
   result: (call, a: { self: Tensor; exponent: Other }) => planPow(call, { self: a.self, other: a.exponent }),
   kernel: (call, ex, out, a: { self: Tensor; exponent: Other }, plan) => powKernel(call, ex, out, { self: a.self, other: a.exponent }, plan),
   // Tensor_Tensor has no derivative yet: its backward is an error naming the op, never a wrong gradient.
@@ -253,10 +250,10 @@ export const NEG = unaryOp('neg', UnaryOp.neg, 'signed', { derivative: (g) => g.
 export const EXP = unaryOp('exp', UnaryOp.exp, 'float', { derivative: (g, _a, y) => g.mul(y), saves: ['result'], autocast: 'float32', doc: 'e to the power self' });
 // relu of bool is refused, as PyTorch's clamp_min is not implemented for Bool.
 export const RELU = unaryOp('relu', UnaryOp.relu, 'signed', { derivative: (g, a) => callOp('relu backward', 'threshold_backward', [g, a.self, 0]) as Tensor, saves: ['self'], doc: 'max(self, 0); NaN stays NaN' });
-export const LOG = unaryOp('log', UnaryOp.log, 'float', { backends: FALLBACK_ONLY, derivative: (g, a) => g.div(a.self), saves: ['self'], autocast: 'float32', doc: 'natural logarithm' });
-export const SQRT = unaryOp('sqrt', UnaryOp.sqrt, 'float', { backends: FALLBACK_ONLY, derivative: (g, _a, y) => g.div(y.mul(2)), saves: ['result'], doc: 'square root' });
-export const TANH = unaryOp('tanh', UnaryOp.tanh, 'float', { backends: FALLBACK_ONLY, derivative: (g, _a, y) => g.mul(y.mul(y).neg().add(1)), saves: ['result'], doc: 'hyperbolic tangent' });
-export const SIGMOID = unaryOp('sigmoid', UnaryOp.sigmoid, 'float', { backends: FALLBACK_ONLY, derivative: (g, _a, y) => g.mul(y.mul(y.neg().add(1))), saves: ['result'], doc: '1 / (1 + e^−self)' });
+export const LOG = unaryOp('log', UnaryOp.log, 'float', { derivative: (g, a) => g.div(a.self), saves: ['self'], autocast: 'float32', doc: 'natural logarithm' });
+export const SQRT = unaryOp('sqrt', UnaryOp.sqrt, 'float', { derivative: (g, _a, y) => g.div(y.mul(2)), saves: ['result'], doc: 'square root' });
+export const TANH = unaryOp('tanh', UnaryOp.tanh, 'float', { derivative: (g, _a, y) => g.mul(y.mul(y).neg().add(1)), saves: ['result'], doc: 'hyperbolic tangent' });
+export const SIGMOID = unaryOp('sigmoid', UnaryOp.sigmoid, 'float', { derivative: (g, _a, y) => g.mul(y.mul(y.neg().add(1))), saves: ['result'], doc: '1 / (1 + e^−self)' });
 
 type Operand = Tensor | number | boolean | bigint;
 declare module '../../tensor/tensor.js' {
