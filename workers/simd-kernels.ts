@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { TensorArg } from '../src/protocol/kernel-abi.js';
-import { WASM_PAGE_BYTES, type WasmMemory, wasm } from '../src/protocol/wasm-memory.js';
+import { KERNEL_WORKSPACE_BYTES, WASM_PAGE_BYTES, type WasmMemory, kernelWorkspaceOf, wasm } from '../src/protocol/wasm-memory.js';
 
 /** The module's exports: pointers are byte addresses in its memory, counts are elements. */
 export interface SimdExports {
@@ -16,7 +16,15 @@ export interface SimdExports {
   binaryRowsF32(op: number, a: number, b: number, o: number, rows: number, cols: number): void;
   binaryColsF32(op: number, a: number, b: number, o: number, rows: number, cols: number): void;
   axpyF32(a: number, b: number, alpha: number, o: number, n: number): void;
-  unaryF32(op: number, x: number, o: number, n: number): void;
+  negF32(x: number, o: number, n: number): void;
+  absF32(x: number, o: number, n: number): void;
+  reluF32(x: number, o: number, n: number): void;
+  sqrtF32(x: number, o: number, n: number): void;
+  expF32(x: number, o: number, n: number): void;
+  logF32(x: number, o: number, n: number): void;
+  tanhF32(x: number, o: number, n: number): void;
+  sigmoidF32(x: number, o: number, n: number): void;
+  reluGradF32(x: number, o: number, n: number): void;
   sumF32(x: number, n: number): number;
   maxF32(x: number, n: number): number;
   sumRowsF32(x: number, o: number, rows: number, cols: number, scale: number): void;
@@ -24,7 +32,7 @@ export interface SimdExports {
   sumColsF32(x: number, o: number, rows: number, cols: number, scale: number): void;
   softmaxRowsF32(x: number, o: number, rows: number, cols: number, log: number): void;
   softmaxBackwardRowsF32(g: number, y: number, o: number, rows: number, cols: number): void;
-  matmulF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number): void;
+  matmulF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, work: number): void;
   matmulTransposedF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, bCol: number): void;
 }
 
@@ -36,8 +44,9 @@ function compiledModule(): object {
   return compiled;
 }
 
-/** Where staged operands go: past the first page, which stays untouched (address 0 is never handed out). */
-const STAGING_BASE = WASM_PAGE_BYTES;
+/** A staging memory's layout: the first page untouched (address 0 is never handed out), the kernel workspace, then staged operands. */
+const STAGED_WORKSPACE = WASM_PAGE_BYTES;
+const STAGING_BASE = STAGED_WORKSPACE + KERNEL_WORKSPACE_BYTES;
 
 /**
  * The wasm kernels on one memory. `input`/`output` give an operand's address in it: its own
@@ -45,6 +54,8 @@ const STAGING_BASE = WASM_PAGE_BYTES;
  */
 export class SimdKernels {
   readonly exports: SimdExports;
+  /** The kernel workspace's address (KERNEL_WORKSPACE_BYTES of scratch no operand overlaps). */
+  readonly workspace: number;
   readonly #memory: WasmMemory;
   readonly #staging: boolean;
   #bytes: Uint8Array;
@@ -53,6 +64,7 @@ export class SimdKernels {
 
   private constructor(memory: WasmMemory, staging: boolean) {
     this.#memory = memory;
+    this.workspace = staging ? STAGED_WORKSPACE : kernelWorkspaceOf(memory);
     this.#staging = staging;
     this.#bytes = new Uint8Array(memory.buffer);
     this.exports = new wasm.Instance(compiledModule(), { env: { memory } }).exports as unknown as SimdExports;
@@ -65,7 +77,7 @@ export class SimdKernels {
 
   /** On a memory of its own, grown on demand: every operand is staged. */
   static staged(): SimdKernels {
-    return new SimdKernels(new wasm.Memory({ initial: 2, maximum: 65536, shared: true }), true);
+    return new SimdKernels(new wasm.Memory({ initial: STAGING_BASE / WASM_PAGE_BYTES + 1, maximum: 65536, shared: true }), true);
   }
 
   /** The address of a float32 operand the kernel reads (its whole reach is staged: strides stay valid). */

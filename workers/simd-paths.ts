@@ -5,7 +5,7 @@
  */
 import type { TensorArg } from '../src/protocol/kernel-abi.js';
 import { BinaryOp, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
-import { simdKernels } from './simd-kernels.js';
+import { type SimdExports, simdKernels } from './simd-kernels.js';
 
 const F32 = DTypeCode.float32;
 
@@ -19,16 +19,16 @@ const BINARY_CODE: Partial<Record<number, number>> = {
   [BinaryOp.minimum]: 5,
   [BinaryOp.thresholdBackward]: 6,
 };
-const UNARY_CODE: Partial<Record<number, number>> = {
-  [UnaryOp.neg]: 0,
-  [UnaryOp.abs]: 1,
-  [UnaryOp.relu]: 2,
-  [UnaryOp.sqrt]: 3,
-  [UnaryOp.exp]: 4,
-  [UnaryOp.log]: 5,
-  [UnaryOp.tanh]: 6,
-  [UnaryOp.sigmoid]: 7,
-  [UnaryOp.reluGrad]: 8,
+const UNARY_KERNEL: Partial<Record<number, keyof SimdExports>> = {
+  [UnaryOp.neg]: 'negF32',
+  [UnaryOp.abs]: 'absF32',
+  [UnaryOp.relu]: 'reluF32',
+  [UnaryOp.sqrt]: 'sqrtF32',
+  [UnaryOp.exp]: 'expF32',
+  [UnaryOp.log]: 'logF32',
+  [UnaryOp.tanh]: 'tanhF32',
+  [UnaryOp.sigmoid]: 'sigmoidF32',
+  [UnaryOp.reluGrad]: 'reluGradF32',
 };
 
 /** Row-major strides over `shape` from dimension `from` to `to` (size-1 dimensions may have any stride), starting at `inner`. */
@@ -52,9 +52,9 @@ const dense = (t: TensorArg) => denseOver(t.shape, t.strides, 0, t.ndim);
 /** out = op(x) over dense float32 operands. */
 export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
   const s = simdKernels();
-  const code = UNARY_CODE[op];
-  if (s === undefined || code === undefined || out.dtype !== F32 || x.dtype !== F32 || out.numel === 0 || !dense(out) || !dense(x)) return false;
-  s.exports.unaryF32(code, s.input(x), s.output(out), out.numel);
+  const kernel = UNARY_KERNEL[op];
+  if (s === undefined || kernel === undefined || out.dtype !== F32 || x.dtype !== F32 || out.numel === 0 || !dense(out) || !dense(x)) return false;
+  (s.exports[kernel] as (x: number, o: number, n: number) => void)(s.input(x), s.output(out), out.numel);
   s.finish();
   return true;
 }
@@ -166,7 +166,7 @@ export function matmulSimd(out: TensorArg, a: TensorArg, b: TensorArg): boolean 
     const ai = pa + 4 * i * aB;
     const bi = pb + 4 * i * bB;
     const ci = pc + 4 * i * n * m;
-    if (rowsDense) s.exports.matmulF32(ai, bi, ci, n, k, m, aR, aC, bR);
+    if (rowsDense) s.exports.matmulF32(ai, bi, ci, n, k, m, aR, aC, bR, s.workspace);
     else s.exports.matmulTransposedF32(ai, bi, ci, n, k, m, aR, bC);
   }
   s.finish();

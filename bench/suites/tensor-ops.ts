@@ -2,143 +2,284 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BenchContext } from '../context.js';
-import { type Row, type SuiteOptions, compare, measure } from '../harness.js';
-import { type Tensor, empty, rand, shutdownCpuPool } from '../../src/index.js';
+import { type Row, type SuiteOptions, type TaskSpec, compare, measure } from '../harness.js';
+import { type Tensor, empty, noGrad, rand, shutdownCpuPool } from '../../src/index.js';
 
-const N = 1 << 20; // elements of each elementwise operand (4 MiB of float32)
-const M = 256; // matmul: M×M by M×M
-/** Rates: elements per second for add, floating-point operations per second for matmul. */
-const FLOPS = 2 * M ** 3;
+const ADD_N = 1 << 20; // add: 1M float32 (4 MiB) per operand
+const SUM_N = 1 << 22; // sum: 4M float32
+const SOFTMAX = 1024; // softmax over the rows of 1024×1024
+const TINY_ADDS = 10_000; // per-op overhead: a chain of adds of 16 elements
+const MLP = { batch: 256, inputs: 784, hidden: 256, classes: 10, lr: 0.05 };
+
+type Backend = 'cpu' | 'wasm';
+type Subject = 'openreg, 1 device' | 'openreg, 2 devices' | 'openreg cpu backend' | 'tfjs-backend-cpu' | 'tfjs-backend-wasm';
+
+/** One workload: what it computes per subject (subjects it skips are absent) and its rate unit. */
+interface Workload {
+  name: string;
+  ops: number;
+  rows: Partial<Record<Subject, () => Promise<void>>>;
+}
 
 /**
- * Tensor ops as users run them: elementwise add and matmul on one and two openreg devices,
- * against the same ops on openreg's cpu backend (the piscina pool) and on tfjs-core's cpu
- * and tfjs-backend-wasm backends (main thread; their rows read the values back, and so do the
- * openreg rows marked `read back`); and the CPU fallback's cost per op against a native kernel.
+ * Tensor ops as users run them, every row timed the same way: the op (or training step) and
+ * the read-back of its result to the host, on openreg with 1 and 2 devices, openreg's cpu
+ * backend (the piscina pool), tfjs-core's cpu backend and tfjs-backend-wasm (both on the main
+ * thread; tfjs-backend-wasm is XNNPACK with SIMD, single-threaded in Node). Ratios are against
+ * tfjs-backend-wasm, the fastest peer. Two devices split the work: halves of the operands, of
+ * matmul's and softmax's rows, and of the MLP's batch (data parallel, gradients averaged on
+ * device 0 and the weights copied back).
  */
 export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promise<Row[]> {
   const { rt } = ctx;
-  await tf.setBackend('cpu');
-  const s0 = rt.getCurrentStream(0);
-  const s1 = rt.getCurrentStream(1);
-  const on = (device: string, shape: number[]) => rand(shape, { device });
-  const [a0, b0] = [on('openreg:0', [N]), on('openreg:0', [N])];
-  const [h0, g0, h1, g1] = [on('openreg:0', [N / 2]), on('openreg:0', [N / 2]), on('openreg:1', [N / 2]), on('openreg:1', [N / 2])];
-  const [ac, bc] = [on('cpu', [N]), on('cpu', [N])];
-  const [ta, tb] = [tf.randomUniform([N]), tf.randomUniform([N])];
-  const [tm, tn] = [tf.randomUniform([M, M]), tf.randomUniform([M, M])];
-  // tfjs-backend-wasm's operands live in its own backend.
-  await tf.setBackend('wasm');
-  const [wa, wb, wm, wn] = [tf.randomUniform([N]), tf.randomUniform([N]), tf.randomUniform([M, M]), tf.randomUniform([M, M])];
-  await tf.setBackend('cpu');
-  const [m0, n0] = [on('openreg:0', [M, M]), on('openreg:0', [M, M])];
-  const [top, n0b, bottom, n1] = [on('openreg:0', [M / 2, M]), on('openreg:0', [M, M]), on('openreg:1', [M / 2, M]), on('openreg:1', [M, M])];
-  const [mc, nc] = [on('cpu', [M, M]), on('cpu', [M, M])];
-  const small = on('openreg:0', [16]);
-  // Dispatch alone: meta tensors have shapes and dtypes but no data, so an op is only its dispatch.
-  const [ma, mb] = [empty([4], { device: 'meta' }), empty([4], { device: 'meta' })];
-  const mg = empty([4], { device: 'meta' }).requiresGrad_();
-  const DISPATCHES = 100;
-  await Promise.all([ac, bc, mc, nc].map((t) => t.ready()));
-  rt.deviceSynchronizeSync();
-
-  const device = (make: () => Tensor[], streams: Parameters<typeof rt.streamSynchronizeSync>[0][]) => () => {
+  const disposers: (() => void)[] = [];
+  const on = (device: string, shape: number[]) => {
+    const t = rand(shape, { device });
+    disposers.push(() => t.dispose());
+    return t;
+  };
+  const onTf = async (backend: Backend, shape: number[]) => {
+    await tf.setBackend(backend);
+    const t = tf.randomUniform(shape);
+    disposers.push(() => t.dispose());
+    return t;
+  };
+  /** openreg: make the outputs, read every one back. */
+  const readBack = (make: () => Tensor[]) => async () => {
     const outs = make();
-    for (const s of streams) rt.streamSynchronizeSync(s);
+    await Promise.all(outs.map((o) => o.data()));
     for (const o of outs) o.dispose();
   };
-  const cpu = (make: () => Tensor) => async () => {
-    const out = make();
-    await out.ready();
-    out.dispose();
-  };
-  /** A tfjs op on `backend`, its values read back (tfjs computes on the main thread: read-back is its synchronization). */
-  const tfjs = (backend: 'cpu' | 'wasm', make: () => tf.Tensor) => async () => {
+  /** tfjs on `backend`: make the output, read it back (tfjs computes on the main thread: read-back is its synchronization). */
+  const tfjs = (backend: Backend, make: () => tf.Tensor) => async () => {
     if (tf.getBackend() !== backend) await tf.setBackend(backend);
-    const out = make();
+    const out = tf.tidy(make);
     out.dataSync();
     out.dispose();
   };
-  /** An openreg op with its values read back to the host, as the tfjs rows do. */
-  const readBack = (make: () => Tensor) => async () => {
-    const out = make();
-    await out.data();
-    out.dispose();
+  const tfBoth = async (shapes: number[][], op: (...ts: tf.Tensor[]) => tf.Tensor) => {
+    const cpu = await Promise.all(shapes.map((s) => onTf('cpu', s)));
+    const wasm = await Promise.all(shapes.map((s) => onTf('wasm', s)));
+    return { 'tfjs-backend-cpu': tfjs('cpu', () => op(...cpu)), 'tfjs-backend-wasm': tfjs('wasm', () => op(...wasm)) };
   };
-  const rows = await measure(
-    'tensor ops',
-    [
-      { name: 'add 1M: openreg, 1 device', subject: 'openreg', ops: N, fn: device(() => [a0.add(b0)], [s0]) },
-      { name: 'add 1M: openreg, 2 devices (half each)', subject: 'openreg', ops: N, fn: device(() => [h0.add(g0), h1.add(g1)], [s0, s1]) },
-      { name: 'add 1M: openreg cpu backend (piscina)', subject: 'baseline', ops: N, fn: cpu(() => ac.add(bc)) },
-      { name: 'add 1M: openreg, 1 device, read back', subject: 'openreg', ops: N, fn: readBack(() => a0.add(b0)) },
-      { name: 'add 1M: tfjs-core cpu backend', subject: 'baseline', ops: N, fn: tfjs('cpu', () => tf.add(ta, tb)) },
-      { name: 'add 1M: tfjs-backend-wasm', subject: 'baseline', ops: N, fn: tfjs('wasm', () => tf.add(wa, wb)) },
-      { name: 'matmul 256: openreg, 1 device', subject: 'openreg', ops: FLOPS, fn: device(() => [m0.matmul(n0)], [s0]) },
-      { name: 'matmul 256: openreg, 2 devices (half the rows each)', subject: 'openreg', ops: FLOPS, fn: device(() => [top.matmul(n0b), bottom.matmul(n1)], [s0, s1]) },
-      { name: 'matmul 256: openreg cpu backend (piscina)', subject: 'baseline', ops: FLOPS, fn: cpu(() => mc.matmul(nc)) },
-      { name: 'matmul 256: openreg, 1 device, read back', subject: 'openreg', ops: FLOPS, fn: readBack(() => m0.matmul(n0)) },
-      { name: 'matmul 256: tfjs-core cpu backend', subject: 'baseline', ops: FLOPS, fn: tfjs('cpu', () => tf.matMul(tm, tn)) },
-      { name: 'matmul 256: tfjs-backend-wasm', subject: 'baseline', ops: FLOPS, fn: tfjs('wasm', () => tf.matMul(wm, wn)) },
-      {
-        name: 'small op, native kernel (exp) + await',
-        subject: 'openreg',
-        fn: async () => {
-          const y = small.exp();
-          await y.ready();
-          y.dispose();
-        },
+
+  const workloads: Workload[] = [];
+
+  {
+    const [a, b] = [on('openreg:0', [ADD_N]), on('openreg:0', [ADD_N])];
+    const [h0, g0, h1, g1] = [on('openreg:0', [ADD_N / 2]), on('openreg:0', [ADD_N / 2]), on('openreg:1', [ADD_N / 2]), on('openreg:1', [ADD_N / 2])];
+    const [ac, bc] = [on('cpu', [ADD_N]), on('cpu', [ADD_N])];
+    workloads.push({
+      name: 'add 1M',
+      ops: ADD_N,
+      rows: {
+        'openreg, 1 device': readBack(() => [a.add(b)]),
+        'openreg, 2 devices': readBack(() => [h0.add(g0), h1.add(g1)]),
+        'openreg cpu backend': readBack(() => [ac.add(bc)]),
+        ...(await tfBoth([[ADD_N], [ADD_N]], (x, y) => tf.add(x!, y!))),
       },
-      {
-        name: 'dispatch: tiny add on meta (per op)',
-        subject: 'openreg',
-        ops: DISPATCHES,
-        fn: () => {
-          for (let i = 0; i < DISPATCHES; i++) ma.add(mb).dispose();
-        },
-      },
-      {
-        name: 'dispatch: tiny add on meta, recorded by autograd (per op)',
-        subject: 'openreg',
-        ops: DISPATCHES,
-        fn: () => {
-          for (let i = 0; i < DISPATCHES; i++) mg.add(mb).dispose();
-        },
-      },
-      {
-        name: 'small op, CPU fallback (tanh) + await',
-        subject: 'openreg',
-        fn: async () => {
-          const y = small.tanh();
-          await y.ready();
-          y.dispose();
-        },
-      },
-    ],
-    options,
-  );
-  for (const [name, vs] of [
-    ['add 1M: openreg, 1 device', 'add 1M: tfjs-core cpu backend'],
-    ['add 1M: openreg, 2 devices (half each)', 'add 1M: openreg, 1 device'],
-    ['add 1M: openreg cpu backend (piscina)', 'add 1M: openreg, 1 device'],
-    ['matmul 256: openreg, 1 device', 'matmul 256: tfjs-core cpu backend'],
-    ['matmul 256: openreg, 2 devices (half the rows each)', 'matmul 256: openreg, 1 device'],
-    ['matmul 256: openreg cpu backend (piscina)', 'matmul 256: openreg, 1 device'],
-    // With read-back, as the tfjs rows are timed: against the faster tfjs peer, wasm.
-    ['add 1M: openreg, 1 device, read back', 'add 1M: tfjs-backend-wasm'],
-    ['add 1M: tfjs-core cpu backend', 'add 1M: tfjs-backend-wasm'],
-    ['matmul 256: openreg, 1 device, read back', 'matmul 256: tfjs-backend-wasm'],
-    ['matmul 256: tfjs-core cpu backend', 'matmul 256: tfjs-backend-wasm'],
-  ] as const) {
-    compare(rows, name, vs, 'latency');
+    });
   }
-  // The fallback's cost per op, as a multiple of a native kernel's.
+  for (const n of [256, 512, 1024]) {
+    const [a, b] = [on('openreg:0', [n, n]), on('openreg:0', [n, n])];
+    const [top, b0, bottom, b1] = [on('openreg:0', [n / 2, n]), on('openreg:0', [n, n]), on('openreg:1', [n / 2, n]), on('openreg:1', [n, n])];
+    const [ac, bc] = [on('cpu', [n, n]), on('cpu', [n, n])];
+    const peers = await tfBoth([[n, n], [n, n]], (x, y) => tf.matMul(x!, y!));
+    workloads.push({
+      name: `matmul ${n}`,
+      ops: 2 * n ** 3,
+      rows: {
+        'openreg, 1 device': readBack(() => [a.matmul(b)]),
+        'openreg, 2 devices': readBack(() => [top.matmul(b0), bottom.matmul(b1)]),
+        'openreg cpu backend': readBack(() => [ac.matmul(bc)]),
+        // tfjs-backend-cpu takes seconds per 1024² product: 16 samples of it would dominate the run.
+        ...(n < 1024 ? peers : { 'tfjs-backend-wasm': peers['tfjs-backend-wasm'] }),
+      },
+    });
+  }
+  {
+    const x = on('openreg:0', [SOFTMAX, SOFTMAX]);
+    const [x0, x1] = [on('openreg:0', [SOFTMAX / 2, SOFTMAX]), on('openreg:1', [SOFTMAX / 2, SOFTMAX])];
+    const xc = on('cpu', [SOFTMAX, SOFTMAX]);
+    workloads.push({
+      name: 'softmax 1024×1024 (rows)',
+      ops: SOFTMAX * SOFTMAX,
+      rows: {
+        'openreg, 1 device': readBack(() => [x.softmax(1)]),
+        'openreg, 2 devices': readBack(() => [x0.softmax(1), x1.softmax(1)]),
+        'openreg cpu backend': readBack(() => [xc.softmax(1)]),
+        ...(await tfBoth([[SOFTMAX, SOFTMAX]], (t) => tf.softmax(t!))),
+      },
+    });
+  }
+  {
+    const x = on('openreg:0', [SUM_N]);
+    const [x0, x1] = [on('openreg:0', [SUM_N / 2]), on('openreg:1', [SUM_N / 2])];
+    const xc = on('cpu', [SUM_N]);
+    workloads.push({
+      name: 'sum 4M',
+      ops: SUM_N,
+      rows: {
+        'openreg, 1 device': readBack(() => [x.sum()]),
+        'openreg, 2 devices': readBack(() => [x0.sum(), x1.sum()]),
+        'openreg cpu backend': readBack(() => [xc.sum()]),
+        ...(await tfBoth([[SUM_N]], (t) => tf.sum(t!))),
+      },
+    });
+  }
+  workloads.push(await mlpWorkload(on, onTf));
+  {
+    const [t, u] = [on('openreg:0', [16]), on('openreg:0', [16])];
+    const chain = (make: () => tf.Tensor, add: (x: tf.Tensor) => tf.Tensor, backend: Backend) => async () => {
+      if (tf.getBackend() !== backend) await tf.setBackend(backend);
+      let y = make();
+      for (let i = 0; i < TINY_ADDS; i++) {
+        const next = add(y);
+        y.dispose();
+        y = next;
+      }
+      y.dataSync();
+      y.dispose();
+    };
+    const [tc, uc] = [await onTf('cpu', [16]), await onTf('cpu', [16])];
+    const [tw, uw] = [await onTf('wasm', [16]), await onTf('wasm', [16])];
+    workloads.push({
+      name: `${TINY_ADDS.toLocaleString('en-US')} tiny adds (per-op overhead)`,
+      ops: TINY_ADDS,
+      rows: {
+        'openreg, 1 device': async () => {
+          let y = t.add(u);
+          for (let i = 1; i < TINY_ADDS; i++) {
+            const next = y.add(u);
+            y.dispose();
+            y = next;
+          }
+          await y.data();
+          y.dispose();
+        },
+        'tfjs-backend-cpu': chain(() => tf.add(tc, uc), (x) => tf.add(x, uc), 'cpu'),
+        'tfjs-backend-wasm': chain(() => tf.add(tw, uw), (x) => tf.add(x, uw), 'wasm'),
+      },
+    });
+  }
+
+  const tasks: TaskSpec[] = workloads.flatMap((w) =>
+    Object.entries(w.rows).map(([subject, fn]) => ({
+      name: `${w.name}: ${subject}`,
+      subject: subject.startsWith('openreg') ? ('openreg' as const) : ('baseline' as const),
+      ops: w.ops,
+      fn,
+    })),
+  );
+  // The fallback's cost per op, as a multiple of a native kernel's (hypot is bound to the CPU fallback on openreg).
+  const small = on('openreg:0', [16]);
+  const [ma, mb] = [empty([4], { device: 'meta' }), empty([4], { device: 'meta' })];
+  const mg = empty([4], { device: 'meta' }).requiresGrad_();
+  disposers.push(() => [ma, mb, mg].forEach((m) => m.dispose()));
+  const DISPATCHES = 100;
+  tasks.push(
+    { name: 'small op, native kernel (exp) + await', subject: 'openreg', fn: readBack(() => [small.exp()]) },
+    { name: 'small op, CPU fallback (hypot) + await', subject: 'openreg', fn: readBack(() => [small.hypot(small)]) },
+    { name: 'dispatch: tiny add on meta (per op)', subject: 'openreg', ops: DISPATCHES, fn: () => { for (let i = 0; i < DISPATCHES; i++) ma.add(mb).dispose(); } },
+    { name: 'dispatch: tiny add on meta, recorded by autograd (per op)', subject: 'openreg', ops: DISPATCHES, fn: () => { for (let i = 0; i < DISPATCHES; i++) mg.add(mb).dispose(); } },
+  );
+  await rt.deviceSynchronize();
+  const rows = await measure('tensor ops', tasks, options);
+  for (const w of workloads) {
+    const peer = `${w.name}: tfjs-backend-wasm`;
+    for (const subject of Object.keys(w.rows)) if (subject !== 'tfjs-backend-wasm') compare(rows, `${w.name}: ${subject}`, peer, 'latency');
+  }
   const native = rows.find((r) => r.name.startsWith('small op, native'))!;
   const fallback = rows.find((r) => r.name.startsWith('small op, CPU fallback'))!;
   fallback.ratio = { vs: native.name, value: fallback.p50Us / native.p50Us, meaning: `× the time of a native kernel (+${(fallback.p50Us - native.p50Us).toFixed(0)} µs per op)` };
-  for (const t of [a0, b0, h0, g0, h1, g1, ac, bc, m0, n0, top, n0b, bottom, n1, mc, nc, small, ma, mb, mg]) t.dispose();
-  tf.dispose([ta, tb, tm, tn, wa, wb, wm, wn]);
+  for (const d of disposers) d();
   await tf.setBackend('cpu');
   await shutdownCpuPool();
   return rows;
+}
+
+/**
+ * One SGD step of a 784→256→10 MLP (ReLU, log-softmax cross-entropy on one-hot targets,
+ * batch 256): forward, backward, update, and the loss read back.
+ */
+async function mlpWorkload(on: (device: string, shape: number[]) => Tensor, onTf: (backend: Backend, shape: number[]) => Promise<tf.Tensor>): Promise<Workload> {
+  const { batch, inputs, hidden, classes, lr } = MLP;
+  const params = (device: string) => [on(device, [inputs, hidden]), on(device, [hidden]), on(device, [hidden, classes]), on(device, [classes])].map((p) => p.mul(0.05).requiresGrad_());
+  // Soft targets (each row a distribution): cross-entropy against them needs no gather.
+  const targets = (device: string, rows: number) => on(device, [rows, classes]).softmax(1);
+  const loss = (p: Tensor[], x: Tensor, y: Tensor) => x.mm(p[0]!).add(p[1]!).relu().mm(p[2]!).add(p[3]!).logSoftmax(1).mul(y).sum().div(-x.shape[0]!);
+  const update = (p: Tensor[]) =>
+    noGrad(() => {
+      for (const w of p) {
+        w.sub_(w.grad!, lr);
+        w.grad!.dispose();
+        w.grad = undefined;
+      }
+    });
+  const one = { p: params('openreg:0'), x: on('openreg:0', [batch, inputs]), y: targets('openreg:0', batch) };
+  const half = batch / 2;
+  const two = [0, 1].map((d) => ({ p: params(`openreg:${d}`), x: on(`openreg:${d}`, [half, inputs]), y: targets(`openreg:${d}`, half) }));
+  const cpu = { p: params('cpu'), x: on('cpu', [batch, inputs]), y: targets('cpu', batch) };
+  const step = (m: { p: Tensor[]; x: Tensor; y: Tensor }) => async () => {
+    const l = loss(m.p, m.x, m.y);
+    l.backward();
+    update(m.p);
+    await l.data();
+    l.dispose();
+  };
+  const dataParallel = async () => {
+    const losses = two.map((m) => loss(m.p, m.x, m.y));
+    for (const l of losses) l.backward();
+    noGrad(() => {
+      two[0]!.p.forEach((w, i) => {
+        const w1 = two[1]!.p[i]!;
+        const g = w.grad!.add(w1.grad!.to('openreg:0')).mul(0.5);
+        w.sub_(g, lr);
+        w1.copy_(w);
+        for (const t of [g, w.grad!, w1.grad!]) t.dispose();
+        w.grad = undefined;
+        w1.grad = undefined;
+      });
+    });
+    await Promise.all(losses.map((l) => l.data()));
+    for (const l of losses) l.dispose();
+  };
+  // tfjs-core's npm bundles register no gradients (the tfjs union package does), so its step has
+  // the backward written out: the same products, reductions and updates autograd runs on openreg.
+  const tfStep = async (backend: Backend) => {
+    const shapes = [[inputs, hidden], [hidden], [hidden, classes], [classes]];
+    const p: tf.Variable[] = [];
+    for (const s of shapes) p.push(tf.variable(tf.mul(await onTf(backend, s), 0.05)));
+    const [w1, b1, w2, b2] = p as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
+    const x = await onTf(backend, [batch, inputs]);
+    const y = tf.softmax(await onTf(backend, [batch, classes]));
+    return async () => {
+      if (tf.getBackend() !== backend) await tf.setBackend(backend);
+      const l = tf.tidy(() => {
+        const z1 = tf.add(tf.matMul(x, w1), b1);
+        const h = tf.relu(z1);
+        const logits = tf.add(tf.matMul(h, w2), b2);
+        const logp = tf.logSoftmax(logits);
+        const loss = tf.div(tf.sum(tf.mul(logp, y)), -batch);
+        const dLogits = tf.div(tf.sub(tf.exp(logp), y), batch); // y's rows sum to 1
+        const dz1 = tf.mul(tf.matMul(dLogits, w2, false, true), tf.step(z1));
+        const grads = [tf.matMul(x, dz1, true, false), tf.sum(dz1, 0), tf.matMul(h, dLogits, true, false), tf.sum(dLogits, 0)];
+        p.forEach((v, i) => v.assign(tf.sub(v, tf.mul(grads[i]!, lr))));
+        return loss;
+      });
+      l.dataSync();
+      l.dispose();
+    };
+  };
+  return {
+    name: `MLP step ${inputs}→${hidden}→${classes}, batch ${batch}`,
+    ops: batch,
+    rows: {
+      'openreg, 1 device': step(one),
+      'openreg, 2 devices': dataParallel,
+      'openreg cpu backend': step(cpu),
+      'tfjs-backend-cpu': await tfStep('cpu'),
+      'tfjs-backend-wasm': await tfStep('wasm'),
+    },
+  };
 }

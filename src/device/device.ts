@@ -31,7 +31,7 @@ import type { Backlogs } from './backlogs.js';
 import type { HostWaiter } from './host-waiter.js';
 import { type ImplicitWaitListener, type QueueOwner, StreamQueue } from './stream-queue.js';
 import { startWorker } from './worker-start.js';
-import { type WasmMemory, createSharedWasmMemory } from '../protocol/wasm-memory.js';
+import { type WasmMemory, createDeviceMemory } from '../protocol/wasm-memory.js';
 
 /** What a device needs of the runtime that owns it. */
 export interface DeviceHost {
@@ -108,7 +108,7 @@ export class Device implements QueueOwner {
   constructor(host: DeviceHost, index: number, heapBytes: number) {
     this.index = index;
     this.#host = host;
-    this.wasmMemory = createSharedWasmMemory(heapBytes);
+    this.wasmMemory = createDeviceMemory(heapBytes);
     this.heap = this.wasmMemory.buffer as unknown as SharedArrayBuffer;
     this.heapBytes = new Uint8Array(this.heap);
     this.memory = new FencedAllocator(heapBytes, GRANULE_BYTES, AllocationTable.create(heapBytes));

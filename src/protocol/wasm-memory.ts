@@ -20,11 +20,19 @@ export const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssem
 /** A wasm page: memories are sized in whole pages. */
 export const WASM_PAGE_BYTES = 64 * 1024;
 
-/** wasm32 addresses 4 GiB: the most one memory, and so one device, can have. */
+/** wasm32 addresses 4 GiB: the most one memory can have; a device's allocatable memory is that less its kernel workspace. */
 export const MAX_WASM_MEMORY_BYTES = 65536 * WASM_PAGE_BYTES;
 
-/** A fixed-size shared memory of at least `bytes` (rounded up to whole pages; the tail is never allocated). */
-export function createSharedWasmMemory(bytes: number): WasmMemory {
-  const pages = Math.max(1, Math.ceil(bytes / WASM_PAGE_BYTES));
+/** Scratch the wasm kernels may use (matmul packs panels of B there: 128 KiB of it), kept at the end of each device's memory, past what the allocator hands out. */
+export const KERNEL_WORKSPACE_BYTES = 256 * 1024;
+
+/** A device's memory: a fixed-size shared memory holding `heapBytes` for the allocator and the kernel workspace after them. */
+export function createDeviceMemory(heapBytes: number): WasmMemory {
+  const pages = Math.ceil((heapBytes + KERNEL_WORKSPACE_BYTES) / WASM_PAGE_BYTES);
   return new wasm.Memory({ initial: pages, maximum: pages, shared: true });
+}
+
+/** Where a device memory's kernel workspace starts. */
+export function kernelWorkspaceOf(memory: WasmMemory): number {
+  return memory.buffer.byteLength - KERNEL_WORKSPACE_BYTES;
 }

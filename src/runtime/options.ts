@@ -1,7 +1,7 @@
 import { invalidValue } from '../errors/errors.js';
 import { given, requireBoolean, requireFinite, requireInteger, requireOneOf, requireOptions } from '../errors/validate.js';
 import { MAX_DEVICES } from '../protocol/layout.js';
-import { MAX_WASM_MEMORY_BYTES } from '../protocol/wasm-memory.js';
+import { KERNEL_WORKSPACE_BYTES, MAX_WASM_MEMORY_BYTES } from '../protocol/wasm-memory.js';
 
 /** Options of `Runtime.create`. */
 export interface RuntimeOptions {
@@ -82,7 +82,9 @@ export interface ResolvedRuntimeOptions {
 const LIMITS = ['maxOldGenerationSizeMb', 'maxYoungGenerationSizeMb', 'codeRangeSizeMb', 'stackSizeMb'] as const;
 
 const MiB = 1024 * 1024;
-const MAX_DEVICE_MEMORY = MAX_WASM_MEMORY_BYTES; // one wasm32 memory per device
+const MAX_HOST_MEMORY = 4 * 1024 * MiB;
+/** A device's memory is one wasm32 memory (4 GiB) holding its heap and the kernel workspace. */
+const MAX_DEVICE_MEMORY = MAX_WASM_MEMORY_BYTES - KERNEL_WORKSPACE_BYTES;
 
 const CALL = 'Runtime.create';
 
@@ -93,8 +95,8 @@ export function resolveRuntimeOptions(options: unknown): ResolvedRuntimeOptions 
   return {
     deviceCount: requireInteger(CALL, 'options.deviceCount', given(o.deviceCount, 2), 1, MAX_DEVICES),
     deviceMemoryBytes: requireInteger(CALL, 'options.deviceMemoryBytes', given(o.deviceMemoryBytes, 256 * MiB), 4096, MAX_DEVICE_MEMORY),
-    hostMemoryBytes: requireInteger(CALL, 'options.hostMemoryBytes', given(o.hostMemoryBytes, 256 * MiB), 0, MAX_DEVICE_MEMORY),
-    stagingBytes: requireInteger(CALL, 'options.stagingBytes', given(o.stagingBytes, 16 * MiB), 4096, MAX_DEVICE_MEMORY),
+    hostMemoryBytes: requireInteger(CALL, 'options.hostMemoryBytes', given(o.hostMemoryBytes, 256 * MiB), 0, MAX_HOST_MEMORY),
+    stagingBytes: requireInteger(CALL, 'options.stagingBytes', given(o.stagingBytes, 16 * MiB), 4096, MAX_HOST_MEMORY),
     workerResourceLimits: o.workerResourceLimits === undefined ? undefined : resourceLimits(o.workerResourceLimits),
     kernelTimeoutMs: o.kernelTimeoutMs === undefined ? undefined : requireFinite(CALL, 'options.kernelTimeoutMs', o.kernelTimeoutMs, 1),
     enqueueTimeoutMs: requireFinite(CALL, 'options.enqueueTimeoutMs', given(o.enqueueTimeoutMs, 60_000), 0, true),

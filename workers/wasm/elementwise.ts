@@ -131,15 +131,14 @@ function unaryLoop(op: i32, x: usize, o: usize, n: usize): void {
   for (; i < n; i++) v128.store32_lane(o + (i << 2), unaryLanes(op, v128.load32_splat(x + (i << 2))), 0);
 }
 
-/** o = op(x), n elements. */
-export function unaryF32(op: i32, x: usize, o: usize, n: usize): void {
-  if (op == NEG) unaryLoop(NEG, x, o, n);
-  else if (op == ABS) unaryLoop(ABS, x, o, n);
-  else if (op == RELU) unaryLoop(RELU, x, o, n);
-  else if (op == SQRT) unaryLoop(SQRT, x, o, n);
-  else if (op == EXP) unaryLoop(EXP, x, o, n);
-  else if (op == LOG) unaryLoop(LOG, x, o, n);
-  else if (op == TANH) unaryLoop(TANH, x, o, n);
-  else if (op == SIGMOID) unaryLoop(SIGMOID, x, o, n);
-  else unaryLoop(RELU_GRAD, x, o, n);
-}
+// One export per op, each with its lane function inlined into its own loop (a shared loop
+// switching on the op would run the switch per vector).
+export function negF32(x: usize, o: usize, n: usize): void { unaryLoop(NEG, x, o, n); }
+export function absF32(x: usize, o: usize, n: usize): void { unaryLoop(ABS, x, o, n); }
+export function reluF32(x: usize, o: usize, n: usize): void { unaryLoop(RELU, x, o, n); }
+export function sqrtF32(x: usize, o: usize, n: usize): void { unaryLoop(SQRT, x, o, n); }
+export function expF32(x: usize, o: usize, n: usize): void { unaryLoop(EXP, x, o, n); }
+export function logF32(x: usize, o: usize, n: usize): void { unaryLoop(LOG, x, o, n); }
+export function tanhF32(x: usize, o: usize, n: usize): void { unaryLoop(TANH, x, o, n); }
+export function sigmoidF32(x: usize, o: usize, n: usize): void { unaryLoop(SIGMOID, x, o, n); }
+export function reluGradF32(x: usize, o: usize, n: usize): void { unaryLoop(RELU_GRAD, x, o, n); }

@@ -1,6 +1,8 @@
 // Float32 matrix products, accumulated in float32 as PyTorch's CPU GEMM does. C (n×m) is
-// dense; strides are in elements. Blocked for the caches: a KC×NC panel of B stays in L2
-// while every 4-row strip of A streams through it, 4×8 outputs in registers.
+// dense; strides are in elements. Blocked for the caches: a KC×NC panel of B, packed, stays in
+// L2 while every 4-row strip of A streams through it, 4×8 outputs in registers.
+// Its workspace is one packed KC×NC panel of B, 128 KiB: within KERNEL_WORKSPACE_BYTES
+// (src/protocol/wasm-memory.ts).
 
 // @ts-ignore: decorator
 @inline const KC: usize = 128;
@@ -9,21 +11,34 @@
 
 /**
  * C = A·B where B's rows are dense (its column stride is 1): A(i, p) is at
- * a + 4·(i·aRow + p·aCol), B(p, j) at b + 4·(p·bRow + j).
+ * a + 4·(i·aRow + p·aCol), B(p, j) at b + 4·(p·bRow + j). Each KC×NC panel of B is first
+ * copied into `work` as 8-column slivers (KC·NC·4 bytes), so the inner loop reads B
+ * sequentially whatever its row stride (a power-of-two stride would alias in the caches).
  */
-export function matmulF32(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize): void {
+export function matmulF32(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize, work: usize): void {
   if (k == 0) {
     memory.fill(c, 0, (n * m) << 2);
     return;
   }
   for (let jc: usize = 0; jc < m; jc += NC) {
     const jEnd = min(jc + NC, m);
+    const slivers = (jEnd - jc) >> 3;
+    const jPacked = jc + (slivers << 3);
     for (let pc: usize = 0; pc < k; pc += KC) {
       const pEnd = min(pc + KC, k);
+      const kc = pEnd - pc;
       const first = pc == 0;
+      for (let s: usize = 0; s < slivers; s++) {
+        let from = b + ((pc * bRow + jc + (s << 3)) << 2);
+        let to = work + s * (kc << 5);
+        for (let p: usize = 0; p < kc; p++, from += bRow << 2, to += 32) {
+          v128.store(to, v128.load(from));
+          v128.store(to + 16, v128.load(from + 16));
+        }
+      }
       let i: usize = 0;
       for (; i + 4 <= n; i += 4) {
-        const a0 = a + ((i * aRow) << 2);
+        const a0 = a + ((i * aRow + pc * aCol) << 2);
         const a1 = a0 + (aRow << 2);
         const a2 = a1 + (aRow << 2);
         const a3 = a2 + (aRow << 2);
@@ -31,9 +46,8 @@ export function matmulF32(a: usize, b: usize, c: usize, n: usize, k: usize, m: u
         const c1 = c0 + (m << 2);
         const c2 = c1 + (m << 2);
         const c3 = c2 + (m << 2);
-        let j = jc;
-        for (; j + 8 <= jEnd; j += 8) {
-          const jo = j << 2;
+        for (let s: usize = 0; s < slivers; s++) {
+          const jo = (jc + (s << 3)) << 2;
           let x00 = first ? f32x4.splat(0) : v128.load(c0 + jo);
           let x01 = first ? f32x4.splat(0) : v128.load(c0 + jo + 16);
           let x10 = first ? f32x4.splat(0) : v128.load(c1 + jo);
@@ -42,11 +56,11 @@ export function matmulF32(a: usize, b: usize, c: usize, n: usize, k: usize, m: u
           let x21 = first ? f32x4.splat(0) : v128.load(c2 + jo + 16);
           let x30 = first ? f32x4.splat(0) : v128.load(c3 + jo);
           let x31 = first ? f32x4.splat(0) : v128.load(c3 + jo + 16);
-          let bp = b + ((pc * bRow + j) << 2);
-          for (let p = pc; p < pEnd; p++, bp += bRow << 2) {
+          let bp = work + s * (kc << 5);
+          let ap: usize = 0;
+          for (let p: usize = 0; p < kc; p++, bp += 32, ap += aCol << 2) {
             const b0 = v128.load(bp);
             const b1 = v128.load(bp + 16);
-            const ap = (p * aCol) << 2;
             const v0 = v128.load32_splat(a0 + ap);
             x00 = f32x4.add(x00, f32x4.mul(v0, b0));
             x01 = f32x4.add(x01, f32x4.mul(v0, b1));
@@ -69,7 +83,7 @@ export function matmulF32(a: usize, b: usize, c: usize, n: usize, k: usize, m: u
           v128.store(c3 + jo, x30);
           v128.store(c3 + jo + 16, x31);
         }
-        for (let r: usize = 0; r < 4; r++) rowTail(a + (((i + r) * aRow) << 2), b, c + (((i + r) * m) << 2), j, jEnd, pc, pEnd, aCol, bRow, first);
+        for (let r: usize = 0; r < 4; r++) rowTail(a + (((i + r) * aRow) << 2), b, c + (((i + r) * m) << 2), jPacked, jEnd, pc, pEnd, aCol, bRow, first);
       }
       for (; i < n; i++) rowTail(a + ((i * aRow) << 2), b, c + ((i * m) << 2), jc, jEnd, pc, pEnd, aCol, bRow, first);
     }

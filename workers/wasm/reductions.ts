@@ -34,16 +34,21 @@ export function sumF32(x: usize, n: usize): f64 {
   return total;
 }
 
-/** max x[i] for i < n (-inf for none); NaN wins, as in PyTorch. */
+/** max x[i] for i < n (-inf for none); NaN wins, as in PyTorch (tracked apart: pmax is one instruction, NaN-propagating max is not). */
 export function maxF32(x: usize, n: usize): f32 {
   let m0 = f32x4.splat(-Infinity);
   let m1 = f32x4.splat(-Infinity);
+  let nan = i32x4.splat(0);
   let i: usize = 0;
   for (; i + 8 <= n; i += 8) {
-    m0 = f32x4.max(m0, v128.load(x + (i << 2)));
-    m1 = f32x4.max(m1, v128.load(x + (i << 2) + 16));
+    const v = v128.load(x + (i << 2));
+    const w = v128.load(x + (i << 2) + 16);
+    m0 = f32x4.pmax(m0, v);
+    m1 = f32x4.pmax(m1, w);
+    nan = v128.or(nan, v128.or(f32x4.ne(v, v), f32x4.ne(w, w)));
   }
-  const m = f32x4.max(m0, m1);
+  if (v128.any_true(nan)) return NaN;
+  const m = f32x4.pmax(m0, m1);
   let best = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
   for (; i < n; i++) best = max(best, load<f32>(x + (i << 2)));
   return best;

@@ -1,28 +1,67 @@
 // Softmax and log-softmax over the rows of a dense float32 matrix, and softmax's backward.
-import { expF32x4, logF32x4 } from './vector-math';
-import { maxF32, sumF32 } from './reductions';
+import { expNonPositiveF32x4, logF32x4 } from './vector-math';
+
+/** max of a dense row, NaN-blind (pmax is one instruction): a NaN still reaches every output through exp. */
+function rowMax(x: usize, n: usize): f32 {
+  let m0 = f32x4.splat(-Infinity);
+  let m1 = f32x4.splat(-Infinity);
+  let i: usize = 0;
+  for (; i + 8 <= n; i += 8) {
+    m0 = f32x4.pmax(v128.load(x + (i << 2)), m0);
+    m1 = f32x4.pmax(v128.load(x + (i << 2) + 16), m1);
+  }
+  const m = f32x4.pmax(m0, m1);
+  let best = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  for (; i < n; i++) best = max(best, load<f32>(x + (i << 2)));
+  return best;
+}
+
+/**
+ * Σ e^(x[i] - top) over a dense row, in doubles; the terms are stored at o unless o is 0.
+ * The max is subtracted exactly as PyTorch's kernels do, in float32.
+ */
+// @ts-ignore: decorator
+@inline
+function expSum(x: usize, o: usize, n: usize, top: f32, store: bool): f64 {
+  const shift = f32x4.splat(top);
+  let s0 = f64x2.splat(0);
+  let s1 = f64x2.splat(0);
+  let i: usize = 0;
+  for (; i + 4 <= n; i += 4) {
+    const e = expNonPositiveF32x4(f32x4.sub(v128.load(x + (i << 2)), shift));
+    if (store) v128.store(o + (i << 2), e);
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
+  }
+  const s = f64x2.add(s0, s1);
+  let total = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  for (; i < n; i++) {
+    const e = expNonPositiveF32x4(f32x4.sub(v128.load32_splat(x + (i << 2)), shift));
+    if (store) v128.store32_lane(o + (i << 2), e, 0);
+    total += <f64>f32x4.extract_lane(e, 0);
+  }
+  return total;
+}
 
 /** o[r, :] = softmax(x[r, :]) (log-softmax when `log`), each row shifted by its max. */
 export function softmaxRowsF32(x: usize, o: usize, rows: usize, cols: usize, log: bool): void {
   for (let r: usize = 0; r < rows; r++) {
     const xr = x + r * (cols << 2);
     const or = o + r * (cols << 2);
-    const top = maxF32(xr, cols);
+    const top = rowMax(xr, cols);
     const shift = f32x4.splat(top);
-    // o holds e^(x - max) until the row is normalized; its sum is taken in doubles.
     let i: usize = 0;
-    for (; i + 4 <= cols; i += 4) v128.store(or + (i << 2), expF32x4(f32x4.sub(v128.load(xr + (i << 2)), shift)));
-    for (; i < cols; i++) v128.store32_lane(or + (i << 2), expF32x4(f32x4.sub(v128.load32_splat(xr + (i << 2)), shift)), 0);
-    const total = sumF32(or, cols);
     if (log) {
+      const total = expSum(xr, 0, cols, top, false);
       // ln of the sum by the vector log: Math.log would bring libm's tables into device memory.
       const sub = f32x4.splat(f32x4.extract_lane(logF32x4(f32x4.splat(<f32>total)), 0));
-      for (i = 0; i + 4 <= cols; i += 4) v128.store(or + (i << 2), f32x4.sub(f32x4.sub(v128.load(xr + (i << 2)), shift), sub));
+      for (; i + 4 <= cols; i += 4) v128.store(or + (i << 2), f32x4.sub(f32x4.sub(v128.load(xr + (i << 2)), shift), sub));
       for (; i < cols; i++) store<f32>(or + (i << 2), load<f32>(xr + (i << 2)) - top - f32x4.extract_lane(sub, 0));
     } else {
-      const div = f32x4.splat(<f32>total);
-      for (i = 0; i + 4 <= cols; i += 4) v128.store(or + (i << 2), f32x4.div(v128.load(or + (i << 2)), div));
-      for (; i < cols; i++) store<f32>(or + (i << 2), load<f32>(or + (i << 2)) / f32x4.extract_lane(div, 0));
+      // Normalized by the reciprocal of the sum, as PyTorch's vectorized softmax does.
+      const inv = f32x4.splat(<f32>(1 / expSum(xr, or, cols, top, true)));
+      for (; i + 4 <= cols; i += 4) v128.store(or + (i << 2), f32x4.mul(v128.load(or + (i << 2)), inv));
+      for (; i < cols; i++) store<f32>(or + (i << 2), load<f32>(or + (i << 2)) * f32x4.extract_lane(inv, 0));
     }
   }
 }

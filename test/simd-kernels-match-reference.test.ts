@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { type Tensor, manualSeed, randn, tensor } from '../dist/src/index.js';
+import { useTensorRuntime } from './helpers.js';
+
+// The wasm SIMD kernels' dense float32 paths at sizes that cross their blocks and leave tails
+// (matmul's 4×8 tiles, 128-deep and 256-wide panels, softmax's 4-lane rows), against a
+// float64 reference computed here, and the cpu backend (which stages its buffers through the
+// same kernels) against the device, to the bit.
+useTensorRuntime({ deviceCount: 1 });
+
+async function f64(t: Tensor): Promise<Float64Array> {
+  return Float64Array.from((await t.data()) as Float32Array);
+}
+
+/** Largest |actual − expected| / (atol + rtol·|expected|); ≤ 1 passes. */
+function worst(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number): number {
+  expect(actual.length).toBe(expected.length);
+  let w = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i]!;
+    const a = actual[i]!;
+    if (Number.isNaN(e)) {
+      if (!Number.isNaN(a)) return Infinity;
+      continue;
+    }
+    w = Math.max(w, Math.abs(a - e) / (atol + rtol * Math.abs(e)));
+  }
+  return w;
+}
+
+async function sameOnCpu(make: (device: string) => Tensor): Promise<Float32Array> {
+  const device = (await make('openreg').data()) as Float32Array;
+  const cpu = (await make('cpu').data()) as Float32Array;
+  expect(Array.from(cpu)).toEqual(Array.from(device));
+  return device;
+}
+
+describe('wasm SIMD kernels', () => {
+  it('matmul matches a float64 product for dense and transposed operands across block edges', async () => {
+    manualSeed(1);
+    for (const [n, k, m] of [[1, 1, 1], [3, 5, 7], [4, 8, 8], [9, 130, 17], [33, 300, 270], [5, 257, 513]] as const) {
+      const a = randn(n, k);
+      const b = randn(k, m);
+      const [x, y] = [await f64(a), await f64(b)];
+      const expected = new Float64Array(n * m);
+      for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) for (let p = 0; p < k; p++) expected[i * m + j] += x[i * k + p]! * y[p * m + j]!;
+      // float32 accumulation over k terms of size ~1: PyTorch's own tolerance scaled by √k.
+      const tol = 2e-6 * Math.sqrt(k);
+      // A transposed layout is made on each device: a copy to another device may make it dense.
+      const transposed = (t: Tensor) => t.t().contiguous().t();
+      const layouts = [
+        ['dense', (d: string) => a.to(d).mm(b.to(d))],
+        ['B transposed (the dot-product kernel)', (d: string) => a.to(d).mm(transposed(b.to(d)))],
+        ['A transposed', (d: string) => transposed(a.to(d)).mm(b.to(d))],
+      ] as const;
+      for (const [what, product] of layouts) {
+        const got = await sameOnCpu(product);
+        expect(worst(got, expected, tol, tol), `${what} ${n}×${k}×${m}`).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('batched matmul with a broadcast batch matches per-batch products', async () => {
+    manualSeed(2);
+    const a = randn(3, 6, 10);
+    const b = randn(10, 9);
+    const got = await sameOnCpu((d) => a.to(d).matmul(b.to(d)));
+    for (let s = 0; s < 3; s++) {
+      const want = (await a.select(0, s).mm(b).data()) as Float32Array;
+      expect(Array.from(got.subarray(s * 54, (s + 1) * 54))).toEqual(Array.from(want));
+    }
+  });
+
+  it('softmax and log-softmax of rows match float64, NaN rows stay NaN, -inf terms are 0', async () => {
+    manualSeed(3);
+    for (const cols of [1, 3, 4, 7, 1000]) {
+      const x = randn(5, cols).mul(6);
+      const v = await f64(x);
+      const soft = new Float64Array(v.length);
+      const logSoft = new Float64Array(v.length);
+      for (let r = 0; r < 5; r++) {
+        const row = v.subarray(r * cols, (r + 1) * cols);
+        const top = Math.max(...row);
+        const sum = row.reduce((s, e) => s + Math.exp(e - top), 0);
+        row.forEach((e, c) => {
+          soft[r * cols + c] = Math.exp(e - top) / sum;
+          logSoft[r * cols + c] = e - top - Math.log(sum);
+        });
+      }
+      expect(worst(await sameOnCpu((d) => x.to(d).softmax(1)), soft, 1e-5, 1e-7), `softmax, ${cols} columns`).toBeLessThanOrEqual(1);
+      expect(worst(await sameOnCpu((d) => x.to(d).logSoftmax(1)), logSoft, 1e-5, 1e-5), `log_softmax, ${cols} columns`).toBeLessThanOrEqual(1);
+    }
+    const rows = (await randn(2, 6).data()) as Float32Array;
+    rows[2] = Number.NaN;
+    rows[7] = Number.NEGATIVE_INFINITY;
+    const special = tensor(rows, { shape: [2, 6] });
+    const got = await sameOnCpu((d) => special.to(d).softmax(1));
+    expect(Array.from(got.subarray(0, 6)).every(Number.isNaN)).toBe(true);
+    expect(got[7]).toBe(0);
+    expect(Array.from(got.subarray(6)).reduce((s, e) => s + e, 0)).toBeCloseTo(1, 6);
+  });
+
+  it('bias adds broadcast along rows and columns, and scalars, match elementwise float32 arithmetic', async () => {
+    manualSeed(4);
+    const x = randn(7, 13);
+    const row = randn(13);
+    const col = randn(7, 1);
+    const [xv, rv, cv] = [await f64(x), await f64(row), await f64(col)];
+    const f = Math.fround;
+    expect(Array.from(await sameOnCpu((d) => x.to(d).add(row.to(d))))).toEqual(Array.from(xv, (v, i) => f(v + rv[i % 13]!)));
+    expect(Array.from(await sameOnCpu((d) => x.to(d).mul(col.to(d))))).toEqual(Array.from(xv, (v, i) => f(v * cv[Math.floor(i / 13)]!)));
+    expect(Array.from(await sameOnCpu((d) => x.to(d).sub(row.to(d), 0.5)))).toEqual(Array.from(xv, (v, i) => f(v + f(-0.5 * rv[i % 13]!))));
+    expect(Array.from(await sameOnCpu((d) => x.to(d).div(3)))).toEqual(Array.from(xv, (v) => f(v / f(3))));
+    expect(Array.from(await sameOnCpu((d) => x.to(d).maximum(row.to(d))))).toEqual(Array.from(xv, (v, i) => Math.max(v, rv[i % 13]!)));
+  });
+
+  it('sums over rows and over the batch, and amax, match float64 (NaN wins amax)', async () => {
+    manualSeed(5);
+    const x = randn(37, 45);
+    const v = await f64(x);
+    const rowSums = Array.from({ length: 37 }, (_, r) => v.subarray(r * 45, (r + 1) * 45).reduce((s, e) => s + e, 0));
+    const colSums = Array.from({ length: 45 }, (_, c) => Array.from({ length: 37 }, (_, r) => v[r * 45 + c]!).reduce((s, e) => s + e, 0));
+    expect(Array.from(await sameOnCpu((d) => x.to(d).sum(1)))).toEqual(rowSums.map(Math.fround));
+    expect(Array.from(await sameOnCpu((d) => x.to(d).sum(0)))).toEqual(colSums.map(Math.fround));
+    expect(Array.from(await sameOnCpu((d) => x.to(d).mean(0)))).toEqual(colSums.map((s) => Math.fround(s * (1 / 37))));
+    expect(Array.from(await sameOnCpu((d) => x.to(d).amax(1)))).toEqual(Array.from({ length: 37 }, (_, r) => Math.max(...v.subarray(r * 45, (r + 1) * 45))));
+    const nanValues = Float32Array.from(v);
+    nanValues[100] = Number.NaN;
+    const withNaN = tensor(nanValues, { shape: [37, 45] });
+    expect(Number.isNaN((await sameOnCpu((d) => withNaN.to(d).amax()))[0])).toBe(true);
+  });
+
+  it('exp, log, tanh and sigmoid stay within 2 ulp of float64 and keep IEEE specials', async () => {
+    manualSeed(6);
+    const x = randn(4099).mul(8);
+    const v = await f64(x);
+    const pos = x.abs().add(1e-30);
+    const pv = await f64(pos);
+    const cases = [
+      ['exp', x, v, Math.exp],
+      ['tanh', x, v, Math.tanh],
+      ['sigmoid', x, v, (e: number) => 1 / (1 + Math.exp(-e))],
+      ['log', pos, pv, Math.log],
+    ] as const;
+    for (const [name, input, values, fn] of cases) {
+      const got = await sameOnCpu((d) => (input.to(d) as unknown as Record<string, () => Tensor>)[name]!());
+      const spacing = (e: number) => {
+        const a = new Float32Array([Math.abs(e)]);
+        new Uint32Array(a.buffer)[0]! += 1;
+        return a[0]! - Math.fround(Math.abs(e));
+      };
+      const bad = Array.from(values).findIndex((e, i) => Math.abs(got[i]! - fn(e)) > 2 * spacing(fn(e)) + 1e-45);
+      expect(bad, `${name}(${values[bad]}) = ${got[bad]}, not ${fn(values[bad] ?? 0)}`).toBe(-1);
+    }
+    const specials = tensor(new Float32Array([0, -0, Infinity, -Infinity, Number.NaN, 100, -100, 1e-40]), { shape: [8] });
+    const s = (name: string) => sameOnCpu((d) => (specials.to(d) as unknown as Record<string, () => Tensor>)[name]!()).then((a) => Array.from(a));
+    expect(await s('exp')).toEqual([1, 1, Infinity, 0, Number.NaN, Infinity, Math.fround(Math.exp(-100)), 1]);
+    expect((await s('log')).slice(0, 5)).toEqual([-Infinity, -Infinity, Infinity, Number.NaN, Number.NaN]);
+    expect((await s('tanh')).slice(0, 7)).toEqual([0, -0, 1, -1, Number.NaN, 1, -1]);
+    expect((await s('sigmoid')).slice(0, 5)).toEqual([0.5, 0.5, 1, 0, Number.NaN]);
+  });
+});
