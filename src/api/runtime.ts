@@ -182,16 +182,23 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
   /**
-   * @internal Copies `into.byteLength` bytes at `ptr` into `into` at once when `stream` has
-   * nothing pending and its device no error (no wait of any kind); false when it cannot.
+   * @internal Copies the bytes at `ptr` out at once when `stream` has nothing pending and its
+   * device no error (no wait of any kind): into `into`, or, given a byte count, into fresh
+   * memory; undefined when it cannot.
    */
-  copyOutNow(call: string, stream: Stream, ptr: DevicePtr, into: Uint8Array): boolean {
+  copyOutNow(call: string, stream: Stream, ptr: DevicePtr, into: Uint8Array | number): Uint8Array | undefined {
     const queue = this.#core.queue(call, stream);
-    if (!queue.readyNow) return false;
+    if (!queue.readyNow) return undefined;
     queue.device.throwIfFailed(call);
-    const { device, offset } = this.#core.transfers.deviceRange(call, ptr, into.byteLength);
-    into.set(device.heapBytes.subarray(offset, offset + into.byteLength));
-    return true;
+    const n = typeof into === 'number' ? into : into.byteLength;
+    const { device, offset } = this.#core.transfers.deviceRange(call, ptr, n);
+    const source = device.heapBytes.subarray(offset, offset + n);
+    if (typeof into !== 'number') {
+      into.set(source);
+      return into;
+    }
+    // A typed array built from another is V8's one-copy path into fresh memory: no zero-fill first, unlike new + set.
+    return new Uint8Array(source);
   }
 
   /** @internal A kernel of the built-in module (the tensor kernels, the random fills). */

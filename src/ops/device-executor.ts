@@ -61,9 +61,8 @@ export class DeviceExecutor implements Executor {
     const n = t.numel() * t.itemsize;
     // Nothing pending on the stream and no other device's work to wait for: one copy, straight out of device memory, no wait.
     if (t.storage(call).receipts === undefined) {
-      // Fresh memory the copy overwrites whole: not zero-filled first (Node's unpooled Buffer).
-      const bytes = into ?? new Uint8Array(Buffer.allocUnsafeSlow(n).buffer, 0, n);
-      if (this.runtime.copyOutNow(call, this.stream, t.dataPtr(), bytes)) return bytes;
+      const bytes = this.runtime.copyOutNow(call, this.stream, t.dataPtr(), into ?? n);
+      if (bytes !== undefined) return bytes;
     }
     // Else the bytes as of this call, in stream order, through pinned memory.
     const pinned = this.runtime.hostAllocator.allocate(n);
