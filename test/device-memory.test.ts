@@ -170,3 +170,31 @@ describe('pinned host memory', () => {
     expectCode(() => rt.pointerGetAttributes('x' as never), ErrorCode.INVALID_VALUE);
   });
 });
+
+describe('device memory as wasm memory', () => {
+  it('is at most one wasm32 memory less the kernel workspace: 4 GiB is refused, naming the option', async () => {
+    const { Runtime } = await import('../dist/src/index.js');
+    const error = await Runtime.create({ deviceCount: 1, deviceMemoryBytes: 4 * 1024 ** 3 }).then(
+      () => undefined,
+      (e: unknown) => e as { code: string; message: string },
+    );
+    expect(error?.code).toBe(ErrorCode.INVALID_VALUE);
+    expect(error?.message).toMatch(/^Runtime\.create: options\.deviceMemoryBytes/);
+  });
+
+  it('holds every byte the allocator hands out whatever the size (not a multiple of a wasm page)', async () => {
+    const rt = await createRuntime({ deviceCount: 1, deviceMemoryBytes: 100_000 });
+    try {
+      const p = rt.malloc(99_840);
+      const bytes = new Uint8Array(99_840).map((_, i) => i & 0xff);
+      rt.memcpySync(p, bytes, bytes.byteLength);
+      const back = new Uint8Array(99_840);
+      rt.memcpySync(back, p, back.byteLength);
+      expect(back).toEqual(bytes);
+      rt.free(p);
+      expectCode(() => rt.malloc(100_001), ErrorCode.OUT_OF_MEMORY); // the workspace past the heap is never handed out
+    } finally {
+      await rt.close();
+    }
+  });
+});
