@@ -159,4 +159,24 @@ describe('wasm SIMD kernels', () => {
     expect((await s('tanh')).slice(0, 7)).toEqual([0, -0, 1, -1, Number.NaN, 1, -1]);
     expect((await s('sigmoid')).slice(0, 5)).toEqual([0.5, 0.5, 1, 0, Number.NaN]);
   });
+
+  it('float16 and bfloat16 matmul accumulate in float32 and round once, as the float32 product of the same values rounds', async () => {
+    manualSeed(7);
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      for (const [n, k, m] of [[1, 1, 1], [5, 3, 9], [9, 128, 20], [2, 40, 300]] as const) {
+        const a = randn(n, k).to(dtype);
+        const b = randn(k, m).to(dtype);
+        const got = await sameOnCpu((d) => a.to(d).mm(b.to(d)).float());
+        // Up to 128 deep, matmulF32 sums in the same order: its float32 result, rounded once, is the answer.
+        const want = await a.float().mm(b.float()).to(dtype).float().data();
+        expect(Array.from(got), `${dtype} ${n}×${k}×${m}`).toEqual(Array.from(want as Float32Array));
+      }
+      // Specials and subnormals survive the conversions both ways: x·1 = x (but -0, which a sum from +0 makes +0).
+      const values = new Float32Array([0, 65504, -65504, 6e-8, -3e-5, Infinity, -Infinity, Number.NaN, 1 / 3, 3e38]);
+      const x = tensor(values, { shape: [values.length, 1] }).to(dtype);
+      const one = tensor(new Float32Array([1]), { shape: [1, 1] }).to(dtype);
+      const got = await sameOnCpu((d) => x.to(d).mm(one.to(d)).float());
+      expect(Array.from(got)).toEqual(Array.from((await x.float().data()) as Float32Array));
+    }
+  });
 });

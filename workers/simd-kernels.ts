@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { TensorArg } from '../src/protocol/kernel-abi.js';
+import { DTYPE_CODE_ITEMSIZE } from '../src/protocol/tensor-abi.js';
 import { KERNEL_WORKSPACE_BYTES, WASM_PAGE_BYTES, type WasmMemory, kernelWorkspaceOf, wasm } from '../src/protocol/wasm-memory.js';
 
 /** The module's exports: pointers are byte addresses in its memory, counts are elements. */
@@ -34,6 +35,8 @@ export interface SimdExports {
   softmaxBackwardRowsF32(g: number, y: number, o: number, rows: number, cols: number): void;
   matmulF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, work: number): void;
   matmulTransposedF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, bCol: number): void;
+  matmulHalf(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, bCol: number, work: number, bf16: number): void;
+  matmulHalfWorkspace(k: number): number;
 }
 
 let compiled: object | undefined;
@@ -80,19 +83,19 @@ export class SimdKernels {
     return new SimdKernels(new wasm.Memory({ initial: STAGING_BASE / WASM_PAGE_BYTES + 1, maximum: 65536, shared: true }), true);
   }
 
-  /** The address of a float32 operand the kernel reads (its whole reach is staged: strides stay valid). */
+  /** The address of an operand the kernel reads (its whole reach is staged: strides stay valid). */
   input(arg: TensorArg): number {
     if (arg.memory === this.#memory.buffer) return arg.byteOffset;
-    const bytes = arg.reach * 4;
+    const bytes = arg.reach * DTYPE_CODE_ITEMSIZE[arg.dtype]!;
     const address = this.#reserve(bytes);
     this.#bytes.set(new Uint8Array(arg.memory, arg.byteOffset, bytes), address);
     return address;
   }
 
-  /** The address of a dense float32 operand the kernel writes (its values are not read first). */
+  /** The address of a dense operand the kernel writes (its values are not read first). */
   output(arg: TensorArg): number {
     if (arg.memory === this.#memory.buffer) return arg.byteOffset;
-    const bytes = arg.numel * 4;
+    const bytes = arg.numel * DTYPE_CODE_ITEMSIZE[arg.dtype]!;
     const address = this.#reserve(bytes);
     this.#pending.push({ arg, address, bytes });
     return address;

@@ -6,6 +6,7 @@
 import type { TensorArg } from '../src/protocol/kernel-abi.js';
 import { BinaryOp, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
 import { type SimdExports, simdKernels } from './simd-kernels.js';
+import { KERNEL_WORKSPACE_BYTES } from '../src/protocol/wasm-memory.js';
 
 const F32 = DTypeCode.float32;
 
@@ -148,14 +149,27 @@ export function softmaxBackwardSimd(out: TensorArg, grad: TensorArg, y: TensorAr
   return true;
 }
 
-/** Batched float32 matmul into a dense out, with b's rows dense, or a's rows and b's columns dense (b transposed). */
+/**
+ * Batched matmul into a dense out: float32 with b's rows dense, or a's rows and b's columns
+ * dense (b transposed); float16 and bfloat16 with any strides, through float32.
+ */
 export function matmulSimd(out: TensorArg, a: TensorArg, b: TensorArg): boolean {
   const s = simdKernels();
-  if (s === undefined || out.dtype !== F32 || a.dtype !== F32 || b.dtype !== F32 || out.numel === 0 || !dense(out)) return false;
+  if (s === undefined || out.numel === 0 || !dense(out)) return false;
   const [batch, n, m] = out.shape as [number, number, number];
   const k = a.shape[2]!;
   const [aB, aR, aC] = a.strides as [number, number, number];
   const [bB, bR, bC] = b.strides as [number, number, number];
+  const half = out.dtype === DTypeCode.float16 || out.dtype === DTypeCode.bfloat16;
+  if (half) {
+    if (a.dtype !== out.dtype || b.dtype !== out.dtype || k === 0 || s.exports.matmulHalfWorkspace(k) > KERNEL_WORKSPACE_BYTES) return false;
+    const [pa, pb, pc] = [s.input(a), s.input(b), s.output(out)];
+    const bf16 = out.dtype === DTypeCode.bfloat16 ? 1 : 0;
+    for (let i = 0; i < batch; i++) s.exports.matmulHalf(pa + 2 * i * aB, pb + 2 * i * bB, pc + 2 * i * n * m, n, k, m, aR, aC, bR, bC, s.workspace, bf16);
+    s.finish();
+    return true;
+  }
+  if (out.dtype !== F32 || a.dtype !== F32 || b.dtype !== F32) return false;
   const rowsDense = bC === 1 || m === 1;
   const transposed = (bR === 1 || k === 1) && (aC === 1 || k === 1);
   if (k === 0 || (!rowsDense && !transposed)) return false;

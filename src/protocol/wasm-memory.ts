@@ -23,8 +23,12 @@ export const WASM_PAGE_BYTES = 64 * 1024;
 /** wasm32 addresses 4 GiB: the most one memory can have; a device's allocatable memory is that less its kernel workspace. */
 export const MAX_WASM_MEMORY_BYTES = 65536 * WASM_PAGE_BYTES;
 
-/** Scratch the wasm kernels may use (matmul packs panels of B there: 128 KiB of it), kept at the end of each device's memory, past what the allocator hands out. */
-export const KERNEL_WORKSPACE_BYTES = 256 * 1024;
+/**
+ * Scratch the wasm kernels may use, kept at the end of each device's memory past what the
+ * allocator hands out: matmul packs panels of B there (128 KiB), the half-precision matmul
+ * converts its operands' panels (about 1 KiB per unit of depth). Pages never touched cost nothing.
+ */
+export const KERNEL_WORKSPACE_BYTES = 8 * 1024 * 1024;
 
 /** A device's memory: a fixed-size shared memory holding `heapBytes` for the allocator and the kernel workspace after them. */
 export function createDeviceMemory(heapBytes: number): WasmMemory {

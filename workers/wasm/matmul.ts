@@ -1,8 +1,9 @@
 // Float32 matrix products, accumulated in float32 as PyTorch's CPU GEMM does. C (n×m) is
 // dense; strides are in elements. Blocked for the caches: a KC×NC panel of B, packed, stays in
 // L2 while every 4-row strip of A streams through it, 4×8 outputs in registers.
-// Its workspace is one packed KC×NC panel of B, 128 KiB: within KERNEL_WORKSPACE_BYTES
-// (src/protocol/wasm-memory.ts).
+// matmulF32's workspace is one packed KC×NC panel of B (128 KiB); matmulHalf's grows with k
+// (matmulHalfWorkspace): both within KERNEL_WORKSPACE_BYTES (src/protocol/wasm-memory.ts) for k ≤ 8,000.
+import { bfloat16ToF32, f32ToBfloat16, f32ToFloat16, float16ToF32 } from './half';
 
 // @ts-ignore: decorator
 @inline const KC: usize = 128;
@@ -189,4 +190,89 @@ function dotTail(x: usize, y: usize, p0: usize, k: usize): f32 {
   let s: f32 = 0;
   for (let p = p0; p < k; p++) s += load<f32>(x + (p << 2)) * load<f32>(y + (p << 2));
   return s;
+}
+
+// @ts-ignore: decorator
+@inline
+function halfToF32(bits: u32, bf16: bool): f32 {
+  return bf16 ? bfloat16ToF32(bits) : float16ToF32(bits);
+}
+
+/** Bytes of workspace matmulHalf needs for depth k: a k×NC panel of B and a 4×k strip of A, as float32. */
+export function matmulHalfWorkspace(k: usize): usize {
+  return (NC >> 3) * (k << 5) + (k << 4);
+}
+
+/**
+ * C = A·B over float16 (bf16 false) or bfloat16 operands, strided (in elements), accumulated
+ * in float32 and rounded once into C (dense), as autocast's lower-precision matmul needs. A
+ * k×NC panel of B and each 4-row strip of A are converted into `work` first
+ * (matmulHalfWorkspace(k) bytes); columns past m are zero padding.
+ */
+export function matmulHalf(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize, bCol: usize, work: usize, bf16: bool): void {
+  for (let jc: usize = 0; jc < m; jc += NC) {
+    const jEnd = min(jc + NC, m);
+    const slivers = (jEnd - jc + 7) >> 3;
+    for (let s: usize = 0; s < slivers; s++) {
+      for (let p: usize = 0; p < k; p++) {
+        const to = work + s * (k << 5) + (p << 5);
+        for (let t: usize = 0; t < 8; t++) {
+          const j = jc + (s << 3) + t;
+          store<f32>(to + (t << 2), j < m ? halfToF32(load<u16>(b + ((p * bRow + j * bCol) << 1)), bf16) : 0);
+        }
+      }
+    }
+    const strip = work + slivers * (k << 5);
+    for (let i: usize = 0; i < n; i += 4) {
+      const rows = min(<usize>4, n - i);
+      for (let r: usize = 0; r < 4; r++) {
+        const row = i + (r < rows ? r : 0);
+        for (let p: usize = 0; p < k; p++) store<f32>(strip + ((r * k + p) << 2), halfToF32(load<u16>(a + ((row * aRow + p * aCol) << 1)), bf16));
+      }
+      for (let s: usize = 0; s < slivers; s++) {
+        let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
+        let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
+        let bp = work + s * (k << 5);
+        for (let p: usize = 0; p < k; p++, bp += 32) {
+          const b0 = v128.load(bp);
+          const b1 = v128.load(bp + 16);
+          const v0 = v128.load32_splat(strip + (p << 2));
+          x00 = f32x4.add(x00, f32x4.mul(v0, b0));
+          x01 = f32x4.add(x01, f32x4.mul(v0, b1));
+          const v1 = v128.load32_splat(strip + ((k + p) << 2));
+          x10 = f32x4.add(x10, f32x4.mul(v1, b0));
+          x11 = f32x4.add(x11, f32x4.mul(v1, b1));
+          const v2 = v128.load32_splat(strip + ((2 * k + p) << 2));
+          x20 = f32x4.add(x20, f32x4.mul(v2, b0));
+          x21 = f32x4.add(x21, f32x4.mul(v2, b1));
+          const v3 = v128.load32_splat(strip + ((3 * k + p) << 2));
+          x30 = f32x4.add(x30, f32x4.mul(v3, b0));
+          x31 = f32x4.add(x31, f32x4.mul(v3, b1));
+        }
+        const j0 = jc + (s << 3);
+        storeHalfTile(c + ((i * m + j0) << 1), x00, x01, j0, m, bf16);
+        if (rows > 1) storeHalfTile(c + (((i + 1) * m + j0) << 1), x10, x11, j0, m, bf16);
+        if (rows > 2) storeHalfTile(c + (((i + 2) * m + j0) << 1), x20, x21, j0, m, bf16);
+        if (rows > 3) storeHalfTile(c + (((i + 3) * m + j0) << 1), x30, x31, j0, m, bf16);
+      }
+    }
+  }
+}
+
+/** Rounds the 8 float32 lanes of (lo, hi) into the half-precision columns j0… of one row of C that exist. */
+function storeHalfTile(to: usize, lo: v128, hi: v128, j0: usize, m: usize, bf16: bool): void {
+  const count = min(<usize>8, m - j0);
+  for (let t: usize = 0; t < count; t++) {
+    const v = t < 4 ? laneOf(lo, t) : laneOf(hi, t - 4);
+    store<u16>(to + (t << 1), bf16 ? f32ToBfloat16(v) : f32ToFloat16(v));
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function laneOf(v: v128, t: usize): f32 {
+  if (t == 0) return f32x4.extract_lane(v, 0);
+  if (t == 1) return f32x4.extract_lane(v, 1);
+  if (t == 2) return f32x4.extract_lane(v, 2);
+  return f32x4.extract_lane(v, 3);
 }
