@@ -179,4 +179,30 @@ describe('wasm SIMD kernels', () => {
       expect(Array.from(got)).toEqual(Array.from((await x.float().data()) as Float32Array));
     }
   });
+
+  it('float16 and bfloat16 elementwise ops compute in float32 and round once, as the float32 op of the same values rounds', async () => {
+    manualSeed(8);
+    for (const dtype of ['float16', 'bfloat16'] as const) {
+      const x = randn(7, 13).mul(4).to(dtype);
+      const row = randn(13).to(dtype);
+      const col = randn(7, 1).to(dtype);
+      const cases: [string, (t: Tensor, r: Tensor, c: Tensor) => Tensor][] = [
+        ['add a row', (t, r) => t.add(r)],
+        ['sub with alpha', (t, r) => t.sub(r.expand(7, 13).contiguous(), -2)],
+        ['mul by a column', (t, _r, c) => t.mul(c)],
+        ['div by a scalar', (t) => t.div(3)],
+        ['maximum', (t) => t.maximum(t.neg())],
+        ['exp', (t) => t.exp()],
+        ['log', (t) => t.abs().log()],
+        ['tanh', (t) => t.tanh()],
+        ['sigmoid', (t) => t.sigmoid()],
+        ['relu', (t) => t.relu()],
+      ];
+      for (const [what, op] of cases) {
+        const got = await sameOnCpu((d) => op(x.to(d), row.to(d), col.to(d)).float());
+        const want = await op(x.float(), row.float(), col.float()).to(dtype).float().data();
+        expect(Array.from(got), `${dtype} ${what}`).toEqual(Array.from(want as Float32Array));
+      }
+    }
+  });
 });

@@ -33,7 +33,7 @@ export class DeviceKernelContext implements KernelContext {
       const itemsize = DTYPE_CODE_ITEMSIZE[arg.dtype]!;
       arg.memory = heap;
       // An empty tensor addresses nothing: its pointer is not checked.
-      arg.byteOffset = arg.reach === 0 ? 0 : this.#checkRange(`${param} (pointer ${describe(arg.ptr)}, ${arg.reach} elements)`, arg.ptr, arg.reach * itemsize, itemsize);
+      arg.byteOffset = arg.reach === 0 ? 0 : this.#checkRange(() => `${param} (pointer ${describe(arg.ptr)}, ${arg.reach} elements)`, arg.ptr, arg.reach * itemsize, itemsize);
     };
     Object.freeze(this);
   }
@@ -43,7 +43,7 @@ export class DeviceKernelContext implements KernelContext {
 
   /** The argument block of an indirect typed launch, checked to lie in one live allocation. */
   argumentBlock(ptr: number, words: number): Float64Array {
-    return new Float64Array(this.#heap, this.#checkRange('the argument block', ptr, words * 8, 8), words);
+    return new Float64Array(this.#heap, this.#checkRange(() => 'the argument block', ptr, words * 8, 8), words);
   }
 
   get device(): number {
@@ -76,22 +76,25 @@ export class DeviceKernelContext implements KernelContext {
       throw this.#illegal(`ctx.${name}(${describe(ptr)}, ${describe(length)}): length must be a non-negative integer`);
     }
     const size = View.BYTES_PER_ELEMENT;
-    return new View(this.#heap, this.#checkRange(`ctx.${name}(${describe(ptr)}, ${length})`, ptr, length * size, size), length);
+    return new View(this.#heap, this.#checkRange(() => `ctx.${name}(${describe(ptr)}, ${length})`, ptr, length * size, size), length);
   }
 
-  /** The heap offset of `bytes` at `ptr`, which must be `align`-aligned and inside one live allocation not freed before the launch. */
-  #checkRange(what: string, ptr: number, bytes: number, align: number): number {
+  /**
+   * The heap offset of `bytes` at `ptr`, which must be `align`-aligned and inside one live
+   * allocation not freed before the launch. `what` names the access, built only for an error.
+   */
+  #checkRange(what: () => string, ptr: number, bytes: number, align: number): number {
     const offset = typeof ptr === 'number' ? ptr - this.#base : NaN;
     if (!Number.isInteger(offset) || offset % align !== 0) {
-      throw this.#illegal(`${what}: not a ${align}-byte aligned pointer into device ${this.device}`);
+      throw this.#illegal(`${what()}: not a ${align}-byte aligned pointer into device ${this.device}`);
     }
     const base = this.#table.find(offset, bytes);
     if (base < 0) {
-      throw this.#illegal(`${what}: ${bytes} bytes are not inside one live allocation of device ${this.device}`);
+      throw this.#illegal(`${what()}: ${bytes} bytes are not inside one live allocation of device ${this.device}`);
     }
     // Freed but not yet reused (earlier work may still run on it): off limits to later launches.
     if (this.#table.freedBy(base, this.#freeEpoch)) {
-      throw this.#illegal(`${what}: the allocation was freed before this kernel was launched (use after free)`);
+      throw this.#illegal(`${what()}: the allocation was freed before this kernel was launched (use after free)`);
     }
     return offset;
   }

@@ -37,6 +37,11 @@ export interface SimdExports {
   matmulTransposedF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, bCol: number): void;
   matmulHalf(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, bCol: number, work: number, bf16: number): void;
   matmulHalfWorkspace(k: number): number;
+  binaryHalf(op: number, a: number, b: number, alpha: number, o: number, n: number, bf16: number): void;
+  binaryScalarHalf(op: number, a: number, s: number, o: number, n: number, bf16: number): void;
+  binaryRowsHalf(op: number, a: number, b: number, o: number, rows: number, cols: number, bf16: number): void;
+  binaryColsHalf(op: number, a: number, b: number, o: number, rows: number, cols: number, bf16: number): void;
+  unaryHalf(op: number, x: number, o: number, n: number, bf16: number): void;
 }
 
 let compiled: object | undefined;

@@ -20,6 +20,18 @@ const BINARY_CODE: Partial<Record<number, number>> = {
   [BinaryOp.minimum]: 5,
   [BinaryOp.thresholdBackward]: 6,
 };
+// The unary op codes of workers/wasm/elementwise.ts, for the half-precision kernel.
+const UNARY_CODE: Partial<Record<number, number>> = {
+  [UnaryOp.neg]: 0,
+  [UnaryOp.abs]: 1,
+  [UnaryOp.relu]: 2,
+  [UnaryOp.sqrt]: 3,
+  [UnaryOp.exp]: 4,
+  [UnaryOp.log]: 5,
+  [UnaryOp.tanh]: 6,
+  [UnaryOp.sigmoid]: 7,
+  [UnaryOp.reluGrad]: 8,
+};
 const UNARY_KERNEL: Partial<Record<number, keyof SimdExports>> = {
   [UnaryOp.neg]: 'negF32',
   [UnaryOp.abs]: 'absF32',
@@ -54,8 +66,10 @@ const dense = (t: TensorArg) => denseOver(t.shape, t.strides, 0, t.ndim);
 export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
   const s = simdKernels();
   const kernel = UNARY_KERNEL[op];
-  if (s === undefined || kernel === undefined || out.dtype !== F32 || x.dtype !== F32 || out.numel === 0 || !dense(out) || !dense(x)) return false;
-  (s.exports[kernel] as (x: number, o: number, n: number) => void)(s.input(x), s.output(out), out.numel);
+  if (s === undefined || kernel === undefined || x.dtype !== out.dtype || out.numel === 0 || !dense(out) || !dense(x)) return false;
+  if (isHalf(out.dtype)) s.exports.unaryHalf(UNARY_CODE[op]!, s.input(x), s.output(out), out.numel, bf16(out.dtype));
+  else if (out.dtype === F32) (s.exports[kernel] as (x: number, o: number, n: number) => void)(s.input(x), s.output(out), out.numel);
+  else return false;
   s.finish();
   return true;
 }
@@ -64,10 +78,12 @@ export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
 export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorArg, alpha: number): boolean {
   const s = simdKernels();
   const code = BINARY_CODE[op];
-  if (s === undefined || code === undefined || out.dtype !== F32 || a.dtype !== F32 || out.numel === 0) return false;
+  if (s === undefined || code === undefined || a.dtype !== out.dtype || out.numel === 0) return false;
   const scale = op === BinaryOp.add || op === BinaryOp.sub ? alpha : 1;
   const n = out.numel;
   if (!dense(out) || a.numel !== n || !denseOver(out.shape, a.strides, 0, out.ndim)) return false;
+  if (isHalf(out.dtype)) return binaryHalfSimd(code, out, a, b, scale);
+  if (out.dtype !== F32) return false;
   if (b.dtype === SCALAR_OPERAND) {
     s.exports.binaryScalarF32(code, s.input(a), Math.fround(scale * b.value), s.output(out), n);
   } else if (b.dtype !== F32) {
@@ -82,6 +98,32 @@ export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorAr
     const [rows, cols, alongRows] = split;
     if (alongRows) s.exports.binaryRowsF32(code, s.input(a), s.input(b), s.output(out), rows, cols);
     else s.exports.binaryColsF32(code, s.input(a), s.input(b), s.output(out), rows, cols);
+  }
+  s.finish();
+  return true;
+}
+
+const isHalf = (dtype: number) => dtype === DTypeCode.float16 || dtype === DTypeCode.bfloat16;
+const bf16 = (dtype: number) => (dtype === DTypeCode.bfloat16 ? 1 : 0);
+
+/** binarySimd for float16 and bfloat16 operands (a dense as out; b dense, a scalar, or broadcast along rows or columns): a op alpha·b. */
+function binaryHalfSimd(op: number, out: TensorArg, a: TensorArg, b: TensorArg, alpha: number): boolean {
+  const s = simdKernels()!;
+  const n = out.numel;
+  const half = bf16(out.dtype);
+  if (b.dtype === SCALAR_OPERAND) {
+    s.exports.binaryScalarHalf(op, s.input(a), Math.fround(alpha * b.value), s.output(out), n, half);
+  } else if (b.dtype !== out.dtype) {
+    return false;
+  } else if (b.numel === n && b.ndim === out.ndim && denseOver(out.shape, b.strides, 0, out.ndim)) {
+    s.exports.binaryHalf(op, s.input(a), s.input(b), alpha, s.output(out), n, half);
+  } else {
+    if (alpha !== 1) return false;
+    const split = broadcastSplit(out.shape, b);
+    if (split === undefined) return false;
+    const [rows, cols, alongRows] = split;
+    if (alongRows) s.exports.binaryRowsHalf(op, s.input(a), s.input(b), s.output(out), rows, cols, half);
+    else s.exports.binaryColsHalf(op, s.input(a), s.input(b), s.output(out), rows, cols, half);
   }
   s.finish();
   return true;

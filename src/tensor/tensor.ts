@@ -55,7 +55,19 @@ export function addWrapperKeySource(source: (tensors: readonly Tensor[]) => Disp
   wrapperKeySources.push(source);
 }
 
-const registry = new FinalizationRegistry<Storage>((storage) => storage.releaseCollected());
+/**
+ * The garbage-collection backstop: a tensor collected without dispose() releases its storage.
+ * Registered without an unregister token (a token makes registration several times dearer):
+ * dispose() empties the tensor's link instead, so the finalizer then finds nothing to release.
+ */
+interface StorageLink {
+  storage: Storage | undefined;
+}
+const registry = new FinalizationRegistry<StorageLink>((link) => {
+  const storage = link.storage;
+  link.storage = undefined;
+  storage?.releaseCollected();
+});
 
 /**
  * A strided view of a storage: dtype, shape, strides and storage offset (in elements), on
@@ -75,6 +87,7 @@ export class Tensor implements Disposable {
   #outputNr = 0;
   #requiresGrad = false;
   #storage: Storage | undefined;
+  readonly #link: StorageLink;
   /** @internal */
   readonly meta: boolean;
 
@@ -88,7 +101,8 @@ export class Tensor implements Disposable {
     this.device = storage.device;
     this.meta = storage.device.type === 'meta';
     this.#storage = storage;
-    registry.register(this, storage, this);
+    this.#link = { storage };
+    registry.register(this, this.#link);
   }
 
   /** @internal A tensor over new memory (contiguous). */
@@ -260,7 +274,7 @@ export class Tensor implements Disposable {
     const storage = this.#storage;
     if (storage === undefined) return;
     this.#storage = undefined;
-    registry.unregister(this);
+    this.#link.storage = undefined;
     try {
       storage.release();
     } catch (error) {

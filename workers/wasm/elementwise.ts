@@ -2,6 +2,7 @@
 // device's memory, n counts elements. Each op's lane function is inlined into its own loop
 // (the op code is a constant in every call of `binaryLoop`/`unaryLoop`).
 import { expF32x4, logF32x4, sigmoidF32x4, tanhF32x4 } from './vector-math';
+import { bfloat16ToF32, f32ToBfloat16, f32ToFloat16, float16ToF32, loadHalf4, storeHalf4 } from './half';
 
 // Binary op codes (workers/simd-kernels.ts maps openreg's BinaryOp to them).
 export const ADD = 0;
@@ -142,3 +143,81 @@ export function logF32(x: usize, o: usize, n: usize): void { unaryLoop(LOG, x, o
 export function tanhF32(x: usize, o: usize, n: usize): void { unaryLoop(TANH, x, o, n); }
 export function sigmoidF32(x: usize, o: usize, n: usize): void { unaryLoop(SIGMOID, x, o, n); }
 export function reluGradF32(x: usize, o: usize, n: usize): void { unaryLoop(RELU_GRAD, x, o, n); }
+
+// float16 and bfloat16 (bf16 true): lanes widened to float32, computed as the float32
+// kernels compute, rounded once back. The op is chosen per vector: the conversions dominate.
+
+function binaryLanesAny(op: i32, x: v128, y: v128): v128 {
+  return binaryLanes(op, x, y);
+}
+
+function unaryLanesAny(op: i32, x: v128): v128 {
+  return unaryLanes(op, x);
+}
+
+/** Up to four half values at p (count < 4 reads only those), widened. */
+// @ts-ignore: decorator
+@inline
+function loadHalfLanes(p: usize, count: usize, bf16: bool): v128 {
+  if (count >= 4) return loadHalf4(p, bf16);
+  let v = f32x4.splat(0);
+  if (count > 0) v = f32x4.replace_lane(v, 0, bf16 ? bfloat16ToF32(load<u16>(p)) : float16ToF32(load<u16>(p)));
+  if (count > 1) v = f32x4.replace_lane(v, 1, bf16 ? bfloat16ToF32(load<u16>(p + 2)) : float16ToF32(load<u16>(p + 2)));
+  if (count > 2) v = f32x4.replace_lane(v, 2, bf16 ? bfloat16ToF32(load<u16>(p + 4)) : float16ToF32(load<u16>(p + 4)));
+  return v;
+}
+
+/** The first `count` lanes of v (all four when count ≥ 4), rounded to half precision, at p. */
+// @ts-ignore: decorator
+@inline
+function storeHalfLanes(p: usize, v: v128, count: usize, bf16: bool): void {
+  if (count >= 4) {
+    storeHalf4(p, v, bf16);
+    return;
+  }
+  if (count > 0) store<u16>(p, <u16>(bf16 ? f32ToBfloat16(f32x4.extract_lane(v, 0)) : f32ToFloat16(f32x4.extract_lane(v, 0))));
+  if (count > 1) store<u16>(p + 2, <u16>(bf16 ? f32ToBfloat16(f32x4.extract_lane(v, 1)) : f32ToFloat16(f32x4.extract_lane(v, 1))));
+  if (count > 2) store<u16>(p + 4, <u16>(bf16 ? f32ToBfloat16(f32x4.extract_lane(v, 2)) : f32ToFloat16(f32x4.extract_lane(v, 2))));
+}
+
+/** o = a op (alpha·b) over n dense half values; b is dense, or (scalar) the value s in every lane. */
+function binaryHalfRun(op: i32, a: usize, b: usize, scalar: bool, s: f32, alpha: f32, o: usize, n: usize, bf16: bool): void {
+  const scale = f32x4.splat(alpha);
+  const y0 = f32x4.splat(s);
+  for (let i: usize = 0; i < n; i += 4) {
+    const count = min(<usize>4, n - i);
+    const y = scalar ? y0 : f32x4.mul(loadHalfLanes(b + (i << 1), count, bf16), scale);
+    storeHalfLanes(o + (i << 1), binaryLanesAny(op, loadHalfLanes(a + (i << 1), count, bf16), y), count, bf16);
+  }
+}
+
+/** o = a op alpha·b, all of n half-precision elements. */
+export function binaryHalf(op: i32, a: usize, b: usize, alpha: f32, o: usize, n: usize, bf16: bool): void {
+  binaryHalfRun(op, a, b, false, 0, alpha, o, n, bf16);
+}
+
+/** o = a op s (s already alpha·scalar, rounded to float32). */
+export function binaryScalarHalf(op: i32, a: usize, s: f32, o: usize, n: usize, bf16: bool): void {
+  binaryHalfRun(op, a, 0, true, s, 1, o, n, bf16);
+}
+
+/** o[r, c] = a[r, c] op b[c]. */
+export function binaryRowsHalf(op: i32, a: usize, b: usize, o: usize, rows: usize, cols: usize, bf16: bool): void {
+  for (let r: usize = 0; r < rows; r++) binaryHalfRun(op, a + ((r * cols) << 1), b, false, 0, 1, o + ((r * cols) << 1), cols, bf16);
+}
+
+/** o[r, c] = a[r, c] op b[r]. */
+export function binaryColsHalf(op: i32, a: usize, b: usize, o: usize, rows: usize, cols: usize, bf16: bool): void {
+  for (let r: usize = 0; r < rows; r++) {
+    const s = bf16 ? bfloat16ToF32(load<u16>(b + (r << 1))) : float16ToF32(load<u16>(b + (r << 1)));
+    binaryHalfRun(op, a + ((r * cols) << 1), 0, true, s, 1, o + ((r * cols) << 1), cols, bf16);
+  }
+}
+
+/** o = op(x) over n half-precision elements (op: the unary codes above). */
+export function unaryHalf(op: i32, x: usize, o: usize, n: usize, bf16: bool): void {
+  for (let i: usize = 0; i < n; i += 4) {
+    const count = min(<usize>4, n - i);
+    storeHalfLanes(o + (i << 1), unaryLanesAny(op, loadHalfLanes(x + (i << 1), count, bf16)), count, bf16);
+  }
+}
