@@ -205,4 +205,37 @@ describe('wasm SIMD kernels', () => {
       }
     }
   });
+
+  it('float64 elementwise ops equal JavaScript double arithmetic; float64 sums and amax match it', async () => {
+    manualSeed(9);
+    const x = randn(9, 11).to('float64');
+    const row = randn(11).to('float64');
+    const col = randn(9, 1).to('float64');
+    const [xv, rv, cv] = [await x.data(), await row.data(), await col.data()] as Float64Array[];
+    const at = (i: number) => [xv![i]!, rv![i % 11]!, cv![Math.floor(i / 11)]!] as const;
+    const exact: [string, (t: Tensor, r: Tensor, c: Tensor) => Tensor, (v: number, r: number, c: number) => number][] = [
+      ['add a row', (t, r) => t.add(r), (v, r) => v + r],
+      ['sub a row with alpha', (t, r) => t.sub(r.expand(9, 11).contiguous(), 0.3), (v, r) => v - 0.3 * r],
+      ['mul by a column', (t, _r, c) => t.mul(c), (v, _r, c) => v * c],
+      ['div by a scalar', (t) => t.div(7), (v) => v / 7],
+      ['minimum', (t, r) => t.minimum(r), (v, r) => Math.min(v, r)],
+    ];
+    for (const [what, op, ref] of exact) {
+      const got = await sameOnCpu64((d) => op(x.to(d), row.to(d), col.to(d)));
+      expect(Array.from(got), what).toEqual(Array.from(xv!, (_, i) => ref(...at(i))));
+    }
+    const sums = await sameOnCpu64((d) => x.to(d).sum(1));
+    const want = Array.from({ length: 9 }, (_, r) => xv!.subarray(r * 11, (r + 1) * 11).reduce((s, v) => s + v, 0));
+    expect(worst(sums, want, 1e-15, 1e-15)).toBeLessThanOrEqual(1);
+    const colSums = await sameOnCpu64((d) => x.to(d).sum(0));
+    expect(worst(colSums, Array.from({ length: 11 }, (_, c) => Array.from({ length: 9 }, (_, r) => xv![r * 11 + c]!).reduce((s, v) => s + v, 0)), 1e-15, 1e-15)).toBeLessThanOrEqual(1);
+    expect(Array.from(await sameOnCpu64((d) => x.to(d).amax(1)))).toEqual(Array.from({ length: 9 }, (_, r) => Math.max(...xv!.subarray(r * 11, (r + 1) * 11))));
+  });
 });
+
+async function sameOnCpu64(make: (device: string) => Tensor): Promise<Float64Array> {
+  const device = (await make('openreg').data()) as Float64Array;
+  const cpu = (await make('cpu').data()) as Float64Array;
+  expect(Array.from(cpu)).toEqual(Array.from(device));
+  return device;
+}

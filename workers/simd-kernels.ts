@@ -17,6 +17,11 @@ export interface SimdExports {
   binaryRowsF32(op: number, a: number, b: number, o: number, rows: number, cols: number): void;
   binaryColsF32(op: number, a: number, b: number, o: number, rows: number, cols: number): void;
   axpyF32(a: number, b: number, alpha: number, o: number, n: number): void;
+  binaryF64(op: number, a: number, b: number, o: number, n: number): void;
+  binaryScalarF64(op: number, a: number, s: number, o: number, n: number): void;
+  binaryRowsF64(op: number, a: number, b: number, o: number, rows: number, cols: number): void;
+  binaryColsF64(op: number, a: number, b: number, o: number, rows: number, cols: number): void;
+  axpyF64(a: number, b: number, alpha: number, o: number, n: number): void;
   negF32(x: number, o: number, n: number): void;
   absF32(x: number, o: number, n: number): void;
   reluF32(x: number, o: number, n: number): void;
@@ -31,6 +36,9 @@ export interface SimdExports {
   sumRowsF32(x: number, o: number, rows: number, cols: number, scale: number): void;
   maxRowsF32(x: number, o: number, rows: number, cols: number): void;
   sumColsF32(x: number, o: number, rows: number, cols: number, scale: number): void;
+  sumRowsF64(x: number, o: number, rows: number, cols: number, scale: number): void;
+  maxRowsF64(x: number, o: number, rows: number, cols: number): void;
+  sumColsF64(x: number, o: number, rows: number, cols: number, scale: number): void;
   softmaxRowsF32(x: number, o: number, rows: number, cols: number, log: number): void;
   softmaxBackwardRowsF32(g: number, y: number, o: number, rows: number, cols: number): void;
   matmulF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, work: number): void;

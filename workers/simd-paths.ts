@@ -9,6 +9,7 @@ import { type SimdExports, simdKernels } from './simd-kernels.js';
 import { KERNEL_WORKSPACE_BYTES } from '../src/protocol/wasm-memory.js';
 
 const F32 = DTypeCode.float32;
+const F64 = DTypeCode.float64;
 
 // The wasm op codes (workers/wasm/elementwise.ts) of the ops it has.
 const BINARY_CODE: Partial<Record<number, number>> = {
@@ -83,25 +84,38 @@ export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorAr
   const n = out.numel;
   if (!dense(out) || a.numel !== n || !denseOver(out.shape, a.strides, 0, out.ndim)) return false;
   if (isHalf(out.dtype)) return binaryHalfSimd(code, out, a, b, scale);
-  if (out.dtype !== F32) return false;
+  const k = out.dtype === F32 ? BINARY_F32 : out.dtype === F64 ? BINARY_F64 : undefined;
+  if (k === undefined) return false;
+  const x = s.exports;
   if (b.dtype === SCALAR_OPERAND) {
-    s.exports.binaryScalarF32(code, s.input(a), Math.fround(scale * b.value), s.output(out), n);
-  } else if (b.dtype !== F32) {
+    x[k.scalar](code, s.input(a), k.round(scale * b.value), s.output(out), n);
+  } else if (b.dtype !== out.dtype) {
     return false;
   } else if (b.numel === n && b.ndim === out.ndim && denseOver(out.shape, b.strides, 0, out.ndim)) {
-    if (scale === 1) s.exports.binaryF32(code, s.input(a), s.input(b), s.output(out), n);
-    else s.exports.axpyF32(s.input(a), s.input(b), op === BinaryOp.sub ? -scale : scale, s.output(out), n);
+    if (scale === 1) x[k.dense](code, s.input(a), s.input(b), s.output(out), n);
+    else x[k.axpy](s.input(a), s.input(b), op === BinaryOp.sub ? -scale : scale, s.output(out), n);
   } else {
     if (scale !== 1) return false;
     const split = broadcastSplit(out.shape, b);
     if (split === undefined) return false;
     const [rows, cols, alongRows] = split;
-    if (alongRows) s.exports.binaryRowsF32(code, s.input(a), s.input(b), s.output(out), rows, cols);
-    else s.exports.binaryColsF32(code, s.input(a), s.input(b), s.output(out), rows, cols);
+    x[alongRows ? k.rows : k.cols](code, s.input(a), s.input(b), s.output(out), rows, cols);
   }
   s.finish();
   return true;
 }
+
+/** The binary kernels of one float dtype, and how a scalar operand is rounded for them. */
+interface BinaryKernels {
+  dense: 'binaryF32' | 'binaryF64';
+  scalar: 'binaryScalarF32' | 'binaryScalarF64';
+  rows: 'binaryRowsF32' | 'binaryRowsF64';
+  cols: 'binaryColsF32' | 'binaryColsF64';
+  axpy: 'axpyF32' | 'axpyF64';
+  round: (v: number) => number;
+}
+const BINARY_F32: BinaryKernels = { dense: 'binaryF32', scalar: 'binaryScalarF32', rows: 'binaryRowsF32', cols: 'binaryColsF32', axpy: 'axpyF32', round: Math.fround };
+const BINARY_F64: BinaryKernels = { dense: 'binaryF64', scalar: 'binaryScalarF64', rows: 'binaryRowsF64', cols: 'binaryColsF64', axpy: 'axpyF64', round: (v) => v };
 
 const isHalf = (dtype: number) => dtype === DTypeCode.float16 || dtype === DTypeCode.bfloat16;
 const bf16 = (dtype: number) => (dtype === DTypeCode.bfloat16 ? 1 : 0);
@@ -151,19 +165,21 @@ function broadcastSplit(shape: readonly number[], b: TensorArg): [number, number
 /** sum, mean or max (without indices) of the last `reduced` dimensions of a float32 input laid out densely. */
 export function reduceSimd(op: number, out: TensorArg, input: TensorArg, reduced: number): boolean {
   const s = simdKernels();
-  if (s === undefined || out.dtype !== F32 || input.dtype !== F32 || (op !== ReduceOp.sum && op !== ReduceOp.mean && op !== ReduceOp.max)) return false;
+  if (s === undefined || input.dtype !== out.dtype || (out.dtype !== F32 && out.dtype !== F64) || (op !== ReduceOp.sum && op !== ReduceOp.mean && op !== ReduceOp.max)) return false;
   const kept = input.ndim - reduced;
   const keptCount = product(input.shape, 0, kept);
   const count = product(input.shape, kept, input.ndim);
   if (keptCount === 0 || count === 0 || out.numel !== keptCount || !denseOver(input.shape.slice(0, kept), out.strides.slice(out.ndim - kept), 0, kept)) return false;
   const scale = op === ReduceOp.mean ? 1 / count : 1;
+  const f64 = out.dtype === F64;
+  const x = s.exports;
   if (denseOver(input.shape, input.strides, 0, input.ndim)) {
     // Kept dimensions outside, reduced ones inside: one dense row per output.
-    if (op === ReduceOp.max) s.exports.maxRowsF32(s.input(input), s.output(out), keptCount, count);
-    else s.exports.sumRowsF32(s.input(input), s.output(out), keptCount, count, scale);
+    if (op === ReduceOp.max) x[f64 ? 'maxRowsF64' : 'maxRowsF32'](s.input(input), s.output(out), keptCount, count);
+    else x[f64 ? 'sumRowsF64' : 'sumRowsF32'](s.input(input), s.output(out), keptCount, count, scale);
   } else if (op !== ReduceOp.max && denseOver(input.shape, input.strides, 0, kept) && denseOver(input.shape, input.strides, kept, input.ndim, keptCount)) {
     // Reduced dimensions outside in memory (a sum over the batch): columns summed.
-    s.exports.sumColsF32(s.input(input), s.output(out), count, keptCount, scale);
+    x[f64 ? 'sumColsF64' : 'sumColsF32'](s.input(input), s.output(out), count, keptCount, scale);
   } else {
     return false;
   }

@@ -1,6 +1,7 @@
-// Elementwise float32 kernels over dense operands: pointers are byte offsets in the
-// device's memory, n counts elements. Each op's lane function is inlined into its own loop
-// (the op code is a constant in every call of `binaryLoop`/`unaryLoop`).
+// Elementwise kernels over dense operands (float32; float64 for the binary ones; float16 and
+// bfloat16 through float32): pointers are byte offsets in the device's memory, n counts
+// elements. Each op's lane function is inlined into its own loop (the op code is a constant
+// in every call of the loops).
 import { expF32x4, logF32x4, sigmoidF32x4, tanhF32x4 } from './vector-math';
 import { bfloat16ToF32, f32ToBfloat16, f32ToFloat16, float16ToF32, loadHalf4, storeHalf4 } from './half';
 
@@ -13,89 +14,145 @@ export const MAXIMUM = 4;
 export const MINIMUM = 5;
 export const THRESHOLD_BACKWARD = 6;
 
+// The binary kernels are generic over the lane type T (f32: four lanes, f64: two).
+
 // @ts-ignore: decorator
 @inline
-function binaryLanes(op: i32, x: v128, y: v128): v128 {
-  if (op == ADD) return f32x4.add(x, y);
-  if (op == SUB) return f32x4.sub(x, y);
-  if (op == MUL) return f32x4.mul(x, y);
-  if (op == DIV) return f32x4.div(x, y);
+function binaryLanes<T>(op: i32, x: v128, y: v128): v128 {
+  if (op == ADD) return v128.add<T>(x, y);
+  if (op == SUB) return v128.sub<T>(x, y);
+  if (op == MUL) return v128.mul<T>(x, y);
+  if (op == DIV) return v128.div<T>(x, y);
   // wasm's min and max propagate NaN, as torch.maximum and torch.minimum do.
-  if (op == MAXIMUM) return f32x4.max(x, y);
-  if (op == MINIMUM) return f32x4.min(x, y);
+  if (op == MAXIMUM) return v128.max<T>(x, y);
+  if (op == MINIMUM) return v128.min<T>(x, y);
   // relu's backward: the gradient x where the input y > 0 (NaN inputs give 0).
-  return v128.and(x, f32x4.gt(y, f32x4.splat(0)));
+  return v128.and(x, v128.gt<T>(y, v128.splat<T>(0)));
+}
+
+/** One element of `binaryLanes`, for the tails. */
+// @ts-ignore: decorator
+@inline
+function binaryOne<T>(op: i32, a: usize, y: v128, o: usize): void {
+  store<T>(o, v128.extract_lane<T>(binaryLanes<T>(op, v128.splat<T>(load<T>(a)), y), 0));
 }
 
 /** o[i] = a[i] op y (y splat in every lane) for i < n. */
 // @ts-ignore: decorator
 @inline
-function scalarLoop(op: i32, a: usize, y: v128, o: usize, n: usize): void {
+function scalarLoop<T>(op: i32, a: usize, y: v128, o: usize, n: usize): void {
+  const lanes = <usize>(16 / sizeof<T>());
   let i: usize = 0;
-  for (; i + 4 <= n; i += 4) v128.store(o + (i << 2), binaryLanes(op, v128.load(a + (i << 2)), y));
-  for (; i < n; i++) v128.store32_lane(o + (i << 2), binaryLanes(op, v128.load32_splat(a + (i << 2)), y), 0);
+  for (; i + lanes <= n; i += lanes) v128.store(o + i * sizeof<T>(), binaryLanes<T>(op, v128.load(a + i * sizeof<T>()), y));
+  for (; i < n; i++) binaryOne<T>(op, a + i * sizeof<T>(), y, o + i * sizeof<T>());
 }
 
 /** o[i] = a[i] op b[i] for i < n. */
 // @ts-ignore: decorator
 @inline
-function denseLoop(op: i32, a: usize, b: usize, o: usize, n: usize): void {
+function denseLoop<T>(op: i32, a: usize, b: usize, o: usize, n: usize): void {
+  const lanes = <usize>(16 / sizeof<T>());
   let i: usize = 0;
-  for (; i + 8 <= n; i += 8) {
-    v128.store(o + (i << 2), binaryLanes(op, v128.load(a + (i << 2)), v128.load(b + (i << 2))));
-    v128.store(o + (i << 2) + 16, binaryLanes(op, v128.load(a + (i << 2) + 16), v128.load(b + (i << 2) + 16)));
+  for (; i + 2 * lanes <= n; i += 2 * lanes) {
+    const at = i * sizeof<T>();
+    v128.store(o + at, binaryLanes<T>(op, v128.load(a + at), v128.load(b + at)));
+    v128.store(o + at + 16, binaryLanes<T>(op, v128.load(a + at + 16), v128.load(b + at + 16)));
   }
-  for (; i < n; i++) v128.store32_lane(o + (i << 2), binaryLanes(op, v128.load32_splat(a + (i << 2)), v128.load32_splat(b + (i << 2))), 0);
+  for (; i < n; i++) binaryOne<T>(op, a + i * sizeof<T>(), v128.splat<T>(load<T>(b + i * sizeof<T>())), o + i * sizeof<T>());
 }
 
-function denseRun(op: i32, a: usize, b: usize, o: usize, n: usize): void {
-  if (op == ADD) denseLoop(ADD, a, b, o, n);
-  else if (op == SUB) denseLoop(SUB, a, b, o, n);
-  else if (op == MUL) denseLoop(MUL, a, b, o, n);
-  else if (op == DIV) denseLoop(DIV, a, b, o, n);
-  else if (op == MAXIMUM) denseLoop(MAXIMUM, a, b, o, n);
-  else if (op == MINIMUM) denseLoop(MINIMUM, a, b, o, n);
-  else denseLoop(THRESHOLD_BACKWARD, a, b, o, n);
+function denseRun<T>(op: i32, a: usize, b: usize, o: usize, n: usize): void {
+  if (op == ADD) denseLoop<T>(ADD, a, b, o, n);
+  else if (op == SUB) denseLoop<T>(SUB, a, b, o, n);
+  else if (op == MUL) denseLoop<T>(MUL, a, b, o, n);
+  else if (op == DIV) denseLoop<T>(DIV, a, b, o, n);
+  else if (op == MAXIMUM) denseLoop<T>(MAXIMUM, a, b, o, n);
+  else if (op == MINIMUM) denseLoop<T>(MINIMUM, a, b, o, n);
+  else denseLoop<T>(THRESHOLD_BACKWARD, a, b, o, n);
 }
 
-function scalarRun(op: i32, a: usize, y: v128, o: usize, n: usize): void {
-  if (op == ADD) scalarLoop(ADD, a, y, o, n);
-  else if (op == SUB) scalarLoop(SUB, a, y, o, n);
-  else if (op == MUL) scalarLoop(MUL, a, y, o, n);
-  else if (op == DIV) scalarLoop(DIV, a, y, o, n);
-  else if (op == MAXIMUM) scalarLoop(MAXIMUM, a, y, o, n);
-  else if (op == MINIMUM) scalarLoop(MINIMUM, a, y, o, n);
-  else scalarLoop(THRESHOLD_BACKWARD, a, y, o, n);
+function scalarRun<T>(op: i32, a: usize, y: v128, o: usize, n: usize): void {
+  if (op == ADD) scalarLoop<T>(ADD, a, y, o, n);
+  else if (op == SUB) scalarLoop<T>(SUB, a, y, o, n);
+  else if (op == MUL) scalarLoop<T>(MUL, a, y, o, n);
+  else if (op == DIV) scalarLoop<T>(DIV, a, y, o, n);
+  else if (op == MAXIMUM) scalarLoop<T>(MAXIMUM, a, y, o, n);
+  else if (op == MINIMUM) scalarLoop<T>(MINIMUM, a, y, o, n);
+  else scalarLoop<T>(THRESHOLD_BACKWARD, a, y, o, n);
 }
 
 /** o = a op b, all of n elements. */
 export function binaryF32(op: i32, a: usize, b: usize, o: usize, n: usize): void {
-  denseRun(op, a, b, o, n);
+  denseRun<f32>(op, a, b, o, n);
 }
 
 /** o = a op s, a scalar (rounded to float32 first, as PyTorch's CPU kernels do). */
 export function binaryScalarF32(op: i32, a: usize, s: f32, o: usize, n: usize): void {
-  scalarRun(op, a, f32x4.splat(s), o, n);
+  scalarRun<f32>(op, a, f32x4.splat(s), o, n);
+}
+
+/** binaryF32 over float64. */
+export function binaryF64(op: i32, a: usize, b: usize, o: usize, n: usize): void {
+  denseRun<f64>(op, a, b, o, n);
+}
+
+/** binaryScalarF32 over float64. */
+export function binaryScalarF64(op: i32, a: usize, s: f64, o: usize, n: usize): void {
+  scalarRun<f64>(op, a, f64x2.splat(s), o, n);
 }
 
 /** o[r, c] = a[r, c] op b[c]: b broadcast over the rows (a bias added to a batch). */
 export function binaryRowsF32(op: i32, a: usize, b: usize, o: usize, rows: usize, cols: usize): void {
-  const stride = cols << 2;
-  for (let r: usize = 0; r < rows; r++) denseRun(op, a + r * stride, b, o + r * stride, cols);
+  binaryRows<f32>(op, a, b, o, rows, cols);
 }
 
 /** o[r, c] = a[r, c] op b[r]: b broadcast along each row. */
 export function binaryColsF32(op: i32, a: usize, b: usize, o: usize, rows: usize, cols: usize): void {
-  const stride = cols << 2;
-  for (let r: usize = 0; r < rows; r++) scalarRun(op, a + r * stride, v128.load32_splat(b + (r << 2)), o + r * stride, cols);
+  binaryCols<f32>(op, a, b, o, rows, cols);
 }
 
 /** o = a + alpha·b (add and sub with alpha; sub passes -alpha). */
 export function axpyF32(a: usize, b: usize, alpha: f32, o: usize, n: usize): void {
-  const s = f32x4.splat(alpha);
+  axpy<f32>(a, b, alpha, o, n);
+}
+
+/** binaryRowsF32 over float64. */
+export function binaryRowsF64(op: i32, a: usize, b: usize, o: usize, rows: usize, cols: usize): void {
+  binaryRows<f64>(op, a, b, o, rows, cols);
+}
+
+/** binaryColsF32 over float64. */
+export function binaryColsF64(op: i32, a: usize, b: usize, o: usize, rows: usize, cols: usize): void {
+  binaryCols<f64>(op, a, b, o, rows, cols);
+}
+
+/** axpyF32 over float64. */
+export function axpyF64(a: usize, b: usize, alpha: f64, o: usize, n: usize): void {
+  axpy<f64>(a, b, alpha, o, n);
+}
+
+// @ts-ignore: decorator
+@inline
+function binaryRows<T>(op: i32, a: usize, b: usize, o: usize, rows: usize, cols: usize): void {
+  const stride = cols * sizeof<T>();
+  for (let r: usize = 0; r < rows; r++) denseRun<T>(op, a + r * stride, b, o + r * stride, cols);
+}
+
+// @ts-ignore: decorator
+@inline
+function binaryCols<T>(op: i32, a: usize, b: usize, o: usize, rows: usize, cols: usize): void {
+  const stride = cols * sizeof<T>();
+  for (let r: usize = 0; r < rows; r++) scalarRun<T>(op, a + r * stride, v128.splat<T>(load<T>(b + r * sizeof<T>())), o + r * stride, cols);
+}
+
+// @ts-ignore: decorator
+@inline
+function axpy<T>(a: usize, b: usize, alpha: T, o: usize, n: usize): void {
+  const lanes = <usize>(16 / sizeof<T>());
+  const s = v128.splat<T>(alpha);
   let i: usize = 0;
-  for (; i + 4 <= n; i += 4) v128.store(o + (i << 2), f32x4.add(v128.load(a + (i << 2)), f32x4.mul(s, v128.load(b + (i << 2)))));
-  for (; i < n; i++) store<f32>(o + (i << 2), load<f32>(a + (i << 2)) + alpha * load<f32>(b + (i << 2)));
+  for (; i + lanes <= n; i += lanes) v128.store(o + i * sizeof<T>(), v128.add<T>(v128.load(a + i * sizeof<T>()), v128.mul<T>(s, v128.load(b + i * sizeof<T>()))));
+  for (; i < n; i++) store<T>(o + i * sizeof<T>(), load<T>(a + i * sizeof<T>()) + alpha * load<T>(b + i * sizeof<T>()));
 }
 
 // Unary op codes.
@@ -148,7 +205,7 @@ export function reluGradF32(x: usize, o: usize, n: usize): void { unaryLoop(RELU
 // kernels compute, rounded once back. The op is chosen per vector: the conversions dominate.
 
 function binaryLanesAny(op: i32, x: v128, y: v128): v128 {
-  return binaryLanes(op, x, y);
+  return binaryLanes<f32>(op, x, y);
 }
 
 function unaryLanesAny(op: i32, x: v128): v128 {

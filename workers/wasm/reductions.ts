@@ -96,3 +96,62 @@ export function sumColsF32(x: usize, o: usize, rows: usize, cols: usize, scale: 
     store<f32>(o + (c << 2), <f32>(s * scale));
   }
 }
+
+// float64: the same reductions on two-lane vectors (four accumulators, then the tail in order).
+
+/** Σ x[i] for i < n, float64. */
+export function sumF64(x: usize, n: usize): f64 {
+  let s0 = f64x2.splat(0);
+  let s1 = f64x2.splat(0);
+  let i: usize = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 = f64x2.add(s0, v128.load(x + (i << 3)));
+    s1 = f64x2.add(s1, v128.load(x + (i << 3) + 16));
+  }
+  const s = f64x2.add(s0, s1);
+  let total = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  for (; i < n; i++) total += load<f64>(x + (i << 3));
+  return total;
+}
+
+/** max x[i] for i < n (-inf for none); NaN wins. */
+export function maxF64(x: usize, n: usize): f64 {
+  let m = f64x2.splat(-Infinity);
+  let i: usize = 0;
+  for (; i + 2 <= n; i += 2) m = f64x2.max(m, v128.load(x + (i << 3)));
+  let best = max(f64x2.extract_lane(m, 0), f64x2.extract_lane(m, 1));
+  for (; i < n; i++) best = max(best, load<f64>(x + (i << 3)));
+  return best;
+}
+
+/** o[r] = Σ_c x[r, c] · scale. */
+export function sumRowsF64(x: usize, o: usize, rows: usize, cols: usize, scale: f64): void {
+  for (let r: usize = 0; r < rows; r++) store<f64>(o + (r << 3), sumF64(x + r * (cols << 3), cols) * scale);
+}
+
+/** o[r] = max_c x[r, c]. */
+export function maxRowsF64(x: usize, o: usize, rows: usize, cols: usize): void {
+  for (let r: usize = 0; r < rows; r++) store<f64>(o + (r << 3), maxF64(x + r * (cols << 3), cols));
+}
+
+/** o[c] = Σ_r x[r, c] · scale, summed over the rows in order. */
+export function sumColsF64(x: usize, o: usize, rows: usize, cols: usize, scale: f64): void {
+  const stride = cols << 3;
+  let c: usize = 0;
+  for (; c + 4 <= cols; c += 4) {
+    let s0 = f64x2.splat(0);
+    let s1 = f64x2.splat(0);
+    let p = x + (c << 3);
+    for (let r: usize = 0; r < rows; r++, p += stride) {
+      s0 = f64x2.add(s0, v128.load(p));
+      s1 = f64x2.add(s1, v128.load(p + 16));
+    }
+    v128.store(o + (c << 3), f64x2.mul(s0, f64x2.splat(scale)));
+    v128.store(o + (c << 3) + 16, f64x2.mul(s1, f64x2.splat(scale)));
+  }
+  for (; c < cols; c++) {
+    let s: f64 = 0;
+    for (let r: usize = 0; r < rows; r++) s += load<f64>(x + r * stride + (c << 3));
+    store<f64>(o + (c << 3), s * scale);
+  }
+}
