@@ -1,6 +1,6 @@
 /**
- * The builtin float32 kernels in WebAssembly SIMD (built from workers/wasm/ by `npm run
- * build`), as the JS tensor kernels call them for their dense float32 cases. A device worker
+ * The builtin kernels in WebAssembly SIMD (built from workers/wasm/ by `npm run build`), as
+ * the JS tensor kernels call them for the cases they cover (workers/simd-paths.ts). A device worker
  * instantiates them on its device memory, so they run in place; a CPU-pool worker on a memory
  * of its own, through which it stages its task's buffers (one copy in, one out), so the cpu
  * backend computes exactly what the devices compute.

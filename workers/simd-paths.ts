@@ -1,7 +1,8 @@
 /**
- * When a tensor kernel's launch is a dense float32 case, it runs on the wasm SIMD kernels
- * instead of the JS loops: each function here says whether it took the launch. Strided,
- * other-dtype and unusual broadcast cases stay on the JS kernels.
+ * When a tensor kernel's launch is a case the wasm SIMD kernels cover (dense float32,
+ * float16 and bfloat16; float64 elementwise ops and reductions), it runs there instead of
+ * the JS loops: each function here says whether it took the launch. Integer dtypes, general
+ * strides and unusual broadcasts stay on the JS kernels.
  */
 import type { TensorArg } from '../src/protocol/kernel-abi.js';
 import { BinaryOp, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
@@ -63,7 +64,7 @@ function product(shape: readonly number[], from: number, to: number): number {
 
 const dense = (t: TensorArg) => denseOver(t.shape, t.strides, 0, t.ndim);
 
-/** out = op(x) over dense float32 operands. */
+/** out = op(x) over dense float32, float16 or bfloat16 operands. */
 export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
   const s = simdKernels();
   const kernel = UNARY_KERNEL[op];
