@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import * as o from '../dist/src/index.js';
 import type { Runtime } from '../dist/src/index.js';
-import { useTensorRuntime } from './helpers.js';
+import { gate, useTensorRuntime } from './helpers.js';
 
 // Uploads are ordered as in PyTorch: tensor(data, { device }) and a blocking to() from the
 // host are complete when they return (with the work queued before them, as CUDA's blocking
@@ -29,9 +29,11 @@ it('tensor(data, { device }) and a blocking to() are done when they return: anot
 });
 
 it('to(device, { nonBlocking: true }) returns with the copy still queued behind earlier work, in stream order', async () => {
-  const busy = keepBusy();
+  // A gate, not a long kernel: the stream is held until the test opens it, however fast the device is.
+  const held = gate(rt, rt.getCurrentStream());
+  await held.started;
   const y = o.tensor(new Float32Array(4096).fill(2)).to('openreg', { nonBlocking: true });
   expect(rt.streamQuery(rt.getCurrentStream())).toBe(false);
+  held.open();
   expect(((await y.toArray()) as number[]).every((v) => v === 2)).toBe(true);
-  busy.dispose();
 });
