@@ -206,7 +206,7 @@ describe('wasm SIMD kernels', () => {
     }
   });
 
-  it('float64 elementwise ops equal JavaScript double arithmetic; float64 sums and amax match it', async () => {
+  it('float64 elementwise ops and matmul equal JavaScript double arithmetic; float64 sums and amax match it', async () => {
     manualSeed(9);
     const x = randn(9, 11).to('float64');
     const row = randn(11).to('float64');
@@ -229,6 +229,17 @@ describe('wasm SIMD kernels', () => {
     expect(worst(sums, want, 1e-15, 1e-15)).toBeLessThanOrEqual(1);
     const colSums = await sameOnCpu64((d) => x.to(d).sum(0));
     expect(worst(colSums, Array.from({ length: 11 }, (_, c) => Array.from({ length: 9 }, (_, r) => xv![r * 11 + c]!).reduce((s, v) => s + v, 0)), 1e-15, 1e-15)).toBeLessThanOrEqual(1);
+    // matmul sums each output in index order, as the JavaScript loop does: equal to the bit, across block edges.
+    for (const [n, k, m] of [[3, 5, 7], [6, 150, 260]] as const) {
+      const [p, q] = [randn(n, k).to('float64'), randn(k, m).to('float64')];
+      const [pv, qv] = [await p.data(), await q.data()] as Float64Array[];
+      const want = Array.from({ length: n * m }, (_, i) => {
+        let acc = 0;
+        for (let t = 0; t < k; t++) acc += pv![Math.floor(i / m) * k + t]! * qv![t * m + (i % m)]!;
+        return acc;
+      });
+      expect(Array.from(await sameOnCpu64((d) => p.to(d).mm(q.to(d)))), `${n}×${k}×${m}`).toEqual(want);
+    }
     expect(Array.from(await sameOnCpu64((d) => x.to(d).amax(1)))).toEqual(Array.from({ length: 9 }, (_, r) => Math.max(...xv!.subarray(r * 11, (r + 1) * 11))));
   });
 });

@@ -42,6 +42,7 @@ export interface SimdExports {
   softmaxRowsF32(x: number, o: number, rows: number, cols: number, log: number): void;
   softmaxBackwardRowsF32(g: number, y: number, o: number, rows: number, cols: number): void;
   matmulF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, work: number): void;
+  matmulF64(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, work: number): void;
   matmulTransposedF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, bCol: number): void;
   matmulHalf(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, bCol: number, work: number, bf16: number): void;
   matmulHalfWorkspace(k: number): number;

@@ -210,7 +210,8 @@ export function softmaxBackwardSimd(out: TensorArg, grad: TensorArg, y: TensorAr
 
 /**
  * Batched matmul into a dense out: float32 with b's rows dense, or a's rows and b's columns
- * dense (b transposed); float16 and bfloat16 with any strides, through float32.
+ * dense (b transposed); float64 with b's rows dense; float16 and bfloat16 with any strides,
+ * through float32.
  */
 export function matmulSimd(out: TensorArg, a: TensorArg, b: TensorArg): boolean {
   const s = simdKernels();
@@ -228,18 +229,21 @@ export function matmulSimd(out: TensorArg, a: TensorArg, b: TensorArg): boolean 
     s.finish();
     return true;
   }
-  if (out.dtype !== F32 || a.dtype !== F32 || b.dtype !== F32) return false;
+  if (a.dtype !== out.dtype || b.dtype !== out.dtype || (out.dtype !== F32 && out.dtype !== F64)) return false;
+  const f64 = out.dtype === F64;
   const rowsDense = bC === 1 || m === 1;
-  const transposed = (bR === 1 || k === 1) && (aC === 1 || k === 1);
+  // The dot-product kernel is float32 only: float64 with a transposed B stays on the JS loops.
+  const transposed = !f64 && (bR === 1 || k === 1) && (aC === 1 || k === 1);
   if (k === 0 || (!rowsDense && !transposed)) return false;
   const pa = s.input(a);
   const pb = s.input(b);
   const pc = s.output(out);
+  const size = f64 ? 8 : 4;
   for (let i = 0; i < batch; i++) {
-    const ai = pa + 4 * i * aB;
-    const bi = pb + 4 * i * bB;
-    const ci = pc + 4 * i * n * m;
-    if (rowsDense) s.exports.matmulF32(ai, bi, ci, n, k, m, aR, aC, bR, s.workspace);
+    const ai = pa + size * i * aB;
+    const bi = pb + size * i * bB;
+    const ci = pc + size * i * n * m;
+    if (rowsDense) s.exports[f64 ? 'matmulF64' : 'matmulF32'](ai, bi, ci, n, k, m, aR, aC, bR, s.workspace);
     else s.exports.matmulTransposedF32(ai, bi, ci, n, k, m, aR, bC);
   }
   s.finish();

@@ -1,6 +1,7 @@
-// Float32 matrix products, accumulated in float32 as PyTorch's CPU GEMM does. C (n×m) is
-// dense; strides are in elements. Blocked for the caches: a KC×NC panel of B, packed, stays in
-// L2 while every 4-row strip of A streams through it, 4×8 outputs in registers.
+// Matrix products, float32 accumulated in float32 as PyTorch's CPU GEMM does (float64 in
+// float64). C (n×m) is dense; strides are in elements. Blocked for the caches: a KC×NC panel
+// of B, packed, stays in L2 while every 4-row strip of A streams through it, 4×8 (float64:
+// 4×4) outputs in registers.
 // matmulF32's workspace is one packed KC×NC panel of B (128 KiB); matmulHalf's grows with k
 // (matmulHalfWorkspace): both within KERNEL_WORKSPACE_BYTES (src/protocol/wasm-memory.ts) for k ≤ 8,000.
 import { bfloat16ToF32, f32ToBfloat16, f32ToFloat16, float16ToF32 } from './half';
@@ -17,63 +18,91 @@ import { bfloat16ToF32, f32ToBfloat16, f32ToFloat16, float16ToF32 } from './half
  * sequentially whatever its row stride (a power-of-two stride would alias in the caches).
  */
 export function matmulF32(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize, work: usize): void {
+  matmulPacked<f32>(a, b, c, n, k, m, aRow, aCol, bRow, work);
+}
+
+/** matmulF32 over float64 (4-column slivers of two f64x2): each output sums in index order, as JavaScript's doubles do. */
+export function matmulF64(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize, work: usize): void {
+  matmulPacked<f64>(a, b, c, n, k, m, aRow, aCol, bRow, work);
+}
+
+// @ts-ignore: decorator
+@inline
+function splatAt<T>(p: usize): v128 {
+  // One load-and-splat instruction, not a load then a splat.
+  if (sizeof<T>() == 4) return v128.load32_splat(p);
+  return v128.load64_splat(p);
+}
+
+// @ts-ignore: decorator
+@inline
+function madd<T>(acc: v128, x: v128, y: v128): v128 {
+  return v128.add<T>(acc, v128.mul<T>(x, y));
+}
+
+/** The blocked product over lanes of T: slivers of W = 2·lanes columns (32 bytes a row), 4 rows of A at a time. */
+// @ts-ignore: decorator
+@inline
+function matmulPacked<T>(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize, work: usize): void {
+  const E = sizeof<T>();
+  const W: usize = 32 / E;
   if (k == 0) {
-    memory.fill(c, 0, (n * m) << 2);
+    memory.fill(c, 0, n * m * E);
     return;
   }
   for (let jc: usize = 0; jc < m; jc += NC) {
     const jEnd = min(jc + NC, m);
-    const slivers = (jEnd - jc) >> 3;
-    const jPacked = jc + (slivers << 3);
+    const slivers = (jEnd - jc) / W;
+    const jPacked = jc + slivers * W;
     for (let pc: usize = 0; pc < k; pc += KC) {
       const pEnd = min(pc + KC, k);
       const kc = pEnd - pc;
       const first = pc == 0;
       for (let s: usize = 0; s < slivers; s++) {
-        let from = b + ((pc * bRow + jc + (s << 3)) << 2);
+        let from = b + (pc * bRow + jc + s * W) * E;
         let to = work + s * (kc << 5);
-        for (let p: usize = 0; p < kc; p++, from += bRow << 2, to += 32) {
+        for (let p: usize = 0; p < kc; p++, from += bRow * E, to += 32) {
           v128.store(to, v128.load(from));
           v128.store(to + 16, v128.load(from + 16));
         }
       }
       let i: usize = 0;
       for (; i + 4 <= n; i += 4) {
-        const a0 = a + ((i * aRow + pc * aCol) << 2);
-        const a1 = a0 + (aRow << 2);
-        const a2 = a1 + (aRow << 2);
-        const a3 = a2 + (aRow << 2);
-        const c0 = c + ((i * m) << 2);
-        const c1 = c0 + (m << 2);
-        const c2 = c1 + (m << 2);
-        const c3 = c2 + (m << 2);
+        const a0 = a + (i * aRow + pc * aCol) * E;
+        const a1 = a0 + aRow * E;
+        const a2 = a1 + aRow * E;
+        const a3 = a2 + aRow * E;
+        const c0 = c + i * m * E;
+        const c1 = c0 + m * E;
+        const c2 = c1 + m * E;
+        const c3 = c2 + m * E;
         for (let s: usize = 0; s < slivers; s++) {
-          const jo = (jc + (s << 3)) << 2;
-          let x00 = first ? f32x4.splat(0) : v128.load(c0 + jo);
-          let x01 = first ? f32x4.splat(0) : v128.load(c0 + jo + 16);
-          let x10 = first ? f32x4.splat(0) : v128.load(c1 + jo);
-          let x11 = first ? f32x4.splat(0) : v128.load(c1 + jo + 16);
-          let x20 = first ? f32x4.splat(0) : v128.load(c2 + jo);
-          let x21 = first ? f32x4.splat(0) : v128.load(c2 + jo + 16);
-          let x30 = first ? f32x4.splat(0) : v128.load(c3 + jo);
-          let x31 = first ? f32x4.splat(0) : v128.load(c3 + jo + 16);
+          const jo = (jc + s * W) * E;
+          let x00 = first ? v128.splat<T>(0) : v128.load(c0 + jo);
+          let x01 = first ? v128.splat<T>(0) : v128.load(c0 + jo + 16);
+          let x10 = first ? v128.splat<T>(0) : v128.load(c1 + jo);
+          let x11 = first ? v128.splat<T>(0) : v128.load(c1 + jo + 16);
+          let x20 = first ? v128.splat<T>(0) : v128.load(c2 + jo);
+          let x21 = first ? v128.splat<T>(0) : v128.load(c2 + jo + 16);
+          let x30 = first ? v128.splat<T>(0) : v128.load(c3 + jo);
+          let x31 = first ? v128.splat<T>(0) : v128.load(c3 + jo + 16);
           let bp = work + s * (kc << 5);
           let ap: usize = 0;
-          for (let p: usize = 0; p < kc; p++, bp += 32, ap += aCol << 2) {
+          for (let p: usize = 0; p < kc; p++, bp += 32, ap += aCol * E) {
             const b0 = v128.load(bp);
             const b1 = v128.load(bp + 16);
-            const v0 = v128.load32_splat(a0 + ap);
-            x00 = f32x4.add(x00, f32x4.mul(v0, b0));
-            x01 = f32x4.add(x01, f32x4.mul(v0, b1));
-            const v1 = v128.load32_splat(a1 + ap);
-            x10 = f32x4.add(x10, f32x4.mul(v1, b0));
-            x11 = f32x4.add(x11, f32x4.mul(v1, b1));
-            const v2 = v128.load32_splat(a2 + ap);
-            x20 = f32x4.add(x20, f32x4.mul(v2, b0));
-            x21 = f32x4.add(x21, f32x4.mul(v2, b1));
-            const v3 = v128.load32_splat(a3 + ap);
-            x30 = f32x4.add(x30, f32x4.mul(v3, b0));
-            x31 = f32x4.add(x31, f32x4.mul(v3, b1));
+            const v0 = splatAt<T>(a0 + ap);
+            x00 = madd<T>(x00, v0, b0);
+            x01 = madd<T>(x01, v0, b1);
+            const v1 = splatAt<T>(a1 + ap);
+            x10 = madd<T>(x10, v1, b0);
+            x11 = madd<T>(x11, v1, b1);
+            const v2 = splatAt<T>(a2 + ap);
+            x20 = madd<T>(x20, v2, b0);
+            x21 = madd<T>(x21, v2, b1);
+            const v3 = splatAt<T>(a3 + ap);
+            x30 = madd<T>(x30, v3, b0);
+            x31 = madd<T>(x31, v3, b1);
           }
           v128.store(c0 + jo, x00);
           v128.store(c0 + jo + 16, x01);
@@ -84,25 +113,27 @@ export function matmulF32(a: usize, b: usize, c: usize, n: usize, k: usize, m: u
           v128.store(c3 + jo, x30);
           v128.store(c3 + jo + 16, x31);
         }
-        for (let r: usize = 0; r < 4; r++) rowTail(a + (((i + r) * aRow) << 2), b, c + (((i + r) * m) << 2), jPacked, jEnd, pc, pEnd, aCol, bRow, first);
+        for (let r: usize = 0; r < 4; r++) rowTail<T>(a + (i + r) * aRow * E, b, c + (i + r) * m * E, jPacked, jEnd, pc, pEnd, aCol, bRow, first);
       }
-      for (; i < n; i++) rowTail(a + ((i * aRow) << 2), b, c + ((i * m) << 2), jc, jEnd, pc, pEnd, aCol, bRow, first);
+      for (; i < n; i++) rowTail<T>(a + i * aRow * E, b, c + i * m * E, jc, jEnd, pc, pEnd, aCol, bRow, first);
     }
   }
 }
 
-/** One output row's columns [j0, j1) over p in [p0, p1), four columns at a time, then one. */
-function rowTail(ai: usize, b: usize, ci: usize, j0: usize, j1: usize, p0: usize, p1: usize, aCol: usize, bRow: usize, first: bool): void {
+/** One output row's columns [j0, j1) over p in [p0, p1), a vector of columns at a time, then one. */
+function rowTail<T>(ai: usize, b: usize, ci: usize, j0: usize, j1: usize, p0: usize, p1: usize, aCol: usize, bRow: usize, first: bool): void {
+  const E = sizeof<T>();
+  const L: usize = 16 / E;
   let j = j0;
-  for (; j + 4 <= j1; j += 4) {
-    let x = first ? f32x4.splat(0) : v128.load(ci + (j << 2));
-    for (let p = p0; p < p1; p++) x = f32x4.add(x, f32x4.mul(v128.load32_splat(ai + ((p * aCol) << 2)), v128.load(b + ((p * bRow + j) << 2))));
-    v128.store(ci + (j << 2), x);
+  for (; j + L <= j1; j += L) {
+    let x = first ? v128.splat<T>(0) : v128.load(ci + j * E);
+    for (let p = p0; p < p1; p++) x = madd<T>(x, splatAt<T>(ai + p * aCol * E), v128.load(b + (p * bRow + j) * E));
+    v128.store(ci + j * E, x);
   }
   for (; j < j1; j++) {
-    let x: f32 = first ? 0 : load<f32>(ci + (j << 2));
-    for (let p = p0; p < p1; p++) x += load<f32>(ai + ((p * aCol) << 2)) * load<f32>(b + ((p * bRow + j) << 2));
-    store<f32>(ci + (j << 2), x);
+    let x: T = first ? <T>0 : load<T>(ci + j * E);
+    for (let p = p0; p < p1; p++) x += load<T>(ai + p * aCol * E) * load<T>(b + (p * bRow + j) * E);
+    store<T>(ci + j * E, x);
   }
 }
 
