@@ -123,6 +123,29 @@ describe('the documentation', () => {
     }
   });
 
+  it('links only to files and headings that exist', () => {
+    const anchorsOf = (file: string) =>
+      new Set([...readFileSync(join(root, file), 'utf8').matchAll(/^#{1,6} (.+)$/gm)].map((m) => m[1]!.toLowerCase().replace(/[^a-z0-9 -]/g, '').replace(/ /g, '-')));
+    const broken: string[] = [];
+    for (const doc of docs) {
+      const text = readFileSync(join(root, doc), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^[a-z]+:/.test(target!)) continue;
+        const [path, anchor] = target!.split('#') as [string, string | undefined];
+        const file = path === '' ? doc : join(dirname(doc), path);
+        let ok = true;
+        try {
+          readFileSync(join(root, file));
+        } catch {
+          ok = false;
+        }
+        if (ok && anchor !== undefined && file.endsWith('.md')) ok = anchorsOf(file).has(anchor);
+        if (!ok) broken.push(`${doc}: ${target}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
   for (const s of snippets.filter((s) => s.excerpt)) {
     it(`${s.doc}:${s.line} quotes ${s.excerpt} as it is`, () => {
       const source = code(readFileSync(join(root, s.excerpt!), 'utf8'));
