@@ -1,4 +1,5 @@
 import { dispatcher } from '../dispatch/registry.js';
+import type { Stream } from '../runtime/handles.js';
 import { registerStub } from '../dispatch/stubs.js';
 import { bound, currentRuntime } from '../tensor/device.js';
 import { registerDeviceType } from '../tensor/device-types.js';
@@ -19,6 +20,9 @@ import './builtins.js';
  * serialization callbacks.
  */
 
+/** The executor of each stream ops have run on (a stream's handle is one object per stream). */
+const executors = new WeakMap<Stream, DeviceExecutor>();
+
 /** Ops that fail on openreg rather than fall back to the CPU. */
 export const OPENREG_BLOCKLIST = ['openreg::pin_memory'] as const;
 
@@ -33,7 +37,11 @@ export function register(): void {
     currentDevice: () => currentRuntime('openreg').getDevice(),
     executor: (index, runtime) => {
       const rt = runtime ?? currentRuntime('openreg');
-      return new DeviceExecutor(rt, bound('openreg', index, rt));
+      // One executor per stream, made once: an op asks for one on every call.
+      const stream = rt.getCurrentStream(index);
+      let executor = executors.get(stream);
+      if (executor === undefined) executors.set(stream, (executor = new DeviceExecutor(rt, bound('openreg', index, rt), stream)));
+      return executor;
     },
     runtime: (call) => currentRuntime(call),
   });

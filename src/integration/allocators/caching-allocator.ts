@@ -72,13 +72,20 @@ class FreePool {
   insert(block: Block): void {
     let list = this.#byStream.get(block.stream);
     if (list === undefined) this.#byStream.set(block.stream, (list = []));
-    list.splice(this.#lowerBound(list, block.size, block.ptr), 0, block);
+    // Shifted by hand: splice allocates the array of what it removes on every call (this runs once per tensor).
+    const at = this.#lowerBound(list, block.size, block.ptr);
+    list.push(block);
+    for (let i = list.length - 1; i > at; i--) list[i] = list[i - 1]!;
+    list[at] = block;
   }
 
   remove(block: Block): void {
     const list = this.#byStream.get(block.stream);
-    const i = list?.indexOf(block) ?? -1;
-    if (i >= 0) list!.splice(i, 1);
+    if (list === undefined) return;
+    const at = list.indexOf(block);
+    if (at < 0) return;
+    for (let i = at; i < list.length - 1; i++) list[i] = list[i + 1]!;
+    list.pop();
   }
 
   /** The smallest free block of `stream` with at least `size` bytes. */
