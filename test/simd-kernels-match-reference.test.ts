@@ -219,6 +219,9 @@ describe('wasm SIMD kernels', () => {
       ['mul by a column', (t, _r, c) => t.mul(c), (v, _r, c) => v * c],
       ['div by a scalar', (t) => t.div(7), (v) => v / 7],
       ['minimum', (t, r) => t.minimum(r), (v, r) => Math.min(v, r)],
+      ['neg', (t) => t.neg(), (v) => -v],
+      ['relu', (t) => t.relu(), (v) => (v > 0 ? v : 0)],
+      ['sqrt of abs', (t) => t.abs().sqrt(), (v) => Math.sqrt(Math.abs(v))],
     ];
     for (const [what, op, ref] of exact) {
       const got = await sameOnCpu64((d) => op(x.to(d), row.to(d), col.to(d)));

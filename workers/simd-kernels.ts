@@ -31,6 +31,11 @@ export interface SimdExports {
   tanhF32(x: number, o: number, n: number): void;
   sigmoidF32(x: number, o: number, n: number): void;
   reluGradF32(x: number, o: number, n: number): void;
+  negF64(x: number, o: number, n: number): void;
+  absF64(x: number, o: number, n: number): void;
+  reluF64(x: number, o: number, n: number): void;
+  sqrtF64(x: number, o: number, n: number): void;
+  reluGradF64(x: number, o: number, n: number): void;
   sumF32(x: number, n: number): number;
   maxF32(x: number, n: number): number;
   sumRowsF32(x: number, o: number, rows: number, cols: number, scale: number): void;

@@ -1,6 +1,6 @@
 /**
  * When a tensor kernel's launch is a case the wasm SIMD kernels cover (dense float32,
- * float16 and bfloat16; float64 elementwise ops and reductions), it runs there instead of
+ * float16 and bfloat16; float64 arithmetic, reductions and matmul), it runs there instead of
  * the JS loops: each function here says whether it took the launch. Integer dtypes, general
  * strides and unusual broadcasts stay on the JS kernels.
  */
@@ -34,6 +34,13 @@ const UNARY_CODE: Partial<Record<number, number>> = {
   [UnaryOp.sigmoid]: 7,
   [UnaryOp.reluGrad]: 8,
 };
+const UNARY_KERNEL_F64: Partial<Record<number, keyof SimdExports>> = {
+  [UnaryOp.neg]: 'negF64',
+  [UnaryOp.abs]: 'absF64',
+  [UnaryOp.relu]: 'reluF64',
+  [UnaryOp.sqrt]: 'sqrtF64',
+  [UnaryOp.reluGrad]: 'reluGradF64',
+};
 const UNARY_KERNEL: Partial<Record<number, keyof SimdExports>> = {
   [UnaryOp.neg]: 'negF32',
   [UnaryOp.abs]: 'absF32',
@@ -64,13 +71,14 @@ function product(shape: readonly number[], from: number, to: number): number {
 
 const dense = (t: TensorArg) => denseOver(t.shape, t.strides, 0, t.ndim);
 
-/** out = op(x) over dense float32, float16 or bfloat16 operands. */
+/** out = op(x) over dense float32, float16 or bfloat16 operands (float64: the exactly rounded ops). */
 export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
   const s = simdKernels();
   const kernel = UNARY_KERNEL[op];
   if (s === undefined || kernel === undefined || x.dtype !== out.dtype || out.numel === 0 || !dense(out) || !dense(x)) return false;
+  const f64 = out.dtype === F64 ? UNARY_KERNEL_F64[op] : undefined;
   if (isHalf(out.dtype)) s.exports.unaryHalf(UNARY_CODE[op]!, s.input(x), s.output(out), out.numel, bf16(out.dtype));
-  else if (out.dtype === F32) (s.exports[kernel] as (x: number, o: number, n: number) => void)(s.input(x), s.output(out), out.numel);
+  else if (out.dtype === F32 || f64 !== undefined) (s.exports[f64 ?? kernel] as (x: number, o: number, n: number) => void)(s.input(x), s.output(out), out.numel);
   else return false;
   s.finish();
   return true;

@@ -9,7 +9,7 @@ export interface WasmMemory {
   readonly buffer: ArrayBufferLike;
   grow(pages: number): number;
 }
-export type WasmExports = Record<string, unknown>;
+type WasmExports = Record<string, unknown>;
 interface WasmApi {
   Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Module: new (bytes: Uint8Array) => object;

@@ -201,6 +201,33 @@ export function tanhF32(x: usize, o: usize, n: usize): void { unaryLoop(TANH, x,
 export function sigmoidF32(x: usize, o: usize, n: usize): void { unaryLoop(SIGMOID, x, o, n); }
 export function reluGradF32(x: usize, o: usize, n: usize): void { unaryLoop(RELU_GRAD, x, o, n); }
 
+// float64: the ops whose result IEEE fixes exactly (float64 exp, log, tanh and sigmoid stay in
+// JavaScript's Math, which computes them in doubles already).
+
+// @ts-ignore: decorator
+@inline
+function unaryLanesF64(op: i32, x: v128): v128 {
+  if (op == NEG) return f64x2.neg(x);
+  if (op == ABS) return f64x2.abs(x);
+  if (op == RELU) return v128.bitselect(x, f64x2.splat(0), v128.or(f64x2.gt(x, f64x2.splat(0)), f64x2.ne(x, x)));
+  if (op == SQRT) return f64x2.sqrt(x);
+  return v128.and(f64x2.gt(x, f64x2.splat(0)), f64x2.splat(1));
+}
+
+// @ts-ignore: decorator
+@inline
+function unaryLoopF64(op: i32, x: usize, o: usize, n: usize): void {
+  let i: usize = 0;
+  for (; i + 2 <= n; i += 2) v128.store(o + (i << 3), unaryLanesF64(op, v128.load(x + (i << 3))));
+  if (i < n) v128.store64_lane(o + (i << 3), unaryLanesF64(op, v128.load64_splat(x + (i << 3))), 0);
+}
+
+export function negF64(x: usize, o: usize, n: usize): void { unaryLoopF64(NEG, x, o, n); }
+export function absF64(x: usize, o: usize, n: usize): void { unaryLoopF64(ABS, x, o, n); }
+export function reluF64(x: usize, o: usize, n: usize): void { unaryLoopF64(RELU, x, o, n); }
+export function sqrtF64(x: usize, o: usize, n: usize): void { unaryLoopF64(SQRT, x, o, n); }
+export function reluGradF64(x: usize, o: usize, n: usize): void { unaryLoopF64(RELU_GRAD, x, o, n); }
+
 // float16 and bfloat16 (bf16 true): lanes widened to float32, computed as the float32
 // kernels compute, rounded once back. The op is chosen per vector: the conversions dominate.
 
