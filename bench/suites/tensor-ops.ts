@@ -58,8 +58,11 @@ export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promi
     out.dispose();
   };
   const tfBoth = async (shapes: number[][], op: (...ts: tf.Tensor[]) => tf.Tensor) => {
-    const cpu = await Promise.all(shapes.map((s) => onTf('cpu', s)));
-    const wasm = await Promise.all(shapes.map((s) => onTf('wasm', s)));
+    // One at a time: concurrent setBackend calls race while the wasm backend initializes.
+    const cpu: tf.Tensor[] = [];
+    for (const s of shapes) cpu.push(await onTf('cpu', s));
+    const wasm: tf.Tensor[] = [];
+    for (const s of shapes) wasm.push(await onTf('wasm', s));
     return { 'tfjs-backend-cpu': tfjs('cpu', () => op(...cpu)), 'tfjs-backend-wasm': tfjs('wasm', () => op(...wasm)) };
   };
 
