@@ -69,25 +69,31 @@ function compiledModule(): object {
 /** A staging memory's layout: the first page untouched (address 0 is never handed out), the kernel workspace, then staged operands. */
 const STAGED_WORKSPACE = WASM_PAGE_BYTES;
 const STAGING_BASE = STAGED_WORKSPACE + KERNEL_WORKSPACE_BYTES;
+/** A staging memory larger than this after a task is replaced by a fresh one. */
+const STAGING_KEPT_BYTES = 256 * 1024 * 1024;
+
+function stagingMemory(): WasmMemory {
+  return new wasm.Memory({ initial: STAGING_BASE / WASM_PAGE_BYTES + 1, maximum: 65536, shared: true });
+}
 
 /**
  * The wasm kernels on one memory. `input`/`output` give an operand's address in it: its own
  * byte offset when the operand lives there, else a staged copy (written back by `finish`).
  */
 export class SimdKernels {
-  readonly exports: SimdExports;
+  exports: SimdExports;
   /** The kernel workspace's address (KERNEL_WORKSPACE_BYTES of scratch no operand overlaps). */
   readonly workspace: number;
-  readonly #memory: WasmMemory;
+  #memory: WasmMemory;
   readonly #staging: boolean;
   #bytes: Uint8Array;
   #top = STAGING_BASE;
   readonly #pending: { arg: TensorArg; address: number; bytes: number }[] = [];
 
   private constructor(memory: WasmMemory, staging: boolean) {
-    this.#memory = memory;
     this.workspace = staging ? STAGED_WORKSPACE : kernelWorkspaceOf(memory);
     this.#staging = staging;
+    this.#memory = memory;
     this.#bytes = new Uint8Array(memory.buffer);
     this.exports = new wasm.Instance(compiledModule(), { env: { memory } }).exports as unknown as SimdExports;
   }
@@ -99,7 +105,7 @@ export class SimdKernels {
 
   /** On a memory of its own, grown on demand: every operand is staged. */
   static staged(): SimdKernels {
-    return new SimdKernels(new wasm.Memory({ initial: STAGING_BASE / WASM_PAGE_BYTES + 1, maximum: 65536, shared: true }), true);
+    return new SimdKernels(stagingMemory(), true);
   }
 
   /** The address of an operand the kernel reads (its whole reach is staged: strides stay valid). */
@@ -125,6 +131,14 @@ export class SimdKernels {
     for (const { arg, address, bytes } of this.#pending) new Uint8Array(arg.memory, arg.byteOffset, bytes).set(this.#bytes.subarray(address, address + bytes));
     this.#pending.length = 0;
     this.#top = STAGING_BASE;
+    // A memory never shrinks: one grown past what ordinary tasks need is dropped for a fresh one.
+    if (this.#staging && this.#bytes.byteLength > STAGING_KEPT_BYTES) this.#instantiate(stagingMemory());
+  }
+
+  #instantiate(memory: WasmMemory): void {
+    this.#memory = memory;
+    this.#bytes = new Uint8Array(memory.buffer);
+    this.exports = new wasm.Instance(compiledModule(), { env: { memory } }).exports as unknown as SimdExports;
   }
 
   #reserve(bytes: number): number {
