@@ -27,8 +27,8 @@ interface Workload {
  * backend (the piscina pool), tfjs-core's cpu backend and tfjs-backend-wasm (both on the main
  * thread; tfjs-backend-wasm is XNNPACK with SIMD, single-threaded in Node). Ratios are against
  * tfjs-backend-wasm, the fastest peer. Two devices split the work: halves of the operands, of
- * matmul's and softmax's rows, and of the MLP's batch (data parallel, gradients averaged on
- * device 0 and the weights copied back).
+ * matmul's and softmax's rows, and of the MLP's batch (data parallel: gradients averaged on
+ * device 0, the weights copied back to device 1's replica).
  */
 export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promise<Row[]> {
   const { rt } = ctx;
@@ -221,7 +221,10 @@ async function mlpWorkload(on: (device: string, shape: number[]) => Tensor, onTf
     });
   const one = { p: params('openreg:0'), x: on('openreg:0', [batch, inputs]), y: targets('openreg:0', batch) };
   const half = batch / 2;
-  const two = [0, 1].map((d) => ({ p: params(`openreg:${d}`), x: on(`openreg:${d}`, [half, inputs]), y: targets(`openreg:${d}`, half) }));
+  // Two replicas of the same parameters, one per device, each with half the batch.
+  const replica0 = params('openreg:0');
+  const replica1 = replica0.map((w) => w.detach().to('openreg:1').requiresGrad_());
+  const two = [replica0, replica1].map((p, d) => ({ p, x: on(`openreg:${d}`, [half, inputs]), y: targets(`openreg:${d}`, half) }));
   const cpu = { p: params('cpu'), x: on('cpu', [batch, inputs]), y: targets('cpu', batch) };
   const step = (m: { p: Tensor[]; x: Tensor; y: Tensor }) => async () => {
     const l = loss(m.p, m.x, m.y);
@@ -230,6 +233,8 @@ async function mlpWorkload(on: (device: string, shape: number[]) => Tensor, onTf
     await l.data();
     l.dispose();
   };
+  // Data parallel: gradients averaged on device 0, which updates its replica; the weights are
+  // then copied to device 1's replica (measured faster here than each device pulling the other's gradient).
   const dataParallel = async () => {
     const losses = two.map((m) => loss(m.p, m.x, m.y));
     for (const l of losses) l.backward();
