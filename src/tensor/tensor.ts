@@ -70,6 +70,15 @@ const registry = new FinalizationRegistry<StorageLink>((link) => {
 });
 
 /**
+ * Registration is dear for the garbage collector (a weak cell per tensor), and most tensors
+ * are temporaries disposed at once. New tensors wait here, held, and are registered when the
+ * current job ends (or this many of them, or bytes, have gathered) if they are still alive:
+ * one disposed before then never costs a registration.
+ */
+const NURSERY_TENSORS = 1024;
+const NURSERY_BYTES = 64 * 1024 * 1024;
+
+/**
  * A strided view of a storage: dtype, shape, strides and storage offset (in elements), on
  * one device. Ops go through the dispatcher; on `openreg` they run as kernels on the
  * device's current stream, so a method returns before the values exist; reads wait.
@@ -102,8 +111,31 @@ export class Tensor implements Disposable {
     this.meta = storage.device.type === 'meta';
     this.#storage = storage;
     this.#link = { storage };
-    registry.register(this, this.#link);
+    Tensor.#adopt(this, storage.nbytes);
   }
+
+  static #nursery: Tensor[] = [];
+  static #nurseryBytes = 0;
+  static #flushQueued = false;
+
+  static #adopt(t: Tensor, bytes: number): void {
+    const nursery = Tensor.#nursery;
+    nursery.push(t);
+    Tensor.#nurseryBytes += bytes;
+    if (nursery.length >= NURSERY_TENSORS || Tensor.#nurseryBytes >= NURSERY_BYTES) Tensor.#flush();
+    else if (!Tensor.#flushQueued) {
+      Tensor.#flushQueued = true;
+      queueMicrotask(Tensor.#flush);
+    }
+  }
+
+  /** Registers the nursery's tensors that are still alive with the garbage-collection backstop. */
+  static #flush = (): void => {
+    Tensor.#flushQueued = false;
+    for (const t of Tensor.#nursery) if (t.#link.storage !== undefined) registry.register(t, t.#link);
+    Tensor.#nursery.length = 0;
+    Tensor.#nurseryBytes = 0;
+  };
 
   /** @internal A tensor over new memory (contiguous). */
   static over(storage: Storage, dtype: DType, shape: Shape): Tensor {
