@@ -75,6 +75,16 @@ const registry = new FinalizationRegistry<StorageLink>((link) => {
  * current job ends (or this many of them, or bytes, have gathered) if they are still alive:
  * one disposed before then never costs a registration.
  */
+/** The frozen contiguous strides of each frozen shape, made once (tensors of one shape share them). */
+const contiguousOf = new WeakMap<Shape, readonly number[]>();
+
+function stridesOfContiguous(shape: Shape): readonly number[] {
+  if (!Object.isFrozen(shape)) return contiguousStrides(shape);
+  let strides = contiguousOf.get(shape);
+  if (strides === undefined) contiguousOf.set(shape, (strides = Object.freeze(contiguousStrides(shape))));
+  return strides;
+}
+
 const NURSERY_TENSORS = 1024;
 const NURSERY_BYTES = 64 * 1024 * 1024;
 
@@ -104,8 +114,9 @@ export class Tensor implements Disposable {
   constructor(storage: Storage, dtype: DType, shape: Shape, strides: readonly number[], storageOffset: number) {
     if (typeof storage !== 'object' || storage === null || !Array.isArray(shape)) throw invalidValue('Tensor', 'tensors are made by the factories (tensor, zeros, empty, …), not by new Tensor()', storage);
     this.dtype = dtype;
-    this.shape = Object.freeze([...shape]);
-    this.strides = Object.freeze([...strides]);
+    // A frozen array is taken as it is (an op's result often has its input's shape): freezing a copy costs more than the rest of the constructor.
+    this.shape = Object.isFrozen(shape) ? shape : Object.freeze([...shape]);
+    this.strides = Object.isFrozen(strides) ? strides : Object.freeze([...strides]);
     this.storageOffset = storageOffset;
     this.device = storage.device;
     this.meta = storage.device.type === 'meta';
@@ -139,7 +150,7 @@ export class Tensor implements Disposable {
 
   /** @internal A tensor over new memory (contiguous). */
   static over(storage: Storage, dtype: DType, shape: Shape): Tensor {
-    return new Tensor(storage, dtype, shape, contiguousStrides(shape), 0);
+    return new Tensor(storage, dtype, shape, stridesOfContiguous(shape), 0);
   }
 
   /** @internal A view sharing this tensor's storage. */

@@ -38,11 +38,17 @@ interface BinaryArgs extends OpArgs {
 }
 
 interface BinaryPlan {
-  readonly shape: number[];
+  readonly shape: readonly number[];
   /** The result's dtype. */
   readonly dtype: DType;
   /** The dtype the operands meet in (a comparison computes in it, then answers bool). */
   readonly common: DType;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** The shape/dtype rule of a binary op of `kind`: broadcasting, PyTorch's promotion, and the combinations it refuses. */
@@ -60,7 +66,9 @@ function planBinary(kind: Kind, op: BinaryOp): (call: string, args: BinaryArgs) 
         throw invalidValue(call, 'integers to negative integer powers are not allowed', b);
       }
     }
-    return { shape: b instanceof Tensor ? broadcastShapes(call, a.shape, b.shape) : [...a.shape], dtype, common };
+    // The result takes self's (frozen) shape when nothing broadcasts: no new array per op.
+    const shape = !(b instanceof Tensor) || sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(call, a.shape, b.shape);
+    return { shape, dtype, common };
   };
 }
 
