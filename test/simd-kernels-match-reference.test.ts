@@ -245,6 +245,37 @@ describe('wasm SIMD kernels', () => {
     }
     expect(Array.from(await sameOnCpu64((d) => x.to(d).amax(1)))).toEqual(Array.from({ length: 9 }, (_, r) => Math.max(...xv!.subarray(r * 11, (r + 1) * 11))));
   });
+
+  it('max over the last dimension answers the first occurrence, the first NaN of a row with one, and keeps the sign of zero', async () => {
+    const rows = [
+      [1, 5, 3, 5, 2, 5, 0, 4, 5],
+      [-0, 0, -1, -0, -3, 0, -2, -1, -4],
+      [-Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity, -Infinity],
+      [1, 2, Number.NaN, 9, Number.NaN, 0, 1, 2, 3],
+      [0, 0, 0, 0, 0, 0, 0, 0, 7],
+    ];
+    manualSeed(10);
+    const random = Array.from((await randn(6, 9).data()) as Float32Array);
+    const all = [...rows.flat(), ...random];
+    const x = tensor(new Float32Array(all), { shape: [11, 9] });
+    const want = Array.from({ length: 11 }, (_, r) => {
+      const row = all.slice(r * 9, r * 9 + 9);
+      let best = -Infinity;
+      let at = 0;
+      row.forEach((v, i) => {
+        if (Number.isNaN(best)) return;
+        if (Number.isNaN(v) || v > best) [best, at] = [v, i];
+      });
+      return [Math.fround(best), at] as const;
+    });
+    for (const d of ['openreg', 'cpu']) {
+      const [values, indices] = x.to(d).max(1) as unknown as [Tensor, Tensor];
+      const v = Array.from((await values.data()) as Float32Array);
+      const ix = Array.from((await indices.data()) as BigInt64Array, Number);
+      expect(ix, d).toEqual(want.map((w) => w[1]));
+      expect(v.map((e) => (Object.is(e, -0) ? '-0' : String(e))), d).toEqual(want.map((w) => (Object.is(w[0], -0) ? '-0' : String(w[0]))));
+    }
+  });
 });
 
 async function sameOnCpu64(make: (device: string) => Tensor): Promise<Float64Array> {

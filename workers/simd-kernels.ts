@@ -41,6 +41,7 @@ export interface SimdExports {
   sumRowsF32(x: number, o: number, rows: number, cols: number, scale: number): void;
   maxRowsF32(x: number, o: number, rows: number, cols: number): void;
   sumColsF32(x: number, o: number, rows: number, cols: number, scale: number): void;
+  extremeRowsF32(x: number, o: number, idx: number, rows: number, cols: number, smallest: number): void;
   sumRowsF64(x: number, o: number, rows: number, cols: number, scale: number): void;
   maxRowsF64(x: number, o: number, rows: number, cols: number): void;
   sumColsF64(x: number, o: number, rows: number, cols: number, scale: number): void;

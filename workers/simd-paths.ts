@@ -172,7 +172,8 @@ function broadcastSplit(shape: readonly number[], b: TensorArg): [number, number
 }
 
 /** sum, mean or max (without indices) of the last `reduced` dimensions of a float32 input laid out densely. */
-export function reduceSimd(op: number, out: TensorArg, input: TensorArg, reduced: number): boolean {
+export function reduceSimd(op: number, out: TensorArg, indices: TensorArg | undefined, input: TensorArg, reduced: number): boolean {
+  if (indices !== undefined) return extremeSimd(op, out, indices, input, reduced);
   const s = simdKernels();
   if (s === undefined || input.dtype !== out.dtype || (out.dtype !== F32 && out.dtype !== F64) || (op !== ReduceOp.sum && op !== ReduceOp.mean && op !== ReduceOp.max)) return false;
   const kept = input.ndim - reduced;
@@ -192,6 +193,18 @@ export function reduceSimd(op: number, out: TensorArg, input: TensorArg, reduced
   } else {
     return false;
   }
+  s.finish();
+  return true;
+}
+
+/** max or min with the index of its first occurrence, over the last dimension of a dense float32 input (torch.max(dim)). */
+function extremeSimd(op: number, out: TensorArg, indices: TensorArg, input: TensorArg, reduced: number): boolean {
+  const s = simdKernels();
+  if (s === undefined || (op !== ReduceOp.max && op !== ReduceOp.min) || reduced !== 1 || input.dtype !== F32 || out.dtype !== F32 || indices.dtype !== DTypeCode.int64) return false;
+  const cols = input.shape[input.ndim - 1]!;
+  const rows = out.numel;
+  if (cols === 0 || rows === 0 || !dense(input) || !denseOver(input.shape.slice(0, -1), out.strides, 0, input.ndim - 1) || !denseOver(input.shape.slice(0, -1), indices.strides, 0, input.ndim - 1)) return false;
+  s.exports.extremeRowsF32(s.input(input), s.output(out), s.output(indices), rows, cols, op === ReduceOp.min ? 1 : 0);
   s.finish();
   return true;
 }

@@ -163,7 +163,7 @@ export const tensorArange = typedKernel(TensorKernel.arange, (_ctx, { out, start
 export const tensorReduce = typedKernel(TensorKernel.reduce, (_ctx, { op, out, indices, input, reduced }) => {
   const kept = input.ndim - reduced;
   const hasIndices = indices.dtype !== ABSENT_OPERAND;
-  if (!hasIndices && reduceSimd(op, out, input, reduced)) return;
+  if (reduceSimd(op, out, hasIndices ? indices : undefined, input, reduced)) return;
   const outerRows = new Rows(input.shape.slice(0, kept), [out.strides, hasIndices ? indices.strides : new Array<number>(kept).fill(0), input.strides.slice(0, kept)]);
   const innerRows = new Rows(input.shape.slice(kept), [input.strides.slice(kept)]);
   if (!outerRows.nonEmpty) return;

@@ -155,3 +155,55 @@ export function sumColsF64(x: usize, o: usize, rows: usize, cols: usize, scale: 
     store<f64>(o + (c << 3), s * scale);
   }
 }
+
+/**
+ * Per row of a dense float32 matrix, the max (or, with `smallest`, the min) and the index of
+ * its first occurrence, as torch.max(dim) answers: a row with a NaN answers its first NaN.
+ * Values go to o (float32), indices to idx (int64).
+ */
+export function extremeRowsF32(x: usize, o: usize, idx: usize, rows: usize, cols: usize, smallest: bool): void {
+  for (let r: usize = 0; r < rows; r++) {
+    const row = x + r * (cols << 2);
+    // Pass 1: the extreme, NaN-blind, and whether a NaN is there.
+    let m = f32x4.splat(smallest ? Infinity : -Infinity);
+    let nan = i32x4.splat(0);
+    let i: usize = 0;
+    for (; i + 4 <= cols; i += 4) {
+      const v = v128.load(row + (i << 2));
+      m = smallest ? f32x4.pmin(m, v) : f32x4.pmax(m, v);
+      nan = v128.or(nan, f32x4.ne(v, v));
+    }
+    let best = smallest
+      ? min(min(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), min(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)))
+      : max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    let hasNaN = v128.any_true(nan);
+    for (; i < cols; i++) {
+      const v = load<f32>(row + (i << 2));
+      if (v != v) hasNaN = true;
+      else best = smallest ? min(best, v) : max(best, v);
+    }
+    // Pass 2: the first element equal to it (or the first NaN), read back so that ±0 keep their sign.
+    let at: usize = 0;
+    if (hasNaN) {
+      while (load<f32>(row + (at << 2)) == load<f32>(row + (at << 2))) at++;
+    } else {
+      const target = f32x4.splat(best);
+      let j: usize = 0;
+      let found = false;
+      for (; j + 4 <= cols; j += 4) {
+        const hits = i32x4.bitmask(f32x4.eq(v128.load(row + (j << 2)), target));
+        if (hits != 0) {
+          at = j + <usize>ctz(hits);
+          found = true;
+          break;
+        }
+      }
+      if (!found) {
+        at = j;
+        while (at < cols - 1 && load<f32>(row + (at << 2)) != best) at++;
+      }
+    }
+    store<f32>(o + (r << 2), load<f32>(row + (at << 2)));
+    store<i64>(idx + (r << 3), <i64>at);
+  }
+}
