@@ -82,21 +82,21 @@ function stagingMemory(): WasmMemory {
  * byte offset when the operand lives there, else a staged copy (written back by `finish`).
  */
 export class SimdKernels {
-  exports: SimdExports;
+  exports!: SimdExports;
   /** The kernel workspace's address (KERNEL_WORKSPACE_BYTES of scratch no operand overlaps). */
   readonly workspace: number;
-  #memory: WasmMemory;
   readonly #staging: boolean;
-  #bytes: Uint8Array;
+  #memory!: WasmMemory;
+  /** The memory's buffer (read once: operands are compared with it on every launch) and a view of it. */
+  #buffer!: ArrayBufferLike;
+  #bytes!: Uint8Array;
   #top = STAGING_BASE;
   readonly #pending: { arg: TensorArg; address: number; bytes: number }[] = [];
 
   private constructor(memory: WasmMemory, staging: boolean) {
     this.workspace = staging ? STAGED_WORKSPACE : kernelWorkspaceOf(memory);
     this.#staging = staging;
-    this.#memory = memory;
-    this.#bytes = new Uint8Array(memory.buffer);
-    this.exports = new wasm.Instance(compiledModule(), { env: { memory } }).exports as unknown as SimdExports;
+    this.#instantiate(memory);
   }
 
   /** On a device's memory: its operands are always there. */
@@ -111,7 +111,7 @@ export class SimdKernels {
 
   /** The address of an operand the kernel reads (its whole reach is staged: strides stay valid). */
   input(arg: TensorArg): number {
-    if (arg.memory === this.#memory.buffer) return arg.byteOffset;
+    if (arg.memory === this.#buffer) return arg.byteOffset;
     const bytes = arg.reach * DTYPE_CODE_ITEMSIZE[arg.dtype]!;
     const address = this.#reserve(bytes);
     this.#bytes.set(new Uint8Array(arg.memory, arg.byteOffset, bytes), address);
@@ -120,7 +120,7 @@ export class SimdKernels {
 
   /** The address of a dense operand the kernel writes (its values are not read first). */
   output(arg: TensorArg): number {
-    if (arg.memory === this.#memory.buffer) return arg.byteOffset;
+    if (arg.memory === this.#buffer) return arg.byteOffset;
     const bytes = arg.numel * DTYPE_CODE_ITEMSIZE[arg.dtype]!;
     const address = this.#reserve(bytes);
     this.#pending.push({ arg, address, bytes });
@@ -138,8 +138,14 @@ export class SimdKernels {
 
   #instantiate(memory: WasmMemory): void {
     this.#memory = memory;
-    this.#bytes = new Uint8Array(memory.buffer);
+    this.#viewMemory();
     this.exports = new wasm.Instance(compiledModule(), { env: { memory } }).exports as unknown as SimdExports;
+  }
+
+  /** Reads the memory's buffer again: growing a memory gives it a new one. */
+  #viewMemory(): void {
+    this.#buffer = this.#memory.buffer;
+    this.#bytes = new Uint8Array(this.#buffer);
   }
 
   #reserve(bytes: number): number {
@@ -149,7 +155,7 @@ export class SimdKernels {
     this.#top = address + ((bytes + 15) & ~15);
     if (this.#top > this.#bytes.byteLength) {
       this.#memory.grow(Math.ceil((this.#top - this.#bytes.byteLength) / WASM_PAGE_BYTES));
-      this.#bytes = new Uint8Array(this.#memory.buffer);
+      this.#viewMemory();
     }
     return address;
   }

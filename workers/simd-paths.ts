@@ -4,7 +4,7 @@
  * the JS loops: each function here says whether it took the launch. Integer dtypes, general
  * strides and unusual broadcasts stay on the JS kernels.
  */
-import type { TensorArg } from '../src/protocol/kernel-abi.js';
+import { type TensorArg, isDenseOver } from '../src/protocol/kernel-abi.js';
 import { BinaryOp, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
 import { type SimdExports, simdKernels } from './simd-kernels.js';
 import { KERNEL_WORKSPACE_BYTES } from '../src/protocol/wasm-memory.js';
@@ -22,46 +22,25 @@ const BINARY_CODE: Partial<Record<number, number>> = {
   [BinaryOp.minimum]: 5,
   [BinaryOp.thresholdBackward]: 6,
 };
-// The unary op codes of workers/wasm/elementwise.ts, for the half-precision kernel.
-const UNARY_CODE: Partial<Record<number, number>> = {
-  [UnaryOp.neg]: 0,
-  [UnaryOp.abs]: 1,
-  [UnaryOp.relu]: 2,
-  [UnaryOp.sqrt]: 3,
-  [UnaryOp.exp]: 4,
-  [UnaryOp.log]: 5,
-  [UnaryOp.tanh]: 6,
-  [UnaryOp.sigmoid]: 7,
-  [UnaryOp.reluGrad]: 8,
-};
-const UNARY_KERNEL_F64: Partial<Record<number, keyof SimdExports>> = {
-  [UnaryOp.neg]: 'negF64',
-  [UnaryOp.abs]: 'absF64',
-  [UnaryOp.relu]: 'reluF64',
-  [UnaryOp.sqrt]: 'sqrtF64',
-  [UnaryOp.reluGrad]: 'reluGradF64',
-};
-const UNARY_KERNEL: Partial<Record<number, keyof SimdExports>> = {
-  [UnaryOp.neg]: 'negF32',
-  [UnaryOp.abs]: 'absF32',
-  [UnaryOp.relu]: 'reluF32',
-  [UnaryOp.sqrt]: 'sqrtF32',
-  [UnaryOp.exp]: 'expF32',
-  [UnaryOp.log]: 'logF32',
-  [UnaryOp.tanh]: 'tanhF32',
-  [UnaryOp.sigmoid]: 'sigmoidF32',
-  [UnaryOp.reluGrad]: 'reluGradF32',
+// Each unary op the wasm module has: its code in workers/wasm/elementwise.ts (the half-precision
+// kernel takes it), its float32 export and, for the exactly rounded ones, its float64 export.
+interface UnaryKernels {
+  code: number;
+  f32: keyof SimdExports;
+  f64?: keyof SimdExports;
+}
+const UNARY: Partial<Record<number, UnaryKernels>> = {
+  [UnaryOp.neg]: { code: 0, f32: 'negF32', f64: 'negF64' },
+  [UnaryOp.abs]: { code: 1, f32: 'absF32', f64: 'absF64' },
+  [UnaryOp.relu]: { code: 2, f32: 'reluF32', f64: 'reluF64' },
+  [UnaryOp.sqrt]: { code: 3, f32: 'sqrtF32', f64: 'sqrtF64' },
+  [UnaryOp.exp]: { code: 4, f32: 'expF32' },
+  [UnaryOp.log]: { code: 5, f32: 'logF32' },
+  [UnaryOp.tanh]: { code: 6, f32: 'tanhF32' },
+  [UnaryOp.sigmoid]: { code: 7, f32: 'sigmoidF32' },
+  [UnaryOp.reluGrad]: { code: 8, f32: 'reluGradF32', f64: 'reluGradF64' },
 };
 
-/** Row-major strides over `shape` from dimension `from` to `to` (size-1 dimensions may have any stride), starting at `inner`. */
-function denseOver(shape: readonly number[], strides: readonly number[], from: number, to: number, inner = 1): boolean {
-  let expected = inner;
-  for (let d = to - 1; d >= from; d--) {
-    if (shape[d] !== 1 && strides[d] !== expected) return false;
-    expected *= shape[d]!;
-  }
-  return true;
-}
 
 function product(shape: readonly number[], from: number, to: number): number {
   let n = 1;
@@ -69,16 +48,16 @@ function product(shape: readonly number[], from: number, to: number): number {
   return n;
 }
 
-const dense = (t: TensorArg) => denseOver(t.shape, t.strides, 0, t.ndim);
+const dense = (t: TensorArg) => isDenseOver(t.shape, t.strides, 0, t.ndim);
 
 /** out = op(x) over dense float32, float16 or bfloat16 operands (float64: the exactly rounded ops). */
 export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
   const s = simdKernels();
-  const kernel = UNARY_KERNEL[op];
-  if (s === undefined || kernel === undefined || x.dtype !== out.dtype || out.numel === 0 || !dense(out) || !dense(x)) return false;
-  const f64 = out.dtype === F64 ? UNARY_KERNEL_F64[op] : undefined;
-  if (isHalf(out.dtype)) s.exports.unaryHalf(UNARY_CODE[op]!, s.input(x), s.output(out), out.numel, bf16(out.dtype));
-  else if (out.dtype === F32 || f64 !== undefined) (s.exports[f64 ?? kernel] as (x: number, o: number, n: number) => void)(s.input(x), s.output(out), out.numel);
+  const kernels = UNARY[op];
+  if (s === undefined || kernels === undefined || x.dtype !== out.dtype || out.numel === 0 || !dense(out) || !dense(x)) return false;
+  const flat = out.dtype === F32 ? kernels.f32 : out.dtype === F64 ? kernels.f64 : undefined;
+  if (isHalf(out.dtype)) s.exports.unaryHalf(kernels.code, s.input(x), s.output(out), out.numel, bf16(out.dtype));
+  else if (flat !== undefined) (s.exports[flat] as (x: number, o: number, n: number) => void)(s.input(x), s.output(out), out.numel);
   else return false;
   s.finish();
   return true;
@@ -91,7 +70,7 @@ export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorAr
   if (s === undefined || code === undefined || a.dtype !== out.dtype || out.numel === 0) return false;
   const scale = op === BinaryOp.add || op === BinaryOp.sub ? alpha : 1;
   const n = out.numel;
-  if (!dense(out) || a.numel !== n || !denseOver(out.shape, a.strides, 0, out.ndim)) return false;
+  if (!dense(out) || a.numel !== n || !isDenseOver(out.shape, a.strides, 0, out.ndim)) return false;
   if (isHalf(out.dtype)) return binaryHalfSimd(code, out, a, b, scale);
   const k = out.dtype === F32 ? BINARY_F32 : out.dtype === F64 ? BINARY_F64 : undefined;
   if (k === undefined) return false;
@@ -100,7 +79,7 @@ export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorAr
     x[k.scalar](code, s.input(a), k.round(scale * b.value), s.output(out), n);
   } else if (b.dtype !== out.dtype) {
     return false;
-  } else if (b.numel === n && b.ndim === out.ndim && denseOver(out.shape, b.strides, 0, out.ndim)) {
+  } else if (b.numel === n && b.ndim === out.ndim && isDenseOver(out.shape, b.strides, 0, out.ndim)) {
     if (scale === 1) x[k.dense](code, s.input(a), s.input(b), s.output(out), n);
     else x[k.axpy](s.input(a), s.input(b), op === BinaryOp.sub ? -scale : scale, s.output(out), n);
   } else {
@@ -138,7 +117,7 @@ function binaryHalfSimd(op: number, out: TensorArg, a: TensorArg, b: TensorArg, 
     s.exports.binaryScalarHalf(op, s.input(a), Math.fround(alpha * b.value), s.output(out), n, half);
   } else if (b.dtype !== out.dtype) {
     return false;
-  } else if (b.numel === n && b.ndim === out.ndim && denseOver(out.shape, b.strides, 0, out.ndim)) {
+  } else if (b.numel === n && b.ndim === out.ndim && isDenseOver(out.shape, b.strides, 0, out.ndim)) {
     s.exports.binaryHalf(op, s.input(a), s.input(b), alpha, s.output(out), n, half);
   } else {
     if (alpha !== 1) return false;
@@ -165,8 +144,8 @@ function broadcastSplit(shape: readonly number[], b: TensorArg): [number, number
   for (let q = 1; q < ndim; q++) {
     const outerZero = strides.slice(0, q).every((v, d) => v === 0 || shape[d] === 1);
     const innerZero = strides.slice(q).every((v, d) => v === 0 || shape[q + d] === 1);
-    if (outerZero && product(shape, q, ndim) === b.numel && denseOver(shape, strides, q, ndim)) return [product(shape, 0, q), product(shape, q, ndim), true];
-    if (innerZero && product(shape, 0, q) === b.numel && denseOver(shape, strides, 0, q)) return [product(shape, 0, q), product(shape, q, ndim), false];
+    if (outerZero && product(shape, q, ndim) === b.numel && isDenseOver(shape, strides, q, ndim)) return [product(shape, 0, q), product(shape, q, ndim), true];
+    if (innerZero && product(shape, 0, q) === b.numel && isDenseOver(shape, strides, 0, q)) return [product(shape, 0, q), product(shape, q, ndim), false];
   }
   return undefined;
 }
@@ -179,15 +158,15 @@ export function reduceSimd(op: number, out: TensorArg, indices: TensorArg | unde
   const kept = input.ndim - reduced;
   const keptCount = product(input.shape, 0, kept);
   const count = product(input.shape, kept, input.ndim);
-  if (keptCount === 0 || count === 0 || out.numel !== keptCount || !denseOver(input.shape.slice(0, kept), out.strides.slice(out.ndim - kept), 0, kept)) return false;
+  if (keptCount === 0 || count === 0 || out.numel !== keptCount || !isDenseOver(input.shape.slice(0, kept), out.strides.slice(out.ndim - kept), 0, kept)) return false;
   const scale = op === ReduceOp.mean ? 1 / count : 1;
   const f64 = out.dtype === F64;
   const x = s.exports;
-  if (denseOver(input.shape, input.strides, 0, input.ndim)) {
+  if (isDenseOver(input.shape, input.strides, 0, input.ndim)) {
     // Kept dimensions outside, reduced ones inside: one dense row per output.
     if (op === ReduceOp.max) x[f64 ? 'maxRowsF64' : 'maxRowsF32'](s.input(input), s.output(out), keptCount, count);
     else x[f64 ? 'sumRowsF64' : 'sumRowsF32'](s.input(input), s.output(out), keptCount, count, scale);
-  } else if (op !== ReduceOp.max && denseOver(input.shape, input.strides, 0, kept) && denseOver(input.shape, input.strides, kept, input.ndim, keptCount)) {
+  } else if (op !== ReduceOp.max && isDenseOver(input.shape, input.strides, 0, kept) && isDenseOver(input.shape, input.strides, kept, input.ndim, keptCount)) {
     // Reduced dimensions outside in memory (a sum over the batch): columns summed.
     x[f64 ? 'sumColsF64' : 'sumColsF32'](s.input(input), s.output(out), count, keptCount, scale);
   } else {
@@ -203,7 +182,7 @@ function extremeSimd(op: number, out: TensorArg, indices: TensorArg, input: Tens
   if (s === undefined || (op !== ReduceOp.max && op !== ReduceOp.min) || reduced !== 1 || input.dtype !== F32 || out.dtype !== F32 || indices.dtype !== DTypeCode.int64) return false;
   const cols = input.shape[input.ndim - 1]!;
   const rows = out.numel;
-  if (cols === 0 || rows === 0 || !dense(input) || !denseOver(input.shape.slice(0, -1), out.strides, 0, input.ndim - 1) || !denseOver(input.shape.slice(0, -1), indices.strides, 0, input.ndim - 1)) return false;
+  if (cols === 0 || rows === 0 || !dense(input) || !isDenseOver(input.shape.slice(0, -1), out.strides, 0, input.ndim - 1) || !isDenseOver(input.shape.slice(0, -1), indices.strides, 0, input.ndim - 1)) return false;
   s.exports.extremeRowsF32(s.input(input), s.output(out), s.output(indices), rows, cols, op === ReduceOp.min ? 1 : 0);
   s.finish();
   return true;

@@ -324,6 +324,20 @@ export function contiguousStrides(shape: readonly number[]): number[] {
   return strides;
 }
 
+/**
+ * True if `strides` lay dimensions `from`…`to` of `shape` out row-major with no gaps, the
+ * innermost of them stepping `inner` (size-1 dimensions may have any stride).
+ */
+export function isDenseOver(shape: readonly number[], strides: readonly number[], from = 0, to = shape.length, inner = 1): boolean {
+  let expected = inner;
+  for (let d = to - 1; d >= from; d--) {
+    if (shape[d] === 1) continue;
+    if (strides[d] !== expected) return false;
+    expected *= shape[d]!;
+  }
+  return true;
+}
+
 /** Elements from the first to one past the last a view reaches. */
 export function reachOf(shape: readonly number[], strides: readonly number[]): number {
   let last = 0;

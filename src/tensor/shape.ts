@@ -1,6 +1,6 @@
 import { invalidValue } from '../errors/errors.js';
 import { MAX_TENSOR_DIMS } from '../protocol/tensor-abi.js';
-import { contiguousStrides } from '../protocol/kernel-abi.js';
+import { contiguousStrides, isDenseOver } from '../protocol/kernel-abi.js';
 
 /** Most elements a tensor may have: any dtype's byte count stays an exact JS integer. */
 export const MAX_NUMEL = 2 ** 50;
@@ -26,13 +26,7 @@ export { contiguousStrides };
 
 /** True if `strides` lay `shape` out row-major with no gaps (size-1 dimensions may have any stride). */
 export function isContiguous(shape: Shape, strides: readonly number[]): boolean {
-  let expected = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] === 1) continue;
-    if (strides[i] !== expected) return false;
-    expected *= shape[i]!;
-  }
-  return true;
+  return isDenseOver(shape, strides);
 }
 
 /** A shape argument checked for `call`: non-negative integers; one -1 is inferred from `total`, if given. */
