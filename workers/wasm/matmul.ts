@@ -78,46 +78,56 @@ function matmulPacked<T>(a: usize, b: usize, c: usize, n: usize, k: usize, m: us
         const c3 = c2 + m * E;
         for (let s: usize = 0; s < slivers; s++) {
           const jo = (jc + s * W) * E;
-          let x00 = first ? v128.splat<T>(0) : v128.load(c0 + jo);
-          let x01 = first ? v128.splat<T>(0) : v128.load(c0 + jo + 16);
-          let x10 = first ? v128.splat<T>(0) : v128.load(c1 + jo);
-          let x11 = first ? v128.splat<T>(0) : v128.load(c1 + jo + 16);
-          let x20 = first ? v128.splat<T>(0) : v128.load(c2 + jo);
-          let x21 = first ? v128.splat<T>(0) : v128.load(c2 + jo + 16);
-          let x30 = first ? v128.splat<T>(0) : v128.load(c3 + jo);
-          let x31 = first ? v128.splat<T>(0) : v128.load(c3 + jo + 16);
-          let bp = work + s * (kc << 5);
-          let ap: usize = 0;
-          for (let p: usize = 0; p < kc; p++, bp += 32, ap += aCol * E) {
-            const b0 = v128.load(bp);
-            const b1 = v128.load(bp + 16);
-            const v0 = splatAt<T>(a0 + ap);
-            x00 = madd<T>(x00, v0, b0);
-            x01 = madd<T>(x01, v0, b1);
-            const v1 = splatAt<T>(a1 + ap);
-            x10 = madd<T>(x10, v1, b0);
-            x11 = madd<T>(x11, v1, b1);
-            const v2 = splatAt<T>(a2 + ap);
-            x20 = madd<T>(x20, v2, b0);
-            x21 = madd<T>(x21, v2, b1);
-            const v3 = splatAt<T>(a3 + ap);
-            x30 = madd<T>(x30, v3, b0);
-            x31 = madd<T>(x31, v3, b1);
-          }
-          v128.store(c0 + jo, x00);
-          v128.store(c0 + jo + 16, x01);
-          v128.store(c1 + jo, x10);
-          v128.store(c1 + jo + 16, x11);
-          v128.store(c2 + jo, x20);
-          v128.store(c2 + jo + 16, x21);
-          v128.store(c3 + jo, x30);
-          v128.store(c3 + jo + 16, x31);
+          tile4<T>(a0, a1, a2, a3, aCol * E, work + s * (kc << 5), kc, c0 + jo, c1 + jo, c2 + jo, c3 + jo, first);
         }
         for (let r: usize = 0; r < 4; r++) rowTail<T>(a + (i + r) * aRow * E, b, c + (i + r) * m * E, jPacked, jEnd, pc, pEnd, aCol, bRow, first);
       }
       for (; i < n; i++) rowTail<T>(a + i * aRow * E, b, c + i * m * E, jc, jEnd, pc, pEnd, aCol, bRow, first);
     }
   }
+}
+
+/**
+ * The register tile: rows c0…c3 of C, 2·lanes columns each (32 bytes), plus (or, when `first`,
+ * set to) Σ_p A(r, p)·B(p, ·) over kc rows of a packed sliver of B at bp (32 bytes a row);
+ * A(r, p) is at a_r + p·aStep.
+ */
+// @ts-ignore: decorator
+@inline
+function tile4<T>(a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize, bp: usize, kc: usize, c0: usize, c1: usize, c2: usize, c3: usize, first: bool): void {
+  let x00 = first ? v128.splat<T>(0) : v128.load(c0);
+  let x01 = first ? v128.splat<T>(0) : v128.load(c0 + 16);
+  let x10 = first ? v128.splat<T>(0) : v128.load(c1);
+  let x11 = first ? v128.splat<T>(0) : v128.load(c1 + 16);
+  let x20 = first ? v128.splat<T>(0) : v128.load(c2);
+  let x21 = first ? v128.splat<T>(0) : v128.load(c2 + 16);
+  let x30 = first ? v128.splat<T>(0) : v128.load(c3);
+  let x31 = first ? v128.splat<T>(0) : v128.load(c3 + 16);
+  let ap: usize = 0;
+  for (let p: usize = 0; p < kc; p++, bp += 32, ap += aStep) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp + 16);
+    const v0 = splatAt<T>(a0 + ap);
+    x00 = madd<T>(x00, v0, b0);
+    x01 = madd<T>(x01, v0, b1);
+    const v1 = splatAt<T>(a1 + ap);
+    x10 = madd<T>(x10, v1, b0);
+    x11 = madd<T>(x11, v1, b1);
+    const v2 = splatAt<T>(a2 + ap);
+    x20 = madd<T>(x20, v2, b0);
+    x21 = madd<T>(x21, v2, b1);
+    const v3 = splatAt<T>(a3 + ap);
+    x30 = madd<T>(x30, v3, b0);
+    x31 = madd<T>(x31, v3, b1);
+  }
+  v128.store(c0, x00);
+  v128.store(c0 + 16, x01);
+  v128.store(c1, x10);
+  v128.store(c1 + 16, x11);
+  v128.store(c2, x20);
+  v128.store(c2 + 16, x21);
+  v128.store(c3, x30);
+  v128.store(c3 + 16, x31);
 }
 
 /** One output row's columns [j0, j1) over p in [p0, p1), a vector of columns at a time, then one. */
@@ -229,9 +239,9 @@ function halfToF32(bits: u32, bf16: bool): f32 {
   return bf16 ? bfloat16ToF32(bits) : float16ToF32(bits);
 }
 
-/** Bytes of workspace matmulHalf needs for depth k: a k×NC panel of B and a 4×k strip of A, as float32. */
+/** Bytes of workspace matmulHalf needs for depth k: a k×NC panel of B, a 4×k strip of A and a 4×8 tile of C, as float32. */
 export function matmulHalfWorkspace(k: usize): usize {
-  return (NC >> 3) * (k << 5) + (k << 4);
+  return (NC >> 3) * (k << 5) + (k << 4) + 128;
 }
 
 /**
@@ -254,6 +264,8 @@ export function matmulHalf(a: usize, b: usize, c: usize, n: usize, k: usize, m: 
       }
     }
     const strip = work + slivers * (k << 5);
+    // The four float32 rows of a C tile, rounded into C once complete.
+    const tile = strip + (k << 4);
     for (let i: usize = 0; i < n; i += 4) {
       const rows = min(<usize>4, n - i);
       for (let r: usize = 0; r < 4; r++) {
@@ -261,30 +273,9 @@ export function matmulHalf(a: usize, b: usize, c: usize, n: usize, k: usize, m: 
         for (let p: usize = 0; p < k; p++) store<f32>(strip + ((r * k + p) << 2), halfToF32(load<u16>(a + ((row * aRow + p * aCol) << 1)), bf16));
       }
       for (let s: usize = 0; s < slivers; s++) {
-        let x00 = f32x4.splat(0), x01 = f32x4.splat(0), x10 = f32x4.splat(0), x11 = f32x4.splat(0);
-        let x20 = f32x4.splat(0), x21 = f32x4.splat(0), x30 = f32x4.splat(0), x31 = f32x4.splat(0);
-        let bp = work + s * (k << 5);
-        for (let p: usize = 0; p < k; p++, bp += 32) {
-          const b0 = v128.load(bp);
-          const b1 = v128.load(bp + 16);
-          const v0 = v128.load32_splat(strip + (p << 2));
-          x00 = f32x4.add(x00, f32x4.mul(v0, b0));
-          x01 = f32x4.add(x01, f32x4.mul(v0, b1));
-          const v1 = v128.load32_splat(strip + ((k + p) << 2));
-          x10 = f32x4.add(x10, f32x4.mul(v1, b0));
-          x11 = f32x4.add(x11, f32x4.mul(v1, b1));
-          const v2 = v128.load32_splat(strip + ((2 * k + p) << 2));
-          x20 = f32x4.add(x20, f32x4.mul(v2, b0));
-          x21 = f32x4.add(x21, f32x4.mul(v2, b1));
-          const v3 = v128.load32_splat(strip + ((3 * k + p) << 2));
-          x30 = f32x4.add(x30, f32x4.mul(v3, b0));
-          x31 = f32x4.add(x31, f32x4.mul(v3, b1));
-        }
+        tile4<f32>(strip, strip + (k << 2), strip + (k << 3), strip + 12 * k, 4, work + s * (k << 5), k, tile, tile + 32, tile + 64, tile + 96, true);
         const j0 = jc + (s << 3);
-        storeHalfTile(c + ((i * m + j0) << 1), x00, x01, j0, m, bf16);
-        if (rows > 1) storeHalfTile(c + (((i + 1) * m + j0) << 1), x10, x11, j0, m, bf16);
-        if (rows > 2) storeHalfTile(c + (((i + 2) * m + j0) << 1), x20, x21, j0, m, bf16);
-        if (rows > 3) storeHalfTile(c + (((i + 3) * m + j0) << 1), x30, x31, j0, m, bf16);
+        for (let r: usize = 0; r < rows; r++) storeHalfTile(c + (((i + r) * m + j0) << 1), v128.load(tile + (r << 5)), v128.load(tile + (r << 5) + 16), j0, m, bf16);
       }
     }
   }

@@ -34,23 +34,38 @@ export function sumF32(x: usize, n: usize): f64 {
   return total;
 }
 
-/** max x[i] for i < n (-inf for none); NaN wins, as in PyTorch (tracked apart: pmax is one instruction, NaN-propagating max is not). */
+/** max x[i] for i < n (-inf for none); NaN wins, as in PyTorch. */
 export function maxF32(x: usize, n: usize): f32 {
-  let m0 = f32x4.splat(-Infinity);
-  let m1 = f32x4.splat(-Infinity);
+  return extremeF32(x, n, false);
+}
+
+/**
+ * The max (or, with `smallest`, the min) of x[i] for i < n (∓inf for none); NaN wins. NaN is
+ * tracked apart: pmax and pmin are one instruction each, NaN-propagating max and min are not.
+ */
+// @ts-ignore: decorator
+@inline
+export function extremeF32(x: usize, n: usize, smallest: bool): f32 {
+  let m0 = f32x4.splat(smallest ? Infinity : -Infinity);
+  let m1 = m0;
   let nan = i32x4.splat(0);
   let i: usize = 0;
   for (; i + 8 <= n; i += 8) {
     const v = v128.load(x + (i << 2));
     const w = v128.load(x + (i << 2) + 16);
-    m0 = f32x4.pmax(m0, v);
-    m1 = f32x4.pmax(m1, w);
+    m0 = smallest ? f32x4.pmin(m0, v) : f32x4.pmax(m0, v);
+    m1 = smallest ? f32x4.pmin(m1, w) : f32x4.pmax(m1, w);
     nan = v128.or(nan, v128.or(f32x4.ne(v, v), f32x4.ne(w, w)));
   }
   if (v128.any_true(nan)) return NaN;
-  const m = f32x4.pmax(m0, m1);
-  let best = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
-  for (; i < n; i++) best = max(best, load<f32>(x + (i << 2)));
+  const m = smallest ? f32x4.pmin(m0, m1) : f32x4.pmax(m0, m1);
+  const l0 = f32x4.extract_lane(m, 0);
+  const l1 = f32x4.extract_lane(m, 1);
+  const l2 = f32x4.extract_lane(m, 2);
+  const l3 = f32x4.extract_lane(m, 3);
+  let best = smallest ? min(min(l0, l1), min(l2, l3)) : max(max(l0, l1), max(l2, l3));
+  // f32.min and f32.max propagate NaN: a NaN in the tail wins too.
+  for (; i < n; i++) best = smallest ? min(best, load<f32>(x + (i << 2))) : max(best, load<f32>(x + (i << 2)));
   return best;
 }
 
@@ -164,25 +179,9 @@ export function sumColsF64(x: usize, o: usize, rows: usize, cols: usize, scale: 
 export function extremeRowsF32(x: usize, o: usize, idx: usize, rows: usize, cols: usize, smallest: bool): void {
   for (let r: usize = 0; r < rows; r++) {
     const row = x + r * (cols << 2);
-    // Pass 1: the extreme, NaN-blind, and whether a NaN is there.
-    let m = f32x4.splat(smallest ? Infinity : -Infinity);
-    let nan = i32x4.splat(0);
-    let i: usize = 0;
-    for (; i + 4 <= cols; i += 4) {
-      const v = v128.load(row + (i << 2));
-      m = smallest ? f32x4.pmin(m, v) : f32x4.pmax(m, v);
-      nan = v128.or(nan, f32x4.ne(v, v));
-    }
-    let best = smallest
-      ? min(min(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), min(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)))
-      : max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
-    let hasNaN = v128.any_true(nan);
-    for (; i < cols; i++) {
-      const v = load<f32>(row + (i << 2));
-      if (v != v) hasNaN = true;
-      else best = smallest ? min(best, v) : max(best, v);
-    }
-    // Pass 2: the first element equal to it (or the first NaN), read back so that ±0 keep their sign.
+    const best = extremeF32(row, cols, smallest);
+    const hasNaN = best != best;
+    // The first element equal to it (or the first NaN), read back so that ±0 keep their sign.
     let at: usize = 0;
     if (hasNaN) {
       while (load<f32>(row + (at << 2)) == load<f32>(row + (at << 2))) at++;

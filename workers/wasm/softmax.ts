@@ -1,20 +1,6 @@
 // Softmax and log-softmax over the rows of a dense float32 matrix, and softmax's backward.
 import { expNonPositiveF32x4, logF32x4 } from './vector-math';
-
-/** max of a dense row, NaN-blind (pmax is one instruction): a NaN still reaches every output through exp. */
-function rowMax(x: usize, n: usize): f32 {
-  let m0 = f32x4.splat(-Infinity);
-  let m1 = f32x4.splat(-Infinity);
-  let i: usize = 0;
-  for (; i + 8 <= n; i += 8) {
-    m0 = f32x4.pmax(v128.load(x + (i << 2)), m0);
-    m1 = f32x4.pmax(v128.load(x + (i << 2) + 16), m1);
-  }
-  const m = f32x4.pmax(m0, m1);
-  let best = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
-  for (; i < n; i++) best = max(best, load<f32>(x + (i << 2)));
-  return best;
-}
+import { maxF32 } from './reductions';
 
 /**
  * Σ e^(x[i] - top) over a dense row, in doubles; the terms are stored at o unless o is 0.
@@ -48,7 +34,8 @@ export function softmaxRowsF32(x: usize, o: usize, rows: usize, cols: usize, log
   for (let r: usize = 0; r < rows; r++) {
     const xr = x + r * (cols << 2);
     const or = o + r * (cols << 2);
-    const top = rowMax(xr, cols);
+    // A NaN in the row makes every output NaN, through the shift or through exp.
+    const top = maxF32(xr, cols);
     const shift = f32x4.splat(top);
     let i: usize = 0;
     if (log) {
