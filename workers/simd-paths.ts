@@ -67,69 +67,72 @@ export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
 export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorArg, alpha: number): boolean {
   const s = simdKernels();
   const code = BINARY_CODE[op];
-  if (s === undefined || code === undefined || a.dtype !== out.dtype || out.numel === 0) return false;
+  const k = BINARY[out.dtype];
+  if (s === undefined || code === undefined || k === undefined || a.dtype !== out.dtype || out.numel === 0) return false;
   const scale = op === BinaryOp.add || op === BinaryOp.sub ? alpha : 1;
   const n = out.numel;
   if (!dense(out) || a.numel !== n || !isDenseOver(out.shape, a.strides, 0, out.ndim)) return false;
-  if (isHalf(out.dtype)) return binaryHalfSimd(code, out, a, b, scale);
-  const k = out.dtype === F32 ? BINARY_F32 : out.dtype === F64 ? BINARY_F64 : undefined;
-  if (k === undefined) return false;
   const x = s.exports;
   if (b.dtype === SCALAR_OPERAND) {
-    x[k.scalar](code, s.input(a), k.round(scale * b.value), s.output(out), n);
+    k.scalar(x, code, s.input(a), k.round(scale * b.value), s.output(out), n);
   } else if (b.dtype !== out.dtype) {
     return false;
   } else if (b.numel === n && b.ndim === out.ndim && isDenseOver(out.shape, b.strides, 0, out.ndim)) {
-    if (scale === 1) x[k.dense](code, s.input(a), s.input(b), s.output(out), n);
-    else x[k.axpy](s.input(a), s.input(b), op === BinaryOp.sub ? -scale : scale, s.output(out), n);
+    k.dense(x, code, s.input(a), s.input(b), scale, s.output(out), n);
   } else {
     if (scale !== 1) return false;
     const split = broadcastSplit(out.shape, b);
     if (split === undefined) return false;
     const [rows, cols, alongRows] = split;
-    x[alongRows ? k.rows : k.cols](code, s.input(a), s.input(b), s.output(out), rows, cols);
+    (alongRows ? k.rows : k.cols)(x, code, s.input(a), s.input(b), s.output(out), rows, cols);
   }
   s.finish();
   return true;
 }
 
-/** The binary kernels of one float dtype, and how a scalar operand is rounded for them. */
+/** The binary kernels of one dtype (wasm op codes; pointers into the kernels' memory), and how a scalar operand is rounded for them. */
 interface BinaryKernels {
-  dense: 'binaryF32' | 'binaryF64';
-  scalar: 'binaryScalarF32' | 'binaryScalarF64';
-  rows: 'binaryRowsF32' | 'binaryRowsF64';
-  cols: 'binaryColsF32' | 'binaryColsF64';
-  axpy: 'axpyF32' | 'axpyF64';
-  round: (v: number) => number;
+  /** o = a op alpha·b (alpha is 1 but for add and sub). */
+  dense(x: SimdExports, op: number, a: number, b: number, alpha: number, o: number, n: number): void;
+  scalar(x: SimdExports, op: number, a: number, s: number, o: number, n: number): void;
+  rows(x: SimdExports, op: number, a: number, b: number, o: number, rows: number, cols: number): void;
+  cols(x: SimdExports, op: number, a: number, b: number, o: number, rows: number, cols: number): void;
+  round(v: number): number;
 }
-const BINARY_F32: BinaryKernels = { dense: 'binaryF32', scalar: 'binaryScalarF32', rows: 'binaryRowsF32', cols: 'binaryColsF32', axpy: 'axpyF32', round: Math.fround };
-const BINARY_F64: BinaryKernels = { dense: 'binaryF64', scalar: 'binaryScalarF64', rows: 'binaryRowsF64', cols: 'binaryColsF64', axpy: 'axpyF64', round: (v) => v };
+
+// float32 and float64 scale b by alpha in axpy (a + alpha·b; sub passes −alpha); the halves in their one kernel.
+const SUB_CODE = BINARY_CODE[BinaryOp.sub];
+const BINARY_F32: BinaryKernels = {
+  dense: (x, op, a, b, alpha, o, n) => (alpha === 1 ? x.binaryF32(op, a, b, o, n) : x.axpyF32(a, b, op === SUB_CODE ? -alpha : alpha, o, n)),
+  scalar: (x, op, a, v, o, n) => x.binaryScalarF32(op, a, v, o, n),
+  rows: (x, op, a, b, o, r, c) => x.binaryRowsF32(op, a, b, o, r, c),
+  cols: (x, op, a, b, o, r, c) => x.binaryColsF32(op, a, b, o, r, c),
+  round: Math.fround,
+};
+const BINARY_F64: BinaryKernels = {
+  dense: (x, op, a, b, alpha, o, n) => (alpha === 1 ? x.binaryF64(op, a, b, o, n) : x.axpyF64(a, b, op === SUB_CODE ? -alpha : alpha, o, n)),
+  scalar: (x, op, a, v, o, n) => x.binaryScalarF64(op, a, v, o, n),
+  rows: (x, op, a, b, o, r, c) => x.binaryRowsF64(op, a, b, o, r, c),
+  cols: (x, op, a, b, o, r, c) => x.binaryColsF64(op, a, b, o, r, c),
+  round: (v) => v,
+};
+/** float16 (bf16 0) or bfloat16 (1): computed in float32, so scalars round to float32. */
+const binaryHalf = (bf16: number): BinaryKernels => ({
+  dense: (x, op, a, b, alpha, o, n) => x.binaryHalf(op, a, b, alpha, o, n, bf16),
+  scalar: (x, op, a, v, o, n) => x.binaryScalarHalf(op, a, v, o, n, bf16),
+  rows: (x, op, a, b, o, r, c) => x.binaryRowsHalf(op, a, b, o, r, c, bf16),
+  cols: (x, op, a, b, o, r, c) => x.binaryColsHalf(op, a, b, o, r, c, bf16),
+  round: Math.fround,
+});
+const BINARY: Partial<Record<number, BinaryKernels>> = {
+  [DTypeCode.float32]: BINARY_F32,
+  [DTypeCode.float64]: BINARY_F64,
+  [DTypeCode.float16]: binaryHalf(0),
+  [DTypeCode.bfloat16]: binaryHalf(1),
+};
 
 const isHalf = (dtype: number) => dtype === DTypeCode.float16 || dtype === DTypeCode.bfloat16;
 const bf16 = (dtype: number) => (dtype === DTypeCode.bfloat16 ? 1 : 0);
-
-/** binarySimd for float16 and bfloat16 operands (a dense as out; b dense, a scalar, or broadcast along rows or columns): a op alpha·b. */
-function binaryHalfSimd(op: number, out: TensorArg, a: TensorArg, b: TensorArg, alpha: number): boolean {
-  const s = simdKernels()!;
-  const n = out.numel;
-  const half = bf16(out.dtype);
-  if (b.dtype === SCALAR_OPERAND) {
-    s.exports.binaryScalarHalf(op, s.input(a), Math.fround(alpha * b.value), s.output(out), n, half);
-  } else if (b.dtype !== out.dtype) {
-    return false;
-  } else if (b.numel === n && b.ndim === out.ndim && isDenseOver(out.shape, b.strides, 0, out.ndim)) {
-    s.exports.binaryHalf(op, s.input(a), s.input(b), alpha, s.output(out), n, half);
-  } else {
-    if (alpha !== 1) return false;
-    const split = broadcastSplit(out.shape, b);
-    if (split === undefined) return false;
-    const [rows, cols, alongRows] = split;
-    if (alongRows) s.exports.binaryRowsHalf(op, s.input(a), s.input(b), s.output(out), rows, cols, half);
-    else s.exports.binaryColsHalf(op, s.input(a), s.input(b), s.output(out), rows, cols, half);
-  }
-  s.finish();
-  return true;
-}
 
 /**
  * How b (right-aligned against out's shape) broadcasts: [rows, cols, true] when it is dense
