@@ -84,7 +84,6 @@ export class CpuExecutor implements Executor {
     moveHostBytes(call, dst, src);
   }
 
-
   peerCopy(call: string, dst: Tensor, src: Tensor): void {
     moveHostBytes(call, dst, src);
   }
