@@ -62,6 +62,21 @@ export function kernelSignature<P extends Params>(name: string, params: P): Kern
   return Object.freeze({ name, params: Object.freeze({ ...params }) });
 }
 
+/** One parameter of a signature, by position. */
+export interface ParamEntry {
+  readonly name: string;
+  readonly type: ParamType;
+}
+
+const paramLists = new WeakMap<object, readonly ParamEntry[]>();
+
+/** A signature's parameters in launch order, listed once per signature (encoders and decoders walk this per launch). */
+export function paramList(signature: KernelSignature): readonly ParamEntry[] {
+  let list = paramLists.get(signature);
+  if (list === undefined) paramLists.set(signature, (list = Object.entries(signature.params).map(([name, type]) => ({ name, type }))));
+  return list;
+}
+
 function isParamType(value: unknown): value is ParamType {
   return Object.values(Param).some((p) => p.kind === (value as ParamType | undefined)?.kind && JSON.stringify(p) === JSON.stringify(value));
 }
@@ -152,8 +167,9 @@ export class ArgumentDecoder {
       if (at >= count) throw new KernelArgumentError(`the argument block (${count} words) ends inside ${what}`);
       return words[at++]!;
     };
-    for (const name in signature.params) {
-      const type = signature.params[name]!;
+    const params = paramList(signature);
+    for (let p = 0; p < params.length; p++) {
+      const { name, type } = params[p]!;
       if (type.kind === 'int' || type.kind === 'float') {
         args[name] = next(name);
       } else if (type.kind === 'tensor') {
@@ -272,8 +288,9 @@ export class ArgumentWords {
 export function encodeArguments<P extends Params, O>(signature: KernelSignature<P>, args: LaunchArgs<P, O>, layout: OperandLayout<O>, words: ArgumentWords): void {
   words.length = 0;
   const given = args as Record<string, unknown>;
-  for (const name in signature.params) {
-    const type = signature.params[name]!;
+  const params = paramList(signature);
+  for (let p = 0; p < params.length; p++) {
+    const { name, type } = params[p]!;
     const value = given[name];
     if (type.kind === 'int' || type.kind === 'float') words.push(value as number);
     else if (type.kind === 'tensors') {
@@ -305,8 +322,9 @@ function encodeTensor<O>(o: O, layout: OperandLayout<O>, words: ArgumentWords): 
 /** Calls `visit` for every tensor a launch passes (not scalars, not omitted ones), with how the kernel uses it. */
 export function forEachOperand<P extends Params, O>(signature: KernelSignature<P>, args: LaunchArgs<P, O>, visit: (operand: O, access: Access, param: string) => void): void {
   const given = args as Record<string, unknown>;
-  for (const name in signature.params) {
-    const type = signature.params[name]!;
+  const params = paramList(signature);
+  for (let p = 0; p < params.length; p++) {
+    const { name, type } = params[p]!;
     const value = given[name];
     if (type.kind === 'tensors') for (const o of value as readonly O[]) visit(o, type.access, name);
     else if (type.kind === 'tensor' && value !== undefined && typeof value !== 'number') visit(value as O, type.access, name);

@@ -42,21 +42,28 @@ export class DeviceBlock {
   }
 }
 
-/** A range of a segment: allocated, free (in a pool), or waiting for other streams. */
-interface Block {
+/** A range of a segment: allocated, free (in a pool), or waiting for other streams. A class: one shape for every block. */
+class Block {
   segment: Segment;
   ptr: DevicePtr;
   size: number;
   /** The stream the block belongs to (a stream handle is one per stream, so it serves as the key). */
   stream: Stream;
-  allocated: boolean;
+  allocated = false;
   /** Freed, waiting for the markers recorded on the streams it was used on. */
-  pending: StreamPosition[] | undefined;
-  prev: Block | undefined;
-  next: Block | undefined;
+  pending: StreamPosition[] | undefined = undefined;
+  prev: Block | undefined = undefined;
+  next: Block | undefined = undefined;
   /** Streams other than `stream` that used the block (recordStream). */
-  streamUses: Set<Stream> | undefined;
-  handle: DeviceBlock | undefined;
+  streamUses: Set<Stream> | undefined = undefined;
+  handle: DeviceBlock | undefined = undefined;
+
+  constructor(segment: Segment, ptr: DevicePtr, size: number, stream: Stream) {
+    this.segment = segment;
+    this.ptr = ptr;
+    this.size = size;
+    this.stream = stream;
+  }
 }
 
 interface Segment {
@@ -160,7 +167,9 @@ export class CachingAllocator {
     // Split when the remainder is worth keeping (PyTorch's rule per pool).
     const remaining = block.size - rounded;
     if (poolName === 'small' ? remaining >= ROUND_BYTES : remaining > SMALL_SIZE) {
-      const rest: Block = { ...blank(block.segment, handle), ptr: block.ptr + rounded, size: remaining, prev: block, next: block.next };
+      const rest = new Block(block.segment, (block.ptr + rounded) as DevicePtr, remaining, handle);
+      rest.prev = block;
+      rest.next = block.next;
       if (block.next) block.next.prev = rest;
       block.next = rest;
       block.size = rounded;
@@ -254,11 +263,15 @@ export class CachingAllocator {
   }
 
   #liveBlock(call: string, block: DeviceBlock | DevicePtr): Block {
-    const ptr = block instanceof DeviceBlock ? block.ptr : block;
-    for (const cache of this.#caches) {
-      const b = cache?.live.get(ptr as number);
+    if (block instanceof DeviceBlock) {
       // A stale handle (its block freed or dropped by a reset) must not free a newer block at the same address.
-      if (b !== undefined && (!(block instanceof DeviceBlock) || b.handle === block)) return b;
+      const b = this.#caches[block.device]?.live.get(block.ptr);
+      if (b !== undefined && b.handle === block) return b;
+    } else {
+      for (const cache of this.#caches) {
+        const b = cache?.live.get(block);
+        if (b !== undefined) return b;
+      }
     }
     throw invalidValue(call, 'not a live block of the caching allocator (unknown or already freed)', block);
   }
@@ -288,7 +301,7 @@ export class CachingAllocator {
     const segment: Segment = { ptr, size, pool };
     cache.segments.add(segment);
     cache.stats.reserve(pool, size);
-    return { ...blank(segment, stream), ptr, size };
+    return new Block(segment, ptr, size, stream);
   }
 
   #tryMalloc(device: number, size: number): DevicePtr | undefined {
@@ -304,18 +317,20 @@ export class CachingAllocator {
   #release(cache: DeviceCache, block: Block): void {
     const pool = cache.pools[block.segment.pool];
     block.handle = undefined;
-    for (const neighbour of [block.prev, block.next]) {
-      if (neighbour === undefined || neighbour.allocated || neighbour.pending !== undefined || neighbour.stream !== block.stream) continue;
-      pool.remove(neighbour);
-      if (neighbour === block.prev) {
-        block.ptr = neighbour.ptr;
-        block.prev = neighbour.prev;
-        if (block.prev) block.prev.next = block;
-      } else {
-        block.next = neighbour.next;
-        if (block.next) block.next.prev = block;
-      }
-      block.size += neighbour.size;
+    const prev = block.prev;
+    if (prev !== undefined && mergeable(prev, block)) {
+      pool.remove(prev);
+      block.ptr = prev.ptr;
+      block.size += prev.size;
+      block.prev = prev.prev;
+      if (block.prev) block.prev.next = block;
+    }
+    const next = block.next;
+    if (next !== undefined && mergeable(next, block)) {
+      pool.remove(next);
+      block.size += next.size;
+      block.next = next.next;
+      if (block.next) block.next.prev = block;
     }
     pool.insert(block);
   }
@@ -329,6 +344,7 @@ export class CachingAllocator {
 
   /** Returns freed blocks whose other-stream work has completed to their pools. */
   #processPending(cache: DeviceCache): void {
+    if (cache.pending.size === 0) return;
     for (const b of cache.pending) {
       if (!b.pending!.every(reached)) continue;
       cache.pending.delete(b);
@@ -357,17 +373,7 @@ function roundSize(size: number): number {
   return size < ROUND_BYTES ? ROUND_BYTES : Math.ceil(size / ROUND_BYTES) * ROUND_BYTES;
 }
 
-function blank(segment: Segment, stream: Stream): Block {
-  return {
-    segment,
-    ptr: segment.ptr,
-    size: segment.size,
-    stream,
-    allocated: false,
-    pending: undefined,
-    prev: undefined,
-    next: undefined,
-    streamUses: undefined,
-    handle: undefined,
-  };
+/** True if free `neighbour` can join `block` (same stream, nothing pending on it). */
+function mergeable(neighbour: Block, block: Block): boolean {
+  return !neighbour.allocated && neighbour.pending === undefined && neighbour.stream === block.stream;
 }
