@@ -98,3 +98,68 @@ describe('the data path never blocks the main thread on other work', () => {
     expect([values.length, values[0], values[2_999_999]]).toEqual([3_000_000, 7, 7]);
   });
 });
+
+describe('a read of a busy stream waits for it and returns the values as of the call', () => {
+  const busy = async (ms: number, stream?: o.Stream) => {
+    const { kernelsUrl } = await import('./helpers.js');
+    const spin = (await runtime.loadModule(kernelsUrl)).getFunction('spin');
+    runtime.launchKernel(spin, [ms], stream ?? runtime.getCurrentStream());
+  };
+
+  it('copies straight out of device memory when nothing is enqueued meanwhile (no staging copy on the device)', async () => {
+    const t = o.tensor(new Float32Array([1, 2, 3]), { device: 'openreg' });
+    await t.ready();
+    await busy(20);
+    const before = await runtime.deviceStats(0);
+    expect([...(await t.data())]).toEqual([1, 2, 3]);
+    const after = await runtime.deviceStats(0);
+    expect(after.copies - before.copies).toBe(0);
+  });
+
+  it.each([
+    ['the default stream', false],
+    ['a non-blocking stream', true],
+  ])('on %s, work enqueued after the call (an in-place op, a fill of reused memory) does not change what it returns', async (_, nonBlocking) => {
+    const stream = nonBlocking ? runtime.streamCreate({ nonBlocking: true }) : runtime.getCurrentStream();
+    await runtime.withStream(stream, async () => {
+      const t = o.tensor(new Float32Array([1, 2, 3]), { device: 'openreg' });
+      const u = o.tensor(new Float32Array([4, 5, 6]), { device: 'openreg' });
+      await busy(20, stream);
+      const before = await runtime.deviceStats(0);
+      const first = t.data();
+      const second = u.data();
+      t.add_(10);
+      // u's memory freed and taken by a new tensor at once: the fill that follows would overwrite it.
+      u.dispose();
+      const reused = o.full([3], 9, { device: 'openreg', dtype: 'float32' });
+      expect([...(await first)]).toEqual([1, 2, 3]);
+      expect([...(await second)]).toEqual([4, 5, 6]);
+      expect([...(await t.data())]).toEqual([11, 12, 13]);
+      expect([...(await reused.data())]).toEqual([9, 9, 9]);
+      // Both reads were staged by a device copy at their place in the stream.
+      expect((await runtime.deviceStats(0)).copies - before.copies).toBe(2);
+    });
+  });
+
+  it('an upload straight into device memory once the stream is idle does not change what a pending read returns', async () => {
+    const t = o.tensor(new Float32Array([1, 2, 3]), { device: 'openreg' });
+    await busy(20);
+    const pending = t.data();
+    runtime.streamSynchronizeSync(runtime.getCurrentStream());
+    // The stream is idle: this host copy writes device memory at once, outside stream order.
+    t.copy_(o.tensor(new Float32Array([7, 8, 9])));
+    expect([...(await pending)]).toEqual([1, 2, 3]);
+    expect([...(await t.data())]).toEqual([7, 8, 9]);
+  });
+
+  it('a read that times out leaves nothing pending: later work and reads are unaffected', async () => {
+    const t = o.tensor(new Float32Array([1, 2, 3]), { device: 'openreg' });
+    await busy(300);
+    await expectRejectCode(t.data({ timeoutMs: 5 }), ErrorCode.TIMEOUT);
+    const before = await runtime.deviceStats(0);
+    t.add_(1);
+    expect([...(await t.data())]).toEqual([2, 3, 4]);
+    // The timed-out read was not staged by the add that followed it.
+    expect((await runtime.deviceStats(0)).copies - before.copies).toBe(0);
+  });
+});

@@ -1,3 +1,4 @@
+import type { DeferredRead } from '../device/deferred-reads.js';
 import { MemcpyKind } from '../memory/memcpy-kind.js';
 import type { KernelArg } from '../protocol/command.js';
 import { installErrorTransfer } from '../protocol/error-transfer.js';
@@ -199,6 +200,61 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     }
     // A typed array built from another is V8's one-copy path into fresh memory: no zero-fill first, unlike new + set.
     return new Uint8Array(source);
+  }
+
+  /**
+   * @internal The bytes at `ptr` as of this call, in `stream`'s order, in one copy: once the
+   * stream has done its work they are copied straight out of device memory (into `into`, or
+   * fresh memory given a byte count). Anything enqueued meanwhile first stages the copy into
+   * pinned memory at the call's position, so later work cannot change what is read.
+   * Undefined when the read would need implicit ordering against other streams (the legacy
+   * default stream's) or the sanitizer watches: then the caller stages it itself.
+   */
+  readWhenReached(call: string, stream: Stream, ptr: DevicePtr, into: Uint8Array | number, options: WaitOptions | undefined): Promise<Uint8Array> | undefined {
+    const core = this.#core;
+    const queue = core.queue(call, stream);
+    const device = core.devices[queue.device.index]!;
+    const ordered = queue.nonBlocking || (queue.isDefault ? device.blockingStreams.length === 0 : device.defaultStream.idle);
+    if (!ordered || this.sanitizer.enabled) return undefined;
+    const n = typeof into === 'number' ? into : into.byteLength;
+    const { offset } = core.transfers.deviceRange(call, ptr, n);
+    const generation = device.generation;
+    let staged: Uint8Array | undefined;
+    let stageFailure: { error: unknown } | undefined;
+    const read: DeferredRead = {
+      stage: () => {
+        // Runs inside someone else's enqueue: a failure here is this read's, not theirs.
+        try {
+          staged = this.hostAllocator.allocate(n);
+          this.memcpyAsync(staged, ptr, n, MemcpyKind.deviceToHost, stream);
+        } catch (error) {
+          stageFailure = { error };
+        }
+      },
+    };
+    core.deferredReads.add(read);
+    const deliver = (source: Uint8Array): Uint8Array => {
+      if (typeof into === 'number') return new Uint8Array(source);
+      into.set(source);
+      return into;
+    };
+    return (async () => {
+      try {
+        await this.streamSynchronize(stream, options);
+        if (core.deferredReads.take(read)) {
+          // Nothing was enqueued since the call: device memory holds the bytes as of then.
+          if (device.generation !== generation) throw invalidValue(call, `device ${device.index} was reset while the read waited`, ptr);
+          device.throwIfFailed(call);
+          return deliver(device.heapBytes.subarray(offset, offset + n));
+        }
+        if (stageFailure !== undefined) throw stageFailure.error;
+        await this.streamSynchronize(stream, options);
+        return deliver(staged!.subarray(0, n));
+      } finally {
+        core.deferredReads.take(read);
+        if (staged !== undefined) this.hostAllocator.free(staged);
+      }
+    })();
   }
 
   /** @internal A kernel of the built-in module (the tensor kernels, the random fills). */

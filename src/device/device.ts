@@ -28,6 +28,7 @@ import { TRACE_BUFFER_BYTES } from '../protocol/trace-format.js';
 import { ringDoorbell, wakeMain, wakeWatchers } from '../protocol/wake.js';
 import type { DeviceWorkerApi, DeviceWorkerInit } from '../protocol/worker-protocol.js';
 import type { Backlogs } from './backlogs.js';
+import type { DeferredReads } from './deferred-reads.js';
 import type { HostWaiter } from './host-waiter.js';
 import { type ImplicitWaitListener, type QueueOwner, StreamQueue } from './stream-queue.js';
 import { startWorker } from './worker-start.js';
@@ -36,6 +37,7 @@ import { type WasmMemory, createDeviceMemory } from '../protocol/wasm-memory.js'
 /** What a device needs of the runtime that owns it. */
 export interface DeviceHost {
   readonly waiter: HostWaiter;
+  readonly deferredReads: DeferredReads;
   readonly backlogs: Backlogs;
   readonly runtimeWords: Int32Array;
   /** How long an enqueue may block on a full ring before ERR_TIMEOUT. */
@@ -96,6 +98,8 @@ export class Device implements QueueOwner {
   readonly hostCopies = { count: 0, bytes: 0 };
   /** Set by the runtime while someone observes it. */
   onImplicitWait: ImplicitWaitListener | undefined;
+  /** The runtime's host reads waiting to copy straight out of device memory. */
+  readonly deferredReads: DeferredReads;
   /** The sticky error has been reported to the host. */
   #errorReported = false;
   #worker: Worker | undefined;
@@ -108,6 +112,7 @@ export class Device implements QueueOwner {
   constructor(host: DeviceHost, index: number, heapBytes: number) {
     this.index = index;
     this.#host = host;
+    this.deferredReads = host.deferredReads;
     this.wasmMemory = createDeviceMemory(heapBytes);
     this.heap = this.wasmMemory.buffer as unknown as SharedArrayBuffer;
     this.heapBytes = new Uint8Array(this.heap);

@@ -3,6 +3,7 @@ import { CommandWriter, type KernelArg, kernelSlots } from '../protocol/command.
 import { DEFAULT_STREAM_INDEX, StreamWord, streamWordIndex } from '../protocol/layout.js';
 import { RingProducer } from '../protocol/stream-ring.js';
 import { commandRan } from '../protocol/sticky-error.js';
+import type { DeferredReads } from './deferred-reads.js';
 
 /** A point in one stream's work: complete once the stream has completed command `seq`. */
 export interface StreamPosition {
@@ -42,6 +43,8 @@ export interface QueueOwner {
   throwIfFailed(call: string): void;
   /** Set while someone observes the runtime. */
   readonly onImplicitWait: ImplicitWaitListener | undefined;
+  /** Host reads waiting to copy straight out of device memory: staged before anything is enqueued. */
+  readonly deferredReads: DeferredReads;
 }
 
 /**
@@ -150,6 +153,7 @@ export class StreamQueue {
 
   /** A kernel launch's ordering: the legacy default stream adds no wait in the common case, checked inline, ordered out of line. */
   #orderKernelAgainstDefault(call: string): void {
+    if (this.device.deferredReads.pending !== 0) this.device.deferredReads.stageAll();
     if (!this.nonBlocking && (this.isDefault ? this.device.blockingStreams.length > 0 : this.device.defaultStream.submitted !== this.syncedDefault)) {
       this.#orderAgainstDefault(call);
     }
@@ -271,6 +275,7 @@ export class StreamQueue {
    * blocking streams, and work on a blocking stream waits for earlier default-stream work.
    */
   #orderAgainstDefault(call: string): void {
+    if (this.device.deferredReads.pending !== 0) this.device.deferredReads.stageAll();
     if (this.nonBlocking) return;
     if (this.isDefault) {
       const blocking = this.device.blockingStreams;

@@ -67,6 +67,9 @@ export class DeviceExecutor implements Executor {
     if (t.storage(call).receipts === undefined) {
       const bytes = this.runtime.copyOutNow(call, this.stream, t.dataPtr(), into ?? n);
       if (bytes !== undefined) return bytes;
+      // Else once the stream is there, straight out of device memory (staged only if work is enqueued meanwhile).
+      const read = this.runtime.readWhenReached(call, this.stream, t.dataPtr(), into ?? n, options);
+      if (read !== undefined) return read;
     }
     // Else the bytes as of this call, in stream order, through pinned memory.
     const pinned = this.runtime.hostAllocator.allocate(n);

@@ -9,6 +9,7 @@ import { requireDevice } from '../errors/validate.js';
 import { Backlogs } from '../device/backlogs.js';
 import { Device, type DeviceHost, type SharedWorkerInit } from '../device/device.js';
 import { HostFunctions } from '../device/host-functions.js';
+import { DeferredReads } from '../device/deferred-reads.js';
 import { HostWaiter, type WaitBounds, type Watchable } from '../device/host-waiter.js';
 import type { StreamQueue } from '../device/stream-queue.js';
 import { HostMemory } from '../memory/host-memory.js';
@@ -41,6 +42,7 @@ export class RuntimeCore implements DeviceHost {
   readonly runtimeF64 = new Float64Array(this.runtimeBlock);
   readonly host: HostMemory;
   readonly hostFunctions = new HostFunctions();
+  readonly deferredReads = new DeferredReads();
   /** Faults armed by rt.faults.inject, and the built-in kernel that carries them out. */
   readonly faults = new FaultInjector((call, device) => this.deviceOrCurrent(call, device));
   faultKernel: Kernel | undefined;

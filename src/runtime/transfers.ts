@@ -112,6 +112,8 @@ export class Transfers {
         into.set(from, dst.offset);
         dst.device.countHostCopy(count);
       };
+      // A write now would be outside stream order: reads waiting to copy device memory out stage their copy first (the stream is busy then).
+      if (queue.device.deferredReads.pending !== 0) queue.device.deferredReads.stageAll();
       if (queue.readyNow) {
         copy();
         return { queue, seq: queue.submitted, after: undefined };

@@ -32,13 +32,19 @@ export class DeviceBlock {
   readonly requested: number;
   /** The stream the block was allocated on: it may be reused at once by later work there. */
   readonly stream: Stream;
+  /** @internal The allocator's record of the block and the device cache it came from (a reset replaces the cache). */
+  readonly entry: Block;
+  /** @internal */
+  readonly cache: DeviceCache;
 
   /** @internal */
-  constructor(ptr: DevicePtr, device: number, requested: number, stream: Stream) {
+  constructor(ptr: DevicePtr, device: number, requested: number, stream: Stream, entry: Block, cache: DeviceCache) {
     this.ptr = ptr;
     this.device = device;
     this.requested = requested;
     this.stream = stream;
+    this.entry = entry;
+    this.cache = cache;
   }
 }
 
@@ -176,7 +182,7 @@ export class CachingAllocator {
       pool.insert(rest);
     }
     block.allocated = true;
-    block.handle = new DeviceBlock(block.ptr, device, n, handle);
+    block.handle = new DeviceBlock(block.ptr, device, n, handle, block, cache);
     cache.live.set(block.ptr, block);
     cache.stats.allocate(poolName, block.size);
     if (this.#ctx.observer.listeners.cachingAllocation !== undefined) {
@@ -205,6 +211,7 @@ export class CachingAllocator {
     }
     cache.live.delete(b.ptr);
     b.allocated = false;
+    b.handle = undefined;
     cache.stats.free(b.segment.pool, b.size);
     const uses = b.streamUses !== undefined && b.streamUses.size > 0;
     if (!uses) cache.stats.deactivate(b.segment.pool, b.size);
@@ -255,7 +262,8 @@ export class CachingAllocator {
 
   /** @internal True while `block` is allocated: false once freed, or dropped by a reset of its device. */
   isLive(block: DeviceBlock): boolean {
-    return this.#caches[block.device]?.live.get(block.ptr)?.handle === block;
+    // No map lookup: the handle knows its record, and a reset replaced the cache it came from.
+    return block.entry.handle === block && this.#caches[block.device] === block.cache;
   }
 
   #cache(device: number): DeviceCache {
@@ -265,8 +273,7 @@ export class CachingAllocator {
   #liveBlock(call: string, block: DeviceBlock | DevicePtr): Block {
     if (block instanceof DeviceBlock) {
       // A stale handle (its block freed or dropped by a reset) must not free a newer block at the same address.
-      const b = this.#caches[block.device]?.live.get(block.ptr);
-      if (b !== undefined && b.handle === block) return b;
+      if (this.isLive(block)) return block.entry;
     } else {
       for (const cache of this.#caches) {
         const b = cache?.live.get(block);
