@@ -3,28 +3,38 @@ import { expNonPositiveF32x4, logF32x4 } from './vector-math';
 import { maxF32 } from './reductions';
 
 /**
- * Σ e^(x[i] - top) over a dense row, in doubles; the terms are stored at o unless o is 0.
- * The max is subtracted exactly as PyTorch's kernels do, in float32.
+ * Σ e^(x[i] - top) over a dense row; the terms are stored at o unless `store` is false. The max
+ * is subtracted exactly as PyTorch's kernels do, and the terms summed in float32 lanes, as
+ * its vectorized softmax does (eight partial sums, as an AVX2 vector holds).
  */
 // @ts-ignore: decorator
 @inline
-function expSum(x: usize, o: usize, n: usize, top: f32, store: bool): f64 {
+function expSum(x: usize, o: usize, n: usize, top: f32, store: bool): f32 {
   const shift = f32x4.splat(top);
-  let s0 = f64x2.splat(0);
-  let s1 = f64x2.splat(0);
+  let s0 = f32x4.splat(0);
+  let s1 = f32x4.splat(0);
   let i: usize = 0;
+  for (; i + 8 <= n; i += 8) {
+    const e0 = expNonPositiveF32x4(f32x4.sub(v128.load(x + (i << 2)), shift));
+    const e1 = expNonPositiveF32x4(f32x4.sub(v128.load(x + (i << 2), 16), shift));
+    if (store) {
+      v128.store(o + (i << 2), e0);
+      v128.store(o + (i << 2), e1, 16);
+    }
+    s0 = f32x4.add(s0, e0);
+    s1 = f32x4.add(s1, e1);
+  }
   for (; i + 4 <= n; i += 4) {
     const e = expNonPositiveF32x4(f32x4.sub(v128.load(x + (i << 2)), shift));
     if (store) v128.store(o + (i << 2), e);
-    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(e));
-    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(e, e, 2, 3, 0, 1)));
+    s0 = f32x4.add(s0, e);
   }
-  const s = f64x2.add(s0, s1);
-  let total = f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+  const s = f32x4.add(s0, s1);
+  let total = f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1) + (f32x4.extract_lane(s, 2) + f32x4.extract_lane(s, 3));
   for (; i < n; i++) {
     const e = expNonPositiveF32x4(f32x4.sub(v128.load32_splat(x + (i << 2)), shift));
     if (store) v128.store32_lane(o + (i << 2), e, 0);
-    total += <f64>f32x4.extract_lane(e, 0);
+    total += f32x4.extract_lane(e, 0);
   }
   return total;
 }
@@ -41,12 +51,12 @@ export function softmaxRowsF32(x: usize, o: usize, rows: usize, cols: usize, log
     if (log) {
       const total = expSum(xr, 0, cols, top, false);
       // ln of the sum by the vector log: Math.log would bring libm's tables into device memory.
-      const sub = f32x4.splat(f32x4.extract_lane(logF32x4(f32x4.splat(<f32>total)), 0));
+      const sub = f32x4.splat(f32x4.extract_lane(logF32x4(f32x4.splat(total)), 0));
       for (; i + 4 <= cols; i += 4) v128.store(or + (i << 2), f32x4.sub(f32x4.sub(v128.load(xr + (i << 2)), shift), sub));
       for (; i < cols; i++) store<f32>(or + (i << 2), load<f32>(xr + (i << 2)) - top - f32x4.extract_lane(sub, 0));
     } else {
       // Normalized by the reciprocal of the sum, as PyTorch's vectorized softmax does.
-      const inv = f32x4.splat(<f32>(1 / expSum(xr, or, cols, top, true)));
+      const inv = f32x4.splat(<f32>1 / expSum(xr, or, cols, top, true));
       for (; i + 4 <= cols; i += 4) v128.store(or + (i << 2), f32x4.mul(v128.load(or + (i << 2)), inv));
       for (; i < cols; i++) store<f32>(or + (i << 2), load<f32>(or + (i << 2)) * f32x4.extract_lane(inv, 0));
     }
