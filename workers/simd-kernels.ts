@@ -47,8 +47,8 @@ export interface SimdExports {
   sumColsF64(x: number, o: number, rows: number, cols: number, scale: number): void;
   softmaxRowsF32(x: number, o: number, rows: number, cols: number, log: number): void;
   softmaxBackwardRowsF32(g: number, y: number, o: number, rows: number, cols: number): void;
-  matmulF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, work: number): void;
-  matmulF64(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, work: number): void;
+  matmulF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, bCol: number, work: number): void;
+  matmulF64(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, bCol: number, work: number): void;
   matmulTransposedF32(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, bCol: number): void;
   matmulHalf(a: number, b: number, c: number, n: number, k: number, m: number, aRow: number, aCol: number, bRow: number, bCol: number, work: number, bf16: number): void;
   matmulHalfWorkspace(k: number): number;

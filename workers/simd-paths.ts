@@ -212,9 +212,9 @@ export function softmaxBackwardSimd(out: TensorArg, grad: TensorArg, y: TensorAr
 }
 
 /**
- * Batched matmul into a dense out: float32 with b's rows dense, or a's rows and b's columns
- * dense (b transposed); float64 with b's rows dense; float16 and bfloat16 with any strides,
- * through float32.
+ * Batched matmul into a dense out, any strides of a and b: float32 and float64 through the
+ * packed panels (a transposed b, as in x·Wᵀ, is gathered into them; under 4 rows it takes the
+ * dot-product kernel instead); float16 and bfloat16 through float32.
  */
 export function matmulSimd(out: TensorArg, a: TensorArg, b: TensorArg): boolean {
   const s = simdKernels();
@@ -234,10 +234,10 @@ export function matmulSimd(out: TensorArg, a: TensorArg, b: TensorArg): boolean 
   }
   if (a.dtype !== out.dtype || b.dtype !== out.dtype || (out.dtype !== F32 && out.dtype !== F64)) return false;
   const f64 = out.dtype === F64;
-  const rowsDense = bC === 1 || m === 1;
-  // The dot-product kernel is float32 only: float64 with a transposed B stays on the JS loops.
-  const transposed = !f64 && (bR === 1 || k === 1) && (aC === 1 || k === 1);
-  if (k === 0 || (!rowsDense && !transposed)) return false;
+  if (k === 0) return false;
+  // The packed kernel takes any strides; for fewer than 4 rows (no register tile) a transposed
+  // B is better served by dot products of dense runs.
+  const dots = !f64 && n < 4 && bC !== 1 && (bR === 1 || k === 1) && (aC === 1 || k === 1);
   const pa = s.input(a);
   const pb = s.input(b);
   const pc = s.output(out);
@@ -246,8 +246,8 @@ export function matmulSimd(out: TensorArg, a: TensorArg, b: TensorArg): boolean 
     const ai = pa + size * i * aB;
     const bi = pb + size * i * bB;
     const ci = pc + size * i * n * m;
-    if (rowsDense) s.exports[f64 ? 'matmulF64' : 'matmulF32'](ai, bi, ci, n, k, m, aR, aC, bR, s.workspace);
-    else s.exports.matmulTransposedF32(ai, bi, ci, n, k, m, aR, bC);
+    if (dots) s.exports.matmulTransposedF32(ai, bi, ci, n, k, m, aR, bC);
+    else s.exports[f64 ? 'matmulF64' : 'matmulF32'](ai, bi, ci, n, k, m, aR, aC, bR, bC, s.workspace);
   }
   s.finish();
   return true;

@@ -12,18 +12,19 @@ import { bfloat16ToF32, f32ToBfloat16, f32ToFloat16, float16ToF32 } from './half
 @inline const NC: usize = 256;
 
 /**
- * C = A·B where B's rows are dense (its column stride is 1): A(i, p) is at
- * a + 4·(i·aRow + p·aCol), B(p, j) at b + 4·(p·bRow + j). Each KC×NC panel of B is first
- * copied into `work` as 8-column slivers (KC·NC·4 bytes), so the inner loop reads B
- * sequentially whatever its row stride (a power-of-two stride would alias in the caches).
+ * C = A·B for any strides of A and B: A(i, p) is at a + 4·(i·aRow + p·aCol), B(p, j) at
+ * b + 4·(p·bRow + j·bCol). Each KC×NC panel of B is first copied into `work` as 8-column
+ * slivers (KC·NC·4 bytes), so the inner loop reads B sequentially whatever its layout (a
+ * transposed B, as in x·Wᵀ, is gathered column by column; a power-of-two row stride would
+ * alias in the caches).
  */
-export function matmulF32(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize, work: usize): void {
-  matmulPacked<f32>(a, b, c, n, k, m, aRow, aCol, bRow, work);
+export function matmulF32(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize, bCol: usize, work: usize): void {
+  matmulPacked<f32>(a, b, c, n, k, m, aRow, aCol, bRow, bCol, work);
 }
 
 /** matmulF32 over float64 (4-column slivers of two f64x2): each output sums in index order, as JavaScript's doubles do. */
-export function matmulF64(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize, work: usize): void {
-  matmulPacked<f64>(a, b, c, n, k, m, aRow, aCol, bRow, work);
+export function matmulF64(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize, bCol: usize, work: usize): void {
+  matmulPacked<f64>(a, b, c, n, k, m, aRow, aCol, bRow, bCol, work);
 }
 
 // @ts-ignore: decorator
@@ -43,7 +44,7 @@ function madd<T>(acc: v128, x: v128, y: v128): v128 {
 /** The blocked product over lanes of T: slivers of W = 2·lanes columns (32 bytes a row), 4 rows of A at a time. */
 // @ts-ignore: decorator
 @inline
-function matmulPacked<T>(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize, work: usize): void {
+function matmulPacked<T>(a: usize, b: usize, c: usize, n: usize, k: usize, m: usize, aRow: usize, aCol: usize, bRow: usize, bCol: usize, work: usize): void {
   const E = sizeof<T>();
   const W: usize = 32 / E;
   if (k == 0) {
@@ -59,11 +60,19 @@ function matmulPacked<T>(a: usize, b: usize, c: usize, n: usize, k: usize, m: us
       const kc = pEnd - pc;
       const first = pc == 0;
       for (let s: usize = 0; s < slivers; s++) {
-        let from = b + (pc * bRow + jc + s * W) * E;
-        let to = work + s * (kc << 5);
-        for (let p: usize = 0; p < kc; p++, from += bRow * E, to += 32) {
-          v128.store(to, v128.load(from));
-          v128.store(to + 16, v128.load(from + 16));
+        const to = work + s * (kc << 5);
+        if (bCol == 1) {
+          let from = b + (pc * bRow + jc + s * W) * E;
+          for (let p: usize = 0, t = to; p < kc; p++, from += bRow * E, t += 32) {
+            v128.store(t, v128.load(from));
+            v128.store(t + 16, v128.load(from + 16));
+          }
+        } else {
+          // Gathered a column at a time: a transposed B's columns are its dense runs.
+          for (let q: usize = 0; q < W; q++) {
+            let from = b + (pc * bRow + (jc + s * W + q) * bCol) * E;
+            for (let p: usize = 0, t = to + q * E; p < kc; p++, from += bRow * E, t += 32) store<T>(t, load<T>(from));
+          }
         }
       }
       let i: usize = 0;
@@ -80,9 +89,9 @@ function matmulPacked<T>(a: usize, b: usize, c: usize, n: usize, k: usize, m: us
           const jo = (jc + s * W) * E;
           tile4<T>(a0, a1, a2, a3, aCol * E, work + s * (kc << 5), kc, c0 + jo, c1 + jo, c2 + jo, c3 + jo, first);
         }
-        for (let r: usize = 0; r < 4; r++) rowTail<T>(a + (i + r) * aRow * E, b, c + (i + r) * m * E, jPacked, jEnd, pc, pEnd, aCol, bRow, first);
+        for (let r: usize = 0; r < 4; r++) rowTail<T>(a + (i + r) * aRow * E, b, c + (i + r) * m * E, jPacked, jEnd, pc, pEnd, aCol, bRow, bCol, first);
       }
-      for (; i < n; i++) rowTail<T>(a + i * aRow * E, b, c + i * m * E, jc, jEnd, pc, pEnd, aCol, bRow, first);
+      for (; i < n; i++) rowTail<T>(a + i * aRow * E, b, c + i * m * E, jc, jEnd, pc, pEnd, aCol, bRow, bCol, first);
     }
   }
 }
@@ -130,19 +139,19 @@ function tile4<T>(a0: usize, a1: usize, a2: usize, a3: usize, aStep: usize, bp: 
   v128.store(c3 + 16, x31);
 }
 
-/** One output row's columns [j0, j1) over p in [p0, p1), a vector of columns at a time, then one. */
-function rowTail<T>(ai: usize, b: usize, ci: usize, j0: usize, j1: usize, p0: usize, p1: usize, aCol: usize, bRow: usize, first: bool): void {
+/** One output row's columns [j0, j1) over p in [p0, p1), a vector of columns at a time (B's rows dense), then one. */
+function rowTail<T>(ai: usize, b: usize, ci: usize, j0: usize, j1: usize, p0: usize, p1: usize, aCol: usize, bRow: usize, bCol: usize, first: bool): void {
   const E = sizeof<T>();
   const L: usize = 16 / E;
   let j = j0;
-  for (; j + L <= j1; j += L) {
+  for (; bCol == 1 && j + L <= j1; j += L) {
     let x = first ? v128.splat<T>(0) : v128.load(ci + j * E);
     for (let p = p0; p < p1; p++) x = madd<T>(x, splatAt<T>(ai + p * aCol * E), v128.load(b + (p * bRow + j) * E));
     v128.store(ci + j * E, x);
   }
   for (; j < j1; j++) {
     let x: T = first ? <T>0 : load<T>(ci + j * E);
-    for (let p = p0; p < p1; p++) x += load<T>(ai + p * aCol * E) * load<T>(b + (p * bRow + j) * E);
+    for (let p = p0; p < p1; p++) x += load<T>(ai + p * aCol * E) * load<T>(b + (p * bRow + j * bCol) * E);
     store<T>(ci + j * E, x);
   }
 }
