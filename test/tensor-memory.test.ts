@@ -2,7 +2,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, type Runtime, empty, ones, randn, tensor } from '../dist/src/index.js';
-import { expectCode, useTensorRuntime } from './helpers.js';
+import { expectCode, runScript, useTensorRuntime } from './helpers.js';
 
 // OpenReg's test_memory.py: allocation lifecycles, no leaks across copies, views, in-place
 // ops and gradients, isolation between devices, pinned memory, and the GC backstop.
@@ -73,5 +73,20 @@ describe('tensor memory', () => {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     expect(allocated(1)).toBeLessThanOrEqual(before);
+  });
+
+  it('a loop that drops its temporaries without dispose() runs on, far past its device memory (the backstop asks for collections)', () => {
+    // Its own process, with no --expose-gc and no explicit collection: 2 GiB of dropped tensors through a 64 MiB device.
+    const r = runScript(`
+      const { rand } = openregModule;
+      const rt = await Runtime.create({ deviceCount: 1, deviceMemoryBytes: 64 << 20 });
+      const x = rand([256 * 1024], { device: 'openreg' });
+      for (let i = 0; i < 1000; i++) {
+        const y = x.mul(2).add(1);
+        await y.data();
+      }
+      console.log(typeof globalThis.gc, rt.cachingAllocator.memoryStats(0).numOoms);
+      await rt.close();`);
+    expect({ stdout: r.stdout.trim(), status: r.status }, r.stderr).toEqual({ stdout: 'undefined 0', status: 0 });
   });
 });

@@ -257,6 +257,11 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     })();
   }
 
+  /** @internal Bytes of memory each device has (Runtime.create's deviceMemoryBytes). */
+  get deviceMemoryBytes(): number {
+    return this.#core.options.deviceMemoryBytes;
+  }
+
   /** @internal A kernel of the built-in module (the tensor kernels, the random fills). */
   builtinKernel(name: string): Kernel {
     return this.#builtins.getFunction(name);

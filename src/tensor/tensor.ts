@@ -19,6 +19,8 @@ import { type NestedArray, type TensorData, nest } from './host-data.js';
 import { dispatchState } from '../dispatch/dispatch-state.js';
 import { type Shape, checkDim, contiguousStrides, isContiguous, numel } from './shape.js';
 import type { Storage } from './storage.js';
+import { collectNow, noteLeftToCollector } from './collection-pressure.js';
+import { addMemoryReclaimer } from '../integration/allocators/memory-reclaimers.js';
 
 /** A node of the autograd graph (`grad_fn`): the op call that made a tensor. */
 export interface GradNode {
@@ -67,6 +69,36 @@ const registry = new FinalizationRegistry<StorageLink>((link) => {
   const storage = link.storage;
   link.storage = undefined;
   storage?.releaseCollected();
+});
+
+/**
+ * The registered tensors again, weakly: finalizers run only after the current job, so an
+ * allocation that finds its device full forces a collection and releases at once what it
+ * took (the memory-pressure reclaimer below). Entries whose storage is gone are pruned as
+ * the list doubles.
+ */
+const registered: { ref: WeakRef<Tensor>; link: StorageLink }[] = [];
+let pruneAt = 1024;
+
+function pruneRegistered(): void {
+  let kept = 0;
+  for (const entry of registered) if (entry.link.storage !== undefined) registered[kept++] = entry;
+  registered.length = kept;
+  pruneAt = Math.max(1024, 2 * kept);
+}
+
+addMemoryReclaimer(() => {
+  if (registered.length === 0 || !collectNow()) return false;
+  let freed = false;
+  for (const { ref, link } of registered) {
+    const storage = link.storage;
+    if (storage === undefined || ref.deref() !== undefined) continue;
+    link.storage = undefined;
+    storage.releaseCollected();
+    freed = true;
+  }
+  pruneRegistered();
+  return freed;
 });
 
 /**
@@ -143,7 +175,16 @@ export class Tensor implements Disposable {
   /** Registers the nursery's tensors that are still alive with the garbage-collection backstop. */
   static #flush = (): void => {
     Tensor.#flushQueued = false;
-    for (const t of Tensor.#nursery) if (t.#link.storage !== undefined) registry.register(t, t.#link);
+    for (const t of Tensor.#nursery) {
+      const storage = t.#link.storage;
+      if (storage === undefined) continue;
+      registry.register(t, t.#link);
+      if (storage.runtime !== undefined && storage.nbytes > 0) {
+        registered.push({ ref: new WeakRef(t), link: t.#link });
+        if (registered.length >= pruneAt) pruneRegistered();
+        noteLeftToCollector(storage.nbytes / storage.runtime.deviceMemoryBytes);
+      }
+    }
     Tensor.#nursery.length = 0;
     Tensor.#nurseryBytes = 0;
   };

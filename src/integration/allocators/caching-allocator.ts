@@ -7,6 +7,7 @@ import type { DevicePtr } from '../../protocol/pointer.js';
 import type { Stream } from '../../runtime/handles.js';
 import type { IntegrationContext } from '../../runtime/runtime-api.js';
 import { type MemoryStats, StatCounters } from './memory-stats.js';
+import { reclaimMemory } from './memory-reclaimers.js';
 
 const MiB = 1024 * 1024;
 /** Requests are rounded up to multiples of this. */
@@ -297,6 +298,16 @@ export class CachingAllocator {
         this.#releaseCached(cache, device, () => true);
         ptr = this.#tryMalloc(device, size);
       }
+    }
+    // Memory held only by collectable objects (tensors dropped without dispose()): freed, then the pool tried again.
+    if (ptr === undefined && reclaimMemory()) {
+      const freed = cache.pools[pool].bestFit(stream, rounded);
+      if (freed !== undefined) {
+        cache.pools[pool].remove(freed);
+        return freed;
+      }
+      this.#releaseCached(cache, device, () => true);
+      ptr = this.#tryMalloc(device, size);
     }
     if (ptr === undefined) {
       cache.stats.numOoms++;

@@ -1,0 +1,53 @@
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+/**
+ * Device memory the garbage collector does not know of. A tensor dropped without dispose()
+ * frees its device memory only when it is collected, and V8 schedules collections by the JS
+ * heap, where such a tensor is a few hundred bytes: a loop that drops its temporaries would
+ * fill the device long before a collection came. So the backstop asks for one itself once
+ * tensors holding a quarter of a device's memory have been left to it since the last request.
+ */
+const SHARE_BEFORE_COLLECTION = 0.25;
+
+let awaiting = 0;
+let requested = false;
+let collect: (() => void) | null | undefined;
+
+/** V8's collector as a function: the process's `gc` if exposed, else taken from a new context once --expose-gc is set (a flag with no other effect). */
+function collector(): (() => void) | null {
+  if (collect === undefined) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    try {
+      if (typeof exposed === 'function') collect = exposed;
+      else {
+        v8.setFlagsFromString('--expose-gc');
+        collect = vm.runInNewContext('gc') as () => void;
+      }
+    } catch {
+      collect = null;
+    }
+  }
+  return collect;
+}
+
+/** Runs a full collection now; false if the collector cannot be called. */
+export function collectNow(): boolean {
+  const gc = collector();
+  if (gc === null) return false;
+  gc();
+  return true;
+}
+
+/** Notes a tensor left to the backstop holding `share` of its device's memory; past the threshold, a collection runs after the current job (its finalizers free the memory). */
+export function noteLeftToCollector(share: number): void {
+  awaiting += share;
+  if (awaiting < SHARE_BEFORE_COLLECTION || requested) return;
+  requested = true;
+  awaiting = 0;
+  // Unref'd: a pending collection never keeps a finished script alive.
+  setTimeout(() => {
+    requested = false;
+    collector()?.();
+  }, 0).unref();
+}
