@@ -22,7 +22,7 @@ import { raiseStickyError } from '../src/protocol/sticky-error.js';
 import { type ScheduleFuzzOptions, SeededRandom } from '../src/protocol/schedule-fuzz.js';
 import { discardPendingCommands, hasCompleted } from '../src/protocol/stream-ring.js';
 import { TraceKind, TraceWriter } from '../src/protocol/trace-format.js';
-import { wakeMain, wakeWatchers } from '../src/protocol/wake.js';
+import { wakeMain, wakeMainIfReached, wakeWatchers } from '../src/protocol/wake.js';
 import { type DeviceWorkerInit, type DeviceWorkerStats, type LoadedModule, readDeviceStats } from '../src/protocol/worker-protocol.js';
 import { KERNEL_INDEX_BITS, MAX_MODULE_EXPORTS } from '../src/protocol/worker-protocol.js';
 import { DeviceKernelContext } from './device-kernel-context.js';
@@ -167,6 +167,8 @@ export class StreamEngine {
     }
     this.#tableGeneration = -1;
     wakeWatchers(this.#control, this.#controls, this.#runtime);
+    // Waits armed on a stream position are woken too: the positions were just skipped to.
+    wakeMain(this.#runtime);
   }
 
   stats(): DeviceWorkerStats {
@@ -366,6 +368,7 @@ export class StreamEngine {
     this.#stats[DeviceStat.COMMANDS]!++;
     Atomics.store(i32, s.header + StreamWord.COMPLETED, s.completed);
     if (Atomics.load(this.#control, DeviceWord.WATCHERS) !== 0) wakeWatchers(this.#control, this.#controls, this.#runtime);
+    if (Atomics.load(i32, s.header + StreamWord.WAKE_MAIN_ARMED) !== 0) wakeMainIfReached(i32, s.header, s.completed, this.#runtime);
   }
 
   /** #execute, then a trace record described by the opcode table (profiling only; kept apart so #execute stays small). */

@@ -2,13 +2,25 @@ import { ErrorCode } from '../errors/error-code.js';
 import { formatMessage, openRegError } from '../errors/errors.js';
 import { OpenRegError } from '../errors/openreg-error.js';
 import { DeviceWord, MAIN_WATCHER_BIT, RuntimeWord } from '../protocol/layout.js';
-import { wakeMain } from '../protocol/wake.js';
+import { armMainWakeAt, wakeMain } from '../protocol/wake.js';
 import type { Backlogs } from './backlogs.js';
 import type { HostFunctions } from './host-functions.js';
 
-/** Something a wait can be woken by: a device's WATCHERS word. */
+/**
+ * Something a wait can be woken by: a device (any completion there, through its WATCHERS
+ * word), or one position of one of its streams (only reaching it wakes the main thread).
+ */
 export interface Watchable {
   readonly control: Int32Array;
+  /** The stream record index and the position (wrapping sequence number) to be woken at. */
+  readonly stream?: number;
+  readonly seq?: number;
+}
+
+/** Registers the main thread's interest in `w`. */
+function register(w: Watchable): void {
+  if (w.stream === undefined) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+  else armMainWakeAt(w.control, w.stream, w.seq!);
 }
 
 interface AsyncWait {
@@ -128,7 +140,7 @@ export class HostWaiter {
       if (now >= deadline) return false;
       if (now < spinUntil) continue;
       const seq = Atomics.load(words, RuntimeWord.MAIN_WAKE);
-      for (const w of watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+      for (const w of watch) register(w);
       for (const d of this.#backlogs.watched()) Atomics.or(d.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
       if (ready()) return true;
       const woke = Atomics.wait(words, RuntimeWord.MAIN_WAKE, seq, Math.min(SYNC_SLICE_MS, Math.max(0, deadline - now)));
@@ -211,7 +223,7 @@ export class HostWaiter {
 
   #arm(seq: number): void {
     // Register, then look: a completion after this point rings MAIN_WAKE past `seq`.
-    for (const wait of this.#waits) for (const w of wait.watch) Atomics.or(w.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
+    for (const wait of this.#waits) for (const w of wait.watch) register(w);
     for (const d of this.#backlogs.watched()) Atomics.or(d.control, DeviceWord.WATCHERS, MAIN_WATCHER_BIT);
     this.#settle();
     this.#updateKeepAlive();

@@ -146,6 +146,12 @@ export class StreamQueue {
     return true;
   }
 
+  /** What a main-thread wait for command `seq` of this stream is woken by: that position only. */
+  position(seq: number): { control: Int32Array; stream: number; seq: number } {
+    // A position still in the backlog is not in the ring yet: woken at the last one that is (the backlog then flushes).
+    return { control: this.device.control, stream: this.index, seq: this.#ring.wordOf(Math.min(seq, this.#ring.written)) };
+  }
+
   /** Free ring slots, from the worker's current position. */
   freeSlots(): number {
     return this.#ring.freeSlots();

@@ -87,6 +87,10 @@ export const StreamWord = {
   SUBMITTED: 3,
   /** Last host-function command the main thread has finished. */
   HOST_DONE: 4,
+  /** 1 while a main-thread wait is armed on this stream (the worker clears it when it wakes the main thread). */
+  WAKE_MAIN_ARMED: 5,
+  /** The stream position (wrapping sequence number) that wait is for: completions before it wake no one. */
+  WAKE_MAIN_AT: 6,
   // Written by the device worker (the consumer).
   /** Commands finished by the worker (wrapping; commands finish in order). */
   COMPLETED: 16,

@@ -47,6 +47,11 @@ export class RingProducer {
     return this.#count;
   }
 
+  /** The shared words' (wrapping) value for command `count` of the host's count. */
+  wordOf(count: number): number {
+    return (this.#written - (this.#count - count)) | 0;
+  }
+
   /**
    * Count of commands the consumer has completed, from its COMPLETED word: fewer than
    * 2^32 written commands are ever outstanding, so the word pins it down exactly.

@@ -271,13 +271,13 @@ export class RuntimeCore implements DeviceHost {
     if (this.hostFunctions.waitsForItself(queue, seq)) return Promise.reject(openRegError('awaitsOwnHostFunction', { call }));
     const start = this.beginSync(call, queue.device.index, queue, event);
     return this.waiter
-      .waitAsync([queue.device], this.until(call, [queue.device], () => queue.hasCompleted(seq)), bounds)
+      .waitAsync([queue.position(seq)], this.until(call, [queue.device], () => queue.hasCompleted(seq)), bounds)
       .then(() => this.endSync(call, queue.device.index, queue, event, start));
   }
 
   synchronizeSync(call: string, queue: StreamQueue, seq: number, event: Event | undefined, timeoutMs: number): void {
     const start = this.beginSync(call, queue.device.index, queue, event);
-    this.waitSync(call, [queue.device], this.until(call, [queue.device], () => queue.hasCompleted(seq)), timeoutMs);
+    this.waitSync(call, [queue.position(seq)], this.until(call, [queue.device], () => queue.hasCompleted(seq)), timeoutMs);
     this.endSync(call, queue.device.index, queue, event, start);
   }
 

@@ -66,7 +66,8 @@ function expectDistinct(words: Record<string, number>): void {
 }
 
 // Which side writes each stream-record word (see StreamWord): every word must be listed.
-const PRODUCER_WORDS = ['STATE', 'PRIORITY', 'FLAGS', 'SUBMITTED', 'HOST_DONE'] as const;
+// WAKE_MAIN_ARMED is cleared by the worker only when it wakes the main thread (once per armed wait): it sits with the main thread's words.
+const PRODUCER_WORDS = ['STATE', 'PRIORITY', 'FLAGS', 'SUBMITTED', 'HOST_DONE', 'WAKE_MAIN_ARMED', 'WAKE_MAIN_AT'] as const;
 // FAILED_AT is written once, when the device fails (mostly by the worker): it sits with the worker's words.
 const CONSUMER_WORDS = ['COMPLETED', 'READ_SLOT', 'HOST_PENDING', 'FAILED_AT'] as const;
 
