@@ -87,10 +87,6 @@ export const StreamWord = {
   SUBMITTED: 3,
   /** Last host-function command the main thread has finished. */
   HOST_DONE: 4,
-  /** 1 while a main-thread wait is armed on this stream (the worker clears it when it wakes the main thread). */
-  WAKE_MAIN_ARMED: 5,
-  /** The stream position (wrapping sequence number) that wait is for: completions before it wake no one. */
-  WAKE_MAIN_AT: 6,
   // Written by the device worker (the consumer).
   /** Commands finished by the worker (wrapping; commands finish in order). */
   COMPLETED: 16,
@@ -101,6 +97,11 @@ export const StreamWord = {
   // Written by whichever thread raises the device's sticky error.
   /** COMPLETED when the sticky error was raised: later commands were skipped, not run (meaningful while the error is set). */
   FAILED_AT: 19,
+  // Read by the worker after every command, written by the main thread once per wait it arms: on the worker's line.
+  /** 1 while a main-thread wait is armed on this stream (the worker clears it when it wakes the main thread). */
+  WAKE_MAIN_ARMED: 20,
+  /** The stream position (wrapping sequence number) that wait is for: completions before it wake no one. */
+  WAKE_MAIN_AT: 21,
 } as const;
 export const STREAM_HEADER_BYTES = 128;
 export const STREAM_RECORD_BYTES = STREAM_HEADER_BYTES + RING_SLOTS * SLOT_BYTES;

@@ -66,10 +66,10 @@ function expectDistinct(words: Record<string, number>): void {
 }
 
 // Which side writes each stream-record word (see StreamWord): every word must be listed.
-// WAKE_MAIN_ARMED is cleared by the worker only when it wakes the main thread (once per armed wait): it sits with the main thread's words.
-const PRODUCER_WORDS = ['STATE', 'PRIORITY', 'FLAGS', 'SUBMITTED', 'HOST_DONE', 'WAKE_MAIN_ARMED', 'WAKE_MAIN_AT'] as const;
+const PRODUCER_WORDS = ['STATE', 'PRIORITY', 'FLAGS', 'SUBMITTED', 'HOST_DONE'] as const;
 // FAILED_AT is written once, when the device fails (mostly by the worker): it sits with the worker's words.
-const CONSUMER_WORDS = ['COMPLETED', 'READ_SLOT', 'HOST_PENDING', 'FAILED_AT'] as const;
+// WAKE_MAIN_* are read by the worker after every command and written by the main thread once per wait: with the worker's words.
+const CONSUMER_WORDS = ['COMPLETED', 'READ_SLOT', 'HOST_PENDING', 'FAILED_AT', 'WAKE_MAIN_ARMED', 'WAKE_MAIN_AT'] as const;
 
 describe('device control block', () => {
   test('header, statistics, error message and stream table are disjoint and in order', () => {
