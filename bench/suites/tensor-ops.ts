@@ -239,15 +239,18 @@ async function mlpWorkload(on: (device: string, shape: number[]) => Tensor, onTf
     const losses = two.map((m) => loss(m.p, m.x, m.y));
     for (const l of losses) l.backward();
     noGrad(() => {
-      two[0]!.p.forEach((w, i) => {
-        const w1 = two[1]!.p[i]!;
-        const g = w.grad!.add(w1.grad!.to('openreg:0')).mul(0.5);
+      const [p0, p1] = [two[0]!.p, two[1]!.p];
+      // All of device 1's gradients over first, then every update, then every weight back:
+      // each device waits for the other once per step, not once per parameter.
+      const sent = p1.map((w1) => w1.grad!.to('openreg:0'));
+      p0.forEach((w, i) => {
+        const g = w.grad!.add(sent[i]!).mul(0.5);
         w.sub_(g, lr);
-        w1.copy_(w);
-        for (const t of [g, w.grad!, w1.grad!]) t.dispose();
+        for (const t of [g, sent[i]!, w.grad!, p1[i]!.grad!]) t.dispose();
         w.grad = undefined;
-        w1.grad = undefined;
+        p1[i]!.grad = undefined;
       });
+      p1.forEach((w1, i) => w1.copy_(p0[i]!));
     });
     await Promise.all(losses.map((l) => l.data()));
     for (const l of losses) l.dispose();
