@@ -19,8 +19,7 @@ import { type NestedArray, type TensorData, nest } from './host-data.js';
 import { dispatchState } from '../dispatch/dispatch-state.js';
 import { type Shape, checkDim, contiguousStrides, isContiguous, numel } from './shape.js';
 import type { Storage } from './storage.js';
-import { collectNow, noteLeftToCollector } from './collection-pressure.js';
-import { addMemoryReclaimer } from '../integration/allocators/memory-reclaimers.js';
+import { type StorageLink, leaveToCollector } from './collection-backstop.js';
 
 /** A node of the autograd graph (`grad_fn`): the op call that made a tensor. */
 export interface GradNode {
@@ -56,50 +55,6 @@ const wrapperKeySources: ((tensors: readonly Tensor[]) => DispatchKey | undefine
 export function addWrapperKeySource(source: (tensors: readonly Tensor[]) => DispatchKey | undefined): void {
   wrapperKeySources.push(source);
 }
-
-/**
- * The garbage-collection backstop: a tensor collected without dispose() releases its storage.
- * Registered without an unregister token (a token makes registration several times dearer):
- * dispose() empties the tensor's link instead, so the finalizer then finds nothing to release.
- */
-interface StorageLink {
-  storage: Storage | undefined;
-}
-const registry = new FinalizationRegistry<StorageLink>((link) => {
-  const storage = link.storage;
-  link.storage = undefined;
-  storage?.releaseCollected();
-});
-
-/**
- * The registered tensors again, weakly: finalizers run only after the current job, so an
- * allocation that finds its device full forces a collection and releases at once what it
- * took (the memory-pressure reclaimer below). Entries whose storage is gone are pruned as
- * the list doubles.
- */
-const registered: { ref: WeakRef<Tensor>; link: StorageLink }[] = [];
-let pruneAt = 1024;
-
-function pruneRegistered(): void {
-  let kept = 0;
-  for (const entry of registered) if (entry.link.storage !== undefined) registered[kept++] = entry;
-  registered.length = kept;
-  pruneAt = Math.max(1024, 2 * kept);
-}
-
-addMemoryReclaimer(() => {
-  if (registered.length === 0 || !collectNow()) return false;
-  let freed = false;
-  for (const { ref, link } of registered) {
-    const storage = link.storage;
-    if (storage === undefined || ref.deref() !== undefined) continue;
-    link.storage = undefined;
-    storage.releaseCollected();
-    freed = true;
-  }
-  pruneRegistered();
-  return freed;
-});
 
 /**
  * Registration is dear for the garbage collector (a weak cell per tensor), and most tensors
@@ -178,12 +133,7 @@ export class Tensor implements Disposable {
     for (const t of Tensor.#nursery) {
       const storage = t.#link.storage;
       if (storage === undefined) continue;
-      registry.register(t, t.#link);
-      if (storage.runtime !== undefined && storage.nbytes > 0) {
-        registered.push({ ref: new WeakRef(t), link: t.#link });
-        if (registered.length >= pruneAt) pruneRegistered();
-        noteLeftToCollector(storage.nbytes / storage.runtime.deviceMemoryBytes);
-      }
+      leaveToCollector(t, t.#link, storage);
     }
     Tensor.#nursery.length = 0;
     Tensor.#nurseryBytes = 0;
