@@ -11,7 +11,7 @@ import { DTYPE_CODE_ITEMSIZE } from '../src/protocol/tensor-abi.js';
 import { KERNEL_WORKSPACE_BYTES, WASM_PAGE_BYTES, type WasmMemory, kernelWorkspaceOf, wasm } from '../src/protocol/wasm-memory.js';
 
 /** The module's exports: pointers are byte addresses in its memory, counts are elements. */
-export interface SimdExports {
+export type SimdExports = {
   binaryF32(op: number, a: number, b: number, o: number, n: number): void;
   binaryScalarF32(op: number, a: number, s: number, o: number, n: number): void;
   binaryRowsF32(op: number, a: number, b: number, o: number, rows: number, cols: number): void;
@@ -57,7 +57,10 @@ export interface SimdExports {
   binaryRowsHalf(op: number, a: number, b: number, o: number, rows: number, cols: number, bf16: number): void;
   binaryColsHalf(op: number, a: number, b: number, o: number, rows: number, cols: number, bf16: number): void;
   unaryHalf(op: number, x: number, o: number, n: number, bf16: number): void;
-}
+} & { readonly [K in WasmOpName]: { readonly value: number } };
+
+/** The op codes the module exports (workers/wasm/elementwise.ts): the kernels' `op` arguments. */
+export type WasmOpName = 'ADD' | 'SUB' | 'MUL' | 'DIV' | 'MAXIMUM' | 'MINIMUM' | 'THRESHOLD_BACKWARD' | 'NEG' | 'ABS' | 'RELU' | 'SQRT' | 'EXP' | 'LOG' | 'TANH' | 'SIGMOID' | 'RELU_GRAD';
 
 let compiled: object | undefined;
 

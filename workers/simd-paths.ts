@@ -6,39 +6,39 @@
  */
 import { type TensorArg, isDenseOver } from '../src/protocol/kernel-abi.js';
 import { BinaryOp, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
-import { type SimdExports, simdKernels } from './simd-kernels.js';
+import { type SimdExports, type WasmOpName, simdKernels } from './simd-kernels.js';
 import { KERNEL_WORKSPACE_BYTES } from '../src/protocol/wasm-memory.js';
 
 const F32 = DTypeCode.float32;
 const F64 = DTypeCode.float64;
 
-// The wasm op codes (workers/wasm/elementwise.ts) of the ops it has.
-const BINARY_CODE: Partial<Record<number, number>> = {
-  [BinaryOp.add]: 0,
-  [BinaryOp.sub]: 1,
-  [BinaryOp.mul]: 2,
-  [BinaryOp.div]: 3,
-  [BinaryOp.maximum]: 4,
-  [BinaryOp.minimum]: 5,
-  [BinaryOp.thresholdBackward]: 6,
+// The wasm op (its code is the module's exported global of that name) of each binary op it has.
+const BINARY_OP: Partial<Record<number, WasmOpName>> = {
+  [BinaryOp.add]: 'ADD',
+  [BinaryOp.sub]: 'SUB',
+  [BinaryOp.mul]: 'MUL',
+  [BinaryOp.div]: 'DIV',
+  [BinaryOp.maximum]: 'MAXIMUM',
+  [BinaryOp.minimum]: 'MINIMUM',
+  [BinaryOp.thresholdBackward]: 'THRESHOLD_BACKWARD',
 };
-// Each unary op the wasm module has: its code in workers/wasm/elementwise.ts (the half-precision
-// kernel takes it), its float32 export and, for the exactly rounded ones, its float64 export.
+// Each unary op the wasm module has: its op (the half-precision kernel takes its code), its
+// float32 export and, for the exactly rounded ones, its float64 export.
 interface UnaryKernels {
-  code: number;
+  code: WasmOpName;
   f32: keyof SimdExports;
   f64?: keyof SimdExports;
 }
 const UNARY: Partial<Record<number, UnaryKernels>> = {
-  [UnaryOp.neg]: { code: 0, f32: 'negF32', f64: 'negF64' },
-  [UnaryOp.abs]: { code: 1, f32: 'absF32', f64: 'absF64' },
-  [UnaryOp.relu]: { code: 2, f32: 'reluF32', f64: 'reluF64' },
-  [UnaryOp.sqrt]: { code: 3, f32: 'sqrtF32', f64: 'sqrtF64' },
-  [UnaryOp.exp]: { code: 4, f32: 'expF32' },
-  [UnaryOp.log]: { code: 5, f32: 'logF32' },
-  [UnaryOp.tanh]: { code: 6, f32: 'tanhF32' },
-  [UnaryOp.sigmoid]: { code: 7, f32: 'sigmoidF32' },
-  [UnaryOp.reluGrad]: { code: 8, f32: 'reluGradF32', f64: 'reluGradF64' },
+  [UnaryOp.neg]: { code: 'NEG', f32: 'negF32', f64: 'negF64' },
+  [UnaryOp.abs]: { code: 'ABS', f32: 'absF32', f64: 'absF64' },
+  [UnaryOp.relu]: { code: 'RELU', f32: 'reluF32', f64: 'reluF64' },
+  [UnaryOp.sqrt]: { code: 'SQRT', f32: 'sqrtF32', f64: 'sqrtF64' },
+  [UnaryOp.exp]: { code: 'EXP', f32: 'expF32' },
+  [UnaryOp.log]: { code: 'LOG', f32: 'logF32' },
+  [UnaryOp.tanh]: { code: 'TANH', f32: 'tanhF32' },
+  [UnaryOp.sigmoid]: { code: 'SIGMOID', f32: 'sigmoidF32' },
+  [UnaryOp.reluGrad]: { code: 'RELU_GRAD', f32: 'reluGradF32', f64: 'reluGradF64' },
 };
 
 
@@ -56,7 +56,7 @@ export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
   const kernels = UNARY[op];
   if (s === undefined || kernels === undefined || x.dtype !== out.dtype || out.numel === 0 || !dense(out) || !dense(x)) return false;
   const flat = out.dtype === F32 ? kernels.f32 : out.dtype === F64 ? kernels.f64 : undefined;
-  if (isHalf(out.dtype)) s.exports.unaryHalf(kernels.code, s.input(x), s.output(out), out.numel, bf16(out.dtype));
+  if (isHalf(out.dtype)) s.exports.unaryHalf(s.exports[kernels.code].value, s.input(x), s.output(out), out.numel, bf16(out.dtype));
   else if (flat !== undefined) (s.exports[flat] as (x: number, o: number, n: number) => void)(s.input(x), s.output(out), out.numel);
   else return false;
   s.finish();
@@ -66,13 +66,14 @@ export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
 /** out = op(a, alpha·b) where b is as dense as a, a scalar, or broadcast along rows or columns of out. */
 export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorArg, alpha: number): boolean {
   const s = simdKernels();
-  const code = BINARY_CODE[op];
+  const name = BINARY_OP[op];
   const k = BINARY[out.dtype];
-  if (s === undefined || code === undefined || k === undefined || a.dtype !== out.dtype || out.numel === 0) return false;
+  if (s === undefined || name === undefined || k === undefined || a.dtype !== out.dtype || out.numel === 0) return false;
   const scale = op === BinaryOp.add || op === BinaryOp.sub ? alpha : 1;
   const n = out.numel;
   if (!dense(out) || a.numel !== n || !isDenseOver(out.shape, a.strides, 0, out.ndim)) return false;
   const x = s.exports;
+  const code = x[name].value;
   if (b.dtype === SCALAR_OPERAND) {
     k.scalar(x, code, s.input(a), k.round(scale * b.value), s.output(out), n);
   } else if (b.dtype !== out.dtype) {
@@ -101,16 +102,15 @@ interface BinaryKernels {
 }
 
 // float32 and float64 scale b by alpha in axpy (a + alpha·b; sub passes −alpha); the halves in their one kernel.
-const SUB_CODE = BINARY_CODE[BinaryOp.sub];
 const BINARY_F32: BinaryKernels = {
-  dense: (x, op, a, b, alpha, o, n) => (alpha === 1 ? x.binaryF32(op, a, b, o, n) : x.axpyF32(a, b, op === SUB_CODE ? -alpha : alpha, o, n)),
+  dense: (x, op, a, b, alpha, o, n) => (alpha === 1 ? x.binaryF32(op, a, b, o, n) : x.axpyF32(a, b, op === x.SUB.value ? -alpha : alpha, o, n)),
   scalar: (x, op, a, v, o, n) => x.binaryScalarF32(op, a, v, o, n),
   rows: (x, op, a, b, o, r, c) => x.binaryRowsF32(op, a, b, o, r, c),
   cols: (x, op, a, b, o, r, c) => x.binaryColsF32(op, a, b, o, r, c),
   round: Math.fround,
 };
 const BINARY_F64: BinaryKernels = {
-  dense: (x, op, a, b, alpha, o, n) => (alpha === 1 ? x.binaryF64(op, a, b, o, n) : x.axpyF64(a, b, op === SUB_CODE ? -alpha : alpha, o, n)),
+  dense: (x, op, a, b, alpha, o, n) => (alpha === 1 ? x.binaryF64(op, a, b, o, n) : x.axpyF64(a, b, op === x.SUB.value ? -alpha : alpha, o, n)),
   scalar: (x, op, a, v, o, n) => x.binaryScalarF64(op, a, v, o, n),
   rows: (x, op, a, b, o, r, c) => x.binaryRowsF64(op, a, b, o, r, c),
   cols: (x, op, a, b, o, r, c) => x.binaryColsF64(op, a, b, o, r, c),

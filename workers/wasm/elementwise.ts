@@ -5,7 +5,7 @@
 import { expF32x4, logF32x4, sigmoidF32x4, tanhF32x4 } from './vector-math';
 import { bfloat16ToF32, f32ToBfloat16, f32ToFloat16, float16ToF32, loadHalf4, storeHalf4 } from './half';
 
-// Binary op codes (workers/simd-kernels.ts maps openreg's BinaryOp to them).
+// Binary op codes, exported as globals (workers/simd-paths.ts maps openreg's BinaryOp to their names).
 export const ADD = 0;
 export const SUB = 1;
 export const MUL = 2;
@@ -155,7 +155,7 @@ function axpy<T>(a: usize, b: usize, alpha: T, o: usize, n: usize): void {
   for (; i < n; i++) store<T>(o + i * sizeof<T>(), load<T>(a + i * sizeof<T>()) + alpha * load<T>(b + i * sizeof<T>()));
 }
 
-// Unary op codes.
+// Unary op codes, exported as globals like the binary ones.
 export const NEG = 0;
 export const ABS = 1;
 export const RELU = 2;
