@@ -116,9 +116,14 @@ function requireDType(call: string, value: unknown): DType {
 /** PyTorch's promoteTypes: the smallest type both values fit (float16 with bfloat16 is float32). */
 export function promoteTypes(a: DType, b: DType): DType {
   requireArity('promoteTypes', arguments, 2);
-  if (a === b) return requireDType('promoteTypes', a);
   requireDType('promoteTypes', a);
   requireDType('promoteTypes', b);
+  return promoteDTypes(a, b);
+}
+
+/** @internal promoteTypes of two values known to be dtypes (an op's own operands): no checks, once per op. */
+export function promoteDTypes(a: DType, b: DType): DType {
+  if (a === b) return a;
   if ((a === 'float16' && b === 'bfloat16') || (a === 'bfloat16' && b === 'float16')) return 'float32';
   return ORDER.indexOf(a) > ORDER.indexOf(b) ? a : b;
 }
@@ -148,13 +153,13 @@ export function resultType(tensors: readonly DType[], scalars: readonly ScalarKi
   for (const t of tensors) requireDType('resultType', t);
   for (const k of scalars) if (!Object.hasOwn(SCALAR_CATEGORY, k)) throw invalidValue('resultType', "each scalar kind must be 'bool', 'int' or 'float'", k);
   let result: DType | undefined;
-  for (const t of tensors) result = result === undefined ? t : promoteTypes(result, t);
-  for (const s of scalars as readonly ScalarKind[]) {
-    const category = SCALAR_CATEGORY[s];
-    if (result === undefined || CATEGORY_RANK[category] > CATEGORY_RANK[DTYPES[result].category]) {
-      result = result === undefined ? SCALAR_DEFAULT[s] : promoteTypes(result, SCALAR_DEFAULT[s]);
-    }
-  }
+  for (const t of tensors) result = result === undefined ? t : promoteDTypes(result, t);
+  for (const s of scalars as readonly ScalarKind[]) result = result === undefined ? SCALAR_DEFAULT[s] : promoteWithScalar(result, s);
   if (result === undefined) throw invalidValue('resultType', 'at least one operand is needed');
   return result;
+}
+
+/** @internal resultType of a tensor's dtype and a scalar of kind `s`, unchecked (an op's own operands). */
+export function promoteWithScalar(dtype: DType, s: ScalarKind): DType {
+  return CATEGORY_RANK[SCALAR_CATEGORY[s]] > CATEGORY_RANK[DTYPES[dtype].category] ? promoteDTypes(dtype, SCALAR_DEFAULT[s]) : dtype;
 }

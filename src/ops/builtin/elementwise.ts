@@ -1,5 +1,5 @@
 import { invalidValue } from '../../errors/errors.js';
-import { DTYPES, type DType, castScalar, resultType, scalarKind } from '../../tensor/dtype.js';
+import { DTYPES, type DType, castScalar, promoteDTypes, promoteWithScalar, scalarKind } from '../../tensor/dtype.js';
 import { broadcastShapes } from '../../tensor/shape.js';
 import { Tensor, op as callOp } from '../../tensor/tensor.js';
 import { defineBuiltin } from '../register.js';
@@ -54,7 +54,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 /** The shape/dtype rule of a binary op of `kind`: broadcasting, PyTorch's promotion, and the combinations it refuses. */
 function planBinary(kind: Kind, op: BinaryOp): (call: string, args: BinaryArgs) => BinaryPlan {
   return (call, { self: a, other: b }) => {
-    const common = b instanceof Tensor ? resultType([a.dtype, b.dtype]) : resultType([a.dtype], [scalarKind(b)]);
+    const common = b instanceof Tensor ? promoteDTypes(a.dtype, b.dtype) : promoteWithScalar(a.dtype, scalarKind(b));
     // PyTorch refuses subtraction with any bool operand (use logical_not() to invert a mask).
     if (op === BinaryOp.sub && (a.dtype === 'bool' || (b instanceof Tensor ? b.dtype === 'bool' : typeof b === 'boolean'))) {
       throw invalidValue(call, 'subtraction with a bool tensor or scalar is not supported; use logical_not() to invert a mask');
