@@ -209,8 +209,8 @@ function autocastKernel(name: string, next: Redispatch, args: readonly unknown[]
   return excludingKey('Autocast', () => next(...castArgs));
 }
 
-addWrapperKeySource((tensors) => {
-  const autocast = dispatchState().autocast;
+addWrapperKeySource((tensors, state) => {
+  const autocast = state.autocast;
   return autocast.size > 0 && tensors.some((t) => autocast.has(t.device.type)) ? 'Autocast' : undefined;
 });
 

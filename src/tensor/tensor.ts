@@ -16,7 +16,7 @@ import { DTYPES, type DType, type DTypeAlias, dtypeNamed } from './dtype.js';
 
 import { type DeviceLike, TensorDevice } from './device.js';
 import { type NestedArray, type TensorData, nest } from './host-data.js';
-import { dispatchState } from '../dispatch/dispatch-state.js';
+import { type DispatchState, dispatchState } from '../dispatch/dispatch-state.js';
 import { type Shape, checkDim, contiguousStrides, isContiguous, numel } from './shape.js';
 import type { Storage } from './storage.js';
 import { type StorageLink, leaveToCollector } from './collection-backstop.js';
@@ -49,10 +49,10 @@ export function setHookRegistrar(registrar: HookRegistrar): void {
 }
 
 /** Wrapper keys a later mechanism adds in front of Autograd (autocast): `(tensors) => keys`. */
-const wrapperKeySources: ((tensors: readonly Tensor[]) => DispatchKey | undefined)[] = [];
+const wrapperKeySources: ((tensors: readonly Tensor[], state: DispatchState) => DispatchKey | undefined)[] = [];
 
 /** @internal Lets a mechanism above the tensor layer (autocast) add its key to calls. */
-export function addWrapperKeySource(source: (tensors: readonly Tensor[]) => DispatchKey | undefined): void {
+export function addWrapperKeySource(source: (tensors: readonly Tensor[], state: DispatchState) => DispatchKey | undefined): void {
   wrapperKeySources.push(source);
 }
 
@@ -691,7 +691,6 @@ export function dispatchKeys(call: string, args: readonly unknown[], backend?: T
     let requiresGrad = false;
     for (let i = 0; i < tensors.length; i++) {
       const t = tensors[i]!;
-      if (!Tensor.isGenuine(t)) throw malformedTensor(call, t);
       // Device memory of one runtime only: another runtime's pointers mean nothing here (every backend, fallbacks included).
       const owner = t.storage(call).runtime;
       if (owner !== undefined) {
@@ -708,7 +707,7 @@ export function dispatchKeys(call: string, args: readonly unknown[], backend?: T
     const state = dispatchState();
     const keys: DispatchKey[] = [];
     for (const source of wrapperKeySources) {
-      const key = source(tensors);
+      const key = source(tensors, state);
       if (key !== undefined && !state.excluded.has(key)) keys.push(key);
     }
     if (requiresGrad && state.gradEnabled && !state.excluded.has('Autograd')) keys.push('Autograd');
