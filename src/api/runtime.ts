@@ -40,6 +40,16 @@ import { INJECTED_FAULT_KERNEL } from '../protocol/tensor-kernel-signatures.js';
 import { invalidValue } from '../errors/errors.js';
 
 
+/** `source` copied into `into`, or into fresh memory given a byte count. */
+function copyOut(source: Uint8Array, into: Uint8Array | number): Uint8Array {
+  if (typeof into !== 'number') {
+    into.set(source);
+    return into;
+  }
+  // A typed array built from another is V8's one-copy path into fresh memory: no zero-fill first, unlike new + set.
+  return new Uint8Array(source);
+}
+
 /**
  * The device runtime: the role of OpenReg's libopenreg and of the CUDA Runtime. Each
  * device is a worker thread; device memory, streams and events live in shared memory.
@@ -193,13 +203,7 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
     queue.device.throwIfFailed(call);
     const n = typeof into === 'number' ? into : into.byteLength;
     const { device, offset } = this.#core.transfers.deviceRange(call, ptr, n);
-    const source = device.heapBytes.subarray(offset, offset + n);
-    if (typeof into !== 'number') {
-      into.set(source);
-      return into;
-    }
-    // A typed array built from another is V8's one-copy path into fresh memory: no zero-fill first, unlike new + set.
-    return new Uint8Array(source);
+    return copyOut(device.heapBytes.subarray(offset, offset + n), into);
   }
 
   /**
@@ -233,11 +237,6 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
       },
     };
     core.deferredReads.add(read);
-    const deliver = (source: Uint8Array): Uint8Array => {
-      if (typeof into === 'number') return new Uint8Array(source);
-      into.set(source);
-      return into;
-    };
     return (async () => {
       try {
         await this.streamSynchronize(stream, options);
@@ -245,11 +244,11 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
           // Nothing was enqueued since the call: device memory holds the bytes as of then.
           if (device.generation !== generation) throw invalidValue(call, `device ${device.index} was reset while the read waited`, ptr);
           device.throwIfFailed(call);
-          return deliver(device.heapBytes.subarray(offset, offset + n));
+          return copyOut(device.heapBytes.subarray(offset, offset + n), into);
         }
         if (stageFailure !== undefined) throw stageFailure.error;
         await this.streamSynchronize(stream, options);
-        return deliver(staged!.subarray(0, n));
+        return copyOut(staged!.subarray(0, n), into);
       } finally {
         core.deferredReads.take(read);
         if (staged !== undefined) this.hostAllocator.free(staged);

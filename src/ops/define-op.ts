@@ -86,14 +86,10 @@ export function definedOps(): readonly DefinedOp[] {
   return definitions;
 }
 
-const argumentNames = new WeakMap<OperatorSchema, readonly string[]>();
-
 /** Named arguments from a call's bound positional ones. */
 function named(schema: OperatorSchema, args: readonly unknown[]): Record<string, unknown> {
-  let names = argumentNames.get(schema);
-  if (names === undefined) argumentNames.set(schema, (names = schema.args.map((a) => a.name)));
   const out: Record<string, unknown> = {};
-  for (let i = 0; i < names.length; i++) out[names[i]!] = args[i];
+  for (let i = 0; i < schema.args.length; i++) out[schema.args[i]!.name] = args[i];
   return out;
 }
 

@@ -5,7 +5,7 @@ import { MemcpyKind } from '../memory/memcpy-kind.js';
 import type { WaitOptions } from '../runtime/wait-options.js';
 import type { Kernel } from '../runtime/kernel-module.js';
 import type { Stream } from '../runtime/handles.js';
-import { type Access, type KernelSignature, type LaunchArgs, type Params, accessesOf, encodeArguments, forEachOperand, paramList } from '../protocol/kernel-abi.js';
+import { type KernelSignature, type LaunchArgs, type Params, accessesOf, encodeArguments, forEachOperand } from '../protocol/kernel-abi.js';
 import { type TensorDevice, bound } from '../tensor/device.js';
 import { DTYPES, type DType } from '../tensor/dtype.js';
 import { type Shape, numel } from '../tensor/shape.js';
@@ -39,15 +39,11 @@ export class DeviceExecutor implements Executor {
   launch<P extends Params>(kernel: KernelSignature<P>, args: LaunchArgs<P, KernelOperand>): void {
     const call = kernel.name;
     let reads: Tensor[] | undefined;
-    // Written out rather than through forEachOperand: this runs once per op.
-    const params = paramList(kernel);
-    const given = args as Record<string, unknown>;
-    for (let p = 0; p < params.length; p++) {
-      const { name, type } = params[p]!;
-      const value = given[name];
-      if (type.kind === 'tensors') for (const o of value as readonly KernelOperand[]) reads = this.#checkOperand(call, tensorOf(o), type.access, reads);
-      else if (type.kind === 'tensor' && value !== undefined && typeof value !== 'number') reads = this.#checkOperand(call, tensorOf(value as KernelOperand), type.access, reads);
-    }
+    forEachOperand(kernel, args, (o, access) => {
+      const t = tensorOf(o);
+      this.#checkOperand(call, t);
+      if (access === 'read' && t.storage(call).receipts !== undefined) (reads ??= []).push(t);
+    });
     // Outputs of bytes another device sent depend on its work too.
     if (reads !== undefined) {
       const writes: Tensor[] = [];
@@ -273,16 +269,13 @@ export class DeviceExecutor implements Executor {
     }
   }
 
-  /** Checks an operand of a launch; returns `reads` with `t` added if it is read and carries another device's receipts. */
-  #checkOperand(kernel: string, t: Tensor, access?: Access, reads?: Tensor[]): Tensor[] | undefined {
+  #checkOperand(kernel: string, t: Tensor): void {
     if (!t.device.equals(this.device)) throw invalidValue(kernel, `expected all tensors on ${this.device}, got one on ${t.device}`, t.toString());
     // A tensor of another runtime has a pointer into another heap: never compute on it here.
     const s = t.storage(kernel);
     if (s.runtime !== this.runtime) throw s.runtime?.closed === true ? runtimeClosed(kernel) : invalidHandle(kernel, `${t} belongs to another runtime`);
     // A reset of the device freed all its memory: a tensor from before it has nothing behind its pointer.
     if (s.block !== undefined && !this.runtime.cachingAllocator.isLive(s.block)) throw invalidHandle(kernel, `${t} was freed by deviceReset(${s.block.device})`);
-    if (access === 'read' && s.receipts !== undefined) (reads ??= []).push(t);
-    return reads;
   }
 
   #kernel(name: string): Kernel {

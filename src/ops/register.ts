@@ -1,7 +1,7 @@
 import { type BackendKey, COMPOSITE, type OperatorKernel } from '../dispatch/dispatcher.js';
 import { dispatcher } from '../dispatch/registry.js';
 import { TensorDevice, device } from '../tensor/device.js';
-import { Tensor } from '../tensor/tensor.js';
+import { firstTensorIn } from '../tensor/tensor.js';
 import type { Stream } from '../runtime/handles.js';
 import { DeviceExecutor } from './device-executor.js';
 import type { Executor } from './executor.js';
@@ -13,19 +13,9 @@ export type OpImpl = (ex: Executor, ...args: never[]) => unknown;
 /** One executor per stream (an executor is the stream it launches on): made once, not per op. */
 const deviceExecutors = new WeakMap<Stream, DeviceExecutor>();
 
-/** The first tensor among `args` (a Tensor argument, or the first Tensor of a list). */
-function firstTensor(args: readonly unknown[]): Tensor | undefined {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a instanceof Tensor) return a;
-    if (Array.isArray(a)) for (const b of a) if (b instanceof Tensor) return b;
-  }
-  return undefined;
-}
-
 /** The executor an op call runs on: the device of its first tensor argument, or the TensorDevice argument of a factory. */
 export function executorOf(call: string, args: readonly unknown[]): Executor {
-  const first = firstTensor(args);
+  const first = firstTensorIn(args);
   if (first !== undefined) {
     const storage = first.storage(call);
     // A tensor in a runtime's device memory runs on that runtime, whichever serves the backend.

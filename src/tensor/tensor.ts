@@ -657,20 +657,22 @@ function flatShape(shape: readonly unknown[]): unknown {
 
 /** @internal Tensors among an op's arguments (and inside arrays of them). */
 export function tensorsIn(args: readonly unknown[]): Tensor[] {
-  return collectTensors(args, []);
-}
-
-/** The tensors among `args` (and in its lists) appended to `out`. */
-function collectTensors(args: readonly unknown[], out: Tensor[]): Tensor[] {
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
+  const out: Tensor[] = [];
+  for (const a of args) {
     if (a instanceof Tensor) out.push(a);
     else if (Array.isArray(a)) for (const b of a) if (b instanceof Tensor) out.push(b);
   }
   return out;
 }
 
-const CALL_TENSORS: Tensor[] = [];
+/** @internal The first of tensorsIn(args), found without listing the others (the executor of an op call is its device's). */
+export function firstTensorIn(args: readonly unknown[]): Tensor | undefined {
+  for (const a of args) {
+    if (a instanceof Tensor) return a;
+    if (Array.isArray(a)) for (const b of a) if (b instanceof Tensor) return b;
+  }
+  return undefined;
+}
 
 function malformedTensor(call: string, value: unknown): Error {
   return invalidValue(call, 'expected a Tensor made by openreg, got an object that only looks like one (Object.create(Tensor.prototype))', value);
@@ -682,40 +684,34 @@ function malformedTensor(call: string, value: unknown): Error {
  * device, as PyTorch requires) or `backend` for calls without tensor inputs.
  */
 export function dispatchKeys(call: string, args: readonly unknown[], backend?: TensorDevice): DispatchKey[] {
-  // A scratch list, not a new array per call: the key sources read it and keep nothing, and it
-  // is emptied after (it must not keep tensors from the garbage collector).
-  const tensors = collectTensors(args, CALL_TENSORS);
-  try {
-    let device = backend;
-    let runtime: Runtime | undefined;
-    let requiresGrad = false;
-    for (let i = 0; i < tensors.length; i++) {
-      const t = tensors[i]!;
-      // Device memory of one runtime only: another runtime's pointers mean nothing here (every backend, fallbacks included).
-      const owner = t.storage(call).runtime;
-      if (owner !== undefined) {
-        if (owner.closed) throw runtimeClosed(call);
-        if (runtime === undefined) runtime = owner;
-        else if (owner !== runtime) throw invalidHandle(call, `${t} belongs to another runtime than the op's other tensors`);
-      }
-      if (device === undefined) device = t.device;
-      else if (device !== t.device && !device.equals(t.device) && backend === undefined) {
-        throw invalidValue(call, `expected all tensors to be on the same device, but found at least two devices, ${device} and ${t.device}`, t.toString());
-      }
-      requiresGrad ||= t.requiresGrad;
+  const tensors = tensorsIn(args);
+  let device = backend;
+  let runtime: Runtime | undefined;
+  let requiresGrad = false;
+  for (const t of tensors) {
+    // storage() is also the brand check: an object that only looks like a Tensor is refused there.
+    const owner = t.storage(call).runtime;
+    // Device memory of one runtime only: another runtime's pointers mean nothing here (every backend, fallbacks included).
+    if (owner !== undefined) {
+      if (owner.closed) throw runtimeClosed(call);
+      if (runtime === undefined) runtime = owner;
+      else if (owner !== runtime) throw invalidHandle(call, `${t} belongs to another runtime than the op's other tensors`);
     }
-    const state = dispatchState();
-    const keys: DispatchKey[] = [];
-    for (const source of wrapperKeySources) {
-      const key = source(tensors, state);
-      if (key !== undefined && !state.excluded.has(key)) keys.push(key);
+    if (device === undefined) device = t.device;
+    else if (!device.equals(t.device) && backend === undefined) {
+      throw invalidValue(call, `expected all tensors to be on the same device, but found at least two devices, ${device} and ${t.device}`, t.toString());
     }
-    if (requiresGrad && state.gradEnabled && !state.excluded.has('Autograd')) keys.push('Autograd');
-    keys.push(device?.type ?? 'cpu');
-    return keys;
-  } finally {
-    tensors.length = 0;
+    requiresGrad ||= t.requiresGrad;
   }
+  const state = dispatchState();
+  const keys: DispatchKey[] = [];
+  for (const source of wrapperKeySources) {
+    const key = source(tensors, state);
+    if (key !== undefined && !state.excluded.has(key)) keys.push(key);
+  }
+  if (requiresGrad && state.gradEnabled && !state.excluded.has('Autograd')) keys.push('Autograd');
+  keys.push(device?.type ?? 'cpu');
+  return keys;
 }
 
 /**
