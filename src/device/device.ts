@@ -322,7 +322,8 @@ export class Device implements QueueOwner {
       this.throwIfFailed(call);
       return queue.freeSlots() >= wanted || queue.idle || !this.#host.waiter.blockingIsSafe;
     };
-    if (!this.#host.waiter.waitSync(call, [this], ready, this.#host.enqueueTimeoutMs)) {
+    // Woken once, where that room exists: waiting on the whole device would have the worker notify this thread per command.
+    if (!this.#host.waiter.waitSync(call, [queue.positionFreeing(wanted)], ready, this.#host.enqueueTimeoutMs)) {
       throw openRegError('enqueueTimedOut', { call, device: this.index, ms: this.#host.enqueueTimeoutMs }, this.index);
     }
     return queue.freeSlots() >= slots;

@@ -152,6 +152,11 @@ export class StreamQueue {
     return { control: this.device.control, stream: this.index, seq: this.#ring.wordOf(Math.min(seq, this.#ring.written)) };
   }
 
+  /** The position whose completion leaves `slots` ring slots free: a full ring's producer waits there. */
+  positionFreeing(slots: number): { control: Int32Array; stream: number; seq: number } {
+    return this.position(this.#ring.countFreeing(slots));
+  }
+
   /** Free ring slots, from the worker's current position. */
   freeSlots(): number {
     return this.#ring.freeSlots();

@@ -145,10 +145,12 @@ function newTensorArg(): TensorArg {
 }
 const EMPTY_MEMORY = new ArrayBuffer(0);
 
+/** One signature's reused decode targets, by parameter position. */
 interface DecodedSlots {
+  readonly params: readonly ParamEntry[];
   readonly args: Record<string, unknown>;
-  readonly tensors: Map<string, TensorArg>;
-  readonly lists: Map<string, TensorArg[]>;
+  /** The TensorArg (tensor parameter) or TensorArg list (tensor-list parameter) at each position. */
+  readonly targets: (TensorArg | TensorArg[] | undefined)[];
 }
 
 /**
@@ -160,33 +162,32 @@ export class ArgumentDecoder {
 
   decode<P extends Params>(signature: KernelSignature<P>, words: Float64Array, count: number, bind: BindOperand): KernelArgs<P> {
     let slots = this.#slots.get(signature);
-    if (slots === undefined) this.#slots.set(signature, (slots = { args: {}, tensors: new Map(), lists: new Map() }));
-    const args = slots.args;
+    if (slots === undefined) {
+      const params = paramList(signature);
+      const targets = params.map(({ type }) => (type.kind === 'tensor' ? newTensorArg() : type.kind === 'tensors' ? [] : undefined));
+      this.#slots.set(signature, (slots = { params, args: {}, targets }));
+    }
+    const { params, args, targets } = slots;
     let at = 0;
-    const next = (what: string): number => {
-      if (at >= count) throw new KernelArgumentError(`the argument block (${count} words) ends inside ${what}`);
-      return words[at++]!;
-    };
-    const params = paramList(signature);
     for (let p = 0; p < params.length; p++) {
       const { name, type } = params[p]!;
       if (type.kind === 'int' || type.kind === 'float') {
-        args[name] = next(name);
+        if (at >= count) throw blockEndsInside(count, name);
+        args[name] = words[at++]!;
       } else if (type.kind === 'tensor') {
-        let arg = slots.tensors.get(name);
-        if (arg === undefined) slots.tensors.set(name, (arg = newTensorArg()));
+        const arg = targets[p] as TensorArg;
         at = decodeTensor(words, count, at, arg, name, type, bind);
         args[name] = arg;
       } else {
-        const n = next(`${name}'s length`);
+        if (at >= count) throw blockEndsInside(count, `${name}'s length`);
+        const n = words[at++]!;
         if (!Number.isSafeInteger(n) || n < 0) throw new KernelArgumentError(`${name}: ${n} is not a list length`);
         // Every tensor takes at least 3 words: a corrupt length cannot make the decoder allocate past the block.
         if (n * 3 > count - at) throw new KernelArgumentError(`${name}: ${n} tensors cannot fit in the ${count - at} words left`);
-        let list = slots.lists.get(name);
-        if (list === undefined) slots.lists.set(name, (list = []));
+        const list = targets[p] as TensorArg[];
         while (list.length < n) list.push(newTensorArg());
         list.length = n;
-        for (let i = 0; i < n; i++) at = decodeTensor(words, count, at, list[i]!, `${name}[${i}]`, { kind: 'tensor', access: type.access, optional: false, scalar: false }, bind);
+        for (let i = 0; i < n; i++) at = decodeTensor(words, count, at, list[i]!, `${name}[${i}]`, LISTED_TENSOR[type.access], bind);
         args[name] = list;
       }
     }
@@ -195,8 +196,33 @@ export class ArgumentDecoder {
   }
 }
 
+/** The parameter type of one tensor of a tensor list. */
+const LISTED_TENSOR = {
+  read: { kind: 'tensor', access: 'read', optional: false, scalar: false },
+  write: { kind: 'tensor', access: 'write', optional: false, scalar: false },
+} as const satisfies Record<Access, ParamType>;
+
+function blockEndsInside(count: number, what: string): KernelArgumentError {
+  return new KernelArgumentError(`the argument block (${count} words) ends inside ${what}`);
+}
+
+/** Sizes arg's shape and strides for `ndim` dimensions: launches of one rank reuse them as they are. */
+function setRank(arg: TensorArg, ndim: number): void {
+  const { shape, strides } = arg;
+  if (shape.length === ndim) return;
+  if (shape.length > ndim) {
+    shape.length = strides.length = ndim;
+    return;
+  }
+  // Grown by pushing, so the arrays stay packed (setting a larger length would make them holey).
+  while (shape.length < ndim) {
+    shape.push(0);
+    strides.push(0);
+  }
+}
+
 function decodeTensor(words: Float64Array, count: number, at: number, arg: TensorArg, name: string, type: Extract<ParamType, { kind: 'tensor' }>, bind: BindOperand): number {
-  if (at + 3 > count) throw new KernelArgumentError(`the argument block (${count} words) ends inside ${name}`);
+  if (at + 3 > count) throw blockEndsInside(count, name);
   const dtype = words[at]!;
   const ptr = words[at + 1]!;
   const ndim = words[at + 2]!;
@@ -204,22 +230,25 @@ function decodeTensor(words: Float64Array, count: number, at: number, arg: Tenso
   arg.dtype = dtype;
   arg.ptr = ptr;
   arg.value = 0;
-  arg.shape.length = 0;
-  arg.strides.length = 0;
   arg.ndim = 0;
   arg.numel = 0;
   arg.reach = 0;
   arg.memory = EMPTY_MEMORY;
   arg.byteOffset = 0;
   if (dtype === SCALAR_OPERAND && type.scalar) {
+    setRank(arg, 0);
     arg.value = ptr;
     arg.numel = 1;
     return at;
   }
-  if (dtype === ABSENT_OPERAND && type.optional) return at;
+  if (dtype === ABSENT_OPERAND && type.optional) {
+    setRank(arg, 0);
+    return at;
+  }
   if (!(dtype >= 0 && dtype < DTYPE_CODE_ITEMSIZE.length && Number.isInteger(dtype))) throw new KernelArgumentError(`${name}: ${dtype} is not a dtype code`);
   if (!(Number.isInteger(ndim) && ndim >= 0 && ndim <= MAX_TENSOR_DIMS)) throw new KernelArgumentError(`${name}: ${ndim} dimensions (at most ${MAX_TENSOR_DIMS})`);
-  if (at + 2 * ndim > count) throw new KernelArgumentError(`the argument block (${count} words) ends inside ${name}'s shape`);
+  if (at + 2 * ndim > count) throw blockEndsInside(count, `${name}'s shape`);
+  setRank(arg, ndim);
   let numel = 1;
   let last = 0;
   for (let d = 0; d < ndim; d++) {
@@ -227,8 +256,8 @@ function decodeTensor(words: Float64Array, count: number, at: number, arg: Tenso
     const stride = words[at + ndim + d]!;
     if (!(Number.isSafeInteger(size) && size >= 0)) throw new KernelArgumentError(`${name}: size ${size} of dimension ${d}`);
     if (!(Number.isSafeInteger(stride) && stride >= 0)) throw new KernelArgumentError(`${name}: stride ${stride} of dimension ${d}`);
-    arg.shape.push(size);
-    arg.strides.push(stride);
+    arg.shape[d] = size;
+    arg.strides[d] = stride;
     numel *= size;
     if (size > 0) last += (size - 1) * stride;
   }

@@ -60,6 +60,18 @@ export class RingProducer {
     return this.#count - ((this.#written - Atomics.load(this.#control, this.#completedIndex)) >>> 0);
   }
 
+  /**
+   * The host count of the first outstanding command whose completion leaves `slots` slots
+   * free (the last written if none does): where a producer waiting for room is woken.
+   */
+  countFreeing(slots: number): number {
+    const completedWord = Atomics.load(this.#control, this.#completedIndex);
+    for (let w = (completedWord + 1) | 0; w !== ((this.#written + 1) | 0); w = (w + 1) | 0) {
+      if (RING_SLOTS - ((this.#writeSlot - this.#slotAfter[w & SLOT_LOG_MASK]!) | 0) >= slots) return this.#count - ((this.#written - w) | 0);
+    }
+    return this.#count;
+  }
+
   /** True if `slots` slots are free: from the cached consumer position first (it never overstates), then a fresh one. */
   hasRoom(slots: number): boolean {
     return RING_SLOTS - ((this.#writeSlot - this.#consumed) | 0) >= slots || this.freeSlots() >= slots;

@@ -97,6 +97,34 @@ describe('the ring cursors', () => {
     );
   });
 
+  it('names the first command whose completion frees the wanted room, across the int32 wrap', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2 ** 31 - 300, max: 2 ** 31 - 1 }),
+        fc.array(fc.integer({ min: 0, max: 64 }), { minLength: 1, maxLength: 200 }),
+        fc.integer({ min: 1, max: RING_SLOTS }),
+        (start, argcs, wanted) => {
+          const { control, producer, consume, produce } = setup(start | 0, 0);
+          for (const argc of argcs) if (!produce(argc)) break;
+          const target = producer.countFreeing(wanted);
+          const first = producer.completed();
+          expect(target).toBeGreaterThanOrEqual(first);
+          expect(target).toBeLessThanOrEqual(producer.written);
+          // One command short of the target leaves less room (unless the target is the first outstanding one)…
+          if (target > first + 1) {
+            consume(target - first - 1);
+            expect(producer.freeSlots()).toBeLessThan(wanted);
+            consume(1);
+          } else consume(target - first);
+          // …and the target itself frees it, unless nothing can (then it is the last command).
+          if (target < producer.written) expect(producer.freeSlots()).toBeGreaterThanOrEqual(wanted);
+          else expect(producer.completed()).toBe(producer.written);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
   it('compares sequence numbers wrap-safely', () => {
     expect(hasCompleted(5, 5)).toBe(true);
     expect(hasCompleted(4, 5)).toBe(false);
