@@ -182,6 +182,40 @@ describe('the caching device allocator', () => {
     rt.cachingAllocator.free(b.ptr);
   });
 
+  it('in a fragmented cache, serves best fit (smallest free block, then lowest address) and frees by address after merges', () => {
+    reset();
+    const s = rt.streamCreate();
+    // 400 blocks of mixed sizes in one segment's worth of small pool, every other one freed: a cache of holes.
+    const sizes = Array.from({ length: 400 }, (_, i) => 512 * (1 + ((i * 7) % 5)));
+    const blocks = sizes.map((n) => rt.cachingAllocator.allocate(n, s));
+    for (let i = 0; i < blocks.length; i += 2) rt.cachingAllocator.free(blocks[i]!.ptr); // by address
+    const holes = blocks.filter((_, i) => i % 2 === 0).map((b, k) => ({ ptr: b.ptr, size: sizes[2 * k]! }));
+    for (const want of [512, 1024, 1536, 2048, 2560]) {
+      const fit = holes.filter((h) => h.size >= want).sort((a, b) => a.size - b.size || a.ptr - b.ptr)[0]!;
+      const got = rt.cachingAllocator.allocate(want, s);
+      expect(got.ptr).toBe(fit.ptr);
+      holes.splice(holes.indexOf(fit), 1);
+      if (fit.size > want) holes.push({ ptr: fit.ptr + want, size: fit.size - want }); // the split's remainder stays free
+      rt.cachingAllocator.free(got.ptr);
+      holes.push({ ptr: fit.ptr, size: want });
+      holes.sort((a, b) => a.ptr - b.ptr);
+      // The remainder merges back: the free neighbours are one hole again.
+      for (let k = holes.length - 1; k > 0; k--) {
+        if (holes[k - 1]!.ptr + holes[k - 1]!.size === holes[k]!.ptr) {
+          holes[k - 1]!.size += holes[k]!.size;
+          holes.splice(k, 1);
+        }
+      }
+    }
+    // Freeing the rest by address merges everything back into the segment's first block.
+    for (let i = 1; i < blocks.length; i += 2) rt.cachingAllocator.free(blocks[i]!.ptr);
+    expect(stats().allocatedBytes.all.current).toBe(0);
+    const whole = rt.cachingAllocator.allocate(MiB, s);
+    expect(whole.ptr).toBe(blocks[0]!.ptr);
+    expectCode(() => rt.cachingAllocator.free(whole.ptr + 512), ErrorCode.INVALID_VALUE); // inside a block, not its start
+    rt.cachingAllocator.free(whole.ptr);
+  });
+
   it('is consistent under concurrent async use from many tasks and streams', async () => {
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>

@@ -104,7 +104,7 @@ describe('the ring cursors', () => {
         fc.array(fc.integer({ min: 0, max: 64 }), { minLength: 1, maxLength: 200 }),
         fc.integer({ min: 1, max: RING_SLOTS }),
         (start, argcs, wanted) => {
-          const { control, producer, consume, produce } = setup(start | 0, 0);
+          const { producer, consume, produce } = setup(start | 0, 0);
           for (const argc of argcs) if (!produce(argc)) break;
           const target = producer.countFreeing(wanted);
           const first = producer.completed();

@@ -1,3 +1,4 @@
+import sortedBtree from 'sorted-btree';
 import { type StreamPosition, reached } from '../../device/stream-queue.js';
 import { ErrorCode } from '../../errors/error-code.js';
 import { invalidValue, openRegError } from '../../errors/errors.js';
@@ -77,59 +78,57 @@ interface Segment {
   ptr: DevicePtr;
   size: number;
   pool: PoolName;
+  /** The block at the segment's start: its blocks, in address order, follow through `next`. */
+  head: Block;
 }
 
-/** Free blocks of one pool, per stream, sorted by (size, ptr) for best fit. */
+// A CommonJS package: Node's import gives its exports object, a bundler's interop (vitest) the class itself.
+const BTree: typeof sortedBtree.default = (sortedBtree as { default?: typeof sortedBtree.default }).default ?? (sortedBtree as unknown as typeof sortedBtree.default);
+
+/** The order of free blocks, as PyTorch's BlockComparator: smallest first, then lowest address. */
+function bySizeThenPtr(a: FreeKey, b: FreeKey): number {
+  return a.size - b.size || a.ptr - b.ptr;
+}
+
+type FreeKey = Pick<Block, 'size' | 'ptr'>;
+
+/**
+ * Free blocks of one pool, per stream, in a B+ tree ordered by (size, ptr) for best fit
+ * (PyTorch's std::set): a fragmented cache holds thousands, and a sorted array would shift
+ * them on every allocation and free.
+ */
 class FreePool {
-  readonly #byStream = new Map<Stream, Block[]>();
+  readonly #byStream = new Map<Stream, InstanceType<typeof BTree<FreeKey, undefined>>>();
+  /** The best-fit probe and result pair, reused: a lookup allocates nothing. */
+  readonly #probe = { size: 0, ptr: -1 as DevicePtr };
+  readonly #found: [FreeKey, undefined] = [this.#probe, undefined];
 
   insert(block: Block): void {
-    let list = this.#byStream.get(block.stream);
-    if (list === undefined) this.#byStream.set(block.stream, (list = []));
-    // Shifted by hand: splice allocates the array of what it removes on every call (this runs once per tensor).
-    const at = this.#lowerBound(list, block.size, block.ptr);
-    list.push(block);
-    for (let i = list.length - 1; i > at; i--) list[i] = list[i - 1]!;
-    list[at] = block;
+    let tree = this.#byStream.get(block.stream);
+    if (tree === undefined) this.#byStream.set(block.stream, (tree = new BTree<FreeKey, undefined>(undefined, bySizeThenPtr)));
+    tree.set(block, undefined);
   }
 
   remove(block: Block): void {
-    const list = this.#byStream.get(block.stream);
-    if (list === undefined) return;
-    const at = list.indexOf(block);
-    if (at < 0) return;
-    for (let i = at; i < list.length - 1; i++) list[i] = list[i + 1]!;
-    list.pop();
+    this.#byStream.get(block.stream)?.delete(block);
   }
 
   /** The smallest free block of `stream` with at least `size` bytes. */
   bestFit(stream: Stream, size: number): Block | undefined {
-    const list = this.#byStream.get(stream);
-    if (list === undefined) return undefined;
-    return list[this.#lowerBound(list, size, -1)];
+    const tree = this.#byStream.get(stream);
+    if (tree === undefined || tree.size === 0) return undefined;
+    this.#probe.size = size;
+    return tree.getPairOrNextHigher(this.#probe, this.#found)?.[0] as Block | undefined;
   }
 
   *blocks(): Iterable<Block> {
-    for (const list of this.#byStream.values()) yield* list;
-  }
-
-  #lowerBound(list: Block[], size: number, ptr: number): number {
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const b = list[mid]!;
-      if (b.size < size || (b.size === size && b.ptr < ptr)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    for (const tree of this.#byStream.values()) yield* tree.keys() as Iterable<Block>;
   }
 }
 
 /** The caching allocator's state for one device. */
 class DeviceCache {
   readonly pools: Record<PoolName, FreePool> = { small: new FreePool(), large: new FreePool() };
-  readonly live = new Map<DevicePtr, Block>();
   readonly pending = new Set<Block>();
   readonly segments = new Set<Segment>();
   readonly stats = new StatCounters();
@@ -184,7 +183,6 @@ export class CachingAllocator {
     }
     block.allocated = true;
     block.handle = new DeviceBlock(block.ptr, device, n, handle, block, cache);
-    cache.live.set(block.ptr, block);
     cache.stats.allocate(poolName, block.size);
     if (this.#ctx.observer.listeners.cachingAllocation !== undefined) {
       this.#ctx.observer.emit('cachingAllocation', { device, ptr: block.ptr, size: block.size, stream: handle });
@@ -210,7 +208,6 @@ export class CachingAllocator {
         verdict = { error };
       }
     }
-    cache.live.delete(b.ptr);
     b.allocated = false;
     b.handle = undefined;
     cache.stats.free(b.segment.pool, b.size);
@@ -276,9 +273,13 @@ export class CachingAllocator {
       // A stale handle (its block freed or dropped by a reset) must not free a newer block at the same address.
       if (this.isLive(block)) return block.entry;
     } else {
+      // By address, through the segments: no map of live blocks (a Map churned by set and delete costs O(size) per change in V8).
       for (const cache of this.#caches) {
-        const b = cache?.live.get(block);
-        if (b !== undefined) return b;
+        if (cache === undefined) continue;
+        for (const segment of cache.segments) {
+          if (block < segment.ptr || block >= segment.ptr + segment.size) continue;
+          for (let b: Block | undefined = segment.head; b !== undefined && b.ptr <= block; b = b.next) if (b.ptr === block && b.allocated) return b;
+        }
       }
     }
     throw invalidValue(call, 'not a live block of the caching allocator (unknown or already freed)', block);
@@ -316,10 +317,11 @@ export class CachingAllocator {
       const fields = { call, device, bytes: requested, segment: size, free, total, allocated: allocatedBytes.all.current, reserved: reservedBytes.all.current };
       throw openRegError('outOfCachedMemory', fields, device);
     }
-    const segment: Segment = { ptr, size, pool };
+    const segment = { ptr, size, pool } as Segment;
+    segment.head = new Block(segment, ptr, size, stream);
     cache.segments.add(segment);
     cache.stats.reserve(pool, size);
-    return new Block(segment, ptr, size, stream);
+    return segment.head;
   }
 
   #tryMalloc(device: number, size: number): DevicePtr | undefined {
@@ -342,6 +344,7 @@ export class CachingAllocator {
       block.size += prev.size;
       block.prev = prev.prev;
       if (block.prev) block.prev.next = block;
+      else block.segment.head = block;
     }
     const next = block.next;
     if (next !== undefined && mergeable(next, block)) {
