@@ -5,7 +5,20 @@ import { expectCode, useTensorRuntime } from './helpers.js';
 // The autograd graph in PyTorch's engine shape: nodes with edges (node, inputNr), tensors
 // with outputNr, list inputs and several outputs, version-checked saved tensors, one
 // accumulation node per leaf with hooks, dependency-ordered execution and retainGraph.
-useTensorRuntime({ deviceCount: 1 });
+let runtime: o.Runtime;
+useTensorRuntime({ deviceCount: 1 }, (rt) => (runtime = rt));
+
+/** What `fn` enqueues, in order: kernel launches by name, and the device blocks allocated (`block <ptr>`). */
+function observed(fn: () => void): string[] {
+  const seen: string[] = [];
+  const stop = runtime.observe({ kernelLaunch: (e) => seen.push(e.kernel), cachingAllocation: (e) => seen.push(`block ${e.ptr}`) });
+  try {
+    fn();
+  } finally {
+    stop();
+  }
+  return seen;
+}
 
 const leaf = (values: number[], device = 'cpu') => o.tensor(values, { dtype: 'float32', device }).requiresGrad_();
 
@@ -153,6 +166,34 @@ describe('running the graph', () => {
     const loss = w.mul(w).sum();
     loss.backward();
     expect(await w.grad!.toArray()).toEqual([2, 4]);
+  });
+
+  it("computes no gradient for an input that does not require one (PyTorch's needs_input_grad)", async () => {
+    const x = o.tensor([[1, 2, 3], [4, 5, 6]], { dtype: 'float32', device: 'openreg' });
+    const w = o.tensor([[1], [1], [1]], { dtype: 'float32', device: 'openreg' }).requiresGrad_();
+    const loss = x.mm(w).sum();
+    // One product, xᵀ·g for w; x's g·wᵀ is never computed.
+    expect(observed(() => loss.backward()).filter((k) => k.startsWith('tensorMatmul'))).toHaveLength(1);
+    expect(await w.grad!.toArray()).toEqual([[5], [7], [9]]);
+  });
+
+  it('a leaf keeps the gradient the pass made rather than a copy, and leaves handed one gradient each get their own', async () => {
+    const w = leaf([1, 2], 'openreg');
+    const loss = w.mul(3).sum();
+    const seen = observed(() => loss.backward());
+    // mul's backward (g·3) is the last binary kernel; the block allocated for it is w.grad itself.
+    const mulGrad = seen.findLastIndex((k) => k.startsWith('tensorBinary'));
+    expect(seen.slice(0, mulGrad).findLast((k) => k.startsWith('block '))).toBe(`block ${w.grad!.dataPtr()}`);
+    // add passes its output's gradient to both inputs: the second leaf may keep it, the first copies it.
+    const a = leaf([1, 2], 'openreg');
+    const b = leaf([3, 4], 'openreg');
+    a.add(b).sum().backward();
+    expect(a.grad!.dataPtr()).not.toBe(b.grad!.dataPtr());
+    o.noGrad(() => a.grad!.add_(1));
+    expect([await a.grad!.toArray(), await b.grad!.toArray()]).toEqual([
+      [2, 2],
+      [1, 1],
+    ]);
   });
 });
 

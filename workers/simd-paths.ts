@@ -22,6 +22,7 @@ const BINARY_OP: Partial<Record<number, WasmOpName>> = {
   [BinaryOp.minimum]: 'MINIMUM',
   [BinaryOp.thresholdBackward]: 'THRESHOLD_BACKWARD',
 };
+const COMMUTATIVE = new Set<number>([BinaryOp.add, BinaryOp.mul, BinaryOp.maximum, BinaryOp.minimum]);
 // Each unary op the wasm module has: its op (the half-precision kernel takes its code), its
 // float32 export and, for the exactly rounded ones, its float64 export.
 interface UnaryKernels {
@@ -71,7 +72,14 @@ export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorAr
   if (s === undefined || name === undefined || k === undefined || a.dtype !== out.dtype || out.numel === 0) return false;
   const scale = op === BinaryOp.add || op === BinaryOp.sub ? alpha : 1;
   const n = out.numel;
-  if (!dense(out) || a.numel !== n || !isDenseOver(out.shape, a.strides, 0, out.ndim)) return false;
+  if (!dense(out)) return false;
+  if (a.numel !== n || a.ndim !== out.ndim || !isDenseOver(out.shape, a.strides, 0, out.ndim)) {
+    // A broadcast first operand of a commutative op (bias + x) takes the same kernels, swapped.
+    if (!COMMUTATIVE.has(op) || scale !== 1 || b.dtype !== out.dtype || b.numel !== n || b.ndim !== out.ndim || !isDenseOver(out.shape, b.strides, 0, out.ndim)) return false;
+    const first = a;
+    a = b;
+    b = first;
+  }
   const x = s.exports;
   const code = x[name].value;
   if (b.dtype === SCALAR_OPERAND) {
@@ -138,6 +146,7 @@ const bf16 = (dtype: number) => (dtype === DTypeCode.bfloat16 ? 1 : 0);
  * How b (right-aligned against out's shape) broadcasts: [rows, cols, true] when it is dense
  * over out's trailing dimensions and repeated over the leading ones (a bias over a batch),
  * [rows, cols, false] when dense over the leading ones and repeated along the trailing ones.
+ * b may come as its own shape or already expanded to out's (stride 0 on the repeated dims).
  */
 function broadcastSplit(shape: readonly number[], b: TensorArg): [number, number, boolean] | undefined {
   const ndim = shape.length;
@@ -147,8 +156,8 @@ function broadcastSplit(shape: readonly number[], b: TensorArg): [number, number
   for (let q = 1; q < ndim; q++) {
     const outerZero = strides.slice(0, q).every((v, d) => v === 0 || shape[d] === 1);
     const innerZero = strides.slice(q).every((v, d) => v === 0 || shape[q + d] === 1);
-    if (outerZero && product(shape, q, ndim) === b.numel && isDenseOver(shape, strides, q, ndim)) return [product(shape, 0, q), product(shape, q, ndim), true];
-    if (innerZero && product(shape, 0, q) === b.numel && isDenseOver(shape, strides, 0, q)) return [product(shape, 0, q), product(shape, q, ndim), false];
+    if (outerZero && isDenseOver(shape, strides, q, ndim)) return [product(shape, 0, q), product(shape, q, ndim), true];
+    if (innerZero && isDenseOver(shape, strides, 0, q)) return [product(shape, 0, q), product(shape, q, ndim), false];
   }
   return undefined;
 }

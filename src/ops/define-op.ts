@@ -6,7 +6,7 @@ import { type TypeCheck, typeCheckOf } from '../tensor/argument-binding.js';
 import { DTYPES, type DType } from '../tensor/dtype.js';
 import { broadcastShapes, checkNoInternalOverlap } from '../tensor/shape.js';
 import { Tensor, op, tooManyArguments } from '../tensor/tensor.js';
-import { formula } from './autograd/formula.js';
+import { maskedFormula } from './autograd/formula.js';
 import type { Executor } from './executor.js';
 import { defineBuiltin } from './register.js';
 
@@ -235,9 +235,9 @@ export function defineOp<A extends OpArgs, R extends OpResult>(definition: OpDef
       const names = schema.args.map((a) => a.name);
       // Only tensors are saved: in a Scalar overload the same name is a number.
       const saves = (definition.saves ?? []).flatMap((s): (number | 'result')[] => (s === 'result' ? ['result'] : schema.args.some((a) => a.name === s && a.type === 'Tensor') ? [names.indexOf(s)] : []));
-      formula(functional[i]!.replace(/^aten::/, ''), saves, (grad, res, ...args: unknown[]) => {
+      maskedFormula(functional[i]!.replace(/^aten::/, ''), saves, (needs, grad, res, args) => {
         const a = named(schema, args) as A;
-        return names.map((n) => (derivatives[n] === undefined || !(a[n] instanceof Tensor || Array.isArray(a[n])) ? undefined : derivatives[n](grad, a, res)));
+        return names.map((n, k) => (derivatives[n] === undefined || !needs[k] ? undefined : derivatives[n](grad, a, res)));
       });
     }
   }

@@ -109,6 +109,11 @@ export class Storage {
     this.#refs++;
   }
 
+  /** True while more than one tensor (a view, say) holds this storage. */
+  get shared(): boolean {
+    return this.#refs > 1;
+  }
+
   /**
    * Drops one user; the last returns the memory (a device block to its stream's cache). The
    * stream sanitizer's verdict on that free (ERR_DATA_RACE, in throw mode) is thrown, after the free.

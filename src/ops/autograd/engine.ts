@@ -6,7 +6,7 @@ import type { TensorDevice } from '../../tensor/device.js';
 import type { DType } from '../../tensor/dtype.js';
 import { Tensor, op } from '../../tensor/tensor.js';
 import { defineBuiltin } from '../register.js';
-import { FunctionNode, type Node, edgeOf } from './graph.js';
+import { AccumulateGrad, FunctionNode, type Node, edgeOf } from './graph.js';
 
 /**
  * Reverse-mode autograd in PyTorch's engine shape: from the root's node, count how many
@@ -84,7 +84,7 @@ class Pass {
       }
       grads[outputNr] = replaced;
     }
-    const inputGrads = applyNode(node, grads);
+    const inputGrads = applyNode(node, grads, this);
     this.#release(node);
     inputGrads.forEach((gi, i) => {
       if (gi === undefined) return;
@@ -97,6 +97,14 @@ class Pass {
       this.#drop(gi);
     });
     for (const g of buffer) if (g !== undefined) this.#drop(g);
+  }
+
+  /** Runs a leaf's accumulator; a gradient only its buffer holds is handed over if the leaf keeps it. */
+  accumulate(node: AccumulateGrad, g: Tensor): readonly (Tensor | undefined)[] {
+    const owned = this.#holds.get(g) === 1 && node.preHooks === undefined;
+    const result = node.apply([g], owned);
+    if (owned && node.leaf.grad === g) this.#holds.delete(g);
+    return result;
   }
 
   #release(node: Node): void {
@@ -158,8 +166,9 @@ class Pass {
 }
 
 /** Runs a node; a tensor it saved having been disposed is reported as such. */
-function applyNode(node: Node, grads: readonly Tensor[]): readonly (Tensor | undefined)[] {
+function applyNode(node: Node, grads: readonly Tensor[], pass: Pass): readonly (Tensor | undefined)[] {
   try {
+    if (node instanceof AccumulateGrad) return pass.accumulate(node, grads[0]!);
     return node.apply(grads);
   } catch (error) {
     if (error instanceof OpenRegError && error.code === ErrorCode.INVALID_HANDLE) {

@@ -131,13 +131,17 @@ export class AccumulateGrad extends Node {
     this.leaf = leaf;
   }
 
-  apply(grads: readonly Tensor[]): readonly (Tensor | undefined)[] {
+  /**
+   * `owned`: nothing but this call holds `grads[0]`, so the leaf may keep it rather than a
+   * copy when it is dense and alone on its storage (PyTorch steals such a gradient too).
+   */
+  apply(grads: readonly Tensor[], owned = false): readonly (Tensor | undefined)[] {
     const leaf = this.leaf;
     const g = grads[0]!;
     const converted = g.dtype === leaf.dtype && g.device.equals(leaf.device) ? g : g.to(leaf.device, { dtype: leaf.dtype });
     if (leaf.grad === undefined) {
-      // The leaf's grad is its own tensor: the engine frees its buffers after the pass.
-      leaf.grad = converted === g ? g.clone() : converted;
+      // Otherwise the leaf's grad is its own copy: the engine frees its buffers after the pass.
+      leaf.grad = converted !== g ? converted : owned && g.isContiguous() && !g.storage('backward').shared ? g : g.clone();
     } else {
       const sum = leaf.grad.add(converted);
       leaf.grad.dispose();
