@@ -105,6 +105,23 @@ describe('elementwise kernels', () => {
     );
   });
 
+  it('comparisons with a scalar or a same-shape tensor give bool masks; NaN compares false but for ne', async () => {
+    const xs = [-2, -0, 0, 0.5, Number.NaN, 3, Number.POSITIVE_INFINITY, 1e-30];
+    const ys = [-2, 0, -0, 1, Number.NaN, Number.NaN, Number.POSITIVE_INFINITY, 0];
+    const f = Math.fround;
+    const cases = { gt: (x: number, y: number) => x > y, lt: (x: number, y: number) => x < y, ge: (x: number, y: number) => x >= y, le: (x: number, y: number) => x <= y, eq: (x: number, y: number) => x === y, ne: (x: number, y: number) => x !== y };
+    for (const [name, fn] of Object.entries(cases)) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const round = dtype === 'float32' ? f : (v: number) => v;
+        const [byScalar, byScalarCpu] = await both((d) => tensor(xs, { dtype, device: d })[name as 'gt'](0));
+        expect([byScalar, byScalarCpu]).toEqual([xs.map((x) => Number(fn(round(x), 0))), xs.map((x) => Number(fn(round(x), 0)))]);
+        const [byTensor, byTensorCpu] = await both((d) => tensor(xs, { dtype, device: d })[name as 'gt'](tensor(ys, { dtype, device: d })));
+        const expected = xs.map((x, i) => Number(fn(round(x), round(ys[i]!))));
+        expect([byTensor, byTensorCpu]).toEqual([expected, expected]);
+      }
+    }
+  });
+
   it('unary ops read transposed (strided) inputs', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -4,7 +4,7 @@
  * the CPU pool (pointers into the task's buffers): one definition of every op's arithmetic.
  * Values are computed in doubles and rounded once into the output's dtype.
  */
-import { ABSENT_OPERAND, typedKernel } from '../src/protocol/kernel-abi.js';
+import { ABSENT_OPERAND, type TensorArg, isDenseOver, typedKernel } from '../src/protocol/kernel-abi.js';
 import { BinaryOp, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
 import { TensorKernel } from '../src/protocol/tensor-kernel-signatures.js';
 import { Rows, operand, stridesIn } from './tensor-operands.js';
@@ -76,7 +76,7 @@ export const tensorUnaryContiguous = typedKernel(TensorKernel.unaryContiguous, (
 
 /** out = op(a, alpha·b) for add and sub (alpha is 1 otherwise), broadcast through strides (0 on expanded dims). */
 export const tensorBinary = typedKernel(TensorKernel.binary, (_ctx, { op, out, a, b, alpha }) => {
-  if (binarySimd(op, out, a, b, alpha)) return;
+  if (binarySimd(op, out, a, b, alpha) || denseComparison(op, out, a, b)) return;
   const ndim = out.ndim;
   const rows = new Rows(out.shape, [out.strides, a.strides, stridesIn(b, ndim)]);
   if (!rows.nonEmpty) return;
@@ -100,6 +100,31 @@ export const tensorBinary = typedKernel(TensorKernel.binary, (_ctx, { op, out, a
     }
   } while (rows.next());
 });
+
+const COMPARISONS = new Set<number>([BinaryOp.eq, BinaryOp.ne, BinaryOp.lt, BinaryOp.le, BinaryOp.gt, BinaryOp.ge]);
+
+/** A comparison into a dense bool out of a dense operand with a scalar or a same-shape dense one, over flat arrays (a mask's usual case). */
+function denseComparison(op: number, out: TensorArg, a: TensorArg, b: TensorArg): boolean {
+  if (!COMPARISONS.has(op) || out.dtype !== DTypeCode.bool || out.numel === 0) return false;
+  const n = out.numel;
+  const sameShape = (t: TensorArg) => t.numel === n && t.ndim === out.ndim && isDenseOver(out.shape, t.strides);
+  if (!isDenseOver(out.shape, out.strides) || !sameShape(a) || (b.dtype !== SCALAR_OPERAND && !sameShape(b))) return false;
+  const x = operand(a).plain;
+  const y = b.dtype === SCALAR_OPERAND ? undefined : operand(b).plain;
+  if (x === undefined || (y === undefined && b.dtype !== SCALAR_OPERAND)) return false;
+  // Comparisons give 0 or 1, so the bool bytes are written directly.
+  const o = new Uint8Array(out.memory, out.byteOffset, n);
+  const fn = BINARY[op]!;
+  if (y === undefined) {
+    const v = b.value;
+    if (op === BinaryOp.gt) for (let j = 0; j < n; j++) o[j] = x[j]! > v ? 1 : 0;
+    else if (op === BinaryOp.lt) for (let j = 0; j < n; j++) o[j] = x[j]! < v ? 1 : 0;
+    else for (let j = 0; j < n; j++) o[j] = fn(x[j]!, v);
+  } else {
+    for (let j = 0; j < n; j++) o[j] = fn(x[j]!, y[j]!);
+  }
+  return true;
+}
 
 /** tensorBinary over dense, unbroadcast operands of one float dtype (b may be a scalar), as flat arrays. */
 export const tensorBinaryContiguous = typedKernel(TensorKernel.binaryContiguous, (_ctx, { op, out, a, b, alpha }) => {
