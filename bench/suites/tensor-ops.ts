@@ -27,8 +27,8 @@ interface Workload {
  * backend (the piscina pool), tfjs-core's cpu backend and tfjs-backend-wasm (both on the main
  * thread; tfjs-backend-wasm is XNNPACK with SIMD, single-threaded in Node). Ratios are against
  * tfjs-backend-wasm, the fastest peer. Two devices split the work: halves of the operands, of
- * matmul's and softmax's rows, and of the MLP's batch (data parallel: gradients averaged on
- * device 0, the weights copied back to device 1's replica).
+ * matmul's and softmax's rows, and of the MLP's batch (data parallel: each device pulls the
+ * other's gradients and updates its replica with their mean).
  */
 export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promise<Row[]> {
   const { rt } = ctx;
@@ -233,24 +233,30 @@ async function mlpWorkload(on: (device: string, shape: number[]) => Tensor, onTf
     await l.data();
     l.dispose();
   };
-  // Data parallel: gradients averaged on device 0, which updates its replica; the weights are
-  // then copied to device 1's replica (measured faster here than each device pulling the other's gradient).
+  // Data parallel: each device pulls the other's gradients and updates its own replica with
+  // their mean (g0 + g1 on one, g1 + g0 on the other: the same float sum, so the replicas stay
+  // equal). Measured faster here than averaging on device 0 and copying every weight back,
+  // which leaves device 1 waiting on device 0's updates.
   const dataParallel = async () => {
     const losses = two.map((m) => loss(m.p, m.x, m.y));
     for (const l of losses) l.backward();
     noGrad(() => {
-      const [p0, p1] = [two[0]!.p, two[1]!.p];
-      // All of device 1's gradients over first, then every update, then every weight back:
-      // each device waits for the other once per step, not once per parameter.
-      const sent = p1.map((w1) => w1.grad!.to('openreg:0'));
-      p0.forEach((w, i) => {
-        const g = w.grad!.add(sent[i]!).mul(0.5);
-        w.sub_(g, lr);
-        for (const t of [g, sent[i]!, w.grad!, p1[i]!.grad!]) t.dispose();
-        w.grad = undefined;
-        p1[i]!.grad = undefined;
-      });
-      p1.forEach((w1, i) => w1.copy_(p0[i]!));
+      const replicas = [two[0]!.p, two[1]!.p];
+      const pulled = replicas.map((_, d) => replicas[1 - d]!.map((w) => w.grad!.to(`openreg:${d}`)));
+      replicas.forEach((p, d) =>
+        p.forEach((w, i) => {
+          const sum = w.grad!.add(pulled[d]![i]!);
+          w.sub_(sum, lr / 2);
+          sum.dispose();
+          pulled[d]![i]!.dispose();
+        }),
+      );
+      for (const p of replicas) {
+        for (const w of p) {
+          w.grad!.dispose();
+          w.grad = undefined;
+        }
+      }
     });
     await Promise.all(losses.map((l) => l.data()));
     for (const l of losses) l.dispose();
