@@ -206,6 +206,25 @@ describe('wasm SIMD kernels', () => {
     }
   });
 
+  it('comparisons into bool masks, across the 16-element blocks and their tails, in every float dtype, equal double comparisons of the stored values', async () => {
+    // Quarter steps in [-8, 8): exact in every float dtype, so ties (eq, le, ge) happen often.
+    const values = (n: number, seed: number) => Array.from({ length: n }, (_, i) => (((i * 7 + seed * 13) % 64) - 32) / 4);
+    const specials = [Number.NaN, -0, 0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
+    const compare = { eq: (x: number, y: number) => x === y, ne: (x: number, y: number) => x !== y, lt: (x: number, y: number) => x < y, le: (x: number, y: number) => x <= y, gt: (x: number, y: number) => x > y, ge: (x: number, y: number) => x >= y };
+    for (const dtype of ['float32', 'float64', 'float16', 'bfloat16'] as const) {
+      for (const n of [16, 37]) {
+        const xs = [...specials, ...values(n - specials.length, 1)];
+        const ys = [...specials.slice().reverse(), ...values(n - specials.length, 2)];
+        for (const [name, fn] of Object.entries(compare)) {
+          const byTensor = await sameOnCpu((d) => tensor(xs, { dtype, device: d })[name as 'eq'](tensor(ys, { dtype, device: d })).float());
+          expect(Array.from(byTensor), `${dtype} ${name} n=${n}`).toEqual(xs.map((x, i) => Number(fn(x, ys[i]!))));
+          const byScalar = await sameOnCpu((d) => tensor(xs, { dtype, device: d })[name as 'eq'](0.5).float());
+          expect(Array.from(byScalar), `${dtype} ${name} 0.5 n=${n}`).toEqual(xs.map((x) => Number(fn(x, 0.5))));
+        }
+      }
+    }
+  });
+
   it('float64 elementwise ops and matmul equal JavaScript double arithmetic; float64 sums and amax match it', async () => {
     manualSeed(9);
     const x = randn(9, 11).to('float64');

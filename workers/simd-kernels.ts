@@ -57,10 +57,16 @@ export type SimdExports = {
   binaryRowsHalf(op: number, a: number, b: number, o: number, rows: number, cols: number, bf16: number): void;
   binaryColsHalf(op: number, a: number, b: number, o: number, rows: number, cols: number, bf16: number): void;
   unaryHalf(op: number, x: number, o: number, n: number, bf16: number): void;
+  compareF32(op: number, a: number, b: number, o: number, n: number): void;
+  compareScalarF32(op: number, a: number, s: number, o: number, n: number): void;
+  compareF64(op: number, a: number, b: number, o: number, n: number): void;
+  compareScalarF64(op: number, a: number, s: number, o: number, n: number): void;
+  compareHalf(op: number, a: number, b: number, o: number, n: number, bf16: number): void;
+  compareScalarHalf(op: number, a: number, s: number, o: number, n: number, bf16: number): void;
 } & { readonly [K in WasmOpName]: { readonly value: number } };
 
-/** The op codes the module exports (workers/wasm/elementwise.ts): the kernels' `op` arguments. */
-export type WasmOpName = 'ADD' | 'SUB' | 'MUL' | 'DIV' | 'MAXIMUM' | 'MINIMUM' | 'THRESHOLD_BACKWARD' | 'NEG' | 'ABS' | 'RELU' | 'SQRT' | 'EXP' | 'LOG' | 'TANH' | 'SIGMOID' | 'RELU_GRAD';
+/** The op codes the module exports (workers/wasm/elementwise.ts, comparisons.ts): the kernels' `op` arguments. */
+export type WasmOpName = 'ADD' | 'SUB' | 'MUL' | 'DIV' | 'MAXIMUM' | 'MINIMUM' | 'THRESHOLD_BACKWARD' | 'NEG' | 'ABS' | 'RELU' | 'SQRT' | 'EXP' | 'LOG' | 'TANH' | 'SIGMOID' | 'RELU_GRAD' | 'EQ' | 'NE' | 'LT' | 'LE' | 'GT' | 'GE';
 
 let compiled: object | undefined;
 

@@ -99,6 +99,47 @@ export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorAr
   return true;
 }
 
+const COMPARE_OP: Partial<Record<number, WasmOpName>> = {
+  [BinaryOp.eq]: 'EQ',
+  [BinaryOp.ne]: 'NE',
+  [BinaryOp.lt]: 'LT',
+  [BinaryOp.le]: 'LE',
+  [BinaryOp.gt]: 'GT',
+  [BinaryOp.ge]: 'GE',
+};
+
+/**
+ * A comparison into a dense bool out, of a dense float operand with a scalar or a same-shape
+ * operand of its dtype. A scalar not exactly a float32 (for a float32 or half operand) is
+ * left to the JS kernel, which compares in doubles.
+ */
+export function compareSimd(op: number, out: TensorArg, a: TensorArg, b: TensorArg): boolean {
+  const s = simdKernels();
+  const name = COMPARE_OP[op];
+  const t = a.dtype;
+  if (s === undefined || name === undefined || out.dtype !== DTypeCode.bool || out.numel === 0 || (t !== F32 && t !== F64 && !isHalf(t))) return false;
+  const n = out.numel;
+  const sameShape = (x: TensorArg) => x.numel === n && x.ndim === out.ndim && isDenseOver(out.shape, x.strides, 0, out.ndim);
+  if (!dense(out) || !sameShape(a)) return false;
+  const x = s.exports;
+  const code = x[name].value;
+  if (b.dtype === SCALAR_OPERAND) {
+    const v = b.value;
+    if (t !== F64 && Math.fround(v) !== v && !Number.isNaN(v)) return false;
+    if (t === F32) x.compareScalarF32(code, s.input(a), v, s.output(out), n);
+    else if (t === F64) x.compareScalarF64(code, s.input(a), v, s.output(out), n);
+    else x.compareScalarHalf(code, s.input(a), v, s.output(out), n, bf16(t));
+  } else if (b.dtype === t && sameShape(b)) {
+    if (t === F32) x.compareF32(code, s.input(a), s.input(b), s.output(out), n);
+    else if (t === F64) x.compareF64(code, s.input(a), s.input(b), s.output(out), n);
+    else x.compareHalf(code, s.input(a), s.input(b), s.output(out), n, bf16(t));
+  } else {
+    return false;
+  }
+  s.finish();
+  return true;
+}
+
 /** The binary kernels of one dtype (wasm op codes; pointers into the kernels' memory), and how a scalar operand is rounded for them. */
 interface BinaryKernels {
   /** o = a op alpha·b (alpha is 1 but for add and sub). */

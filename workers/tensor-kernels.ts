@@ -8,7 +8,7 @@ import { ABSENT_OPERAND, type TensorArg, isDenseOver, typedKernel } from '../src
 import { BinaryOp, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
 import { TensorKernel } from '../src/protocol/tensor-kernel-signatures.js';
 import { Rows, operand, stridesIn } from './tensor-operands.js';
-import { binarySimd, reduceSimd, unarySimd } from './simd-paths.js';
+import { binarySimd, compareSimd, reduceSimd, unarySimd } from './simd-paths.js';
 
 const UNARY: Record<number, (x: number) => number> = {
   [UnaryOp.identity]: (x) => x,
@@ -76,7 +76,7 @@ export const tensorUnaryContiguous = typedKernel(TensorKernel.unaryContiguous, (
 
 /** out = op(a, alpha·b) for add and sub (alpha is 1 otherwise), broadcast through strides (0 on expanded dims). */
 export const tensorBinary = typedKernel(TensorKernel.binary, (_ctx, { op, out, a, b, alpha }) => {
-  if (binarySimd(op, out, a, b, alpha) || denseComparison(op, out, a, b)) return;
+  if (binarySimd(op, out, a, b, alpha) || compareSimd(op, out, a, b) || denseComparison(op, out, a, b)) return;
   const ndim = out.ndim;
   const rows = new Rows(out.shape, [out.strides, a.strides, stridesIn(b, ndim)]);
   if (!rows.nonEmpty) return;
@@ -103,7 +103,7 @@ export const tensorBinary = typedKernel(TensorKernel.binary, (_ctx, { op, out, a
 
 const COMPARISONS = new Set<number>([BinaryOp.eq, BinaryOp.ne, BinaryOp.lt, BinaryOp.le, BinaryOp.gt, BinaryOp.ge]);
 
-/** A comparison into a dense bool out of a dense operand with a scalar or a same-shape dense one, over flat arrays (a mask's usual case). */
+/** A comparison the wasm kernels do not take (integer operands, mixed dtypes) into a dense bool out, over flat arrays. */
 function denseComparison(op: number, out: TensorArg, a: TensorArg, b: TensorArg): boolean {
   if (!COMPARISONS.has(op) || out.dtype !== DTypeCode.bool || out.numel === 0) return false;
   const n = out.numel;
