@@ -225,6 +225,28 @@ describe('wasm SIMD kernels', () => {
     }
   });
 
+  it('dtype conversions between float32 and float16, bfloat16 or float64 round once to nearest even, as the host converts, specials included', async () => {
+    const f = Math.fround;
+    // Ties and near-ties at both half types' precision, the float16 overflow edge, subnormals, specials, and bits below every precision.
+    const edges = [0, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 65504, f(65519.99), 65520, 1e5, 2 ** -24, 1.5 * 2 ** -24, 2.5 * 2 ** -24, 2 ** -25, 2 ** -26, 3e-5, 6.1e-5, 1 + 2 ** -8, 1 + 3 * 2 ** -8, 1 + 2 ** -11, 1 + 3 * 2 ** -11, -(1 + 2 ** -11), 3.4e38, -1.2e-38, 1e-45];
+    manualSeed(12);
+    const random = Array.from(await randn(203).mul(300).data() as Float32Array);
+    const values = [...edges.map(f), ...random];
+    const x = tensor(values, { dtype: 'float32' });
+    for (const dtype of ['float16', 'bfloat16', 'float64'] as const) {
+      // The host's conversion (the cpu factory fills on the calling thread, in JS) is the reference.
+      const want = await tensor(values, { dtype }).toArray();
+      for (const device of ['openreg', 'cpu']) {
+        const narrowed = x.to(device).to(dtype);
+        expect(await narrowed.toArray(), `float32 → ${dtype} on ${device}`).toEqual(want);
+        expect(await narrowed.to('float32').toArray(), `${dtype} → float32 on ${device}`).toEqual((want as number[]).map(f));
+      }
+    }
+    const doubles = values.map((v, i) => v + i * 1e-9);
+    const wantF32 = doubles.map(f);
+    for (const device of ['openreg', 'cpu']) expect(await tensor(doubles, { dtype: 'float64', device }).to('float32').toArray(), `float64 → float32 on ${device}`).toEqual(wantF32);
+  });
+
   it('float64 elementwise ops and matmul equal JavaScript double arithmetic; float64 sums and amax match it', async () => {
     manualSeed(9);
     const x = randn(9, 11).to('float64');

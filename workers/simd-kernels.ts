@@ -63,6 +63,10 @@ export type SimdExports = {
   compareScalarF64(op: number, a: number, s: number, o: number, n: number): void;
   compareHalf(op: number, a: number, b: number, o: number, n: number, bf16: number): void;
   compareScalarHalf(op: number, a: number, s: number, o: number, n: number, bf16: number): void;
+  f32ToHalf(x: number, o: number, n: number, bf16: number): void;
+  halfToF32(x: number, o: number, n: number, bf16: number): void;
+  f32ToF64(x: number, o: number, n: number): void;
+  f64ToF32(x: number, o: number, n: number): void;
 } & { readonly [K in WasmOpName]: { readonly value: number } };
 
 /** The op codes the module exports (workers/wasm/elementwise.ts, comparisons.ts): the kernels' `op` arguments. */

@@ -51,8 +51,9 @@ function product(shape: readonly number[], from: number, to: number): number {
 
 const dense = (t: TensorArg) => isDenseOver(t.shape, t.strides, 0, t.ndim);
 
-/** out = op(x) over dense float32, float16 or bfloat16 operands (float64: the exactly rounded ops). */
+/** out = op(x) over dense float32, float16 or bfloat16 operands (float64: the exactly rounded ops); identity converts dtypes. */
 export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
+  if (op === UnaryOp.identity) return convertSimd(out, x);
   const s = simdKernels();
   const kernels = UNARY[op];
   if (s === undefined || kernels === undefined || x.dtype !== out.dtype || out.numel === 0 || !dense(out) || !dense(x)) return false;
@@ -60,6 +61,27 @@ export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
   if (isHalf(out.dtype)) s.exports.unaryHalf(s.exports[kernels.code].value, s.input(x), s.output(out), out.numel, bf16(out.dtype));
   else if (flat !== undefined) (s.exports[flat] as (x: number, o: number, n: number) => void)(s.input(x), s.output(out), out.numel);
   else return false;
+  s.finish();
+  return true;
+}
+
+/** A dense dtype conversion between float32 and float16, bfloat16 or float64 (a copy within one dtype stays a TypedArray.set). */
+function convertSimd(out: TensorArg, x: TensorArg): boolean {
+  const s = simdKernels();
+  const from = x.dtype;
+  const to = out.dtype;
+  const widen = isHalf(from) && to === F32;
+  const narrow = from === F32 && isHalf(to);
+  const toF64 = from === F32 && to === F64;
+  const toF32 = from === F64 && to === F32;
+  if (s === undefined || !(widen || narrow || toF64 || toF32) || out.numel === 0 || !dense(out) || !dense(x)) return false;
+  const src = s.input(x);
+  const dst = s.output(out);
+  const n = out.numel;
+  if (widen) s.exports.halfToF32(src, dst, n, bf16(from));
+  else if (narrow) s.exports.f32ToHalf(src, dst, n, bf16(to));
+  else if (toF64) s.exports.f32ToF64(src, dst, n);
+  else s.exports.f64ToF32(src, dst, n);
   s.finish();
   return true;
 }
