@@ -247,6 +247,16 @@ describe('wasm SIMD kernels', () => {
     for (const device of ['openreg', 'cpu']) expect(await tensor(doubles, { dtype: 'float64', device }).to('float32').toArray(), `float64 → float32 on ${device}`).toEqual(wantF32);
   });
 
+  it('pow with the exponent 2 gives the bits of IEEE pow, in every float dtype, specials and overflow included', async () => {
+    manualSeed(13);
+    const values = [0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e20, -3e19, 1e-30, 255, 300, ...Array.from(await randn(41).mul(50).data() as Float32Array)];
+    for (const dtype of ['float32', 'float64', 'float16', 'bfloat16'] as const) {
+      const stored = await tensor(values, { dtype }).toArray() as number[];
+      const want = await tensor(stored.map((v) => Math.pow(v, 2)), { dtype }).toArray();
+      for (const device of ['openreg', 'cpu']) expect(await tensor(stored, { dtype, device }).pow(2).toArray(), `${dtype} on ${device}`).toEqual(want);
+    }
+  });
+
   it('float64 elementwise ops and matmul equal JavaScript double arithmetic; float64 sums and amax match it', async () => {
     manualSeed(9);
     const x = randn(9, 11).to('float64');

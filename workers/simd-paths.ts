@@ -88,6 +88,12 @@ function convertSimd(out: TensorArg, x: TensorArg): boolean {
 
 /** out = op(a, alpha·b) where b is as dense as a, a scalar, or broadcast along rows or columns of out. */
 export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorArg, alpha: number): boolean {
+  // x to the power 2 is x·x: pow rounds the exact square once, and so does a float32 or float64
+  // product (a half one is exact in float32, then rounded once), so the bits are the same.
+  if (op === BinaryOp.pow && b.dtype === SCALAR_OPERAND && b.value === 2) {
+    op = BinaryOp.mul;
+    b = a;
+  }
   const s = simdKernels();
   const name = BINARY_OP[op];
   const k = BINARY[out.dtype];
