@@ -5,7 +5,7 @@ import { MemcpyKind } from '../memory/memcpy-kind.js';
 import type { WaitOptions } from '../runtime/wait-options.js';
 import type { Kernel } from '../runtime/kernel-module.js';
 import type { Stream } from '../runtime/handles.js';
-import { type KernelSignature, type LaunchArgs, type Params, accessesOf, encodeArguments, forEachOperand } from '../protocol/kernel-abi.js';
+import { type KernelSignature, type LaunchArgs, type OperandLayout, type Params, accessesOf, encodeArguments, forEachOperand } from '../protocol/kernel-abi.js';
 import { type TensorDevice, bound } from '../tensor/device.js';
 import { DTYPES, type DType } from '../tensor/dtype.js';
 import { type Shape, numel } from '../tensor/shape.js';
@@ -15,13 +15,28 @@ import type { Generator } from '../integration/random/generator.js';
 import { CHUNK_BYTES, type Executor, type KernelOperand, WORDS, busyUntil, carryReceipts, hostBytes, operandLayout, tensorOf } from './executor.js';
 
 const kernelCache = new WeakMap<Runtime, Map<string, Kernel>>();
-const DEVICE_LAYOUT = operandLayout((t) => t.storage('launch').ptr + t.storageOffset * t.itemsize);
+const devicePtr = (t: Tensor) => t.storage('launch').ptr + t.storageOffset * t.itemsize;
+const DEVICE_LAYOUT = operandLayout(devicePtr);
 
 /** The kernels of one openreg device, on its current stream. */
 export class DeviceExecutor implements Executor {
   readonly device: TensorDevice;
   readonly runtime: Runtime;
   readonly stream: Stream;
+
+  /** The launch being encoded: its name, and whether an operand carries receipts of another device's work. */
+  #call = '';
+  #receipts = false;
+  /** The encoder's layout, checking each operand as it is encoded: one pass over a launch's operands. */
+  readonly #checkedLayout: OperandLayout<KernelOperand> = {
+    ...DEVICE_LAYOUT,
+    ptr: (o) => {
+      const t = tensorOf(o);
+      this.#checkOperand(this.#call, t);
+      if (t.storage(this.#call).receipts !== undefined) this.#receipts = true;
+      return devicePtr(t);
+    },
+  };
 
   constructor(runtime: Runtime, device: TensorDevice, stream?: Stream) {
     this.runtime = runtime;
@@ -38,19 +53,20 @@ export class DeviceExecutor implements Executor {
 
   launch<P extends Params>(kernel: KernelSignature<P>, args: LaunchArgs<P, KernelOperand>): void {
     const call = kernel.name;
-    let reads: Tensor[] | undefined;
-    forEachOperand(kernel, args, (o, access) => {
-      const t = tensorOf(o);
-      this.#checkOperand(call, t);
-      if (access === 'read' && t.storage(call).receipts !== undefined) (reads ??= []).push(t);
-    });
-    // Outputs of bytes another device sent depend on its work too.
-    if (reads !== undefined) {
+    this.#call = call;
+    this.#receipts = false;
+    encodeArguments(kernel, args, this.#checkedLayout, WORDS);
+    // Outputs of bytes another device sent depend on its work too (rare: walked again only then).
+    if (this.#receipts) {
+      const reads: Tensor[] = [];
       const writes: Tensor[] = [];
-      forEachOperand(kernel, args, (o, access) => access === 'write' && writes.push(tensorOf(o)));
-      carryReceipts(call, reads, writes);
+      forEachOperand(kernel, args, (o, access) => {
+        const t = tensorOf(o);
+        if (access === 'write') writes.push(t);
+        else if (t.storage(call).receipts !== undefined) reads.push(t);
+      });
+      if (reads.length > 0) carryReceipts(call, reads, writes);
     }
-    encodeArguments(kernel, args, DEVICE_LAYOUT, WORDS);
     // The sanitizer learns each operand's bytes from the kernel's signature.
     const accesses = this.runtime.sanitizer.enabled ? accessesOf(kernel, args, DEVICE_LAYOUT) : undefined;
     this.runtime.launchEncoded(call, this.#kernel(call), WORDS.data, WORDS.length, this.stream, accesses);
