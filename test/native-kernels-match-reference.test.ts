@@ -122,6 +122,34 @@ describe('elementwise kernels', () => {
     }
   });
 
+  it('materializing an expand (a scalar, a row, a column, a middle dimension) copies each element exactly, in every dtype', async () => {
+    const cases: [number[], number[], number[]][] = [
+      // source shape, expanded shape, source values
+      [[], [3, 70], [2.5]],
+      [[70], [5, 70], Array.from({ length: 70 }, (_, i) => i - 35.25)],
+      [[5, 1], [5, 70], [1, -2, 3.5, Number.NaN, -0]],
+      [[2, 1, 3], [2, 4, 3], [1, 2, 3, 4, 5, 6]],
+      [[1, 1], [9, 33], [7]],
+    ];
+    for (const dtype of ['float32', 'float64', 'float16', 'bfloat16', 'int32', 'int64', 'uint8', 'bool'] as const) {
+      const floating = dtype.startsWith('float') || dtype === 'bfloat16';
+      for (const [shape, to, given] of cases) {
+        // Integer and bool dtypes take small non-negative integers (NaN and -0 are float values).
+        const values = floating ? given : given.map((v) => (Number.isNaN(v) ? 3 : Math.trunc(Math.abs(v)) % (dtype === 'bool' ? 2 : 100)));
+        const src = tensor(values.length === 1 && shape.length === 0 ? values[0]! : (nest(shape, values) as number[]), { dtype });
+        const want = await src.expand(...to).contiguous().toArray();
+        const [device, cpu] = [await tensor(await src.toArray() as number[], { dtype, device: 'openreg' }).expand(...to).contiguous().toArray(), await src.expand(...to).contiguous().toArray()];
+        expect(device, `${dtype} [${shape}] → [${to}] on openreg`).toEqual(want);
+        expect(cpu, `${dtype} [${shape}] → [${to}] on cpu`).toEqual(want);
+        // The reference: each element read through the broadcast from the source's own values.
+        const flat = (await src.toArray()) as unknown;
+        const source = ([] as unknown[]).concat(flat).flat(3) as number[];
+        const expected = Array.from({ length: to.reduce((p, d) => p * d, 1) }, (_, i) => source[broadcastIndex(shape, to, i)]);
+        expect(([] as unknown[]).concat(device).flat(3), `${dtype} [${shape}] → [${to}] values`).toEqual(expected);
+      }
+    }
+  });
+
   it('unary ops read transposed (strided) inputs', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -5,7 +5,7 @@
  * Values are computed in doubles and rounded once into the output's dtype.
  */
 import { ABSENT_OPERAND, type TensorArg, isDenseOver, typedKernel } from '../src/protocol/kernel-abi.js';
-import { BinaryOp, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
+import { BinaryOp, DTYPE_CODE_ITEMSIZE, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
 import { TensorKernel } from '../src/protocol/tensor-kernel-signatures.js';
 import { Rows, operand, stridesIn } from './tensor-operands.js';
 import { binarySimd, compareSimd, reduceSimd, unarySimd } from './simd-paths.js';
@@ -43,7 +43,7 @@ const BINARY: Record<number, (x: number, y: number) => number> = {
 
 /** out = op(x), elementwise, strided; `identity` is a copy with a dtype conversion. */
 export const tensorUnary = typedKernel(TensorKernel.unary, (_ctx, { op, out, x }) => {
-  if (unarySimd(op, out, x)) return;
+  if (unarySimd(op, out, x) || (op === UnaryOp.identity && x.dtype === out.dtype && copyRows(out, x))) return;
   const fn = UNARY[op]!;
   const rows = new Rows(out.shape, [out.strides, x.strides]);
   if (!rows.nonEmpty) return;
@@ -59,6 +59,55 @@ export const tensorUnary = typedKernel(TensorKernel.unary, (_ctx, { op, out, x }
     for (let j = 0; j < n; j++, po += io, pi += ii) o.set(po, fn(i.get(pi)));
   } while (rows.next());
 });
+
+/** The elements of a tensor argument as raw bits of their size (a copy within one dtype converts nothing). */
+function rawElements(t: TensorArg): Uint8Array | Uint16Array | Uint32Array | BigUint64Array | undefined {
+  const { memory, byteOffset: at, reach: n } = t;
+  switch (DTYPE_CODE_ITEMSIZE[t.dtype]) {
+    case 1:
+      return new Uint8Array(memory, at, n);
+    case 2:
+      return new Uint16Array(memory, at, n);
+    case 4:
+      return new Uint32Array(memory, at, n);
+    case 8:
+      return new BigUint64Array(memory, at, n);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A copy within one dtype into an out whose rows are dense, from rows that are dense or one
+ * repeated element (an expand() being materialized, as sum's backward does): one set or
+ * fill per row instead of an access per element. Other layouts (a transpose) return false.
+ */
+function copyRows(out: TensorArg, x: TensorArg): boolean {
+  const rows = new Rows(out.shape, [out.strides, x.strides]);
+  const repeated = rows.inner[1] === 0;
+  if (!rows.nonEmpty || rows.inner[0] !== 1 || (rows.inner[1] !== 1 && !repeated)) return false;
+  // Both views have the same element type: the casts only name one of them for the compiler.
+  const o = rawElements(out) as Uint32Array | undefined;
+  const s = rawElements(x) as Uint32Array | undefined;
+  if (o === undefined || s === undefined) return false;
+  rows.reset();
+  const n = rows.length;
+  // Every row the same (a scalar or a row broadcast into a dense out): the first one, then doubled by memmove.
+  const total = out.numel;
+  if (isDenseOver(out.shape, out.strides) && x.strides.every((stride, d) => d === x.ndim - 1 || stride === 0 || x.shape[d] === 1)) {
+    if (repeated) o.fill(s[0]!, 0, n);
+    else o.set(s.subarray(0, n), 0);
+    for (let filled = n; filled < total; filled *= 2) o.copyWithin(filled, 0, Math.min(filled, total - filled));
+    return true;
+  }
+  do {
+    const po = rows.base[0]!;
+    const px = rows.base[1]!;
+    if (repeated) o.fill(s[px]!, po, po + n);
+    else o.set(s.subarray(px, px + n), po);
+  } while (rows.next());
+  return true;
+}
 
 /** tensorUnary over dense operands of one float dtype, as flat arrays (the host chose it). */
 export const tensorUnaryContiguous = typedKernel(TensorKernel.unaryContiguous, (_ctx, { op, out, x }) => {
