@@ -92,11 +92,14 @@ function copyRows(out: TensorArg, x: TensorArg): boolean {
   if (o === undefined || s === undefined) return false;
   rows.reset();
   const n = rows.length;
-  // Every row the same (a scalar or a row broadcast into a dense out): the first one, then doubled by memmove.
+  // Every row the same (a scalar or a row broadcast into a dense out): one fill, or the first row doubled by memmove.
   const total = out.numel;
   if (isDenseOver(out.shape, out.strides) && x.strides.every((stride, d) => d === x.ndim - 1 || stride === 0 || x.shape[d] === 1)) {
-    if (repeated) o.fill(s[0]!, 0, n);
-    else o.set(s.subarray(0, n), 0);
+    if (repeated) {
+      o.fill(s[0]!, 0, total);
+      return true;
+    }
+    o.set(s.subarray(0, n), 0);
     for (let filled = n; filled < total; filled *= 2) o.copyWithin(filled, 0, Math.min(filled, total - filled));
     return true;
   }
