@@ -51,6 +51,9 @@ function product(shape: readonly number[], from: number, to: number): number {
 
 const dense = (t: TensorArg) => isDenseOver(t.shape, t.strides, 0, t.ndim);
 
+/** True if `t` has `out`'s shape, laid out densely (not broadcast, not a scalar): element i of one is element i of the other. */
+export const denseAs = (t: TensorArg, out: TensorArg) => t.numel === out.numel && t.ndim === out.ndim && isDenseOver(out.shape, t.strides, 0, out.ndim);
+
 /** out = op(x) over dense float32, float16 or bfloat16 operands (float64: the exactly rounded ops); identity converts dtypes. */
 export function unarySimd(op: number, out: TensorArg, x: TensorArg): boolean {
   if (op === UnaryOp.identity) return convertSimd(out, x);
@@ -101,9 +104,9 @@ export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorAr
   const scale = op === BinaryOp.add || op === BinaryOp.sub ? alpha : 1;
   const n = out.numel;
   if (!dense(out)) return false;
-  if (a.numel !== n || a.ndim !== out.ndim || !isDenseOver(out.shape, a.strides, 0, out.ndim)) {
+  if (!denseAs(a, out)) {
     // A broadcast first operand of a commutative op (bias + x) takes the same kernels, swapped.
-    if (!COMMUTATIVE.has(op) || scale !== 1 || b.dtype !== out.dtype || b.numel !== n || b.ndim !== out.ndim || !isDenseOver(out.shape, b.strides, 0, out.ndim)) return false;
+    if (!COMMUTATIVE.has(op) || scale !== 1 || b.dtype !== out.dtype || !denseAs(b, out)) return false;
     const first = a;
     a = b;
     b = first;
@@ -114,7 +117,7 @@ export function binarySimd(op: number, out: TensorArg, a: TensorArg, b: TensorAr
     k.scalar(x, code, s.input(a), k.round(scale * b.value), s.output(out), n);
   } else if (b.dtype !== out.dtype) {
     return false;
-  } else if (b.numel === n && b.ndim === out.ndim && isDenseOver(out.shape, b.strides, 0, out.ndim)) {
+  } else if (denseAs(b, out)) {
     k.dense(x, code, s.input(a), s.input(b), scale, s.output(out), n);
   } else {
     if (scale !== 1) return false;
@@ -147,8 +150,7 @@ export function compareSimd(op: number, out: TensorArg, a: TensorArg, b: TensorA
   const t = a.dtype;
   if (s === undefined || name === undefined || out.dtype !== DTypeCode.bool || out.numel === 0 || (t !== F32 && t !== F64 && !isHalf(t))) return false;
   const n = out.numel;
-  const sameShape = (x: TensorArg) => x.numel === n && x.ndim === out.ndim && isDenseOver(out.shape, x.strides, 0, out.ndim);
-  if (!dense(out) || !sameShape(a)) return false;
+  if (!dense(out) || !denseAs(a, out)) return false;
   const x = s.exports;
   const code = x[name].value;
   if (b.dtype === SCALAR_OPERAND) {
@@ -157,7 +159,7 @@ export function compareSimd(op: number, out: TensorArg, a: TensorArg, b: TensorA
     if (t === F32) x.compareScalarF32(code, s.input(a), v, s.output(out), n);
     else if (t === F64) x.compareScalarF64(code, s.input(a), v, s.output(out), n);
     else x.compareScalarHalf(code, s.input(a), v, s.output(out), n, bf16(t));
-  } else if (b.dtype === t && sameShape(b)) {
+  } else if (b.dtype === t && denseAs(b, out)) {
     if (t === F32) x.compareF32(code, s.input(a), s.input(b), s.output(out), n);
     else if (t === F64) x.compareF64(code, s.input(a), s.input(b), s.output(out), n);
     else x.compareHalf(code, s.input(a), s.input(b), s.output(out), n, bf16(t));

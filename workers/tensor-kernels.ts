@@ -8,7 +8,7 @@ import { ABSENT_OPERAND, type TensorArg, isDenseOver, typedKernel } from '../src
 import { BinaryOp, DTYPE_CODE_ITEMSIZE, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
 import { TensorKernel } from '../src/protocol/tensor-kernel-signatures.js';
 import { Rows, operand, stridesIn } from './tensor-operands.js';
-import { binarySimd, compareSimd, reduceSimd, unarySimd } from './simd-paths.js';
+import { binarySimd, compareSimd, denseAs, reduceSimd, unarySimd } from './simd-paths.js';
 
 const UNARY: Record<number, (x: number) => number> = {
   [UnaryOp.identity]: (x) => x,
@@ -90,7 +90,6 @@ function copyRows(out: TensorArg, x: TensorArg): boolean {
   const o = rawElements(out) as Uint32Array | undefined;
   const s = rawElements(x) as Uint32Array | undefined;
   if (o === undefined || s === undefined) return false;
-  rows.reset();
   const n = rows.length;
   // Every row the same (a scalar or a row broadcast into a dense out): one fill, or the first row doubled by memmove.
   const total = out.numel;
@@ -103,6 +102,7 @@ function copyRows(out: TensorArg, x: TensorArg): boolean {
     for (let filled = n; filled < total; filled *= 2) o.copyWithin(filled, 0, Math.min(filled, total - filled));
     return true;
   }
+  rows.reset();
   do {
     const po = rows.base[0]!;
     const px = rows.base[1]!;
@@ -158,23 +158,16 @@ const COMPARISONS = new Set<number>([BinaryOp.eq, BinaryOp.ne, BinaryOp.lt, Bina
 /** A comparison the wasm kernels do not take (integer operands, mixed dtypes) into a dense bool out, over flat arrays. */
 function denseComparison(op: number, out: TensorArg, a: TensorArg, b: TensorArg): boolean {
   if (!COMPARISONS.has(op) || out.dtype !== DTypeCode.bool || out.numel === 0) return false;
-  const n = out.numel;
-  const sameShape = (t: TensorArg) => t.numel === n && t.ndim === out.ndim && isDenseOver(out.shape, t.strides);
-  if (!isDenseOver(out.shape, out.strides) || !sameShape(a) || (b.dtype !== SCALAR_OPERAND && !sameShape(b))) return false;
+  const scalar = b.dtype === SCALAR_OPERAND;
+  if (!isDenseOver(out.shape, out.strides) || !denseAs(a, out) || (!scalar && !denseAs(b, out))) return false;
   const x = operand(a).plain;
-  const y = b.dtype === SCALAR_OPERAND ? undefined : operand(b).plain;
-  if (x === undefined || (y === undefined && b.dtype !== SCALAR_OPERAND)) return false;
+  const y = scalar ? undefined : operand(b).plain;
+  if (x === undefined || (!scalar && y === undefined)) return false;
   // Comparisons give 0 or 1, so the bool bytes are written directly.
-  const o = new Uint8Array(out.memory, out.byteOffset, n);
+  const o = new Uint8Array(out.memory, out.byteOffset, out.numel);
   const fn = BINARY[op]!;
-  if (y === undefined) {
-    const v = b.value;
-    if (op === BinaryOp.gt) for (let j = 0; j < n; j++) o[j] = x[j]! > v ? 1 : 0;
-    else if (op === BinaryOp.lt) for (let j = 0; j < n; j++) o[j] = x[j]! < v ? 1 : 0;
-    else for (let j = 0; j < n; j++) o[j] = fn(x[j]!, v);
-  } else {
-    for (let j = 0; j < n; j++) o[j] = fn(x[j]!, y[j]!);
-  }
+  const v = b.value;
+  for (let j = 0; j < o.length; j++) o[j] = fn(x[j]!, y === undefined ? v : y[j]!);
   return true;
 }
 
