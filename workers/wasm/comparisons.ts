@@ -48,38 +48,31 @@ function masks64To32(m0: v128, m1: v128): v128 {
   return v128.shuffle<i32>(m0, m1, 0, 2, 4, 6);
 }
 
+/** The lanes at byte `offset` of a compared with those of b, or with y when b is a scalar. */
 // @ts-ignore: decorator
 @inline
-function compareLoopF32(op: i32, a: usize, b: usize, scalar: bool, s: f32, o: usize, n: usize): void {
-  const y = f32x4.splat(s);
-  let i: usize = 0;
-  for (; i + 16 <= n; i += 16) {
-    const p = a + (i << 2);
-    const q = b + (i << 2);
-    const m0 = compareLanes<f32>(op, v128.load(p), scalar ? y : v128.load(q));
-    const m1 = compareLanes<f32>(op, v128.load(p, 16), scalar ? y : v128.load(q, 16));
-    const m2 = compareLanes<f32>(op, v128.load(p, 32), scalar ? y : v128.load(q, 32));
-    const m3 = compareLanes<f32>(op, v128.load(p, 48), scalar ? y : v128.load(q, 48));
-    v128.store(o + i, maskBytes(m0, m1, m2, m3));
-  }
-  for (; i < n; i++) store<u8>(o + i, compareOne<f32>(op, load<f32>(a + (i << 2)), scalar ? s : load<f32>(b + (i << 2))));
+function lanesAt<T>(op: i32, a: usize, b: usize, offset: usize, scalar: bool, y: v128): v128 {
+  return compareLanes<T>(op, v128.load(a + offset), scalar ? y : v128.load(b + offset));
 }
 
+/** o[i] = a[i] op (s, or b[i]) for n float32 or float64 elements, sixteen per vector of bytes. */
 // @ts-ignore: decorator
 @inline
-function compareLoopF64(op: i32, a: usize, b: usize, scalar: bool, s: f64, o: usize, n: usize): void {
-  const y = f64x2.splat(s);
+function compareLoop<T>(op: i32, a: usize, b: usize, scalar: bool, s: T, o: usize, n: usize): void {
+  const y = v128.splat<T>(s);
+  const size = sizeof<T>();
   let i: usize = 0;
   for (; i + 16 <= n; i += 16) {
-    const p = a + (i << 3);
-    const q = b + (i << 3);
-    const m0 = masks64To32(compareLanes<f64>(op, v128.load(p), scalar ? y : v128.load(q)), compareLanes<f64>(op, v128.load(p, 16), scalar ? y : v128.load(q, 16)));
-    const m1 = masks64To32(compareLanes<f64>(op, v128.load(p, 32), scalar ? y : v128.load(q, 32)), compareLanes<f64>(op, v128.load(p, 48), scalar ? y : v128.load(q, 48)));
-    const m2 = masks64To32(compareLanes<f64>(op, v128.load(p, 64), scalar ? y : v128.load(q, 64)), compareLanes<f64>(op, v128.load(p, 80), scalar ? y : v128.load(q, 80)));
-    const m3 = masks64To32(compareLanes<f64>(op, v128.load(p, 96), scalar ? y : v128.load(q, 96)), compareLanes<f64>(op, v128.load(p, 112), scalar ? y : v128.load(q, 112)));
+    const p = a + i * size;
+    const q = b + i * size;
+    // Four vectors of float32 give sixteen masks; float64 takes eight, pairs narrowed to four.
+    const m0 = size == 4 ? lanesAt<T>(op, p, q, 0, scalar, y) : masks64To32(lanesAt<T>(op, p, q, 0, scalar, y), lanesAt<T>(op, p, q, 16, scalar, y));
+    const m1 = size == 4 ? lanesAt<T>(op, p, q, 16, scalar, y) : masks64To32(lanesAt<T>(op, p, q, 32, scalar, y), lanesAt<T>(op, p, q, 48, scalar, y));
+    const m2 = size == 4 ? lanesAt<T>(op, p, q, 32, scalar, y) : masks64To32(lanesAt<T>(op, p, q, 64, scalar, y), lanesAt<T>(op, p, q, 80, scalar, y));
+    const m3 = size == 4 ? lanesAt<T>(op, p, q, 48, scalar, y) : masks64To32(lanesAt<T>(op, p, q, 96, scalar, y), lanesAt<T>(op, p, q, 112, scalar, y));
     v128.store(o + i, maskBytes(m0, m1, m2, m3));
   }
-  for (; i < n; i++) store<u8>(o + i, compareOne<f64>(op, load<f64>(a + (i << 3)), scalar ? s : load<f64>(b + (i << 3))));
+  for (; i < n; i++) store<u8>(o + i, compareOne<T>(op, load<T>(a + i * size), scalar ? s : load<T>(b + i * size)));
 }
 
 // @ts-ignore: decorator
@@ -105,42 +98,33 @@ function compareLoopHalf(op: i32, a: usize, b: usize, scalar: bool, s: f32, o: u
 
 // One loop per op and form, the comparison inlined into each (the op is a constant in every call).
 
-function compareRunF32(op: i32, a: usize, b: usize, scalar: bool, s: f32, o: usize, n: usize): void {
-  if (op == EQ) compareLoopF32(EQ, a, b, scalar, s, o, n);
-  else if (op == NE) compareLoopF32(NE, a, b, scalar, s, o, n);
-  else if (op == LT) compareLoopF32(LT, a, b, scalar, s, o, n);
-  else if (op == LE) compareLoopF32(LE, a, b, scalar, s, o, n);
-  else if (op == GT) compareLoopF32(GT, a, b, scalar, s, o, n);
-  else compareLoopF32(GE, a, b, scalar, s, o, n);
-}
-
-function compareRunF64(op: i32, a: usize, b: usize, scalar: bool, s: f64, o: usize, n: usize): void {
-  if (op == EQ) compareLoopF64(EQ, a, b, scalar, s, o, n);
-  else if (op == NE) compareLoopF64(NE, a, b, scalar, s, o, n);
-  else if (op == LT) compareLoopF64(LT, a, b, scalar, s, o, n);
-  else if (op == LE) compareLoopF64(LE, a, b, scalar, s, o, n);
-  else if (op == GT) compareLoopF64(GT, a, b, scalar, s, o, n);
-  else compareLoopF64(GE, a, b, scalar, s, o, n);
+function compareRun<T>(op: i32, a: usize, b: usize, scalar: bool, s: T, o: usize, n: usize): void {
+  if (op == EQ) compareLoop<T>(EQ, a, b, scalar, s, o, n);
+  else if (op == NE) compareLoop<T>(NE, a, b, scalar, s, o, n);
+  else if (op == LT) compareLoop<T>(LT, a, b, scalar, s, o, n);
+  else if (op == LE) compareLoop<T>(LE, a, b, scalar, s, o, n);
+  else if (op == GT) compareLoop<T>(GT, a, b, scalar, s, o, n);
+  else compareLoop<T>(GE, a, b, scalar, s, o, n);
 }
 
 /** o[i] = a[i] op b[i] for n float32 elements, as bytes 0 or 1. */
 export function compareF32(op: i32, a: usize, b: usize, o: usize, n: usize): void {
-  compareRunF32(op, a, b, false, 0, o, n);
+  compareRun<f32>(op, a, b, false, 0, o, n);
 }
 
 /** o[i] = a[i] op s for n float32 elements. */
 export function compareScalarF32(op: i32, a: usize, s: f32, o: usize, n: usize): void {
-  compareRunF32(op, a, 0, true, s, o, n);
+  compareRun<f32>(op, a, 0, true, s, o, n);
 }
 
 /** compareF32 over float64. */
 export function compareF64(op: i32, a: usize, b: usize, o: usize, n: usize): void {
-  compareRunF64(op, a, b, false, 0, o, n);
+  compareRun<f64>(op, a, b, false, 0, o, n);
 }
 
 /** compareScalarF32 over float64. */
 export function compareScalarF64(op: i32, a: usize, s: f64, o: usize, n: usize): void {
-  compareRunF64(op, a, 0, true, s, o, n);
+  compareRun<f64>(op, a, 0, true, s, o, n);
 }
 
 /** compareF32 over float16 (bf16 false) or bfloat16 values, widened to float32. */
