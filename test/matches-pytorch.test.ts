@@ -33,6 +33,8 @@ const DEVIATIONS: readonly { readonly cases: RegExp; readonly why: string }[] = 
   { cases: /^(softmax|logSoftmax)\(int64\[(0, 3|3, 0)\]/, why: 'softmax of an integer tensor is refused even when it is empty (PyTorch checks the dtype only when there are elements)' },
   { cases: /^tensor\(\[-1\], dtype='uint8'\)/, why: 'a negative value is refused for uint8 (PyTorch wraps -1 to 255)' },
   { cases: /^arange\(0, 300, 1, dtype='uint8'\)/, why: 'arange refuses values past the dtype (PyTorch wraps 256 to 0)' },
+  { cases: /^where\(bool\[2, 3\], 1\.0, 0\.0\)/, why: 'JS has one number type: an integer-valued scalar is an int (1.0 is 1), so where(c, 1.0, 0.0) is int64 (PyTorch float32)' },
+  { cases: /^(remainder|fmod)\(int32\[2\], int32\[2\]\)/, why: 'integer remainder and fmod by a zero element give 0 (PyTorch raises ZeroDivisionError; a zero scalar divisor is refused as in PyTorch)' },
 ];
 const deviates = (c: Case) => DEVIATIONS.some((d) => d.cases.test(c.name));
 
@@ -57,10 +59,19 @@ function decodeArg(arg: unknown, device: string): unknown {
 
 /** Calls the openreg counterpart of the case's PyTorch call. */
 function run(c: Case, device: string): o.Tensor | o.Tensor[] {
-  const args = c.args.map((a) => decodeArg(a, device));
-  const k = c.kwargs as { alpha?: number; dim?: number | number[]; keepdim?: boolean; dtype?: o.DType };
+  return call(c.op, c.args.map((a) => decodeArg(a, device)), c.kwargs, device);
+}
+
+/** The upstream gradient backward cases feed: 1, 1.5, 2, 1, … (the generator's upstream_weights). */
+function upstream(y: o.Tensor): o.Tensor {
+  const n = y.numel();
+  return o.tensor(Array.from({ length: n }, (_, i) => 1 + (i % 3) * 0.5), { dtype: y.dtype, device: y.device.toString() }).reshape(...y.shape);
+}
+
+function call(op: string, args: unknown[], kwargs: Record<string, unknown>, device: string): o.Tensor | o.Tensor[] {
+  const k = kwargs as { alpha?: number; dim?: number | number[]; keepdim?: boolean; dtype?: o.DType; approximate?: 'none' | 'tanh' };
   const [self, other] = args as [o.Tensor, unknown];
-  switch (c.op) {
+  switch (op) {
     case 'tensor':
       return o.tensor(args[0], { device, ...(k.dtype === undefined ? {} : { dtype: k.dtype }) });
     case 'full':
@@ -70,10 +81,10 @@ function run(c: Case, device: string): o.Tensor | o.Tensor[] {
     case 'add':
     case 'sub':
     case 'add_':
-      return k.alpha === undefined ? self[c.op](other as o.Tensor) : self[c.op](other as o.Tensor, k.alpha);
+      return k.alpha === undefined ? self[op](other as o.Tensor) : self[op](other as o.Tensor, k.alpha);
     case 'sum':
     case 'mean':
-      return self[c.op](k.dim, k.keepdim ?? false);
+      return self[op](k.dim, k.keepdim ?? false);
     case 'amax':
       return self.amax(k.dim ?? [], k.keepdim ?? false);
     case 'max':
@@ -82,9 +93,22 @@ function run(c: Case, device: string): o.Tensor | o.Tensor[] {
       return o.cat(args[0] as o.Tensor[], k.dim as number);
     case 'softmax':
     case 'logSoftmax':
-      return self[c.op](k.dim as number, k.dtype);
+      return self[op](k.dim as number, k.dtype);
+    case 'gelu':
+      return k.approximate === undefined ? self.gelu() : self.gelu(k.approximate);
+    case 'clamp':
+      return self.clamp(args[1] as number, args[2] as number);
+    case 'where':
+      return o.where(args[0] as o.Tensor, args[1] as o.Tensor, args[2] as o.Tensor);
+    case 'backward': {
+      // The gradients of every floating tensor argument of the op named first, for the upstream weights.
+      const leaves = args.slice(1).map((a) => (a instanceof o.Tensor && a.isFloatingPoint() ? a.requiresGrad_() : a));
+      const y = call(args[0] as string, leaves, kwargs, device) as o.Tensor;
+      y.mul(upstream(y)).sum().backward();
+      return leaves.flatMap((a) => (a instanceof o.Tensor && a.requiresGrad ? [a.grad!] : []));
+    }
     default:
-      return (self as unknown as Record<string, (x?: unknown) => o.Tensor>)[c.op]!.call(self, ...(args.length > 1 ? [other] : []));
+      return (self as unknown as Record<string, (x?: unknown) => o.Tensor>)[op]!.call(self, ...(args.length > 1 ? [other] : []));
   }
 }
 

@@ -9,6 +9,7 @@ import { BinaryOp, DTYPE_CODE_ITEMSIZE, DTypeCode, ReduceOp, SCALAR_OPERAND, Una
 import { TensorKernel } from '../src/protocol/tensor-kernel-signatures.js';
 import { Rows, operand, stridesIn } from './tensor-operands.js';
 import { binarySimd, compareSimd, denseAs, reduceSimd, unarySimd } from './simd-paths.js';
+import { erf, gelu, geluBackward, geluTanh, geluTanhBackward, remainder, roundHalfEven, silu, siluBackward } from './special-functions.js';
 
 const UNARY: Record<number, (x: number) => number> = {
   [UnaryOp.identity]: (x) => x,
@@ -21,6 +22,23 @@ const UNARY: Record<number, (x: number) => number> = {
   [UnaryOp.tanh]: Math.tanh,
   [UnaryOp.sigmoid]: (x) => 1 / (1 + Math.exp(-x)),
   [UnaryOp.reluGrad]: (x) => (x > 0 ? 1 : 0),
+  [UnaryOp.log1p]: Math.log1p,
+  [UnaryOp.expm1]: Math.expm1,
+  [UnaryOp.erf]: erf,
+  [UnaryOp.floor]: Math.floor,
+  [UnaryOp.ceil]: Math.ceil,
+  [UnaryOp.round]: roundHalfEven,
+  [UnaryOp.trunc]: Math.trunc,
+  // NaN has sign 0 in PyTorch.
+  [UnaryOp.sign]: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
+  [UnaryOp.reciprocal]: (x) => 1 / x,
+  [UnaryOp.rsqrt]: (x) => 1 / Math.sqrt(x),
+  [UnaryOp.gelu]: gelu,
+  [UnaryOp.geluTanh]: geluTanh,
+  [UnaryOp.silu]: silu,
+  [UnaryOp.isnan]: (x) => (Number.isNaN(x) ? 1 : 0),
+  [UnaryOp.isfinite]: (x) => (Number.isFinite(x) ? 1 : 0),
+  [UnaryOp.logicalNot]: (x) => (x === 0 ? 1 : 0),
 };
 
 const BINARY: Record<number, (x: number, y: number) => number> = {
@@ -39,6 +57,15 @@ const BINARY: Record<number, (x: number, y: number) => number> = {
   [BinaryOp.pow]: Math.pow,
   [BinaryOp.thresholdBackward]: (g, x) => (x > 0 ? g : 0),
   [BinaryOp.hypot]: Math.hypot,
+  [BinaryOp.remainder]: remainder,
+  [BinaryOp.fmod]: (x, y) => x % y,
+  // NaN counts as true, as C's truthiness does.
+  [BinaryOp.logicalAnd]: (x, y) => (x !== 0 && y !== 0 ? 1 : 0),
+  [BinaryOp.logicalOr]: (x, y) => (x !== 0 || y !== 0 ? 1 : 0),
+  [BinaryOp.logicalXor]: (x, y) => ((x !== 0) !== (y !== 0) ? 1 : 0),
+  [BinaryOp.geluBackward]: geluBackward,
+  [BinaryOp.geluTanhBackward]: geluTanhBackward,
+  [BinaryOp.siluBackward]: siluBackward,
 };
 
 /** out = op(x), elementwise, strided; `identity` is a copy with a dtype conversion. */
@@ -201,6 +228,27 @@ export const tensorBinaryContiguous = typedKernel(TensorKernel.binaryContiguous,
     const fn = BINARY[op]!;
     for (let j = 0; j < n; j++) o[j] = fn(x[j]!, y[j]!);
   }
+});
+
+/** out = condition ? a : b, strided and broadcast; values are converted into out's dtype. */
+export const tensorWhere = typedKernel(TensorKernel.where, (_ctx, { out, condition, a, b }) => {
+  const ndim = out.ndim;
+  const rows = new Rows(out.shape, [out.strides, condition.strides, stridesIn(a, ndim), stridesIn(b, ndim)]);
+  if (!rows.nonEmpty) return;
+  const o = operand(out);
+  const c = operand(condition);
+  const x = operand(a);
+  const y = operand(b);
+  rows.reset();
+  const n = rows.length;
+  const [io, ic, ia, ib] = rows.inner as unknown as [number, number, number, number];
+  do {
+    let po = rows.base[0]!;
+    let pc = rows.base[1]!;
+    let pa = rows.base[2]!;
+    let pb = rows.base[3]!;
+    for (let j = 0; j < n; j++, po += io, pc += ic, pa += ia, pb += ib) o.set(po, c.get(pc) !== 0 ? x.get(pa) : y.get(pb));
+  } while (rows.next());
 });
 
 /** Writes `value` into every element of a strided tensor. */

@@ -2,6 +2,9 @@
 // (openreg's own included) are loaded by src/backends/autoload.ts.
 import './builtin/views.js';
 import './builtin/elementwise.js';
+import './builtin/unary-math.js';
+import './builtin/logical.js';
+import './builtin/selection.js';
 import './builtin/reductions.js';
 import './builtin/linalg.js';
 import './builtin/cat.js';

@@ -11,7 +11,34 @@ export type DTypeCode = (typeof DTypeCode)[keyof typeof DTypeCode];
 /** A scalar operand in place of a tensor: its dtype code slot holds this, its pointer slot the value. */
 export const SCALAR_OPERAND = -1;
 
-export const UnaryOp = { identity: 0, neg: 1, abs: 2, exp: 3, relu: 4, log: 5, sqrt: 6, tanh: 7, sigmoid: 8, reluGrad: 9 } as const;
+export const UnaryOp = {
+  identity: 0,
+  neg: 1,
+  abs: 2,
+  exp: 3,
+  relu: 4,
+  log: 5,
+  sqrt: 6,
+  tanh: 7,
+  sigmoid: 8,
+  reluGrad: 9,
+  log1p: 10,
+  expm1: 11,
+  erf: 12,
+  floor: 13,
+  ceil: 14,
+  round: 15,
+  trunc: 16,
+  sign: 17,
+  reciprocal: 18,
+  rsqrt: 19,
+  gelu: 20,
+  geluTanh: 21,
+  silu: 22,
+  isnan: 23,
+  isfinite: 24,
+  logicalNot: 25,
+} as const;
 export type UnaryOp = (typeof UnaryOp)[keyof typeof UnaryOp];
 
 export const BinaryOp = {
@@ -31,6 +58,17 @@ export const BinaryOp = {
   /** relu's backward: grad where input > 0. */
   thresholdBackward: 13,
   hypot: 14,
+  /** Python's modulo: the result takes the divisor's sign. */
+  remainder: 15,
+  /** C's fmod: the result takes the dividend's sign. */
+  fmod: 16,
+  logicalAnd: 17,
+  logicalOr: 18,
+  logicalXor: 19,
+  /** gelu's backward (grad, input), exact and tanh-approximated; silu's. */
+  geluBackward: 20,
+  geluTanhBackward: 21,
+  siluBackward: 22,
 } as const;
 export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp];
 

@@ -13,6 +13,8 @@ export const TensorKernel = {
   /** out = op(a, alpha·b); alpha only scales add and sub. */
   binary: kernelSignature('tensorBinary', { op: Param.int, out: Param.output, a: Param.input, b: Param.inputOrScalar, alpha: Param.float }),
   binaryContiguous: kernelSignature('tensorBinaryContiguous', { op: Param.int, out: Param.output, a: Param.input, b: Param.inputOrScalar, alpha: Param.float }),
+  /** out = condition ? a : b, each broadcast to out's shape (a or b may be a scalar). */
+  where: kernelSignature('tensorWhere', { out: Param.output, condition: Param.input, a: Param.inputOrScalar, b: Param.inputOrScalar }),
   fill: kernelSignature('tensorFill', { out: Param.output, value: Param.float }),
   /** out[i] = start + i·step, out contiguous. */
   arange: kernelSignature('tensorArange', { out: Param.output, start: Param.float, step: Param.float }),

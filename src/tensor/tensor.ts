@@ -614,6 +614,11 @@ export class Tensor implements Disposable {
     return this.storage('onDevice').runtime !== undefined;
   }
 
+  /** True for float16, bfloat16, float32 and float64 tensors (`is_floating_point()`). */
+  isFloatingPoint(): boolean {
+    return DTYPES[this.dtype].category === 'floating';
+  }
+
   /** True for a cpu tensor in pinned host memory (from pinMemory()). */
   isPinned(): boolean {
     return this.storage('isPinned').pinned !== undefined;

@@ -110,6 +110,28 @@ CALLS = {
     'tanh': lambda a: a.tanh(),
     'sigmoid': lambda a: a.sigmoid(),
     'relu': lambda a: a.relu(),
+    'log1p': lambda a: a.log1p(),
+    'expm1': lambda a: a.expm1(),
+    'erf': lambda a: a.erf(),
+    'floor': lambda a: a.floor(),
+    'ceil': lambda a: a.ceil(),
+    'round': lambda a: a.round(),
+    'trunc': lambda a: a.trunc(),
+    'sign': lambda a: a.sign(),
+    'reciprocal': lambda a: a.reciprocal(),
+    'rsqrt': lambda a: a.rsqrt(),
+    'silu': lambda a: torch.nn.functional.silu(a),
+    'gelu': lambda a, approximate='none': torch.nn.functional.gelu(a, approximate=approximate),
+    'isnan': lambda a: a.isnan(),
+    'isfinite': lambda a: a.isfinite(),
+    'logicalNot': lambda a: a.logical_not(),
+    'logicalAnd': lambda a, b: a.logical_and(b),
+    'logicalOr': lambda a, b: a.logical_or(b),
+    'logicalXor': lambda a, b: a.logical_xor(b),
+    'remainder': lambda a, b: a.remainder(b),
+    'fmod': lambda a, b: a.fmod(b),
+    'clamp': lambda a, lo=None, hi=None: a.clamp(lo, hi),
+    'where': lambda c, a, b: torch.where(c, a, b),
     'sum': lambda a, dim=None, keepdim=False: a.sum() if dim is None else a.sum(dim, keepdim=keepdim),
     'mean': lambda a, dim=None, keepdim=False: a.mean() if dim is None else a.mean(dim, keepdim=keepdim),
     'amax': lambda a, dim=(), keepdim=False: a.amax(dim, keepdim=keepdim),
@@ -122,10 +144,25 @@ CALLS = {
     'dot': lambda a, b: a.dot(b),
     'tensor': lambda data, dtype=None: torch.tensor(data) if dtype is None else torch.tensor(data, dtype=DTYPES[dtype]),
     'full': lambda shape, value, dtype=None: torch.full(shape, value) if dtype is None else torch.full(shape, value, dtype=DTYPES[dtype]),
+    'backward': lambda name, *args, **kwargs: gradients(name, args, kwargs),
     'arange': lambda start, end, step, dtype=None: torch.arange(start, end, step) if dtype is None else torch.arange(start, end, step, dtype=DTYPES[dtype]),
 }
 
 cases = []
+
+
+def upstream_weights(n):
+    """The gradient fed to backward: 1, 1.5, 2, 1, … (exact in every float dtype), so no element is weighted zero."""
+    return [1 + (i % 3) * 0.5 for i in range(n)]
+
+
+def gradients(name, args, kwargs):
+    """The gradients of every floating tensor argument of CALLS[name] for the upstream weights."""
+    leaves = [a.detach().clone().requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
+    y = CALLS[name](*leaves, **kwargs)
+    w = torch.tensor(upstream_weights(y.numel()), dtype=y.dtype).reshape(y.shape)
+    (y * w).sum().backward()
+    return tuple(a.grad for a in leaves if isinstance(a, torch.Tensor) and a.requires_grad)
 
 
 def case(op, args, kwargs=None, name=None):
@@ -148,6 +185,8 @@ def case(op, args, kwargs=None, name=None):
 
 
 def label_of(a):
+    if isinstance(a, str):
+        return a
     if isinstance(a, dict) and 'dtype' in a:
         return f"{a['dtype']}{a['shape']}"
     if isinstance(a, list) and a and isinstance(a[0], dict):
@@ -195,6 +234,80 @@ for op in ['add_', 'mul_', 'div_']:
 for op in ['neg', 'abs', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu']:
     for d in DTYPES:
         case(op, [tensor_arg(d, [2, 3])])
+
+# The first-afternoon unary ops over every dtype, and over the special values.
+SPECIAL = {'dtype': 'float32', 'shape': [8], 'values': [float('nan'), float('inf'), float('-inf'), -0.0, 0.5, -2.5, 2.5, 1e-8]}
+for op in ['log1p', 'expm1', 'erf', 'floor', 'ceil', 'round', 'trunc', 'sign', 'reciprocal', 'rsqrt', 'silu', 'gelu', 'isnan', 'isfinite', 'logicalNot']:
+    for d in DTYPES:
+        case(op, [tensor_arg(d, [2, 3])])
+    case(op, [SPECIAL])
+    case(op, [tensor_arg('float32', [0, 2])])
+case('gelu', [tensor_arg('float32', [2, 3])], {'approximate': 'tanh'})
+case('gelu', [tensor_arg('float64', [4])], {'approximate': 'tanh'})
+case('gelu', [tensor_arg('float32', [2])], {'approximate': 'exact'})
+# Ties round to even; large values are already integers.
+case('round', [{'dtype': 'float64', 'shape': [9], 'values': [-3.5, -2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 3.5, 2.0 ** 52 + 1]}])
+
+# Logical ops over dtype pairs, with NaN (true) and zero; remainder and fmod with both signs and zero.
+for op in ['logicalAnd', 'logicalOr', 'logicalXor']:
+    for da, db in [('bool', 'bool'), ('float32', 'int64'), ('uint8', 'bool'), ('float16', 'float64')]:
+        case(op, [tensor_arg(da, [2, 3]), tensor_arg(db, [3])])
+    case(op, [SPECIAL, {'dtype': 'int32', 'shape': [8], 'values': [0, 1, 0, 1, 0, 1, 0, 1]}])
+SIGNED = {'dtype': 'float32', 'shape': [6], 'values': [5.0, -5.0, 5.0, -5.0, 7.5, -0.0]}
+DIVISORS = {'dtype': 'float32', 'shape': [6], 'values': [3.0, 3.0, -3.0, -3.0, 2.0, 2.0]}
+for op in ['remainder', 'fmod']:
+    for da, db in [('float32', 'float32'), ('int32', 'int32'), ('int64', 'float32'), ('uint8', 'uint8'), ('bool', 'bool'), ('float16', 'float16')]:
+        case(op, [tensor_arg(da, [2, 3], True), tensor_arg(db, [3], True)])
+    case(op, [SIGNED, DIVISORS])
+    case(op, [{'dtype': 'int64', 'shape': [4], 'values': [5, -5, 5, -5]}, {'dtype': 'int64', 'shape': [4], 'values': [3, 3, -3, -3]}])
+    case(op, [SIGNED, 0.0])
+    case(op, [SIGNED, -2])
+    case(op, [{'dtype': 'int64', 'shape': [2], 'values': [5, -5]}, 0])
+    case(op, [{'dtype': 'int32', 'shape': [2], 'values': [5, -5]}, {'dtype': 'int32', 'shape': [2], 'values': [0, 2]}])
+    case(op, [{'dtype': 'int32', 'shape': [2], 'values': [5, -5]}, 1.5])
+
+# clamp: promotion with its bounds, bounds cast into the dtype, min > max, NaN, tensor bounds.
+for d in ['uint8', 'int32', 'int64', 'float16', 'bfloat16', 'float32', 'float64', 'bool']:
+    case('clamp', [tensor_arg(d, [2, 3]), 0, 2])
+    case('clamp', [tensor_arg(d, [2, 3]), 0.5])
+    case('clamp', [tensor_arg(d, [2, 3]), None, 1])
+case('clamp', [tensor_arg('uint8', [3], True), -1, 2])
+case('clamp', [SPECIAL, -1.0, 1.0])
+case('clamp', [tensor_arg('float32', [2, 3]), 2.5, 1.5])
+case('clamp', [tensor_arg('float32', [2, 3])])
+case('clamp', [tensor_arg('float32', [2, 3]), tensor_arg('float32', [3]), tensor_arg('float32', [2, 1])])
+case('clamp', [tensor_arg('int32', [2, 3]), tensor_arg('float32', [3])])
+case('clamp', [tensor_arg('float32', [0, 3]), 0, 1])
+
+# where: promotion between the values (scalars by category), broadcasting all three, what it refuses.
+COND = {'dtype': 'bool', 'shape': [2, 3], 'values': [True, False, True, False, False, True]}
+for da, db in [('float32', 'float32'), ('int32', 'float32'), ('int64', 'int32'), ('bool', 'uint8'), ('float16', 'bfloat16')]:
+    case('where', [COND, tensor_arg(da, [2, 3]), tensor_arg(db, [3])])
+for a, b in [(1.0, 0.0), (1, 0), (True, False), (1, 0.5)]:
+    case('where', [COND, a, b])
+case('where', [COND, tensor_arg('int32', [3]), 0.5])
+case('where', [COND, tensor_arg('int32', [3]), 5])
+case('where', [COND, True, tensor_arg('float16', [2, 3])])
+case('where', [{'dtype': 'bool', 'shape': [2, 1], 'values': [True, False]}, tensor_arg('float32', [3]), tensor_arg('float32', [2, 3])])
+case('where', [{'dtype': 'uint8', 'shape': [3], 'values': [1, 0, 2]}, tensor_arg('float32', [3]), tensor_arg('float32', [3])])
+case('where', [{'dtype': 'float32', 'shape': [3], 'values': [1.0, 0.0, 2.0]}, tensor_arg('float32', [3]), tensor_arg('float32', [3])])
+case('where', [COND, tensor_arg('float32', [2]), tensor_arg('float32', [3])])
+case('where', [{'dtype': 'bool', 'shape': [0, 3], 'values': []}, tensor_arg('float32', [3]), 1.0])
+
+# Gradients, for the upstream weights 1, 1.5, 2, …: each differentiable new op in float32 and float64.
+GRAD_INPUT = {'dtype': 'float32', 'shape': [2, 4], 'values': [-2.5, -1.0, -0.5, 0.25, 0.5, 1.0, 1.5, 3.0]}
+for d in ['float32', 'float64']:
+    x = dict(GRAD_INPUT, dtype=d)
+    for op in ['log1p', 'expm1', 'erf', 'floor', 'ceil', 'round', 'trunc', 'sign', 'reciprocal', 'rsqrt', 'silu', 'gelu']:
+        case('backward', [op, dict(x, values=[abs(v) for v in x['values']]) if op in ('log1p', 'rsqrt') else x])
+    case('backward', ['gelu', x], {'approximate': 'tanh'})
+    case('backward', ['remainder', x, {'dtype': d, 'shape': [4], 'values': [1.5, -2.0, 0.75, -1.25]}])
+    case('backward', ['fmod', x, {'dtype': d, 'shape': [4], 'values': [1.5, -2.0, 0.75, -1.25]}])
+    case('backward', ['clamp', x, -1.0, 1.0])
+    case('backward', ['clamp', x, 1.0, -1.0])
+    case('backward', ['clamp', x, None, 0.5])
+    case('backward', ['clamp', x, {'dtype': d, 'shape': [4], 'values': [-1.0, -1.0, 0.0, 2.0]}, {'dtype': d, 'shape': [2, 1], 'values': [1.0, 0.0]}])
+    case('backward', ['where', {'dtype': 'bool', 'shape': [2, 4], 'values': [True, False] * 4}, x, {'dtype': d, 'shape': [4], 'values': [1.0, 2.0, 3.0, 4.0]}])
 
 # Reductions, including empty tensors and empty reduced dimensions.
 for d in ['bool', 'uint8', 'int32', 'int64', 'float16', 'float32', 'float64']:

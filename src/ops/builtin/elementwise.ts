@@ -19,11 +19,11 @@ export function requireScalar(call: string, name: string, v: unknown): number {
   return v;
 }
 
-type Kind = 'arith' | 'div' | 'compare' | 'float';
+type Kind = 'arith' | 'div' | 'compare' | 'float' | 'logical';
 
 /** The dtype op `kind` computes into from operand dtype `common`. */
 function outputType(kind: Kind, common: DType): DType {
-  if (kind === 'compare') return 'bool';
+  if (kind === 'compare' || kind === 'logical') return 'bool';
   if ((kind === 'div' || kind === 'float') && DTYPES[common].category !== 'floating') return 'float32';
   return common;
 }
@@ -31,7 +31,7 @@ function outputType(kind: Kind, common: DType): DType {
 /** A scalar operand as given (its kind decides promotion: `bool.add(true)` stays bool) and as the kernel takes it. */
 type Other = Tensor | number | boolean | bigint;
 
-interface BinaryArgs extends OpArgs {
+export interface BinaryArgs extends OpArgs {
   readonly self: Tensor;
   readonly other: Other;
   readonly alpha?: number | boolean;
@@ -52,7 +52,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 }
 
 /** The shape/dtype rule of a binary op of `kind`: broadcasting, PyTorch's promotion, and the combinations it refuses. */
-function planBinary(kind: Kind, op: BinaryOp): (call: string, args: BinaryArgs) => BinaryPlan {
+export function planBinary(kind: Kind, op: BinaryOp): (call: string, args: BinaryArgs) => BinaryPlan {
   return (call, { self: a, other: b }) => {
     const common = b instanceof Tensor ? promoteDTypes(a.dtype, b.dtype) : promoteWithScalar(a.dtype, scalarKind(b));
     // PyTorch refuses subtraction with any bool operand (use logical_not() to invert a mask).
@@ -60,6 +60,10 @@ function planBinary(kind: Kind, op: BinaryOp): (call: string, args: BinaryArgs) 
       throw invalidValue(call, 'subtraction with a bool tensor or scalar is not supported; use logical_not() to invert a mask');
     }
     const dtype = outputType(kind, common);
+    if ((op === BinaryOp.remainder || op === BinaryOp.fmod) && common === 'bool') throw invalidValue(call, `${call.replace(/_$/, '').replace(/\.out$/, '')} is not implemented for bool tensors`);
+    if ((op === BinaryOp.remainder || op === BinaryOp.fmod) && DTYPES[common].category !== 'floating' && !(b instanceof Tensor) && Number(b) === 0) {
+      throw invalidValue(call, 'integer division by zero (ZeroDivisionError)', b);
+    }
     if (op === BinaryOp.pow) {
       if (dtype === 'bool') throw invalidValue(call, 'pow is not implemented for bool tensors');
       if (DTYPES[a.dtype].category !== 'floating' && !(b instanceof Tensor) && typeof b !== 'boolean' && Number(b) < 0 && Number.isInteger(Number(b))) {
@@ -84,7 +88,7 @@ function alphaOf(call: string, dtype: DType, alpha: unknown): number {
 }
 
 /** The kernel of a binary op: the strided (or, chosen on the host, contiguous) binary kernel. */
-function binaryKernel(kind: Kind, op: BinaryOp) {
+export function binaryKernel(kind: Kind, op: BinaryOp) {
   return (call: string, ex: Parameters<typeof launchBinary>[1], out: Tensor, { self, other, alpha }: BinaryArgs, plan: BinaryPlan): void => {
     // A comparison sees a scalar cast to the common dtype, as PyTorch's does.
     const b = other instanceof Tensor ? other : kind === 'compare' ? castScalar(plan.common, Number(other)) : Number(other);
@@ -95,11 +99,11 @@ function binaryKernel(kind: Kind, op: BinaryOp) {
 const ALPHA = ', *, Scalar alpha=1';
 
 /** The schemas of a binary op: name.Tensor and name.Scalar (alpha: add and sub). */
-function binarySchemas(name: string, alpha: boolean): string[] {
+export function binarySchemas(name: string, alpha: boolean): string[] {
   return [`${name}.Tensor(Tensor self, Tensor other${alpha ? ALPHA : ''}) -> Tensor`, `${name}.Scalar(Tensor self, Scalar other${alpha ? ', Scalar alpha=1' : ''}) -> Tensor`];
 }
 
-const tensorOf = (v: Other): Tensor => v as Tensor;
+export const tensorOf = (v: Other): Tensor => v as Tensor;
 const alphaNumber = (a: BinaryArgs): number => (a.alpha === undefined ? 1 : Number(a.alpha));
 
 export const ADD = defineOp({
@@ -205,7 +209,7 @@ export const POW = defineOp({
 });
 
 /** A plan whose result must be floating (PyTorch has no integral kernel for the op). */
-function floatingOnly(call: string, plan: BinaryPlan): BinaryPlan {
+export function floatingOnly(call: string, plan: BinaryPlan): BinaryPlan {
   if (DTYPES[plan.dtype].category !== 'floating') throw invalidValue(call, `${call.replace(/_$/, '').replace(/\.out$/, '')} is not implemented for ${plan.dtype} tensors`);
   return plan;
 }
@@ -226,26 +230,74 @@ export const HYPOT = defineOp({
   doc: 'sqrt(self² + other²) without overflow in between; floating dtypes only',
 });
 
+/** The quotient a/b rounded by `round`, as the derivative of remainder and fmod needs it. */
+const roundedQuotient = (a: BinaryArgs, round: 'floor' | 'trunc'): Tensor => {
+  const q = a.self.div(a.other as Tensor | number);
+  return round === 'floor' ? q.floor() : q.trunc();
+};
+
+export const REMAINDER = defineOp({
+  schemas: binarySchemas('remainder', false),
+  inplace: true,
+  out: true,
+  result: planBinary('arith', BinaryOp.remainder),
+  kernel: binaryKernel('arith', BinaryOp.remainder),
+  derivatives: {
+    self: (g, a: BinaryArgs) => sumTo(g, a.self.shape),
+    other: (g, a: BinaryArgs) => sumTo(g.mul(roundedQuotient(a, 'floor')).neg(), tensorOf(a.other).shape),
+  },
+  saves: ['self', 'other'],
+  autocast: 'promote',
+  doc: "Python's modulo: self − floor(self / other) · other, the sign of other; integers by a scalar 0 are refused",
+});
+
+export const FMOD = defineOp({
+  schemas: binarySchemas('fmod', false),
+  inplace: true,
+  out: true,
+  result: planBinary('arith', BinaryOp.fmod),
+  kernel: binaryKernel('arith', BinaryOp.fmod),
+  derivatives: {
+    self: (g, a: BinaryArgs) => sumTo(g, a.self.shape),
+    other: (g, a: BinaryArgs) => sumTo(g.mul(roundedQuotient(a, 'trunc')).neg(), tensorOf(a.other).shape),
+  },
+  saves: ['self', 'other'],
+  autocast: 'promote',
+  doc: "C's fmod: self − trunc(self / other) · other, the sign of self; integers by a scalar 0 are refused",
+});
+
 defineBuiltin('threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor', (ex, g: Tensor, x: Tensor) => {
   const out = ex.empty(g.dtype, broadcastShapes('threshold_backward', g.shape, x.shape));
   launchBinary('threshold_backward', ex, BinaryOp.thresholdBackward, out, g, x);
   return out;
 });
 
-interface UnaryArgs extends OpArgs {
+export interface UnaryArgs extends OpArgs {
   readonly self: Tensor;
 }
 
-/** A unary op with its out= form: `float` ops give float32 for integer inputs, `signed` ones refuse bool. */
-function unaryOp(name: string, op: UnaryOp, kind: 'same' | 'float' | 'signed', more: { backends?: readonly string[]; derivative?: (g: Tensor, a: UnaryArgs, result: Tensor) => Tensor; saves?: readonly ('self' | 'result')[]; autocast?: 'float32'; doc: string }) {
+/**
+ * The dtype rule of a unary op: `same` keeps the dtype, `float` gives float32 for integer and
+ * bool inputs, `signed` keeps it but refuses bool, `floating` refuses all but floating dtypes,
+ * `bool` answers bool (a predicate).
+ */
+export type UnaryKind = 'same' | 'float' | 'signed' | 'floating' | 'bool';
+
+export function unaryResult(call: string, name: string, kind: UnaryKind, self: Tensor): { shape: readonly number[]; dtype: DType } {
+  if (kind === 'signed' && self.dtype === 'bool') throw invalidValue(call, `${name} is not supported for bool tensors`);
+  if (kind === 'floating' && DTYPES[self.dtype].category !== 'floating') throw invalidValue(call, `${name} is not implemented for ${self.dtype} tensors`);
+  return { shape: self.shape, dtype: kind === 'float' ? outputType('float', self.dtype) : kind === 'bool' ? 'bool' : self.dtype };
+}
+
+/** A unary op with its out= form. */
+export function unaryOp(name: string, op: UnaryOp, kind: UnaryKind, more: { backends?: readonly string[]; method?: string; inplace?: boolean; derivative?: (g: Tensor, a: UnaryArgs, result: Tensor) => Tensor; saves?: readonly ('self' | 'result')[]; autocast?: 'float32'; doc: string }) {
   return defineOp<UnaryArgs, { shape: readonly number[]; dtype: DType }>({
     schemas: [`${name}(Tensor self) -> Tensor`],
+    method: more.method,
     out: true,
+    inplace: more.inplace,
     backends: more.backends,
-    result: (call, { self }: UnaryArgs) => {
-      if (kind === 'signed' && self.dtype === 'bool') throw invalidValue(call, `${name} is not supported for bool tensors`);
-      return { shape: self.shape, dtype: kind === 'float' ? outputType('float', self.dtype) : self.dtype };
-    },
+    result: (call, { self }: UnaryArgs) => unaryResult(call, name, kind, self),
     kernel: (call, ex, out, { self }: UnaryArgs) => launchUnary(call, ex, op, out, self),
     derivatives: more.derivative === undefined ? undefined : { self: more.derivative },
     saves: more.saves,
@@ -283,6 +335,10 @@ declare module '../../tensor/tensor.js' {
     maximum: OpMethod<[other: Tensor]>;
     hypot: OpMethod<[other: Tensor]>;
     hypot_: OpMethod<[other: Tensor]>;
+    remainder: OpMethod<[other: Operand]>;
+    remainder_: OpMethod<[other: Operand]>;
+    fmod: OpMethod<[other: Operand]>;
+    fmod_: OpMethod<[other: Operand]>;
     minimum: OpMethod<[other: Tensor]>;
     pow: OpMethod<[exponent: Operand]>;
     neg: OpMethod<[]>;
