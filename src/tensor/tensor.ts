@@ -10,8 +10,8 @@ import type { OperatorSchema } from '../dispatch/schema.js';
 import { type Binder, compileBinder } from './argument-binding.js';
 import { tensorRepr } from './tensor-repr.js';
 
-/** How long printing a tensor waits for its values before it shows them as pending. */
-const REPR_WAIT_MS = 200;
+/** How long printing a tensor waits for its values before it shows them as pending: a device worker that is still starting on a loaded machine takes hundreds of ms. */
+const REPR_WAIT_MS = 2000;
 import { DTYPES, type DType, type DTypeAlias, dtypeNamed } from './dtype.js';
 
 import { type DeviceLike, TensorDevice } from './device.js';

@@ -3,7 +3,6 @@ import type { DType } from '../../tensor/dtype.js';
 import { Tensor, op as callOp } from '../../tensor/tensor.js';
 import { defineBuiltin } from '../register.js';
 import { type OpMethod, defineOp } from '../define-op.js';
-import { zerosLike } from '../factories.js';
 import { BinaryOp, UnaryOp, launchBinary, launchUnary } from './launch.js';
 import { type UnaryArgs, unaryOp, unaryResult } from './elementwise.js';
 
@@ -14,7 +13,7 @@ import { type UnaryArgs, unaryOp, unaryResult } from './elementwise.js';
 
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 /** Rounding and sign are piecewise constant: their gradient is zero (PyTorch's zeros_like, not g·0, which keeps NaN). */
-const zeroGradient = (g: Tensor): Tensor => zerosLike(g);
+const zeroGradient = (g: Tensor): Tensor => callOp('backward', 'full', [g.shape, 0, g.dtype, g.device], g.device) as Tensor;
 
 export const LOG1P = unaryOp('log1p', UnaryOp.log1p, 'float', { derivative: (g, a) => g.div(a.self.add(1)), saves: ['self'], autocast: 'float32', doc: 'log(1 + self), exact for small self' });
 export const EXPM1 = unaryOp('expm1', UnaryOp.expm1, 'float', { derivative: (g, _a, y) => g.mul(y.add(1)), saves: ['result'], autocast: 'float32', doc: 'e^self − 1, exact for small self' });
