@@ -86,9 +86,14 @@ function call(op: string, args: unknown[], kwargs: Record<string, unknown>, devi
     case 'mean':
       return self[op](k.dim, k.keepdim ?? false);
     case 'amax':
-      return self.amax(k.dim ?? [], k.keepdim ?? false);
+    case 'amin':
+      return self[op](k.dim ?? [], k.keepdim ?? false);
     case 'max':
-      return k.dim === undefined ? self.max() : self.max(k.dim as number, k.keepdim ?? false);
+    case 'min':
+      return k.dim === undefined ? self[op]() : self[op](k.dim as number, k.keepdim ?? false);
+    case 'argmax':
+    case 'argmin':
+      return self[op](k.dim as number | undefined, k.keepdim ?? false);
     case 'cat':
       return o.cat(args[0] as o.Tensor[], k.dim as number);
     case 'softmax':
@@ -108,7 +113,7 @@ function call(op: string, args: unknown[], kwargs: Record<string, unknown>, devi
       return leaves.flatMap((a) => (a instanceof o.Tensor && a.requiresGrad ? [a.grad!] : []));
     }
     default:
-      return (self as unknown as Record<string, (x?: unknown) => o.Tensor>)[op]!.call(self, ...(args.length > 1 ? [other] : []));
+      return (self as unknown as Record<string, (...xs: unknown[]) => o.Tensor>)[op]!.call(self, ...args.slice(1));
   }
 }
 

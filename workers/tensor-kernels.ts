@@ -251,6 +251,63 @@ export const tensorWhere = typedKernel(TensorKernel.where, (_ctx, { out, conditi
   } while (rows.next());
 });
 
+/** `strides` with dimension `dim`'s zeroed: the offset of every coordinate but the indexed one. */
+function withoutDim(strides: readonly number[], dim: number): number[] {
+  const s = strides.slice();
+  s[dim] = 0;
+  return s;
+}
+
+/** An index element checked against the size it indexes: out of range is the kernel's error (CUDA's device-side assert). */
+function checkedIndex(value: number, size: number, call: string): number {
+  if (!(value >= 0 && value < size)) throw new RangeError(`${call}: index ${value} is out of bounds for dimension with size ${size}`);
+  return value;
+}
+
+/** out[…i…] = input[… index[…i…] …] along dim, over index's shape. */
+export const tensorGather = typedKernel(TensorKernel.gather, (_ctx, { out, input, index, dim }) => {
+  const rows = new Rows(index.shape, [out.strides, index.strides, withoutDim(input.strides, dim)]);
+  if (!rows.nonEmpty) return;
+  const o = operand(out);
+  const idx = operand(index);
+  const x = operand(input);
+  const size = input.shape[dim]!;
+  const step = input.strides[dim]!;
+  rows.reset();
+  const n = rows.length;
+  const [io, ii, ix] = rows.inner as unknown as [number, number, number];
+  do {
+    let po = rows.base[0]!;
+    let pi = rows.base[1]!;
+    let px = rows.base[2]!;
+    for (let j = 0; j < n; j++, po += io, pi += ii, px += ix) o.set(po, x.get(px + checkedIndex(idx.get(pi), size, 'gather') * step));
+  } while (rows.next());
+});
+
+/** out[… index[…i…] …] = src[…i…] (or +=) along dim, over index's shape, in index order (a repeated index keeps the last). */
+export const tensorScatter = typedKernel(TensorKernel.scatter, (_ctx, { out, index, src, dim, accumulate }) => {
+  const ndim = index.ndim;
+  const rows = new Rows(index.shape, [withoutDim(out.strides, dim), index.strides, stridesIn(src, ndim)]);
+  if (!rows.nonEmpty) return;
+  const o = operand(out);
+  const idx = operand(index);
+  const y = operand(src);
+  const size = out.shape[dim]!;
+  const step = out.strides[dim]!;
+  rows.reset();
+  const n = rows.length;
+  const [io, ii, is] = rows.inner as unknown as [number, number, number];
+  do {
+    let po = rows.base[0]!;
+    let pi = rows.base[1]!;
+    let ps = rows.base[2]!;
+    for (let j = 0; j < n; j++, po += io, pi += ii, ps += is) {
+      const at = po + checkedIndex(idx.get(pi), size, 'scatter') * step;
+      o.set(at, accumulate !== 0 ? o.get(at) + y.get(ps) : y.get(ps));
+    }
+  } while (rows.next());
+});
+
 /** Writes `value` into every element of a strided tensor. */
 export const tensorFill = typedKernel(TensorKernel.fill, (_ctx, { out, value }) => {
   const rows = new Rows(out.shape, [out.strides]);

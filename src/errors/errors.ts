@@ -50,6 +50,7 @@ export const MESSAGES = {
   },
   stickyError: { code: ErrorCode.LAUNCH_FAILURE, template: '{call}: device {device} has a sticky error: {message}' },
   kernelThrew: { code: ErrorCode.LAUNCH_FAILURE, template: 'kernel {kernel} on stream {stream} threw {error}' },
+  cpuKernelThrew: { code: ErrorCode.LAUNCH_FAILURE, template: '{call}: kernel {kernel} on the CPU pool threw {error}' },
   hostFunctionThrew: { code: ErrorCode.LAUNCH_FAILURE, template: 'host function {name} on stream {stream} threw {error}' },
   illegalAddress: { code: ErrorCode.ILLEGAL_ADDRESS, template: 'illegal address on stream {stream}: {problem}' },
   kernelTimedOut: {

@@ -132,7 +132,10 @@ export class CpuExecutor implements Executor {
       .then(
         () => undefined,
         (error: unknown) => {
-          for (const s of outputs) s.failure = error;
+          // A failed input's error passes on as it is; the kernel's own is coded, as a device's would be.
+          const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          const failure = error instanceof OpenRegError ? error : new OpenRegError(ErrorCode.LAUNCH_FAILURE, formatMessage('cpuKernelThrew', { call, kernel: call, error: reason }), { cause: error });
+          for (const s of outputs) s.failure = failure;
         },
       );
     for (const s of storages) busyUntil(s, task);

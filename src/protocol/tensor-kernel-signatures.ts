@@ -15,6 +15,10 @@ export const TensorKernel = {
   binaryContiguous: kernelSignature('tensorBinaryContiguous', { op: Param.int, out: Param.output, a: Param.input, b: Param.inputOrScalar, alpha: Param.float }),
   /** out = condition ? a : b, each broadcast to out's shape (a or b may be a scalar). */
   where: kernelSignature('tensorWhere', { out: Param.output, condition: Param.input, a: Param.inputOrScalar, b: Param.inputOrScalar }),
+  /** out[…i…] = input[…index[…i…]…] along `dim`: out has index's shape (PyTorch's gather; index_select with an expanded index). */
+  gather: kernelSignature('tensorGather', { out: Param.output, input: Param.input, index: Param.input, dim: Param.int }),
+  /** out[…index[…i…]…] = src[…i…] along `dim` (accumulate 1: +=), over index's shape; src may be a scalar. */
+  scatter: kernelSignature('tensorScatter', { out: Param.output, index: Param.input, src: Param.inputOrScalar, dim: Param.int, accumulate: Param.int }),
   fill: kernelSignature('tensorFill', { out: Param.output, value: Param.float }),
   /** out[i] = start + i·step, out contiguous. */
   arange: kernelSignature('tensorArange', { out: Param.output, start: Param.float, step: Param.float }),

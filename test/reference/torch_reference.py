@@ -132,6 +132,14 @@ CALLS = {
     'fmod': lambda a, b: a.fmod(b),
     'clamp': lambda a, lo=None, hi=None: a.clamp(lo, hi),
     'where': lambda c, a, b: torch.where(c, a, b),
+    'min': lambda a, dim=None, keepdim=False: a.min() if dim is None else tuple(a.min(dim, keepdim=keepdim)),
+    'amin': lambda a, dim=(), keepdim=False: a.amin(dim, keepdim=keepdim),
+    'argmax': lambda a, dim=None, keepdim=False: a.argmax(dim, keepdim=keepdim),
+    'argmin': lambda a, dim=None, keepdim=False: a.argmin(dim, keepdim=keepdim),
+    'gather': lambda a, dim, index: a.gather(dim, index),
+    'scatter': lambda a, dim, index, src: a.scatter(dim, index, src),
+    'scatterAdd': lambda a, dim, index, src: a.scatter_add(dim, index, src),
+    'indexSelect': lambda a, dim, index: a.index_select(dim, index),
     'sum': lambda a, dim=None, keepdim=False: a.sum() if dim is None else a.sum(dim, keepdim=keepdim),
     'mean': lambda a, dim=None, keepdim=False: a.mean() if dim is None else a.mean(dim, keepdim=keepdim),
     'amax': lambda a, dim=(), keepdim=False: a.amax(dim, keepdim=keepdim),
@@ -294,6 +302,47 @@ case('where', [{'dtype': 'float32', 'shape': [3], 'values': [1.0, 0.0, 2.0]}, te
 case('where', [COND, tensor_arg('float32', [2]), tensor_arg('float32', [3])])
 case('where', [{'dtype': 'bool', 'shape': [0, 3], 'values': []}, tensor_arg('float32', [3]), 1.0])
 
+# min, amin, argmax and argmin over dims, NaN and ties; empty tensors and dims refused as PyTorch does.
+TIES = {'dtype': 'float32', 'shape': [2, 4], 'values': [3.0, 1.0, 4.0, 1.0, 5.0, float('nan'), 2.0, 6.0]}
+for t in [TIES, tensor_arg('int64', [2, 3]), tensor_arg('bool', [3, 2]), tensor_arg('float16', [4]), tensor_arg('float32', []), tensor_arg('float32', [0, 3])]:
+    case('min', [t])
+    case('amin', [t])
+    case('argmax', [t])
+    case('argmin', [t])
+    case('argmax', [t], {'keepdim': True})
+    for dim in range(len(t['shape'])):
+        case('min', [t], {'dim': dim})
+        case('amin', [t], {'dim': dim, 'keepdim': True})
+        case('argmax', [t], {'dim': dim})
+        case('argmin', [t], {'dim': dim, 'keepdim': True})
+case('argmax', [tensor_arg('float32', [2, 3])], {'dim': 2})
+
+# gather, scatter, scatter_add and index_select: every dim, repeated indices, smaller index shapes, scalar src, what is refused.
+def index_arg(shape, bound, dtype='int64'):
+    return {'dtype': dtype, 'shape': shape, 'values': [rng.randrange(bound) for _ in range(math.prod(shape))]}
+SRC = tensor_arg('float32', [3, 4])
+for dim in [0, 1, -1]:
+    size = 3 if dim == 0 else 4
+    case('gather', [SRC, dim, index_arg([2, 3], size)])
+    case('scatter', [SRC, dim, index_arg([2, 2], size), tensor_arg('float32', [2, 3])])
+    case('scatter', [SRC, dim, index_arg([2, 2], size), 7.5])
+    case('scatterAdd', [SRC, dim, {'dtype': 'int64', 'shape': [3, 2], 'values': [0, 0, 1, 1, 2, 0]}, tensor_arg('float32', [3, 2])])
+    case('indexSelect', [SRC, dim, index_arg([5], size)])
+    case('indexSelect', [SRC, dim, index_arg([2], size, 'int32')])
+for d in ['int64', 'bool', 'float16', 'float64']:
+    case('gather', [tensor_arg(d, [2, 3]), 1, index_arg([2, 2], 3)])
+    case('scatterAdd', [tensor_arg(d, [2, 3]), 0, index_arg([2, 3], 2), tensor_arg(d, [2, 3])])
+    case('indexSelect', [tensor_arg(d, [2, 3]), 1, index_arg([4], 3)])
+case('gather', [SRC, 1, index_arg([2, 3], 4, 'int32')])
+case('gather', [SRC, 1, index_arg([4, 3], 4)])
+case('gather', [SRC, 1, index_arg([3], 4)])
+case('gather', [SRC, 1, index_arg([0, 2], 4)])
+case('gather', [tensor_arg('float32', []), 0, {'dtype': 'int64', 'shape': [], 'values': [0]}])
+case('scatter', [SRC, 0, index_arg([2, 2], 3), tensor_arg('float64', [2, 2])])
+case('indexSelect', [SRC, 0, index_arg([2, 2], 3)])
+case('indexSelect', [SRC, 1, index_arg([0], 4)])
+case('indexSelect', [tensor_arg('float32', [0, 3]), 1, index_arg([2], 3)])
+
 # Gradients, for the upstream weights 1, 1.5, 2, …: each differentiable new op in float32 and float64.
 GRAD_INPUT = {'dtype': 'float32', 'shape': [2, 4], 'values': [-2.5, -1.0, -0.5, 0.25, 0.5, 1.0, 1.5, 3.0]}
 for d in ['float32', 'float64']:
@@ -307,6 +356,11 @@ for d in ['float32', 'float64']:
     case('backward', ['clamp', x, 1.0, -1.0])
     case('backward', ['clamp', x, None, 0.5])
     case('backward', ['clamp', x, {'dtype': d, 'shape': [4], 'values': [-1.0, -1.0, 0.0, 2.0]}, {'dtype': d, 'shape': [2, 1], 'values': [1.0, 0.0]}])
+    case('backward', ['gather', x, 1, index_arg([2, 3], 4)])
+    case('backward', ['scatter', x, 1, index_arg([2, 2], 4), dict(x, shape=[2, 2], values=x['values'][:4])])
+    case('backward', ['scatterAdd', x, 1, {'dtype': 'int64', 'shape': [2, 3], 'values': [0, 0, 3, 1, 1, 1]}, dict(x, shape=[2, 3], values=x['values'][:6])])
+    case('backward', ['indexSelect', x, 1, {'dtype': 'int64', 'shape': [5], 'values': [3, 0, 3, 2, 3]}])
+    case('backward', ['indexSelect', x, 0, {'dtype': 'int64', 'shape': [3], 'values': [1, 1, 0]}])
     case('backward', ['where', {'dtype': 'bool', 'shape': [2, 4], 'values': [True, False] * 4}, x, {'dtype': d, 'shape': [4], 'values': [1.0, 2.0, 3.0, 4.0]}])
 
 # Reductions, including empty tensors and empty reduced dimensions.

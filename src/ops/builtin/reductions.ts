@@ -139,30 +139,80 @@ export const AMAX = defineOp({
   doc: 'the largest elements over dim (all when empty); refused over a dimension of size 0',
 });
 
+export const AMIN = defineOp({
+  schemas: ['amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor'],
+  result: planReduction(ReduceOp.min),
+  kernel: reduceKernel(ReduceOp.min),
+  doc: 'the smallest elements over dim (all when empty); refused over a dimension of size 0',
+});
+
+interface ArgReductionArgs extends OpArgs {
+  readonly self: Tensor;
+  readonly dim?: number | null;
+  readonly keepdim?: boolean;
+}
+
+/** argmax and argmin: the index of the first extreme along dim, or in the flattened tensor when dim is None. */
+function argReduction(name: 'argmax' | 'argmin', op: ReduceOp) {
+  return defineOp({
+    schemas: [`${name}(Tensor self, int? dim=None, bool keepdim=False) -> Tensor`],
+    result: (call, { self, dim, keepdim: keepdimArg }: ArgReductionArgs) => {
+      const keepdim = keepdimOf(call, keepdimArg);
+      if (self.dtype === 'bool') throw invalidValue(call, `${name} is not implemented for bool tensors`);
+      if (dim === undefined || dim === null) {
+        if (self.numel() === 0) throw invalidValue(call, `cannot perform reduction function ${name} on a tensor with no elements because the operation does not have an identity`);
+        return { shape: keepdim ? self.shape.map(() => 1) : [], dtype: 'int64' as DType, dims: self.shape.map((_, i) => i), keepdim };
+      }
+      const d = checkDim(call, dim, self.ndim);
+      const dims = self.ndim === 0 ? [] : [d];
+      if (self.ndim > 0 && self.shape[d] === 0) throw invalidValue(call, `expected reduction dim ${d} to have non-zero size (input shape [${self.shape.join(', ')}])`);
+      return { shape: outShape(self, dims, keepdim), dtype: 'int64' as DType, dims, keepdim };
+    },
+    kernel: (_call, ex, out, { self }: ArgReductionArgs, plan) => {
+      // The kernel writes the extreme's value beside its index: into scratch memory freed in stream order.
+      const values = ex.empty(self.dtype, out.shape);
+      reduceInto(ex, op, self, plan.dims, plan.keepdim, values, out);
+      values.dispose();
+    },
+    doc: `the index of the ${name === 'argmax' ? 'largest' : 'smallest'} element along dim (of the flattened tensor when dim is omitted), int64; the first one on ties`,
+  });
+}
+
+export const ARGMAX = argReduction('argmax', ReduceOp.max);
+export const ARGMIN = argReduction('argmin', ReduceOp.min);
+
 declare module '../../tensor/tensor.js' {
   interface Tensor {
+    amin: OpMethod<[dim?: number | readonly number[], keepdim?: boolean]>;
+    argmax: OpMethod<[dim?: number | null, keepdim?: boolean]>;
+    argmin: OpMethod<[dim?: number | null, keepdim?: boolean]>;
     sum: OpMethod<[dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType | DTypeAlias]>;
     mean: OpMethod<[dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType | DTypeAlias]>;
     amax: OpMethod<[dim?: number | readonly number[], keepdim?: boolean]>;
   }
 }
 
-defineBuiltin('max(Tensor self) -> Tensor', (ex, self: Tensor) => {
-  if (self.numel() === 0) throw invalidValue('max', 'expected a non-empty tensor (max has no identity)');
-  const plan = planReduction(ReduceOp.max)('max', { self });
-  const out = ex.empty(plan.dtype, plan.shape);
-  reduceInto(ex, ReduceOp.max, self, plan.dims, plan.keepdim, out);
-  return out;
-});
-defineBuiltin('max.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)', (ex, self: Tensor, dim: unknown, keepdimArg: unknown) => {
-  const call = 'max';
-  const keepdim = keepdimOf(call, keepdimArg);
-  const d = checkDim(call, dim, self.ndim);
-  const dims = self.ndim === 0 ? [] : [d];
-  if (self.ndim > 0 && self.shape[d] === 0) throw invalidValue(call, `cannot reduce dimension ${d} of size 0`);
-  const shape = outShape(self, dims, keepdim);
-  const values = ex.empty(self.dtype, shape);
-  const indices = ex.empty('int64', shape);
-  reduceInto(ex, ReduceOp.max, self, dims, keepdim, values, indices);
-  return [values, indices];
-});
+/** max or min: the extreme element, or `(values, indices)` along one dimension (the index of the first extreme). */
+function defineExtreme(name: 'max' | 'min', op: ReduceOp): void {
+  defineBuiltin(`${name}(Tensor self) -> Tensor`, (ex, self: Tensor) => {
+    if (self.numel() === 0) throw invalidValue(name, `expected a non-empty tensor (${name} has no identity)`);
+    const plan = planReduction(op)(name, { self });
+    const out = ex.empty(plan.dtype, plan.shape);
+    reduceInto(ex, op, self, plan.dims, plan.keepdim, out);
+    return out;
+  });
+  defineBuiltin(`${name}.dim(Tensor self, int dim, bool keepdim=False) -> (Tensor values, Tensor indices)`, (ex, self: Tensor, dim: unknown, keepdimArg: unknown) => {
+    const keepdim = keepdimOf(name, keepdimArg);
+    const d = checkDim(name, dim, self.ndim);
+    const dims = self.ndim === 0 ? [] : [d];
+    if (self.ndim > 0 && self.shape[d] === 0) throw invalidValue(name, `cannot reduce dimension ${d} of size 0`);
+    const shape = outShape(self, dims, keepdim);
+    const values = ex.empty(self.dtype, shape);
+    const indices = ex.empty('int64', shape);
+    reduceInto(ex, op, self, dims, keepdim, values, indices);
+    return [values, indices];
+  });
+}
+
+defineExtreme('max', ReduceOp.max);
+defineExtreme('min', ReduceOp.min);
