@@ -79,3 +79,7 @@ export { registerDeviceType, deviceTypes } from './tensor/device-types.js';
 export type { BackendDeviceHooks as DeviceTypeHooks } from './backends/backend-api.js';
 export type { Executor as BackendExecutor, KernelOperand, TensorView } from './tensor/backend-executor.js';
 export { forEachSeed } from './testing/schedule-seeds.js';
+
+// Training: torch.nn and torch.optim.
+export * as nn from './nn/nn.js';
+export * as optim from './optim/optim.js';

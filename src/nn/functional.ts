@@ -1,0 +1,4 @@
+// torch.nn.functional: the layers' and losses' computations as functions.
+export { linear, dropout, layerNorm, batchNorm, embedding } from './functional-layers.js';
+export { mseLoss, l1Loss, nllLoss, crossEntropy, binaryCrossEntropyWithLogits } from './losses.js';
+export type { Reduction, LossOptions, NllLossOptions, CrossEntropyOptions, BceWithLogitsOptions } from './losses.js';

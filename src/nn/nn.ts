@@ -1,0 +1,10 @@
+// torch.nn: modules, parameters, initialization and the functional forms.
+export { Module } from './module.js';
+export type { ForwardHook, ForwardPreHook, RemovableHandle, LoadStateDictResult } from './module.js';
+export { Parameter, isParameter } from './parameter.js';
+export { Linear, Embedding, LayerNorm, BatchNorm1d, BatchNorm2d, Dropout, Flatten, ReLU, Tanh, Sigmoid, SiLU, GELU, Identity, Softmax, LogSoftmax } from './layers.js';
+export type { FactoryOptions } from './layers.js';
+export { Sequential, ModuleList } from './containers.js';
+export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss } from './loss-modules.js';
+export * as functional from './functional.js';
+export * as init from './init.js';
