@@ -132,7 +132,7 @@ for (const device of ['cpu', 'openreg']) {
         const loss = o.nn.functional.crossEntropy(model.call(x), y, { labelSmoothing: 0.05 });
         loss.backward();
         opt.step();
-        expect(Math.abs((await loss.item()) - expected)).toBeLessThan(1e-9 * Math.max(1, Math.abs(expected)));
+        expect(Math.abs((await loss.item<number>()) - expected)).toBeLessThan(1e-9 * Math.max(1, Math.abs(expected)));
       }
       for (const [name, value] of Object.entries(model.stateDict())) await expectClose(value, t.final[name]!, name);
     });

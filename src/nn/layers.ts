@@ -21,6 +21,13 @@ function factory(call: string, options: unknown, more: readonly string[] = []): 
   return requireOptions<FactoryOptions & Record<string, unknown>>(call, options, 'options', ['device', 'dtype', ...more]);
 }
 
+/** A number as Python's repr writes it, for PyTorch's module reprs: 1e-05, 0.1, 1.0. */
+function pythonFloat(x: number): string {
+  if (Number.isInteger(x)) return x.toFixed(1);
+  if (Math.abs(x) < 1e-4) return x.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
+  return String(x);
+}
+
 const place = (o: FactoryOptions) => ({ ...(o.device === undefined ? {} : { device: o.device }), ...(o.dtype === undefined ? {} : { dtype: o.dtype }) });
 
 /** y = x·Wᵀ + b, W [out, in] and b [out] initialized as PyTorch does: U(−1/√in, 1/√in) from the device's generator. */
@@ -114,7 +121,7 @@ export class LayerNorm extends Module {
   }
 
   override extraRepr(): string {
-    return `(${this.normalizedShape.join(', ')},), eps=${this.eps}, elementwise_affine=${this.weight === undefined ? 'False' : 'True'}`;
+    return `(${this.normalizedShape.join(', ')},), eps=${pythonFloat(this.eps)}, elementwise_affine=${this.weight === undefined ? 'False' : 'True'}`;
   }
 }
 
@@ -157,7 +164,7 @@ abstract class BatchNorm extends Module {
   }
 
   override extraRepr(): string {
-    return `${this.numFeatures}, eps=${this.eps}, momentum=${this.momentum}, affine=${this.weight === undefined ? 'False' : 'True'}, track_running_stats=${this.runningMean === undefined ? 'False' : 'True'}`;
+    return `${this.numFeatures}, eps=${pythonFloat(this.eps)}, momentum=${pythonFloat(this.momentum)}, affine=${this.weight === undefined ? 'False' : 'True'}, track_running_stats=${this.runningMean === undefined ? 'False' : 'True'}`;
   }
 }
 

@@ -142,9 +142,10 @@ export function crossEntropy(input: Tensor, target: Tensor, options?: CrossEntro
     if (o.reduction === 'none') return losses;
     return o.reduction === 'sum' ? losses.sum() : losses.sum().div(x.numel() / classes);
   }
+  // Checked here first, so that a bad target is reported as crossEntropy's.
+  const { valid, weights } = classTargets(call, x, t, o.weight, o.ignoreIndex);
   const nll = nllLoss(logp, t, { reduction: o.reduction, weight: o.weight, ignoreIndex: o.ignoreIndex });
   if (eps === 0) return nll;
-  const { valid, weights } = classTargets(call, x, t, o.weight, o.ignoreIndex);
   const smooth = where(valid, (perClass === undefined ? logp : logp.mul(perClass)).sum(classDim).neg(), 0);
   const reduced = o.reduction === 'none' ? smooth : o.reduction === 'sum' ? smooth.sum() : smooth.sum().div(weights.sum());
   return nll.mul(1 - eps).add(reduced.mul(eps / classes));

@@ -4,15 +4,14 @@ import type { Tensor } from '../tensor/tensor.js';
 import { zerosLike } from '../ops/factories.js';
 import { Optimizer, type ParamState, type ParamsArgument } from './optimizer.js';
 
-export interface AdamOptions {
-  [key: string]: number | boolean | readonly [number, number];
+export type AdamOptions = {
   lr: number;
   betas: readonly [number, number];
   eps: number;
   weightDecay: number;
   amsgrad: boolean;
   maximize: boolean;
-}
+};
 
 const ADAM_OPTIONS = ['lr', 'betas', 'eps', 'weightDecay', 'amsgrad', 'maximize'];
 

@@ -42,8 +42,8 @@ export abstract class Optimizer<H extends Hyperparameters = Hyperparameters> {
     this.#name = name;
     this.#check = check;
     this.defaults = check(name, defaults);
+    if (params === null || typeof params !== 'object' || !(Symbol.iterator in params)) throw invalidValue(name, 'params must be an iterable of Tensors or an array of parameter groups', params);
     const groups = isGroupList(params) ? params : [{ params }];
-    if (groups.length === 0) throw invalidValue(name, 'optimizer got an empty parameter list');
     const seen = new Set<Tensor>();
     for (const g of groups) {
       if (typeof g !== 'object' || g === null || !('params' in g)) throw invalidValue(name, 'each parameter group must be an object with params', g);
@@ -58,6 +58,7 @@ export abstract class Optimizer<H extends Hyperparameters = Hyperparameters> {
       }
       this.paramGroups.push({ params: tensors, options: check(name, { ...this.defaults, ...overrides } as H) });
     }
+    if (seen.size === 0) throw invalidValue(name, 'optimizer got an empty parameter list');
   }
 
   /** Clears the parameters' gradients: undefined (setToNone, the default) or zeros. */

@@ -3,15 +3,14 @@ import { requireBoolean, requireFinite, requireOptions } from '../errors/validat
 import type { Tensor } from '../tensor/tensor.js';
 import { Optimizer, type ParamState, type ParamsArgument } from './optimizer.js';
 
-export interface SgdOptions {
-  [key: string]: number | boolean;
+export type SgdOptions = {
   lr: number;
   momentum: number;
   dampening: number;
   weightDecay: number;
   nesterov: boolean;
   maximize: boolean;
-}
+};
 
 const SGD_OPTIONS = ['lr', 'momentum', 'dampening', 'weightDecay', 'nesterov', 'maximize'];
 
