@@ -80,6 +80,7 @@ export type { BackendDeviceHooks as DeviceTypeHooks } from './backends/backend-a
 export type { Executor as BackendExecutor, KernelOperand, TensorView } from './tensor/backend-executor.js';
 export { forEachSeed } from './testing/schedule-seeds.js';
 
-// Training: torch.nn and torch.optim.
+// Training: collectives across devices, torch.nn and torch.optim.
+export * as distributed from './collectives/distributed.js';
 export * as nn from './nn/nn.js';
 export * as optim from './optim/optim.js';

@@ -6,5 +6,7 @@ export { Linear, Embedding, LayerNorm, BatchNorm1d, BatchNorm2d, Dropout, Flatte
 export type { FactoryOptions } from './layers.js';
 export { Sequential, ModuleList } from './containers.js';
 export { CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, BCEWithLogitsLoss } from './loss-modules.js';
+export { DistributedDataParallel } from './distributed-data-parallel.js';
+export type { DdpOptions } from './distributed-data-parallel.js';
 export * as functional from './functional.js';
 export * as init from './init.js';

@@ -1,0 +1,279 @@
+import { invalidValue } from '../errors/errors.js';
+import { requireInteger, requireOneOf, requireOptions } from '../errors/validate.js';
+import type { Runtime } from '../api/runtime.js';
+import type { Stream } from '../runtime/handles.js';
+import type { WaitOptions } from '../runtime/wait-options.js';
+import type { WorkReceipt } from '../api/work-receipt.js';
+import { currentRuntime } from '../tensor/device.js';
+import { DTYPES } from '../tensor/dtype.js';
+import { noGrad } from '../tensor/grad-mode.js';
+import { Tensor } from '../tensor/tensor.js';
+
+/**
+ * Collectives across openreg devices (NCCL's role, torch.distributed's shape with one rank
+ * per device in one process): each is enqueued on one stream per rank (the devices' current
+ * streams unless given) and is stream-ordered there — work enqueued before it is included,
+ * work after it waits. Ranks meet through events (so the sanitizer sees the ordering), bytes
+ * move between devices as peer copies that the device workers run, and reductions are device
+ * kernels: the main thread only enqueues. A rank whose device fails makes every rank's result
+ * reject with that device's error when read (peer copies carry it).
+ */
+
+export type ReduceOp = 'sum' | 'avg' | 'max' | 'min';
+const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'avg', 'max', 'min'];
+
+export interface CollectiveOptions {
+  /** One stream per rank, on that rank's device: the collective is ordered there (default: each device's current stream). */
+  streams?: readonly Stream[];
+}
+
+/**
+ * A collective's handle (torch.distributed's Work): `wait()` makes each rank's current stream
+ * wait for it, `isCompleted()` asks, `synchronize()` waits on the host.
+ */
+export class Work {
+  readonly #runtime: Runtime;
+  readonly #streams: readonly Stream[];
+  readonly #done: readonly WorkReceipt[];
+
+  /** @internal */
+  constructor(runtime: Runtime, streams: readonly Stream[]) {
+    this.#runtime = runtime;
+    this.#streams = streams;
+    this.#done = streams.map((s) => runtime.workReceipt('Work', s));
+  }
+
+  /** Later work on every rank's current stream waits for the collective (for its stream's work as of this call: never less). */
+  wait(): void {
+    for (const s of this.#streams) {
+      const current = this.#runtime.getCurrentStream(s.device);
+      if (current !== s) this.#runtime.streamWaitStream(current, s);
+    }
+  }
+
+  /** True once every rank has finished. */
+  isCompleted(): boolean {
+    return this.#done.every((r) => r.ran() !== undefined);
+  }
+
+  /** Resolves once every rank has finished; rejects with a failed device's error. */
+  async synchronize(options?: WaitOptions): Promise<void> {
+    await Promise.all(this.#done.map((r) => r.settle(options)));
+    for (const r of this.#done) if (r.ran() === false) throw r.error('synchronize');
+  }
+}
+
+interface Ranks {
+  readonly runtime: Runtime;
+  readonly streams: readonly Stream[];
+}
+
+/** The tensors of a collective: one per rank, each on a different openreg device of one runtime, contiguous. */
+function checkRankTensors(call: string, name: string, tensors: unknown, count?: number): Tensor[] {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw invalidValue(call, `${name} must be a non-empty array of tensors, one per device`, tensors);
+  if (count !== undefined && tensors.length !== count) throw invalidValue(call, `${name} must hold ${count} tensors (one per rank), got ${tensors.length}`);
+  for (const t of tensors) {
+    if (!(t instanceof Tensor)) throw invalidValue(call, `${name} must hold Tensors`, t);
+    if (t.device.type !== 'openreg') throw invalidValue(call, `collectives run between openreg devices, got a tensor on ${t.device}`, t.toString());
+    if (!t.isContiguous()) throw invalidValue(call, 'tensors must be contiguous', t.toString());
+  }
+  return tensors as Tensor[];
+}
+
+function ranksOf(call: string, tensors: readonly Tensor[], options: unknown): Ranks {
+  const o = requireOptions<CollectiveOptions & Record<string, unknown>>(call, options, 'options', ['streams', 'op', 'src']);
+  const devices = tensors.map((t) => t.device.index!);
+  if (new Set(devices).size !== devices.length) throw invalidValue(call, `each rank needs its own device, got devices ${devices.join(', ')}`);
+  const runtime = tensors[0]!.storage(call).runtime!;
+  for (const t of tensors) if (t.storage(call).runtime !== runtime) throw invalidValue(call, 'all tensors must belong to one runtime', t.toString());
+  let streams: readonly Stream[];
+  if (o.streams === undefined) streams = devices.map((d) => runtime.getCurrentStream(d));
+  else {
+    if (!Array.isArray(o.streams) || o.streams.length !== devices.length) throw invalidValue(call, `options.streams must hold one stream per rank (${devices.length})`, o.streams);
+    streams = o.streams;
+    streams.forEach((s, r) => {
+      if (s.device !== devices[r]) throw invalidValue(call, `options.streams[${r}] is on device ${s.device}, its rank's tensor on device ${devices[r]}`);
+    });
+  }
+  return { runtime, streams };
+}
+
+/** Every rank's stream waits for every other rank's stream to reach this point (events, which the sanitizer sees as ordering). */
+function meet({ runtime, streams }: Ranks): void {
+  const events = streams.map((s) => {
+    const e = runtime.withDevice(s.device, () => runtime.eventCreate({ disableTiming: true }));
+    runtime.eventRecord(e, s);
+    return e;
+  });
+  streams.forEach((s, r) => events.forEach((e, k) => k !== r && runtime.streamWaitEvent(s, e)));
+  // Enqueued waits outlive their events (cudaEventDestroy's rule): the slots go back at once.
+  for (const e of events) runtime.eventDestroy(e);
+}
+
+/** Runs `fn` with every rank's stream current on its device: ops and cross-device copies then run on the ranks' streams. */
+function onRanks<T>({ runtime, streams }: Ranks, fn: () => T): T {
+  const enter = (i: number): T => (i === streams.length ? fn() : runtime.withStream(streams[i]!, () => enter(i + 1)));
+  return enter(0);
+}
+
+/** The end of a collective: ranks meet once more (no rank changes its buffer while others still read it), and the handle. */
+function finish(ranks: Ranks): Work {
+  meet(ranks);
+  return new Work(ranks.runtime, ranks.streams);
+}
+
+/** [start, end) of chunk k of n elements split over `count` ranks (the last chunks may be short or empty). */
+function chunk(n: number, count: number, k: number): [number, number] {
+  const size = Math.ceil(n / count);
+  return [Math.min(n, k * size), Math.min(n, (k + 1) * size)];
+}
+
+function checkSame(call: string, tensors: readonly Tensor[], what = 'tensors'): void {
+  const [first] = tensors;
+  for (const t of tensors) {
+    if (t.dtype !== first!.dtype || t.shape.join() !== first!.shape.join()) {
+      throw invalidValue(call, `${what} must share one shape and dtype: [${first!.shape.join(', ')}] ${first!.dtype} and [${t.shape.join(', ')}] ${t.dtype}`);
+    }
+  }
+}
+
+function reduceOpOf(call: string, options: unknown, dtype: Tensor['dtype']): ReduceOp {
+  const op = (options as { op?: unknown } | undefined)?.op;
+  const r = op === undefined ? 'sum' : requireOneOf(call, 'options.op', op, REDUCE_OPS);
+  if (dtype === 'bool') throw invalidValue(call, 'bool tensors cannot be reduced');
+  if (r === 'avg' && DTYPES[dtype].category !== 'floating') throw invalidValue(call, `avg needs a floating dtype, got ${dtype}`);
+  return r;
+}
+
+/** acc ⊕= x, in place on acc. */
+function accumulate(acc: Tensor, x: Tensor, op: ReduceOp): void {
+  if (op === 'sum' || op === 'avg') acc.add_(x);
+  else acc.copy_(op === 'max' ? acc.maximum(x) : acc.minimum(x));
+}
+
+/** A tensor's elements as one dimension (a view: collectives take contiguous tensors). */
+const flat = (t: Tensor): Tensor => t.reshape(-1);
+
+/**
+ * Reduces `parts` (one per rank, parts[r] on `into`'s device) into `into`: the other ranks'
+ * are read by peer copies (ordered by the copies' stream waits, on the device workers).
+ * `inPlace`: into already holds parts[r].
+ */
+function reduceInto(parts: readonly Tensor[], r: number, into: Tensor, op: ReduceOp, inPlace: boolean): void {
+  if (!inPlace) into.copy_(parts[r]!);
+  parts.forEach((part, k) => {
+    if (k === r) return;
+    const local = part.to(into.device);
+    accumulate(into, local, op);
+    local.dispose();
+  });
+  if (op === 'avg') into.div_(parts.length);
+}
+
+/**
+ * Reduces every rank's tensor elementwise (sum, avg, max or min) into all of them, in place:
+ * each rank reduces its own chunk from everyone's (reduce-scatter), then gathers the others'.
+ */
+export function allReduce(tensors: readonly Tensor[], options?: CollectiveOptions & { op?: ReduceOp }): Work {
+  const call = 'allReduce';
+  const ts = checkRankTensors(call, 'tensors', tensors);
+  checkSame(call, ts);
+  const ranks = ranksOf(call, ts, options);
+  const op = reduceOpOf(call, options, ts[0]!.dtype);
+  const n = ts[0]!.numel();
+  const count = ts.length;
+  const part = (t: Tensor, k: number) => flat(t).slice(0, ...chunk(n, count, k));
+  onRanks(ranks, () =>
+    noGrad(() => {
+      meet(ranks);
+      // Reduce-scatter: rank r reduces chunk r of every rank's tensor into its own.
+      for (let r = 0; r < count; r++) {
+        if (part(ts[r]!, r).numel() > 0) reduceInto(ts.map((t) => part(t, r)), r, part(ts[r]!, r), op, true);
+      }
+      meet(ranks);
+      // All-gather: rank r copies each other rank's reduced chunk.
+      for (let r = 0; r < count; r++) {
+        for (let k = 0; k < count; k++) if (k !== r && part(ts[k]!, k).numel() > 0) part(ts[r]!, k).copy_(part(ts[k]!, k));
+      }
+    }),
+  );
+  return finish(ranks);
+}
+
+/** Copies rank `src`'s tensor into every other rank's. */
+export function broadcast(tensors: readonly Tensor[], options: CollectiveOptions & { src: number }): Work {
+  const call = 'broadcast';
+  const ts = checkRankTensors(call, 'tensors', tensors);
+  checkSame(call, ts);
+  const ranks = ranksOf(call, ts, options);
+  const src = requireInteger(call, 'options.src', (options as { src?: unknown } | undefined)?.src, 0, ts.length - 1);
+  onRanks(ranks, () =>
+    noGrad(() => {
+      meet(ranks);
+      ts.forEach((t, r) => r !== src && t.copy_(ts[src]!));
+    }),
+  );
+  return finish(ranks);
+}
+
+/** outputs[r][k] = inputs[k] on every rank r (PyTorch's all_gather with one output list per rank). */
+export function allGather(outputs: readonly (readonly Tensor[])[], inputs: readonly Tensor[], options?: CollectiveOptions): Work {
+  const call = 'allGather';
+  const ins = checkRankTensors(call, 'inputs', inputs);
+  checkSame(call, ins, 'inputs');
+  if (!Array.isArray(outputs) || outputs.length !== ins.length) throw invalidValue(call, `outputs must hold one list per rank (${ins.length})`, outputs);
+  const outs = outputs.map((list, r) => {
+    const l = checkRankTensors(call, `outputs[${r}]`, list, ins.length);
+    for (const t of l) {
+      if (t.device.index !== ins[r]!.device.index) throw invalidValue(call, `outputs[${r}] must be on rank ${r}'s device (openreg:${ins[r]!.device.index})`, t.toString());
+    }
+    checkSame(call, [ins[0]!, ...l], `outputs[${r}] and the inputs`);
+    return l;
+  });
+  const ranks = ranksOf(call, ins, options);
+  onRanks(ranks, () =>
+    noGrad(() => {
+      meet(ranks);
+      outs.forEach((list) => list.forEach((o, k) => o.copy_(ins[k]!)));
+    }),
+  );
+  return finish(ranks);
+}
+
+/** outputs[r] = the reduction over k of inputs[k][r] (PyTorch's reduce_scatter with one input list per rank). */
+export function reduceScatter(outputs: readonly Tensor[], inputs: readonly (readonly Tensor[])[], options?: CollectiveOptions & { op?: ReduceOp }): Work {
+  const call = 'reduceScatter';
+  const outs = checkRankTensors(call, 'outputs', outputs);
+  checkSame(call, outs, 'outputs');
+  if (!Array.isArray(inputs) || inputs.length !== outs.length) throw invalidValue(call, `inputs must hold one list per rank (${outs.length})`, inputs);
+  const ins = inputs.map((list, k) => {
+    const l = checkRankTensors(call, `inputs[${k}]`, list, outs.length);
+    for (const t of l) {
+      if (t.device.index !== outs[k]!.device.index) throw invalidValue(call, `inputs[${k}] must be on rank ${k}'s device (openreg:${outs[k]!.device.index})`, t.toString());
+    }
+    checkSame(call, [outs[0]!, ...l], `inputs[${k}] and the outputs`);
+    return l;
+  });
+  const ranks = ranksOf(call, outs, options);
+  const op = reduceOpOf(call, options, outs[0]!.dtype);
+  onRanks(ranks, () =>
+    noGrad(() => {
+      meet(ranks);
+      outs.forEach((out, r) => reduceInto(ins.map((list) => list[r]!), r, out, op, false));
+    }),
+  );
+  return finish(ranks);
+}
+
+/** Orders the devices' streams (every device of the runtime by default) after one another's work so far. */
+export function barrier(devices?: readonly number[], options?: CollectiveOptions): Work {
+  const call = 'barrier';
+  const o = requireOptions<CollectiveOptions>(call, options, 'options', ['streams']);
+  const runtime = currentRuntime(call);
+  const all = devices ?? Array.from({ length: runtime.getDeviceCount() }, (_, d) => d);
+  if (!Array.isArray(all) || all.length === 0) throw invalidValue(call, 'devices must be a non-empty array of device indices', devices);
+  for (const d of all) requireInteger(call, 'device', d, 0, runtime.getDeviceCount() - 1);
+  if (new Set(all).size !== all.length) throw invalidValue(call, 'a device appears twice', devices);
+  if (o.streams !== undefined && (!Array.isArray(o.streams) || o.streams.length !== all.length)) throw invalidValue(call, `options.streams must hold one stream per device (${all.length})`, o.streams);
+  return finish({ runtime, streams: o.streams ?? all.map((d) => runtime.getCurrentStream(d)) });
+}
