@@ -110,10 +110,21 @@ function meet({ runtime, streams }: Ranks): void {
   for (const e of events) runtime.eventDestroy(e);
 }
 
-/** Runs `fn` with every rank's stream current on its device: ops and cross-device copies then run on the ranks' streams. */
-function onRanks<T>({ runtime, streams }: Ranks, fn: () => T): T {
-  const enter = (i: number): T => (i === streams.length ? fn() : runtime.withStream(streams[i]!, () => enter(i + 1)));
-  return enter(0);
+/**
+ * Enqueues a collective's work with every rank's stream current on its device (ops and
+ * cross-device copies then run on the ranks' streams). If a device turns out to have failed
+ * while it is enqueued, the call throws that device's error, and every rank's `outputs`
+ * depend on every rank's work so far: their reads reject too, never return a half-done result.
+ */
+function onRanks(call: string, { runtime, streams }: Ranks, outputs: readonly Tensor[], fn: () => void): void {
+  const enter = (i: number): void => (i === streams.length ? noGrad(fn) : runtime.withStream(streams[i]!, () => enter(i + 1)));
+  try {
+    enter(0);
+  } catch (error) {
+    const receipts = streams.map((s) => runtime.workReceipt(call, s));
+    for (const t of outputs) t.storage(call).dependOn(receipts);
+    throw error;
+  }
 }
 
 /** The end of a collective: ranks meet once more (no rank changes its buffer while others still read it), and the handle. */
@@ -183,8 +194,7 @@ export function allReduce(tensors: readonly Tensor[], options?: CollectiveOption
   const n = ts[0]!.numel();
   const count = ts.length;
   const part = (t: Tensor, k: number) => flat(t).slice(0, ...chunk(n, count, k));
-  onRanks(ranks, () =>
-    noGrad(() => {
+  onRanks(call, ranks, ts, () => {
       meet(ranks);
       // Reduce-scatter: rank r reduces chunk r of every rank's tensor into its own.
       for (let r = 0; r < count; r++) {
@@ -195,8 +205,7 @@ export function allReduce(tensors: readonly Tensor[], options?: CollectiveOption
       for (let r = 0; r < count; r++) {
         for (let k = 0; k < count; k++) if (k !== r && part(ts[k]!, k).numel() > 0) part(ts[r]!, k).copy_(part(ts[k]!, k));
       }
-    }),
-  );
+  });
   return finish(ranks);
 }
 
@@ -207,12 +216,10 @@ export function broadcast(tensors: readonly Tensor[], options: CollectiveOptions
   checkSame(call, ts);
   const ranks = ranksOf(call, ts, options);
   const src = requireInteger(call, 'options.src', (options as { src?: unknown } | undefined)?.src, 0, ts.length - 1);
-  onRanks(ranks, () =>
-    noGrad(() => {
-      meet(ranks);
-      ts.forEach((t, r) => r !== src && t.copy_(ts[src]!));
-    }),
-  );
+  onRanks(call, ranks, ts, () => {
+    meet(ranks);
+    ts.forEach((t, r) => r !== src && t.copy_(ts[src]!));
+  });
   return finish(ranks);
 }
 
@@ -231,12 +238,10 @@ export function allGather(outputs: readonly (readonly Tensor[])[], inputs: reado
     return l;
   });
   const ranks = ranksOf(call, ins, options);
-  onRanks(ranks, () =>
-    noGrad(() => {
-      meet(ranks);
-      outs.forEach((list) => list.forEach((o, k) => o.copy_(ins[k]!)));
-    }),
-  );
+  onRanks(call, ranks, outs.flat(), () => {
+    meet(ranks);
+    outs.forEach((list) => list.forEach((o, k) => o.copy_(ins[k]!)));
+  });
   return finish(ranks);
 }
 
@@ -256,12 +261,10 @@ export function reduceScatter(outputs: readonly Tensor[], inputs: readonly (read
   });
   const ranks = ranksOf(call, outs, options);
   const op = reduceOpOf(call, options, outs[0]!.dtype);
-  onRanks(ranks, () =>
-    noGrad(() => {
-      meet(ranks);
-      outs.forEach((out, r) => reduceInto(ins.map((list) => list[r]!), r, out, op, false));
-    }),
-  );
+  onRanks(call, ranks, outs, () => {
+    meet(ranks);
+    outs.forEach((out, r) => reduceInto(ins.map((list) => list[r]!), r, out, op, false));
+  });
   return finish(ranks);
 }
 
