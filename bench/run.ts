@@ -15,6 +15,7 @@ import { syncLatency } from './suites/sync-latency.js';
 import { tensorOps } from './suites/tensor-ops.js';
 import { dataPath } from './suites/data-path.js';
 import { sanitizerCost } from './suites/sanitizer-cost.js';
+import { training } from './suites/training.js';
 
 const suites = {
   'launch-throughput': { title: 'Launch throughput (empty kernels, then one synchronize)', run: launchThroughput },
@@ -25,6 +26,7 @@ const suites = {
   'sanitizer-cost': { title: 'Stream sanitizer cost per launch (declared accesses)', run: sanitizerCost },
   'data-path': { title: 'Host data path (tensor() uploads and reads against a raw memcpy of the same bytes)', run: dataPath },
   'tensor-ops': { title: 'Tensor ops (openreg devices vs the cpu backend vs tfjs-core; the CPU fallback per op)', run: tensorOps },
+  training: { title: 'Training across devices (all-reduce bandwidth against TypedArray.set; nn + optim on 1 device against DistributedDataParallel on 2)', run: training },
 } as const;
 type SuiteName = keyof typeof suites;
 
@@ -121,6 +123,13 @@ function checkTargets(all: Row[], idle: number | undefined): Target[] {
     }
     const nested = row(all, 'upload 1M float32: tensor(nested array)');
     add('upload 1M nested array ≤ 20 ms', `${(nested.p50Us / 1000).toFixed(1)} ms`, nested.p50Us <= 20_000);
+  }
+  if (has('allReduce 64 MiB float32, 2 devices')) {
+    // Issue 19's targets.
+    const r = row(all, 'allReduce 64 MiB float32, 2 devices');
+    add('allReduce 64 MiB ≥ 0.5× TypedArray.set bandwidth', `${r.gibPerSecond!.toFixed(2)} GiB/s = ${r.ratio!.value.toFixed(2)}×`, r.ratio!.value >= 0.5);
+    const ddp = all.find((x) => x.name.includes('DistributedDataParallel: 2 devices'))!;
+    add('DistributedDataParallel on 2 devices ≥ 1.6× one device', `${ddp.ratio!.value.toFixed(2)}×`, ddp.ratio!.value >= 1.6);
   }
   if (idle !== undefined) add('idle runtime < 2 % of a core', `${idle.toFixed(2)} %`, idle < 2);
   return out;
