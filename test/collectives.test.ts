@@ -52,8 +52,8 @@ describe('allReduce', () => {
     const after = a.mul(2);
     expect(rt.streamQuery(rt.getCurrentStream(0))).toBe(false);
     held.open();
-    expect(Array.from(await after.data())).toEqual(new Array(64).fill(12));
-    expect(Array.from(await b.data())).toEqual(new Array(64).fill(6));
+    expect(Array.from(await after.data(), Number)).toEqual(new Array(64).fill(12));
+    expect(Array.from(await b.data(), Number)).toEqual(new Array(64).fill(6));
   });
 
   it('rejects the reads of every rank when one device fails, and the other devices keep working', async () => {
@@ -70,7 +70,7 @@ describe('allReduce', () => {
     await expectRejectCode(b.data(), 'ERR_LAUNCH_FAILURE');
     const error = await expectRejectCode(a.data(), 'ERR_LAUNCH_FAILURE');
     expect(error.message).toMatch(/device 1/);
-    expect(Array.from(await o.ones([2], { device: 'openreg:2' }).add(1).data())).toEqual([2, 2]);
+    expect(Array.from(await o.ones([2], { device: 'openreg:2' }).add(1).data(), Number)).toEqual([2, 2]);
     await rt.deviceReset(1);
   });
 });
@@ -81,17 +81,17 @@ describe('the other collectives', () => {
     const work = distributed.broadcast(ts, { src: 2 });
     await work.synchronize();
     expect(work.isCompleted()).toBe(true);
-    for (const t of ts) expect(Array.from(await t.data())).toEqual(values(2, 5));
+    for (const t of ts) expect(Array.from(await t.data(), Number)).toEqual(values(2, 5));
 
     const inputs = [0, 1, 2].map((r) => on(r, values(r, 4), 'int32', [2, 2]));
     const outputs = [0, 1, 2].map((r) => [0, 1, 2].map(() => o.zeros([2, 2], { dtype: 'int32', device: `openreg:${r}` })));
     distributed.allGather(outputs, inputs);
-    for (const list of outputs) for (const [k, t] of list.entries()) expect(Array.from(await t.data())).toEqual(values(k, 4));
+    for (const list of outputs) for (const [k, t] of list.entries()) expect(Array.from(await t.data(), Number)).toEqual(values(k, 4));
 
     const scattered = [0, 1, 2].map((r) => o.zeros([3], { device: `openreg:${r}` }));
     const parts = [0, 1, 2].map((k) => [0, 1, 2].map((r) => on(k, values(k * 3 + r, 3), 'float32')));
     distributed.reduceScatter(scattered, parts, { op: 'max' });
-    for (const [r, t] of scattered.entries()) expect(Array.from(await t.data())).toEqual(await reference([0, 1, 2].map((k) => values(k * 3 + r, 3)), 'max', 'float32'));
+    for (const [r, t] of scattered.entries()) expect(Array.from(await t.data(), Number)).toEqual(await reference([0, 1, 2].map((k) => values(k * 3 + r, 3)), 'max', 'float32'));
 
     await distributed.barrier().synchronize();
   });
@@ -108,7 +108,7 @@ describe('the other collectives', () => {
       expectCode(() => a.mul(2), 'ERR_DATA_RACE');
       const work = distributed.allReduce([a, b], { streams: [s0!, s1!] });
       work.wait();
-      expect(Array.from(await a.mul(1).data())).toEqual(new Array(256).fill(4));
+      expect(Array.from(await a.mul(1).data(), Number)).toEqual(new Array(256).fill(4));
     } finally {
       rt.sanitizer.disable();
     }

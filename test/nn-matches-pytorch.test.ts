@@ -22,8 +22,9 @@ interface LossCase {
   readonly expected: { value: Described; grad: Described };
 }
 interface LayerCase {
-  readonly name: 'linear' | 'layerNorm' | 'batchNorm' | 'embedding';
+  readonly name: 'linear' | 'layerNorm' | 'batchNorm' | 'embedding' | 'conv2d' | 'maxPool2d' | 'avgPool2d';
   readonly args: unknown[];
+  readonly options?: Record<string, never>;
   readonly differentiable: number[];
   readonly expected: { value: Described; grads: Described[]; after: Described[] };
 }
@@ -75,6 +76,8 @@ function lossOptions(options: Record<string, unknown>, device: string): Record<s
   return Object.fromEntries(Object.entries(options).map(([k, v]) => [k, typeof v === 'object' && v !== null && 'tensor' in v ? build((v as { tensor: Described }).tensor, device) : v]));
 }
 
+const withoutKernel = ({ kernelSize: _k, ...rest }: Record<string, never>) => rest;
+
 const upstream = (y: o.Tensor) => o.tensor(Array.from({ length: y.numel() }, (_, i) => 1 + (i % 3) * 0.5), { dtype: y.dtype, device: y.device.toString() }).reshape(...y.shape);
 
 for (const device of ['cpu', 'openreg']) {
@@ -89,7 +92,7 @@ for (const device of ['cpu', 'openreg']) {
       }
     });
 
-    it(`linear, layerNorm, batchNorm (training, with running statistics, and evaluation) and embedding give PyTorch's values and gradients (${fixture.layers.length} cases)`, async () => {
+    it(`linear, layerNorm, batchNorm (training, with running statistics, and evaluation), embedding, conv2d (stride, padding, dilation, groups) and the poolings give PyTorch's values and gradients (${fixture.layers.length} cases)`, async () => {
       const F = o.nn.functional;
       for (const c of fixture.layers) {
         const args = c.args.map((a, i) => {
@@ -101,6 +104,9 @@ for (const device of ['cpu', 'openreg']) {
           c.name === 'linear' ? F.linear(args[0]!, args[1]!, args[2]) :
           c.name === 'layerNorm' ? F.layerNorm(args[0]!, args[0]!.shape.slice(args.length === 1 ? 1 : -1), args[1], args[2], args.length === 1 ? 1e-3 : 1e-5) :
           c.name === 'batchNorm' ? F.batchNorm(args[0]!, args[1], args[2], args[3], args[4], c.expected.after.length > 0, args[0]!.ndim === 4 ? 0.3 : 0.1, 1e-5) :
+          c.name === 'conv2d' ? F.conv2d(args[0]!, args[1]!, args[2], c.options) :
+          c.name === 'maxPool2d' ? F.maxPool2d(args[0]!, c.options!['kernelSize'], withoutKernel(c.options!)) :
+          c.name === 'avgPool2d' ? F.avgPool2d(args[0]!, c.options!['kernelSize'], withoutKernel(c.options!)) :
           F.embedding(args[0]!, args[1]!, args[0]!.ndim === 2 ? 1 : undefined);
         y.mul(upstream(y)).sum().backward();
         await expectClose(y, c.expected.value, `${c.name} value`);

@@ -133,7 +133,23 @@ describe('a Module', () => {
     expect(await emb.weight.grad!.toArray()).toEqual([[0, 0], [0, 0], [1, 1], [0, 0]]);
   });
 
+  it('prints and initializes Conv2d as PyTorch does, and its output has PyTorch\'s shape', async () => {
+    const conv = new nn.Conv2d(4, 6, 3, { stride: 2, padding: 1, groups: 2 });
+    expect(String(conv)).toBe('Conv2d(4, 6, kernel_size=(3, 3), stride=(2, 2), padding=(1, 1), groups=2)');
+    expect(conv.weight.shape).toEqual([6, 2, 3, 3]);
+    const bound = 1 / Math.sqrt(2 * 9);
+    expect(((await conv.weight.toArray()) as number[][][][]).flat(3).every((v) => Math.abs(v) <= bound)).toBe(true);
+    expect(conv.call(o.zeros([2, 4, 7, 9])).shape).toEqual([2, 6, 4, 5]);
+    expect(new nn.MaxPool2d(2).call(o.zeros([1, 3, 5, 5])).shape).toEqual([1, 3, 2, 2]);
+    expect(new nn.AvgPool2d(3, { stride: 1, padding: 1 }).call(o.zeros([1, 1, 4, 4])).shape).toEqual([1, 1, 4, 4]);
+  });
+
   it('refuses bad arguments with a coded error naming the call', () => {
+    expect(expectCode(() => new nn.Conv2d(3, 4, 3, { groups: 2 }), 'ERR_INVALID_VALUE').message).toMatch(/^Conv2d: inChannels and outChannels must be divisible by groups/);
+    expect(expectCode(() => nn.functional.conv2d(o.zeros([1, 3, 4, 4]), o.zeros([2, 2, 3, 3])), 'ERR_INVALID_VALUE').message).toMatch(/^conv2d: expected input with 2 channels/);
+    expect(expectCode(() => nn.functional.conv2d(o.zeros([1, 1, 2, 2]), o.zeros([1, 1, 3, 3])), 'ERR_INVALID_VALUE').message).toMatch(/^conv2d: the window \[3, 3\] .* does not fit the padded input \[2, 2\]/);
+    expect(expectCode(() => nn.functional.maxPool2d(o.zeros([1, 1, 4, 4]), 2, { pad: 1 } as never), 'ERR_INVALID_VALUE').message).toMatch(/has no option "pad"/);
+    expect(expectCode(() => nn.functional.maxPool2d(o.zeros([1, 1, 4, 4]), 2, { padding: 2 }), 'ERR_INVALID_VALUE').message).toMatch(/padding should be at most half of the kernel size/);
     expect(expectCode(() => new nn.Linear(-1, 2), 'ERR_INVALID_VALUE').message).toMatch(/^Linear: inFeatures must be an integer >= 0/);
     expect(expectCode(() => new nn.Linear(2, 2, { bias: 1 as never }), 'ERR_INVALID_VALUE').message).toMatch(/^Linear: options.bias must be a boolean/);
     expect(expectCode(() => new nn.Linear(2, 2, { colour: 1 } as never), 'ERR_INVALID_VALUE').message).toMatch(/has no option "colour"/);

@@ -9,6 +9,7 @@ import { Module } from './module.js';
 import { Parameter } from './parameter.js';
 import { kaimingUniform_, normal_, uniform_ } from './init.js';
 import { batchNorm, dropout, embedding, layerNorm, linear } from './functional-layers.js';
+import { type Conv2dOptions, type Pair, type Pool2dOptions, avgPool2d, conv2d, maxPool2d } from './functional-conv.js';
 
 /** The layers with parameters, and the parameter-free ones PyTorch users stack in a Sequential. */
 
@@ -302,5 +303,86 @@ export class LogSoftmax extends Activation {
   }
   override extraRepr(): string {
     return `dim=${this.dim}`;
+  }
+}
+
+/** 2-D convolution, weight [out, in/groups, kh, kw] initialized as PyTorch's (kaiming-uniform, a = √5; bias U(±1/√fanIn)). */
+export class Conv2d extends Module {
+  readonly inChannels: number;
+  readonly outChannels: number;
+  readonly kernelSize: [number, number];
+  readonly options: Required<Omit<Conv2dOptions, 'groups'>> & { groups: number };
+  weight: Tensor;
+  bias: Tensor | undefined;
+
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, options?: FactoryOptions & Conv2dOptions & { bias?: boolean }) {
+    super();
+    const o = factory('Conv2d', options, ['stride', 'padding', 'dilation', 'groups', 'bias']);
+    this.inChannels = requireInteger('Conv2d', 'inChannels', inChannels, 1);
+    this.outChannels = requireInteger('Conv2d', 'outChannels', outChannels, 1);
+    const k = typeof kernelSize === 'number' ? [kernelSize, kernelSize] : kernelSize;
+    if (!Array.isArray(k) || k.length !== 2) throw invalidValue('Conv2d', 'kernelSize must be a size or a pair of sizes', kernelSize);
+    this.kernelSize = [requireInteger('Conv2d', 'kernelSize', k[0], 1), requireInteger('Conv2d', 'kernelSize', k[1], 1)];
+    const groups = o.groups === undefined ? 1 : requireInteger('Conv2d', 'options.groups', o.groups, 1);
+    if (inChannels % groups !== 0 || outChannels % groups !== 0) throw invalidValue('Conv2d', `inChannels and outChannels must be divisible by groups (${groups})`);
+    this.options = { stride: (o.stride as Pair) ?? 1, padding: (o.padding as Pair) ?? 0, dilation: (o.dilation as Pair) ?? 1, groups };
+    const withBias = o.bias === undefined ? true : requireBoolean('Conv2d', 'options.bias', o.bias);
+    this.weight = Parameter(empty([outChannels, inChannels / groups, ...this.kernelSize], place(o)));
+    this.bias = withBias ? Parameter(empty([outChannels], place(o))) : undefined;
+    kaimingUniform_(this.weight, { a: Math.sqrt(5) });
+    if (this.bias !== undefined) {
+      const fanIn = (inChannels / groups) * this.kernelSize[0] * this.kernelSize[1];
+      uniform_(this.bias, -1 / Math.sqrt(fanIn), 1 / Math.sqrt(fanIn));
+    }
+  }
+
+  forward(input: Tensor): Tensor {
+    return conv2d(input, this.weight, this.bias, this.options);
+  }
+
+  override extraRepr(): string {
+    const o = this.options;
+    const tuple = (p: Pair) => (typeof p === 'number' ? `(${p}, ${p})` : `(${p[0]}, ${p[1]})`);
+    return `${this.inChannels}, ${this.outChannels}, kernel_size=${tuple(this.kernelSize)}, stride=${tuple(o.stride)}${o.padding !== 0 ? `, padding=${tuple(o.padding)}` : ''}${o.dilation !== 1 ? `, dilation=${tuple(o.dilation)}` : ''}${o.groups !== 1 ? `, groups=${o.groups}` : ''}${this.bias === undefined ? ', bias=False' : ''}`;
+  }
+}
+
+/** Max pooling over [N, C, H, W] windows (stride = kernel size by default). */
+export class MaxPool2d extends Module {
+  readonly kernelSize: Pair;
+  readonly options: Pool2dOptions;
+
+  constructor(kernelSize: Pair, options?: Pool2dOptions) {
+    super();
+    this.kernelSize = kernelSize;
+    this.options = requireOptions<Pool2dOptions>('MaxPool2d', options, 'options', ['stride', 'padding', 'dilation']);
+  }
+
+  forward(input: Tensor): Tensor {
+    return maxPool2d(input, this.kernelSize, this.options);
+  }
+
+  override extraRepr(): string {
+    return `kernel_size=${String(this.kernelSize)}, stride=${String(this.options.stride ?? this.kernelSize)}, padding=${String(this.options.padding ?? 0)}`;
+  }
+}
+
+/** Average pooling over [N, C, H, W] windows, padded zeros counted. */
+export class AvgPool2d extends Module {
+  readonly kernelSize: Pair;
+  readonly options: Omit<Pool2dOptions, 'dilation'>;
+
+  constructor(kernelSize: Pair, options?: Omit<Pool2dOptions, 'dilation'>) {
+    super();
+    this.kernelSize = kernelSize;
+    this.options = requireOptions<Omit<Pool2dOptions, 'dilation'>>('AvgPool2d', options, 'options', ['stride', 'padding']);
+  }
+
+  forward(input: Tensor): Tensor {
+    return avgPool2d(input, this.kernelSize, this.options);
+  }
+
+  override extraRepr(): string {
+    return `kernel_size=${String(this.kernelSize)}, stride=${String(this.options.stride ?? this.kernelSize)}, padding=${String(this.options.padding ?? 0)}`;
   }
 }

@@ -104,6 +104,23 @@ layer_case('batchNorm', lambda x, rm, rv, w, b: F.batch_norm(x, rm, rv, w, b, Fa
 layer_case('embedding', lambda idx, w: F.embedding(idx, w, padding_idx=1), [torch.tensor([[0, 1, 4], [1, 1, 2]]), values([5, 4], 62)], [1])
 layer_case('embedding', lambda idx, w: F.embedding(idx, w), [torch.tensor([3, 3, 0]), values([5, 2], 63)], [1])
 
+CONV_IMAGE = values([2, 4, 5, 6], 64)
+for options in [{}, {'stride': 2}, {'padding': 1}, {'padding': [2, 1], 'stride': [1, 2]}, {'dilation': 2, 'padding': 2}, {'groups': 2, 'padding': 1}]:
+    groups = options.get('groups', 1)
+    kw = {'stride': options.get('stride', 1), 'padding': options.get('padding', 0), 'dilation': options.get('dilation', 1), 'groups': groups}
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()}
+    layer_case('conv2d', lambda x, w, b, kw=kw: F.conv2d(x, w, b, **kw), [CONV_IMAGE, values([6, 4 // groups, 3, 3], 65, 0.5), values([6], 66)], [0, 1, 2])
+    layers[-1]['options'] = options
+for options in [{'kernelSize': 2}, {'kernelSize': 3, 'stride': 2, 'padding': 1}, {'kernelSize': [2, 3], 'stride': [1, 2], 'dilation': 2}]:
+    kw = {'kernel_size': options['kernelSize'], 'stride': options.get('stride', None), 'padding': options.get('padding', 0), 'dilation': options.get('dilation', 1)}
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in kw.items()}
+    layer_case('maxPool2d', lambda x, kw=kw: F.max_pool2d(x, **kw), [CONV_IMAGE], [0])
+    layers[-1]['options'] = options
+for options in [{'kernelSize': 2}, {'kernelSize': 3, 'stride': 2, 'padding': 1}]:
+    kw = {'kernel_size': options['kernelSize'], 'stride': options.get('stride', None), 'padding': options.get('padding', 0)}
+    layer_case('avgPool2d', lambda x, kw=kw: F.avg_pool2d(x, **kw), [CONV_IMAGE], [0])
+    layers[-1]['options'] = options
+
 # ------------------------------------------------------------------ optimizers
 OPTIMIZERS = {
     'SGD': lambda params, o: torch.optim.SGD(params, lr=o['lr'], momentum=o.get('momentum', 0), dampening=o.get('dampening', 0), weight_decay=o.get('weightDecay', 0), nesterov=o.get('nesterov', False), maximize=o.get('maximize', False)),
