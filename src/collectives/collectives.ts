@@ -8,14 +8,17 @@ import { currentRuntime } from '../tensor/device.js';
 import { DTYPES } from '../tensor/dtype.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { Tensor } from '../tensor/tensor.js';
+import { MemcpyKind } from '../memory/memcpy-kind.js';
+import { empty } from '../ops/factories.js';
 
 /**
  * Collectives across openreg devices (NCCL's role, torch.distributed's shape with one rank
  * per device in one process): each is enqueued on one stream per rank (the devices' current
  * streams unless given) and is stream-ordered there — work enqueued before it is included,
- * work after it waits. Ranks meet through events (so the sanitizer sees the ordering), bytes
- * move between devices as peer copies that the device workers run, and reductions are device
- * kernels: the main thread only enqueues. A rank whose device fails makes every rank's result
+ * work after it waits. Ranks meet through events (so the sanitizer sees the ordering); each
+ * rank's worker pulls the bytes it needs from the others' memory on its own stream, so the
+ * ranks copy and reduce in parallel; reductions are device kernels: the main thread only
+ * enqueues. A rank whose device fails makes every rank's result
  * reject with that device's error when read (peer copies carry it).
  */
 
@@ -166,15 +169,27 @@ function accumulate(acc: Tensor, x: Tensor, op: ReduceOp): void {
 const flat = (t: Tensor): Tensor => t.reshape(-1);
 
 /**
- * Reduces `parts` (one per rank, parts[r] on `into`'s device) into `into`: the other ranks'
- * are read by peer copies (ordered by the copies' stream waits, on the device workers).
- * `inPlace`: into already holds parts[r].
+ * dst (contiguous, on rank r's device) ← src (contiguous, on rank k's), copied by rank r's
+ * worker on rank r's stream: the ranks have met, so src holds k's data. dst depends on k's
+ * work: if k's device fails, reads of dst reject with its error.
  */
-function reduceInto(parts: readonly Tensor[], r: number, into: Tensor, op: ReduceOp, inPlace: boolean): void {
+function pull(call: string, { runtime, streams }: Ranks, r: number, k: number, dst: Tensor, src: Tensor): void {
+  const bytes = dst.numel() * dst.itemsize;
+  if (bytes === 0) return;
+  runtime.memcpyAsync(dst.dataPtr(), src.dataPtr(), bytes, MemcpyKind.deviceToDevice, streams[r]!);
+  dst.storage(call).dependOn([runtime.workReceipt(call, streams[k]!)]);
+}
+
+/**
+ * Reduces `parts` (one per rank, each contiguous, parts[r] on `into`'s device) into `into`
+ * on rank r's stream, pulling the other ranks' parts. `inPlace`: into already holds parts[r].
+ */
+function reduceInto(call: string, ranks: Ranks, parts: readonly Tensor[], r: number, into: Tensor, op: ReduceOp, inPlace: boolean): void {
   if (!inPlace) into.copy_(parts[r]!);
   parts.forEach((part, k) => {
     if (k === r) return;
-    const local = part.to(into.device);
+    const local = empty(part.shape, { dtype: part.dtype, device: into.device });
+    pull(call, ranks, r, k, local, part);
     accumulate(into, local, op);
     local.dispose();
   });
@@ -193,19 +208,25 @@ export function allReduce(tensors: readonly Tensor[], options?: CollectiveOption
   const op = reduceOpOf(call, options, ts[0]!.dtype);
   const n = ts[0]!.numel();
   const count = ts.length;
-  const part = (t: Tensor, k: number) => flat(t).slice(0, ...chunk(n, count, k));
-  onRanks(call, ranks, ts, () => {
+  // Chunk k of each rank's tensor, as views made once (and disposed: they hold no memory of their own).
+  const flats = ts.map(flat);
+  const parts = flats.map((f) => Array.from({ length: count }, (_, k) => f.slice(0, ...chunk(n, count, k))));
+  try {
+    onRanks(call, ranks, ts, () => {
       meet(ranks);
       // Reduce-scatter: rank r reduces chunk r of every rank's tensor into its own.
       for (let r = 0; r < count; r++) {
-        if (part(ts[r]!, r).numel() > 0) reduceInto(ts.map((t) => part(t, r)), r, part(ts[r]!, r), op, true);
+        if (parts[r]![r]!.numel() > 0) reduceInto(call, ranks, parts.map((p) => p[r]!), r, parts[r]![r]!, op, true);
       }
       meet(ranks);
-      // All-gather: rank r copies each other rank's reduced chunk.
+      // All-gather: rank r pulls each other rank's reduced chunk.
       for (let r = 0; r < count; r++) {
-        for (let k = 0; k < count; k++) if (k !== r && part(ts[k]!, k).numel() > 0) part(ts[r]!, k).copy_(part(ts[k]!, k));
+        for (let k = 0; k < count; k++) if (k !== r) pull(call, ranks, r, k, parts[r]![k]!, parts[k]![k]!);
       }
-  });
+    });
+  } finally {
+    for (const t of [...parts.flat(), ...flats]) if (!ts.includes(t)) t.dispose();
+  }
   return finish(ranks);
 }
 
@@ -218,7 +239,7 @@ export function broadcast(tensors: readonly Tensor[], options: CollectiveOptions
   const src = requireInteger(call, 'options.src', (options as { src?: unknown } | undefined)?.src, 0, ts.length - 1);
   onRanks(call, ranks, ts, () => {
     meet(ranks);
-    ts.forEach((t, r) => r !== src && t.copy_(ts[src]!));
+    ts.forEach((t, r) => r !== src && pull(call, ranks, r, src, t, ts[src]!));
   });
   return finish(ranks);
 }
@@ -240,7 +261,7 @@ export function allGather(outputs: readonly (readonly Tensor[])[], inputs: reado
   const ranks = ranksOf(call, ins, options);
   onRanks(call, ranks, outs.flat(), () => {
     meet(ranks);
-    outs.forEach((list) => list.forEach((o, k) => o.copy_(ins[k]!)));
+    outs.forEach((list, r) => list.forEach((o, k) => (k === r ? o.copy_(ins[k]!) : pull(call, ranks, r, k, o, ins[k]!))));
   });
   return finish(ranks);
 }
@@ -263,7 +284,7 @@ export function reduceScatter(outputs: readonly Tensor[], inputs: readonly (read
   const op = reduceOpOf(call, options, outs[0]!.dtype);
   onRanks(call, ranks, outs, () => {
     meet(ranks);
-    outs.forEach((out, r) => reduceInto(ins.map((list) => list[r]!), r, out, op, false));
+    outs.forEach((out, r) => reduceInto(call, ranks, ins.map((list) => list[r]!), r, out, op, false));
   });
   return finish(ranks);
 }

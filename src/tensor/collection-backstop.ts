@@ -54,7 +54,8 @@ export function leaveToCollector(tensor: object, link: StorageLink, storage: Sto
   if (storage.runtime === undefined || storage.nbytes === 0) return;
   registered.push({ ref: new WeakRef(tensor), link });
   if (registered.length >= pruneAt) pruneRegistered();
-  noteLeftToCollector(storage.nbytes / storage.runtime.deviceMemoryBytes);
+  // A view left while other tensors share its storage frees nothing when collected: only a sole holder counts.
+  if (!storage.shared) noteLeftToCollector(storage.nbytes / storage.runtime.deviceMemoryBytes);
 }
 
 /**
