@@ -54,7 +54,7 @@ export type { NestedArray, TensorData } from './tensor/host-data.js';
 export { noGrad, isGradEnabled, withGradEnabled } from './tensor/grad-mode.js';
 export { tensor, empty, emptyStrided, zeros, ones, full, zerosLike, onesLike, arange, rand, randn, cpuGenerator } from './ops/factories.js';
 export type { TensorOptions, TensorDataOptions, RandomTensorOptions } from './ops/factories.js';
-export { cat } from './ops/builtin/cat.js';
+export { cat, stack } from './ops/builtin/cat.js';
 export { where } from './ops/builtin/selection.js';
 export { registerStub } from './dispatch/stubs.js';
 export type { StubKernel } from './dispatch/stubs.js';

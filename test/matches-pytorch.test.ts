@@ -96,6 +96,8 @@ function call(op: string, args: unknown[], kwargs: Record<string, unknown>, devi
       return self[op](k.dim as number | undefined, k.keepdim ?? false);
     case 'cat':
       return o.cat(args[0] as o.Tensor[], k.dim as number);
+    case 'stack':
+      return o.stack(args[0] as o.Tensor[], k.dim as number);
     case 'softmax':
     case 'logSoftmax':
       return self[op](k.dim as number, k.dtype);
@@ -107,10 +109,11 @@ function call(op: string, args: unknown[], kwargs: Record<string, unknown>, devi
       return o.where(args[0] as o.Tensor, args[1] as o.Tensor, args[2] as o.Tensor);
     case 'backward': {
       // The gradients of every floating tensor argument of the op named first, for the upstream weights.
-      const leaves = args.slice(1).map((a) => (a instanceof o.Tensor && a.isFloatingPoint() ? a.requiresGrad_() : a));
+      const leaf = (a: unknown): unknown => (a instanceof o.Tensor && a.isFloatingPoint() ? a.requiresGrad_() : Array.isArray(a) ? a.map(leaf) : a);
+      const leaves = args.slice(1).map(leaf);
       const y = call(args[0] as string, leaves, kwargs, device) as o.Tensor;
       y.mul(upstream(y)).sum().backward();
-      return leaves.flatMap((a) => (a instanceof o.Tensor && a.requiresGrad ? [a.grad!] : []));
+      return leaves.flat().flatMap((a) => (a instanceof o.Tensor && a.requiresGrad ? [a.grad!] : []));
     }
     default:
       return (self as unknown as Record<string, (...xs: unknown[]) => o.Tensor>)[op]!.call(self, ...args.slice(1));

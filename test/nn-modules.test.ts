@@ -144,6 +144,13 @@ describe('a Module', () => {
     expect(new nn.AvgPool2d(3, { stride: 1, padding: 1 }).call(o.zeros([1, 1, 4, 4])).shape).toEqual([1, 1, 4, 4]);
   });
 
+  it('makes one-hot rows of class indices, and an index out of range fails as gather does', async () => {
+    expect(await nn.functional.oneHot(o.tensor([[0, 2], [1, 1]], { dtype: 'int64' }), 3).toArray()).toEqual([[[1, 0, 0], [0, 0, 1]], [[0, 1, 0], [0, 1, 0]]]);
+    const bad = nn.functional.oneHot(o.tensor([0, 3], { dtype: 'int64' }), 3);
+    await expect(bad.data()).rejects.toMatchObject({ code: 'ERR_LAUNCH_FAILURE' });
+    expect(expectCode(() => nn.functional.oneHot(o.tensor([0, 1], { dtype: 'int32' }), 2), 'ERR_INVALID_VALUE').message).toMatch(/only applicable to index tensors \(int64\)/);
+  });
+
   it('refuses bad arguments with a coded error naming the call', () => {
     expect(expectCode(() => new nn.Conv2d(3, 4, 3, { groups: 2 }), 'ERR_INVALID_VALUE').message).toMatch(/^Conv2d: inChannels and outChannels must be divisible by groups/);
     expect(expectCode(() => nn.functional.conv2d(o.zeros([1, 3, 4, 4]), o.zeros([2, 2, 3, 3])), 'ERR_INVALID_VALUE').message).toMatch(/^conv2d: expected input with 2 channels/);

@@ -1,8 +1,8 @@
 import { invalidValue } from '../errors/errors.js';
-import { requireBoolean, requireFinite } from '../errors/validate.js';
+import { requireBoolean, requireFinite, requireInteger } from '../errors/validate.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { Tensor } from '../tensor/tensor.js';
-import { rand } from '../ops/factories.js';
+import { arange, rand } from '../ops/factories.js';
 import { where } from '../ops/builtin/selection.js';
 
 /** The layers' computations as functions (PyTorch's torch.nn.functional), composed of ops, so autograd differentiates them. */
@@ -108,6 +108,21 @@ export function embedding(input: Tensor, weight: Tensor, paddingIdx?: number): T
   if (paddingIdx === undefined) return rows;
   // The padding row's value as it is, without a gradient (PyTorch's padding_idx).
   return where(idx.ne(paddingIdx).unsqueeze(-1), rows, rows.detach());
+}
+
+/**
+ * Class indices (int64) as one-hot rows: [...input.shape, numClasses] of int64. Rows of the
+ * identity are gathered by index, so an index out of range fails in the kernel as gather's
+ * does. numClasses must be given: inferring it would read the values back synchronously.
+ */
+export function oneHot(input: Tensor, numClasses: number): Tensor {
+  const call = 'oneHot';
+  const idx = requireTensor(call, 'input', input);
+  if (idx.dtype !== 'int64') throw invalidValue(call, `one_hot is only applicable to index tensors (int64), got ${idx.dtype}`);
+  const classes = requireInteger(call, 'numClasses', numClasses, 1);
+  const range = arange(0, classes, 1, { dtype: 'int64', device: idx.device });
+  const identity = range.unsqueeze(1).eq(range).to('int64');
+  return identity.indexSelect(0, idx.reshape(-1)).reshape(...idx.shape, classes);
 }
 
 export { where };

@@ -1,5 +1,5 @@
 // torch.nn.functional: the layers' and losses' computations as functions.
-export { linear, dropout, layerNorm, batchNorm, embedding } from './functional-layers.js';
+export { linear, dropout, layerNorm, batchNorm, embedding, oneHot } from './functional-layers.js';
 export { conv2d, maxPool2d, avgPool2d } from './functional-conv.js';
 export type { Conv2dOptions, Pool2dOptions, Pair } from './functional-conv.js';
 export { mseLoss, l1Loss, nllLoss, crossEntropy, binaryCrossEntropyWithLogits } from './losses.js';

@@ -140,6 +140,8 @@ CALLS = {
     'scatter': lambda a, dim, index, src: a.scatter(dim, index, src),
     'scatterAdd': lambda a, dim, index, src: a.scatter_add(dim, index, src),
     'indexSelect': lambda a, dim, index: a.index_select(dim, index),
+    'stack': lambda tensors, dim=0: torch.stack(tensors, dim),
+    'maskedFill': lambda a, mask, value: a.masked_fill(mask, value),
     'sum': lambda a, dim=None, keepdim=False: a.sum() if dim is None else a.sum(dim, keepdim=keepdim),
     'mean': lambda a, dim=None, keepdim=False: a.mean() if dim is None else a.mean(dim, keepdim=keepdim),
     'amax': lambda a, dim=(), keepdim=False: a.amax(dim, keepdim=keepdim),
@@ -166,11 +168,16 @@ def upstream_weights(n):
 
 def gradients(name, args, kwargs):
     """The gradients of every floating tensor argument of CALLS[name] for the upstream weights."""
-    leaves = [a.detach().clone().requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args]
+    def leaf(a):
+        if isinstance(a, list):
+            return [leaf(x) for x in a]
+        return a.detach().clone().requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point() else a
+    leaves = [leaf(a) for a in args]
     y = CALLS[name](*leaves, **kwargs)
     w = torch.tensor(upstream_weights(y.numel()), dtype=y.dtype).reshape(y.shape)
     (y * w).sum().backward()
-    return tuple(a.grad for a in leaves if isinstance(a, torch.Tensor) and a.requires_grad)
+    flat = [x for a in leaves for x in (a if isinstance(a, list) else [a])]
+    return tuple(a.grad for a in flat if isinstance(a, torch.Tensor) and a.requires_grad)
 
 
 def case(op, args, kwargs=None, name=None):
@@ -343,6 +350,19 @@ case('indexSelect', [SRC, 0, index_arg([2, 2], 3)])
 case('indexSelect', [SRC, 1, index_arg([0], 4)])
 case('indexSelect', [tensor_arg('float32', [0, 3]), 1, index_arg([2], 3)])
 
+# stack: promotion, every dim, what it refuses; masked_fill: scalar and 0-dim tensor values, broadcast masks.
+for shapes, dim in [([[2, 3], [2, 3]], 0), ([[2, 3], [2, 3], [2, 3]], 2), ([[2, 3], [2, 3]], -1), ([[0, 3], [0, 3]], 1), ([[]], 0), ([[2, 3], [3, 2]], 0), ([[2]], 2)]:
+    case('stack', [[tensor_arg('float32', s) for s in shapes]], {'dim': dim})
+case('stack', [[tensor_arg('int32', [2]), tensor_arg('float16', [2])]], {'dim': 0})
+MASK = {'dtype': 'bool', 'shape': [3], 'values': [True, False, True]}
+for d in ['float32', 'int64', 'bool', 'float16']:
+    case('maskedFill', [tensor_arg(d, [2, 3]), MASK, 1])
+case('maskedFill', [tensor_arg('float32', [2, 3]), MASK, 0.5])
+case('maskedFill', [tensor_arg('int32', [2, 3]), MASK, 0.5])
+case('maskedFill', [tensor_arg('float32', [2, 3]), MASK, {'dtype': 'float32', 'shape': [], 'values': [-2.5]}])
+case('maskedFill', [tensor_arg('float32', [2, 3]), MASK, {'dtype': 'float32', 'shape': [1], 'values': [-2.5]}])
+case('maskedFill', [tensor_arg('float32', [2, 3]), {'dtype': 'uint8', 'shape': [3], 'values': [1, 0, 1]}, 1])
+
 # Gradients, for the upstream weights 1, 1.5, 2, …: each differentiable new op in float32 and float64.
 GRAD_INPUT = {'dtype': 'float32', 'shape': [2, 4], 'values': [-2.5, -1.0, -0.5, 0.25, 0.5, 1.0, 1.5, 3.0]}
 for d in ['float32', 'float64']:
@@ -361,6 +381,8 @@ for d in ['float32', 'float64']:
     case('backward', ['scatterAdd', x, 1, {'dtype': 'int64', 'shape': [2, 3], 'values': [0, 0, 3, 1, 1, 1]}, dict(x, shape=[2, 3], values=x['values'][:6])])
     case('backward', ['indexSelect', x, 1, {'dtype': 'int64', 'shape': [5], 'values': [3, 0, 3, 2, 3]}])
     case('backward', ['indexSelect', x, 0, {'dtype': 'int64', 'shape': [3], 'values': [1, 1, 0]}])
+    case('backward', ['stack', [x, dict(x, values=x['values'][::-1])]], {'dim': 1})
+    case('backward', ['maskedFill', x, {'dtype': 'bool', 'shape': [4], 'values': [True, False, False, True]}, {'dtype': d, 'shape': [], 'values': [2.0]}])
     case('backward', ['where', {'dtype': 'bool', 'shape': [2, 4], 'values': [True, False] * 4}, x, {'dtype': d, 'shape': [4], 'values': [1.0, 2.0, 3.0, 4.0]}])
 
 # Reductions, including empty tensors and empty reduced dimensions.

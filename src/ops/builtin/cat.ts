@@ -5,6 +5,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { TensorKernel } from '../../protocol/tensor-kernel-signatures.js';
 import { type OpArgs, defineOp } from '../define-op.js';
 import { filled } from '../autograd/engine.js';
+import { viewOf } from '../executor.js';
 
 interface CatArgs extends OpArgs {
   readonly tensors: readonly Tensor[];
@@ -73,3 +74,55 @@ export const CAT = defineOp({
 
 /** `torch.cat`: joins `tensors` along `dim` (any number of them, in one kernel launch). */
 export const cat = CAT.call as (tensors: readonly Tensor[], dim?: number) => Tensor;
+
+interface StackArgs extends OpArgs {
+  readonly tensors: readonly Tensor[];
+  readonly dim: number;
+}
+
+/** stack's rule: equal shapes; the result has a new dimension of size tensors.length at dim. */
+function planStack(call: string, { tensors, dim }: StackArgs): { shape: number[]; dtype: DType; dim: number } {
+  if (tensors.length === 0) throw invalidValue(call, 'expected a non-empty list of Tensors');
+  const first = tensors[0]!;
+  for (const [i, t] of tensors.entries()) {
+    if (t.shape.join() !== first.shape.join()) throw invalidValue(call, `stack expects each tensor to be equal size, but got [${first.shape.join(', ')}] at entry 0 and [${t.shape.join(', ')}] at entry ${i}`);
+  }
+  const d = checkDim(call, dim, first.ndim + 1);
+  const shape = [...first.shape];
+  shape.splice(d, 0, tensors.length);
+  return { shape, dtype: resultType(tensors.map((t) => t.dtype)), dim: d };
+}
+
+export const STACK = defineOp({
+  schemas: ['stack(Tensor[] tensors, int dim=0) -> Tensor'],
+  method: false,
+  function: 'stack',
+  out: true,
+  result: planStack,
+  // cat of the inputs seen with a size-1 dimension at dim: one launch, no copies first.
+  kernel: (_call, ex, out, { tensors }: StackArgs, plan) => {
+    if (out.numel() === 0) return;
+    const inputs = tensors.map((t) => {
+      const shape = [...t.shape];
+      const strides = [...t.strides];
+      shape.splice(plan.dim, 0, 1);
+      strides.splice(plan.dim, 0, 0);
+      return viewOf(t, shape, strides);
+    });
+    ex.launch(TensorKernel.cat, { out, inputs, dim: plan.dim });
+  },
+  derivatives: {
+    tensors: (g, a: StackArgs) => {
+      const d = checkDim('stack backward', a.dim, g.ndim);
+      return a.tensors.map((t, i) => {
+        const part = g.select(d, i).contiguous();
+        return part.dtype === t.dtype ? part : part.to(t.dtype);
+      });
+    },
+  },
+  autocast: 'promote',
+  doc: 'tensors of one shape joined along a new dimension dim, in their promoted dtype',
+});
+
+/** `torch.stack`: joins equal-shaped `tensors` along a new dimension `dim`. */
+export const stack = STACK.call as (tensors: readonly Tensor[], dim?: number) => Tensor;

@@ -123,8 +123,41 @@ export const CLAMP = defineOp({
   doc: 'self limited to [min, max] (either may be omitted; min > max gives max); NaN stays NaN',
 });
 
+interface MaskedFillArgs extends OpArgs {
+  readonly self: Tensor;
+  readonly mask: Tensor;
+  readonly value: Value;
+}
+
+export const MASKED_FILL = defineOp({
+  schemas: ['masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor', 'masked_fill.Tensor(Tensor self, Tensor mask, Tensor value) -> Tensor'],
+  method: 'maskedFill',
+  inplace: true,
+  out: true,
+  result: (call, { self, mask, value }: MaskedFillArgs) => {
+    // uint8 masks are PyTorch's deprecated form: still taken, nonzero is true.
+    if (mask.dtype !== 'bool' && mask.dtype !== 'uint8') throw invalidValue(call, `expected mask to be a bool tensor, got ${mask.dtype}`);
+    if (value instanceof Tensor && value.ndim !== 0) throw invalidValue(call, `only supports a 0-dimensional value tensor, but got one with ${value.ndim} dimensions`);
+    return { shape: broadcastShapes(call, self.shape, mask.shape), dtype: self.dtype };
+  },
+  kernel: (call, ex, out, { self, mask, value }: MaskedFillArgs) => {
+    const expanded = (t: Tensor) => viewOf(t, out.shape, expandStrides(call, t.shape, t.strides, out.shape));
+    checkNoPartialOverlap(call, out, mask);
+    const fill = value instanceof Tensor ? expanded(value) : castScalar(self.dtype, Number(value));
+    ex.launch(TensorKernel.where, { out, condition: expanded(mask), a: fill, b: out === self ? out : expanded(self) });
+  },
+  derivatives: {
+    self: (g, a: MaskedFillArgs) => sumTo(callOp('masked_fill backward', 'where.ScalarSelf', [a.mask, 0, g]) as Tensor, a.self.shape),
+    value: (g, a: MaskedFillArgs) => (callOp('masked_fill backward', 'where.ScalarOther', [a.mask, g, 0]) as Tensor).sum(),
+  },
+  saves: ['mask'],
+  doc: 'self with value where mask (bool, broadcast to self) is true',
+});
+
 declare module '../../tensor/tensor.js' {
   interface Tensor {
+    maskedFill: OpMethod<[mask: Tensor, value: Value]>;
+    maskedFill_: OpMethod<[mask: Tensor, value: Value]>;
     clamp: OpMethod<[min?: Value | null, max?: Value | null]>;
     clamp_: OpMethod<[min?: Value | null, max?: Value | null]>;
   }
