@@ -98,6 +98,10 @@ function call(op: string, args: unknown[], kwargs: Record<string, unknown>, devi
       return o.cat(args[0] as o.Tensor[], k.dim as number);
     case 'stack':
       return o.stack(args[0] as o.Tensor[], k.dim as number);
+    case 'eye':
+      return args.length === 1 ? o.eye(args[0] as number, { device }) : o.eye(args[0] as number, args[1] as number, { device });
+    case 'linspace':
+      return o.linspace(args[0] as number, args[1] as number, args[2] as number, { device });
     case 'softmax':
     case 'logSoftmax':
       return self[op](k.dim as number, k.dtype);

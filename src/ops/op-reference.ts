@@ -1,4 +1,5 @@
 import { definedOps } from './define-op.js';
+import { definedComposites } from './composite.js';
 
 const short = (name: string) => name.replace(/^aten::/, '');
 
@@ -31,6 +32,16 @@ export function opReference(): string {
     '| op | methods | forms | kernels | gradient for | autocast | what it computes |',
     '|---|---|---|---|---|---|---|',
     ...rows,
+    '',
+    '## Composite ops',
+    '',
+    'Defined with `defineComposite` (`src/ops/builtin/composites.ts`) by the ops they call, as PyTorch\'s',
+    'CompositeImplicitAutograd ops are: every backend runs them, and autograd differentiates them',
+    'through those ops.',
+    '',
+    '| op | method or function | what it computes |',
+    '|---|---|---|',
+    ...definedComposites().map((c) => `| \`${c.name}\` | ${c.method !== undefined ? `\`${c.method}\`` : `\`${c.function}()\` (function)`} | ${c.doc} |`),
     '',
   ].join('\n');
 }

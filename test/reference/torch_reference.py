@@ -141,6 +141,22 @@ CALLS = {
     'scatterAdd': lambda a, dim, index, src: a.scatter_add(dim, index, src),
     'indexSelect': lambda a, dim, index: a.index_select(dim, index),
     'stack': lambda tensors, dim=0: torch.stack(tensors, dim),
+    'split': lambda a, size, dim=0: tuple(a.split(size, dim)),
+    'chunk': lambda a, n, dim=0: tuple(a.chunk(n, dim)),
+    'flip': lambda a, dims: a.flip(dims),
+    'roll': lambda a, shifts, dims=None: a.roll(shifts, dims),
+    'repeat': lambda a, *reps: a.repeat(*reps),
+    'tile': lambda a, *reps: a.tile(reps),
+    'tril': lambda a, k=0: a.tril(k),
+    'triu': lambda a, k=0: a.triu(k),
+    'var': lambda a, dim=None, options=None: a.var(dim, correction=(options or {}).get('correction', 1), keepdim=(options or {}).get('keepdim', False)),
+    'std': lambda a, dim=None, options=None: a.std(dim, correction=(options or {}).get('correction', 1), keepdim=(options or {}).get('keepdim', False)),
+    'norm': lambda a, p=2, dim=None, keepdim=False: torch.linalg.vector_norm(a, float(p) if p != 'fro' else 2, dim, keepdim),
+    'all': lambda a, dim=None, keepdim=False: a.all() if dim is None else a.all(dim, keepdim),
+    'any': lambda a, dim=None, keepdim=False: a.any() if dim is None else a.any(dim, keepdim),
+    'bmm': lambda a, b: a.bmm(b),
+    'eye': lambda n, m=None: torch.eye(n) if m is None else torch.eye(n, m),
+    'linspace': lambda start, end, steps: torch.linspace(start, end, steps),
     'maskedFill': lambda a, mask, value: a.masked_fill(mask, value),
     'sum': lambda a, dim=None, keepdim=False: a.sum() if dim is None else a.sum(dim, keepdim=keepdim),
     'mean': lambda a, dim=None, keepdim=False: a.mean() if dim is None else a.mean(dim, keepdim=keepdim),
@@ -363,6 +379,50 @@ case('maskedFill', [tensor_arg('float32', [2, 3]), MASK, {'dtype': 'float32', 's
 case('maskedFill', [tensor_arg('float32', [2, 3]), MASK, {'dtype': 'float32', 'shape': [1], 'values': [-2.5]}])
 case('maskedFill', [tensor_arg('float32', [2, 3]), {'dtype': 'uint8', 'shape': [3], 'values': [1, 0, 1]}, 1])
 
+# The composite ops: shaping, statistics and factories.
+T = tensor_arg('float32', [3, 4])
+for size, dim in [(2, 1), (3, 0), (1, 0), ([1, 3], 1), ([2, 2], 1)]:
+    case('split', [T, size, dim])
+for n, dim in [(2, 1), (3, 0), (5, 1)]:
+    case('chunk', [T, n, dim])
+for dims in [[0], [1], [0, 1], [-1]]:
+    case('flip', [T, dims])
+for shifts, dims in [(1, 0), (-1, 1), ([1, 2], [0, 1]), (5, None), (2, None)]:
+    case('roll', [T, shifts] + ([dims] if dims is not None else []))
+for reps in [[2, 1], [1, 3], [2, 2, 1], [0, 2]]:
+    case('repeat', [T] + reps)
+case('repeat', [T, 2])
+case('tile', [T, 2])
+case('tile', [tensor_arg('int64', [2]), 2, 3])
+for k in [0, 1, -1, 5]:
+    case('tril', [T, k])
+    case('triu', [T, k])
+case('tril', [tensor_arg('float32', [2, 2, 3])])
+case('triu', [tensor_arg('float32', [3])])
+for fn in ['var', 'std']:
+    case(fn, [T])
+    case(fn, [T, 1])
+    case(fn, [T, 0, {'correction': 0, 'keepdim': True}])
+    case(fn, [T, [0, 1]])
+    case(fn, [tensor_arg('float64', [1, 4]), 0])
+    case(fn, [tensor_arg('int64', [3])])
+for p in [2, 1, float('inf'), float('-inf'), 0, 3, 'fro']:
+    case('norm', [T, p])
+    case('norm', [T, p, 1])
+case('norm', [T, 2, [0, 1], True])
+for t in [tensor_arg('bool', [2, 3]), tensor_arg('int64', [2, 3]), tensor_arg('float32', [2, 3]), tensor_arg('float32', [0, 3])]:
+    case('all', [t])
+    case('any', [t])
+    case('all', [t, 1])
+    case('any', [t, 0, True])
+case('bmm', [tensor_arg('float32', [2, 3, 4]), tensor_arg('float32', [2, 4, 2])])
+case('bmm', [tensor_arg('float32', [2, 3, 4]), tensor_arg('float32', [3, 4, 2])])
+case('bmm', [tensor_arg('float32', [3, 4]), tensor_arg('float32', [4, 2])])
+for args in [[3], [2, 4], [0]]:
+    case('eye', args)
+for start, end, steps in [(0, 1, 5), (-2.5, 3.5, 7), (1, 1, 1), (0, 10, 0), (3, -3, 4)]:
+    case('linspace', [start, end, steps])
+
 # Gradients, for the upstream weights 1, 1.5, 2, …: each differentiable new op in float32 and float64.
 GRAD_INPUT = {'dtype': 'float32', 'shape': [2, 4], 'values': [-2.5, -1.0, -0.5, 0.25, 0.5, 1.0, 1.5, 3.0]}
 for d in ['float32', 'float64']:
@@ -383,6 +443,15 @@ for d in ['float32', 'float64']:
     case('backward', ['indexSelect', x, 0, {'dtype': 'int64', 'shape': [3], 'values': [1, 1, 0]}])
     case('backward', ['stack', [x, dict(x, values=x['values'][::-1])]], {'dim': 1})
     case('backward', ['maskedFill', x, {'dtype': 'bool', 'shape': [4], 'values': [True, False, False, True]}, {'dtype': d, 'shape': [], 'values': [2.0]}])
+    for fn in ['var', 'std']:
+        case('backward', [fn, x, 1])
+    case('backward', ['norm', x, 2, 1])
+    case('backward', ['norm', x, 3])
+    case('backward', ['flip', x, [0, 1]])
+    case('backward', ['roll', x, [1, -1], [0, 1]])
+    case('backward', ['repeat', x, 2, 1])
+    case('backward', ['tril', x, 1])
+    case('backward', ['bmm', dict(x, shape=[2, 2, 2]), dict(x, shape=[2, 2, 2])])
     case('backward', ['where', {'dtype': 'bool', 'shape': [2, 4], 'values': [True, False] * 4}, x, {'dtype': d, 'shape': [4], 'values': [1.0, 2.0, 3.0, 4.0]}])
 
 # Reductions, including empty tensors and empty reduced dimensions.

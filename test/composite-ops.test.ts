@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import * as o from '../dist/src/index.js';
+import { expectCode, useTensorRuntime } from './helpers.js';
+
+// The composite ops' values are checked against PyTorch in matches-pytorch; here, what the
+// fixture cannot pin down: the random ones, and how errors name the call.
+
+useTensorRuntime({ deviceCount: 1 });
+
+describe('composite ops', () => {
+  it("draw randint and bernoulli from the device's generator: in range, reproducible per seed", async () => {
+    o.manualSeed(11);
+    const a = o.randint(-3, 4, [1000], { device: 'openreg:0' });
+    o.manualSeed(11);
+    const b = o.randint(-3, 4, [1000], { device: 'openreg:0' });
+    expect(a.dtype).toBe('int64');
+    const values = Array.from(await a.data(), Number);
+    expect(values).toEqual(Array.from(await b.data(), Number));
+    expect(Math.min(...values)).toBe(-3);
+    expect(Math.max(...values)).toBe(3);
+    const p = o.tensor([0, 1, 0.5, 0.5], { dtype: 'float32', device: 'openreg:0' }).expand(250, 4).contiguous();
+    const draws = (await o.bernoulli(p).toArray()) as number[][];
+    expect(draws.every((row) => row[0] === 0 && row[1] === 1)).toBe(true);
+    const halves = draws.reduce((n, row) => n + row[2]! + row[3]!, 0);
+    expect(halves).toBeGreaterThan(200);
+    expect(halves).toBeLessThan(300);
+  });
+
+  it('name the call the user made in their errors, and refuse extra arguments', () => {
+    const x = o.zeros([3, 4]);
+    expect(expectCode(() => x.split([1, 1]), 'ERR_INVALID_VALUE').message).toMatch(/^split: split sizes \[1, 1\] must sum to 3/);
+    expect(expectCode(() => (x.flip as (...a: unknown[]) => o.Tensor).call(x, [0], 1), 'ERR_INVALID_VALUE').message).toMatch(/^flip: takes at most 1 argument/);
+    expect(expectCode(() => x.tril(0.5), 'ERR_INVALID_VALUE').message).toMatch(/^tril: diagonal must be an integer/);
+    expect(expectCode(() => x.var(0, { unbiased: true } as never), 'ERR_INVALID_VALUE').message).toMatch(/^var: options has no option "unbiased"/);
+    expect(expectCode(() => o.randint(2, 2, [3]), 'ERR_INVALID_VALUE').message).toMatch(/^randint: high must be an integer >= 3/);
+    expect(expectCode(() => o.bernoulli(o.ones([2], { dtype: 'int64' })), 'ERR_INVALID_VALUE').message).toMatch(/^bernoulli: p must be a floating Tensor/);
+  });
+
+  it('return views that share storage for split and chunk', async () => {
+    const x = o.arange(0, 6, 1, { dtype: 'float32' });
+    const [a, b] = x.chunk(2);
+    expect(a!.storageDataPtr()).toBe(x.storageDataPtr());
+    expect(await b!.toArray()).toEqual([3, 4, 5]);
+  });
+});
