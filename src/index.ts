@@ -56,7 +56,7 @@ export { tensor, empty, emptyStrided, zeros, ones, full, zerosLike, onesLike, ar
 export type { TensorOptions, TensorDataOptions, RandomTensorOptions } from './ops/factories.js';
 export { cat, stack } from './ops/builtin/cat.js';
 export { where } from './ops/builtin/selection.js';
-export { eye, linspace, randint, bernoulli } from './ops/builtin/composites.js';
+export { eye, linspace, randint, randperm, bernoulli } from './ops/builtin/composites.js';
 export { registerStub } from './dispatch/stubs.js';
 export type { StubKernel } from './dispatch/stubs.js';
 export type { BackendKey, DispatchKey } from './dispatch/dispatcher.js';

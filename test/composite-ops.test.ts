@@ -26,6 +26,15 @@ describe('composite ops', () => {
     expect(halves).toBeLessThan(300);
   });
 
+  it('draw randperm as a permutation, reproducible per seed', async () => {
+    o.manualSeed(5);
+    const p = Array.from(await o.randperm(50, { device: 'openreg:0' }).data(), Number);
+    o.manualSeed(5);
+    expect(Array.from(await o.randperm(50, { device: 'openreg:0' }).data(), Number)).toEqual(p);
+    expect([...p].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(p).not.toEqual(Array.from({ length: 50 }, (_, i) => i));
+  });
+
   it('name the call the user made in their errors, and refuse extra arguments', () => {
     const x = o.zeros([3, 4]);
     expect(expectCode(() => x.split([1, 1]), 'ERR_INVALID_VALUE').message).toMatch(/^split: split sizes \[1, 1\] must sum to 3/);

@@ -308,6 +308,64 @@ export const tensorScatter = typedKernel(TensorKernel.scatter, (_ctx, { out, ind
   } while (rows.next());
 });
 
+/**
+ * Sorts every row of the last dimension (the host moves the sorted one last): values and
+ * their original indices, stably, NaN last ascending and first descending as PyTorch orders it.
+ */
+export const tensorSort = typedKernel(TensorKernel.sort, (_ctx, { values, indices, input, descending }) => {
+  const kept = input.ndim - 1;
+  const n = input.shape[kept] ?? 1;
+  const rows = new Rows(input.shape.slice(0, kept), [values.strides.slice(0, kept), indices.strides.slice(0, kept), input.strides.slice(0, kept)]);
+  if (!rows.nonEmpty || n === 0) return;
+  const v = operand(values);
+  const idx = operand(indices);
+  const x = operand(input);
+  const [sv, si, sx] = [values.strides[kept] ?? 0, indices.strides[kept] ?? 0, input.strides[kept] ?? 0];
+  const keys = new Float64Array(n);
+  const order = Array.from({ length: n }, (_, i) => i);
+  // NaN compares above everything (PyTorch's order); ties keep their index order (stable).
+  const above = (a: number, b: number) => (Number.isNaN(a) ? (Number.isNaN(b) ? 0 : 1) : Number.isNaN(b) ? -1 : a - b);
+  const compare = descending !== 0 ? (i: number, j: number) => above(keys[j]!, keys[i]!) || i - j : (i: number, j: number) => above(keys[i]!, keys[j]!) || i - j;
+  rows.reset();
+  const m = rows.length;
+  const [iv, ii, ix] = rows.inner as unknown as [number, number, number];
+  do {
+    let [pv, pi, px] = [rows.base[0]!, rows.base[1]!, rows.base[2]!];
+    for (let r = 0; r < m; r++, pv += iv, pi += ii, px += ix) {
+      for (let k = 0; k < n; k++) {
+        keys[k] = x.get(px + k * sx);
+        order[k] = k;
+      }
+      order.sort(compare);
+      for (let k = 0; k < n; k++) {
+        v.set(pv + k * sv, keys[order[k]!]!);
+        idx.set(pi + k * si, order[k]!);
+      }
+    }
+  } while (rows.next());
+});
+
+/** Running sums along the last dimension (the host moves the scanned one last), accumulated in doubles. */
+export const tensorCumsum = typedKernel(TensorKernel.cumsum, (_ctx, { out, input }) => {
+  const kept = input.ndim - 1;
+  const n = input.shape[kept] ?? 1;
+  const rows = new Rows(input.shape.slice(0, kept), [out.strides.slice(0, kept), input.strides.slice(0, kept)]);
+  if (!rows.nonEmpty || n === 0) return;
+  const o = operand(out);
+  const x = operand(input);
+  const [so, sx] = [out.strides[kept] ?? 0, input.strides[kept] ?? 0];
+  rows.reset();
+  const m = rows.length;
+  const [io, ix] = rows.inner as unknown as [number, number];
+  do {
+    let [po, px] = [rows.base[0]!, rows.base[1]!];
+    for (let r = 0; r < m; r++, po += io, px += ix) {
+      let acc = 0;
+      for (let k = 0; k < n; k++) o.set(po + k * so, (acc += x.get(px + k * sx)));
+    }
+  } while (rows.next());
+});
+
 /** Writes `value` into every element of a strided tensor. */
 export const tensorFill = typedKernel(TensorKernel.fill, (_ctx, { out, value }) => {
   const rows = new Rows(out.shape, [out.strides]);
@@ -354,7 +412,7 @@ export const tensorReduce = typedKernel(TensorKernel.reduce, (_ctx, { op, out, i
   do {
     for (let j = 0; j < n; j++) {
       origin[0] = outerRows.base[2]! + j * oi;
-      let acc = op === ReduceOp.max ? -Infinity : op === ReduceOp.min ? Infinity : 0;
+      let acc = op === ReduceOp.max ? -Infinity : op === ReduceOp.min ? Infinity : op === ReduceOp.prod ? 1 : 0;
       let best = 0;
       let seen = 0;
       if (innerRows.nonEmpty) {
@@ -366,6 +424,7 @@ export const tensorReduce = typedKernel(TensorKernel.reduce, (_ctx, { op, out, i
           for (let q = 0; q < m; q++, p += step, seen++) {
             const v = x.get(p);
             if (op === ReduceOp.sum || op === ReduceOp.mean) acc += v;
+            else if (op === ReduceOp.prod) acc *= v;
             else if (Number.isNaN(acc)) continue;
             else if (Number.isNaN(v) || (op === ReduceOp.max ? v > acc : v < acc)) {
               acc = v;

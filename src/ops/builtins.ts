@@ -6,6 +6,7 @@ import './builtin/unary-math.js';
 import './builtin/logical.js';
 import './builtin/selection.js';
 import './builtin/indexing.js';
+import './builtin/sorting.js';
 import './builtin/reductions.js';
 import './builtin/linalg.js';
 import './builtin/cat.js';

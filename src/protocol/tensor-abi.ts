@@ -72,7 +72,7 @@ export const BinaryOp = {
 } as const;
 export type BinaryOp = (typeof BinaryOp)[keyof typeof BinaryOp];
 
-export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3 } as const;
+export const ReduceOp = { sum: 0, mean: 1, max: 2, min: 3, prod: 4 } as const;
 export type ReduceOp = (typeof ReduceOp)[keyof typeof ReduceOp];
 
 /** Most dimensions a tensor may have (PyTorch's limit too): bounds an operand's words in a launch. */

@@ -19,6 +19,10 @@ export const TensorKernel = {
   gather: kernelSignature('tensorGather', { out: Param.output, input: Param.input, index: Param.input, dim: Param.int }),
   /** out[…index[…i…]…] = src[…i…] along `dim` (accumulate 1: +=), over index's shape; src may be a scalar. */
   scatter: kernelSignature('tensorScatter', { out: Param.output, index: Param.input, src: Param.inputOrScalar, dim: Param.int, accumulate: Param.int }),
+  /** Sorts along the last dimension: values and their original indices (stable). */
+  sort: kernelSignature('tensorSort', { values: Param.output, indices: Param.output, input: Param.input, descending: Param.int }),
+  /** Running sums along the last dimension. */
+  cumsum: kernelSignature('tensorCumsum', { out: Param.output, input: Param.input }),
   fill: kernelSignature('tensorFill', { out: Param.output, value: Param.float }),
   /** out[i] = start + i·step, out contiguous. */
   arange: kernelSignature('tensorArange', { out: Param.output, start: Param.float, step: Param.float }),

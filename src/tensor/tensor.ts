@@ -488,6 +488,16 @@ export class Tensor implements Disposable {
     return dim === undefined ? (op('max', 'max', [this]) as Tensor) : (op('max', 'max.dim', [this, dim, keepdim]) as [Tensor, Tensor]);
   }
 
+  /** `[values, indices]` sorted along `dim` (the last by default), stably; NaN sorts above every number. */
+  sort(dim = -1, descending = false): [Tensor, Tensor] {
+    return op('sort', 'sort', [this, dim, descending]) as [Tensor, Tensor];
+  }
+
+  /** `[values, indices]` of the k largest (or smallest) elements along `dim`, in sorted order. */
+  topk(k: number, dim = -1, largest = true, sorted = true): [Tensor, Tensor] {
+    return op('topk', 'topk', [this, k, dim, largest, sorted]) as [Tensor, Tensor];
+  }
+
   /** The smallest element (no `dim`), or `[values, indices]` along `dim`. */
   min(): Tensor;
   min(dim: number, keepdim?: boolean): [Tensor, Tensor];
@@ -838,7 +848,7 @@ const METHOD_ARITY: Readonly<Record<string, number>> = {
   requiresGrad_: 1, dim: 0, numel: 0, isContiguous: 0, dataPtr: 0, storageDataPtr: 0, dispose: 0, backward: 2, detach: 0, registerHook: 1, registerPostAccumulateGradHook: 1, retainGrad: 0,
   transpose: 2, t: 0, slice: 4, select: 2, asStrided: 3, unsqueeze: 1, squeeze: 1, flatten: 2, contiguous: 0, clone: 0,
   abs: 0, fill_: 1, zero_: 0, copy_: 2,
-  max: 2, min: 2, to: 2, size: 1, float: 0, double: 0, half: 0, bfloat16: 0, long: 0, int: 0, bool: 0,
+  max: 2, min: 2, sort: 2, topk: 4, to: 2, size: 1, float: 0, double: 0, half: 0, bfloat16: 0, long: 0, int: 0, bool: 0,
   cpu: 1, cpuSync: 1, ready: 1, data: 1, dataSync: 1, toArray: 1, toArraySync: 1, item: 1, itemSync: 1, isPinned: 0, pinMemory: 0, recordStream: 1,
 };
 const PROMISED_METHODS = new Set(['cpu', 'ready', 'data', 'toArray', 'item']);

@@ -155,6 +155,11 @@ CALLS = {
     'all': lambda a, dim=None, keepdim=False: a.all() if dim is None else a.all(dim, keepdim),
     'any': lambda a, dim=None, keepdim=False: a.any() if dim is None else a.any(dim, keepdim),
     'bmm': lambda a, b: a.bmm(b),
+    'sort': lambda a, dim=-1, descending=False: tuple(a.sort(dim=dim, descending=descending, stable=True)),
+    'argsort': lambda a, dim=-1, descending=False: a.sort(dim=dim, descending=descending, stable=True)[1],
+    'topk': lambda a, k, dim=-1, largest=True: tuple(a.topk(k, dim, largest)),
+    'cumsum': lambda a, dim: a.cumsum(dim),
+    'prod': lambda a, dim=None, keepdim=False: a.prod() if dim is None else a.prod(dim, keepdim),
     'eye': lambda n, m=None: torch.eye(n) if m is None else torch.eye(n, m),
     'linspace': lambda start, end, steps: torch.linspace(start, end, steps),
     'maskedFill': lambda a, mask, value: a.masked_fill(mask, value),
@@ -423,6 +428,25 @@ for args in [[3], [2, 4], [0]]:
 for start, end, steps in [(0, 1, 5), (-2.5, 3.5, 7), (1, 1, 1), (0, 10, 0), (3, -3, 4)]:
     case('linspace', [start, end, steps])
 
+# Sorting (stable: ties keep their order; NaN above every number), top-k, running sums and products.
+NANS = {'dtype': 'float32', 'shape': [2, 5], 'values': [3.0, float('nan'), 1.0, 3.0, -2.0, 0.5, 0.5, float('-inf'), float('inf'), 0.0]}
+for t in [NANS, tensor_arg('int64', [3, 4]), tensor_arg('float64', [4]), tensor_arg('float32', [0, 3]), tensor_arg('bool', [5])]:
+    for dim in range(len(t['shape'])):
+        for descending in [False, True]:
+            case('sort', [t, dim, descending])
+            case('argsort', [t, dim, descending])
+        case('cumsum', [t, dim])
+        case('prod', [t, dim])
+        case('prod', [t, dim, True])
+    case('prod', [t])
+# topk's order among equal values is unspecified in PyTorch (openreg keeps the lowest index first): values without ties.
+DISTINCT = {'dtype': 'float32', 'shape': [2, 5], 'values': [3.0, float('nan'), 1.0, 2.5, -2.0, 0.5, 0.25, float('-inf'), float('inf'), 0.0]}
+for k, dim, largest in [(2, 1, True), (3, 1, False), (0, 1, True), (5, 1, True), (1, 0, False), (6, 1, True)]:
+    case('topk', [DISTINCT, k, dim, largest])
+case('topk', [tensor_arg('int32', [3, 4]), 2, 1, True])
+case('cumsum', [tensor_arg('uint8', [2, 3]), 1])
+case('cumsum', [tensor_arg('float16', [2, 3]), 0])
+
 # Gradients, for the upstream weights 1, 1.5, 2, …: each differentiable new op in float32 and float64.
 GRAD_INPUT = {'dtype': 'float32', 'shape': [2, 4], 'values': [-2.5, -1.0, -0.5, 0.25, 0.5, 1.0, 1.5, 3.0]}
 for d in ['float32', 'float64']:
@@ -452,6 +476,8 @@ for d in ['float32', 'float64']:
     case('backward', ['repeat', x, 2, 1])
     case('backward', ['tril', x, 1])
     case('backward', ['bmm', dict(x, shape=[2, 2, 2]), dict(x, shape=[2, 2, 2])])
+    case('backward', ['cumsum', x, 1])
+    case('backward', ['cumsum', x, 0])
     case('backward', ['where', {'dtype': 'bool', 'shape': [2, 4], 'values': [True, False] * 4}, x, {'dtype': d, 'shape': [4], 'values': [1.0, 2.0, 3.0, 4.0]}])
 
 # Reductions, including empty tensors and empty reduced dimensions.

@@ -242,6 +242,17 @@ export const randint = defineComposite({
   doc: "integers uniform in [low, high) from the device's generator, int64 unless a dtype is given",
 });
 
+export const randperm = defineComposite({
+  name: 'randperm',
+  function: 'randperm',
+  fn: (n: number, options?: FactoryOptions): Tensor => {
+    const count = requireInteger('randperm', 'n', n, 0);
+    const keys = rand([count], { dtype: 'float64', ...(options?.device === undefined ? {} : { device: options.device }) });
+    return keys.argsort().to(options?.dtype ?? 'int64');
+  },
+  doc: "a random permutation of 0 … n − 1 from the device's generator (argsort of uniform keys), int64 unless a dtype is given",
+});
+
 export const bernoulli = defineComposite({
   name: 'bernoulli',
   function: 'bernoulli',

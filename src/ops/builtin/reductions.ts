@@ -81,7 +81,7 @@ function planReduction(op: ReduceOp) {
       const empty = self.ndim === 0 ? undefined : dims.find((d) => self.shape[d] === 0);
       if (empty !== undefined) throw invalidValue(call, `expected reduction dim ${empty} to have non-zero size (input shape [${self.shape.join(", ")}])`);
     }
-    const type = op === ReduceOp.sum ? sumType(call, self, dtype) : (dtype ?? self.dtype);
+    const type = op === ReduceOp.sum || op === ReduceOp.prod ? sumType(call, self, dtype) : (dtype ?? self.dtype);
     return { shape: outShape(self, dims, keepdim), dtype: type, dims, keepdim };
   };
 }
@@ -139,6 +139,13 @@ export const AMAX = defineOp({
   doc: 'the largest elements over dim (all when empty); refused over a dimension of size 0',
 });
 
+export const PROD = defineOp({
+  schemas: REDUCE_SCHEMAS('prod', 'dim_int').map((schema, i) => (i === 0 ? schema : schema.replace('int[1]? dim', 'int dim'))),
+  result: planReduction(ReduceOp.prod),
+  kernel: reduceKernel(ReduceOp.prod),
+  doc: 'product over dim (all when omitted); integers and bools multiply into int64; 1 over nothing',
+});
+
 export const AMIN = defineOp({
   schemas: ['amin(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor'],
   result: planReduction(ReduceOp.min),
@@ -184,6 +191,7 @@ export const ARGMIN = argReduction('argmin', ReduceOp.min);
 declare module '../../tensor/tensor.js' {
   interface Tensor {
     amin: OpMethod<[dim?: number | readonly number[], keepdim?: boolean]>;
+    prod: OpMethod<[dim?: number, keepdim?: boolean, dtype?: DType | DTypeAlias]>;
     argmax: OpMethod<[dim?: number | null, keepdim?: boolean]>;
     argmin: OpMethod<[dim?: number | null, keepdim?: boolean]>;
     sum: OpMethod<[dim?: number | readonly number[] | null, keepdim?: boolean, dtype?: DType | DTypeAlias]>;
