@@ -57,6 +57,7 @@ export type { TensorOptions, TensorDataOptions, RandomTensorOptions } from './op
 export { cat, stack } from './ops/builtin/cat.js';
 export { where } from './ops/builtin/selection.js';
 export { eye, linspace, randint, randperm, bernoulli } from './ops/builtin/composites.js';
+export type { IndexItem } from './ops/builtin/indexing-syntax.js';
 export { registerStub } from './dispatch/stubs.js';
 export type { StubKernel } from './dispatch/stubs.js';
 export type { BackendKey, DispatchKey } from './dispatch/dispatcher.js';

@@ -155,6 +155,7 @@ CALLS = {
     'all': lambda a, dim=None, keepdim=False: a.all() if dim is None else a.all(dim, keepdim),
     'any': lambda a, dim=None, keepdim=False: a.any() if dim is None else a.any(dim, keepdim),
     'bmm': lambda a, b: a.bmm(b),
+    'index': lambda a, items: a[tuple(python_index(i) for i in items)],
     'sort': lambda a, dim=-1, descending=False: tuple(a.sort(dim=dim, descending=descending, stable=True)),
     'argsort': lambda a, dim=-1, descending=False: a.sort(dim=dim, descending=descending, stable=True)[1],
     'topk': lambda a, k, dim=-1, largest=True: tuple(a.topk(k, dim, largest)),
@@ -180,6 +181,16 @@ CALLS = {
 }
 
 cases = []
+
+
+def python_index(item):
+    """An item of openreg's t.index([...]) as Python writes it in t[...]."""
+    if item == '...':
+        return Ellipsis
+    if isinstance(item, str):
+        parts = [int(p) if p.strip() else None for p in item.split(':')]
+        return slice(*parts)
+    return item
 
 
 def upstream_weights(n):
@@ -447,6 +458,13 @@ case('topk', [tensor_arg('int32', [3, 4]), 2, 1, True])
 case('cumsum', [tensor_arg('uint8', [2, 3]), 1])
 case('cumsum', [tensor_arg('float16', [2, 3]), 0])
 
+# Indexing: t[...] as t.index([...]).
+X3 = {'dtype': 'float32', 'shape': [2, 3, 4], 'values': [float(v) for v in range(24)]}
+IDX = lambda values, shape=None: {'dtype': 'int64', 'shape': shape or [len(values)], 'values': values}
+for items in [[1], [-1, '1:', '::2'], [None, '...', 0], ['...', None], [0, IDX([2, 0])], [IDX([1, 0]), ':', IDX([3, -1])],
+              [':', IDX([0, 1, 2, 2], [2, 2]), IDX([1])], [IDX([1, 1, 0])], [':', ':', IDX([-4, 3])], ['1:2', None, IDX([0])], [0, 0, 0], [2], [0, 0, 0, 0]]:
+    case('index', [X3, items])
+
 # Gradients, for the upstream weights 1, 1.5, 2, …: each differentiable new op in float32 and float64.
 GRAD_INPUT = {'dtype': 'float32', 'shape': [2, 4], 'values': [-2.5, -1.0, -0.5, 0.25, 0.5, 1.0, 1.5, 3.0]}
 for d in ['float32', 'float64']:
@@ -478,6 +496,8 @@ for d in ['float32', 'float64']:
     case('backward', ['bmm', dict(x, shape=[2, 2, 2]), dict(x, shape=[2, 2, 2])])
     case('backward', ['cumsum', x, 1])
     case('backward', ['cumsum', x, 0])
+    case('backward', ['index', x, [IDX([1, 0, 1]), IDX([3, 3, 0])]])
+    case('backward', ['index', x, [':', '1:3']])
     case('backward', ['where', {'dtype': 'bool', 'shape': [2, 4], 'values': [True, False] * 4}, x, {'dtype': d, 'shape': [4], 'values': [1.0, 2.0, 3.0, 4.0]}])
 
 # Reductions, including empty tensors and empty reduced dimensions.

@@ -9,6 +9,8 @@ import { arange, full, rand } from '../factories.js';
 import type { OpMethod } from '../define-op.js';
 import { cat } from './cat.js';
 import { where } from './selection.js';
+// t.index([...]) is a composite too; it loads with these.
+import './indexing-syntax.js';
 
 /**
  * Shaping, statistics and factories built from other ops (PyTorch's composite implicit ops).
