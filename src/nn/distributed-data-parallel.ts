@@ -98,6 +98,11 @@ export class DistributedDataParallel extends Module {
     this.#params.forEach((list) => list.forEach((p, i) => p.registerPostAccumulateGradHook(() => this.#arrived(i))));
   }
 
+  /** The streams (one per rank) the gradient all-reduces run on: a profile shows them as their own tracks. */
+  get sideStreams(): readonly Stream[] {
+    return this.#sideStreams;
+  }
+
   /** How many gradient buckets there are (PyTorch's reducer buckets). */
   get bucketCount(): number {
     return this.#buckets.length;
