@@ -35,6 +35,21 @@ describe('composite ops', () => {
     expect(p).not.toEqual(Array.from({ length: 50 }, (_, i) => i));
   });
 
+  it("write through indexPut_ as PyTorch's t[…] = v does, on a transposed tensor too, accumulating repeated indices", async () => {
+    for (const device of ['cpu', 'openreg:0']) {
+      const x = o.zeros([3, 4], { device });
+      x.indexPut_([1], 5);
+      x.indexPut_([':', 0], o.tensor([1, 2, 3], { dtype: 'float32', device }));
+      const at = o.tensor([2, 2], { dtype: 'int64', device });
+      x.indexPut_([at, o.tensor([3, 3], { dtype: 'int64', device })], o.tensor([1, 1], { dtype: 'float32', device }), true);
+      expect(await x.toArray()).toEqual([[1, 0, 0, 0], [2, 5, 5, 5], [3, 0, 0, 2]]);
+      const y = o.zeros([4, 3], { device }).t();
+      y.indexPut_(['...', -1], 7);
+      expect(await y.toArray()).toEqual([[0, 0, 0, 7], [0, 0, 0, 7], [0, 0, 0, 7]]);
+    }
+    expect(expectCode(() => o.zeros([2]).indexPut_([0], o.ones([1], { dtype: 'int64' })), 'ERR_INVALID_VALUE').message).toMatch(/^indexPut_: values must have self's dtype \(float32\), got int64/);
+  });
+
   it('name the call the user made in their errors, and refuse extra arguments', () => {
     const x = o.zeros([3, 4]);
     expect(expectCode(() => x.split([1, 1]), 'ERR_INVALID_VALUE').message).toMatch(/^split: split sizes \[1, 1\] must sum to 3/);

@@ -2,6 +2,7 @@ import { invalidValue } from '../../errors/errors.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { defineComposite } from '../composite.js';
 import { where } from './selection.js';
+import { arange, full } from '../factories.js';
 
 /**
  * PyTorch's `t[...]` as `t.index([...])`: integers select (negative from the end), `':'`-style
@@ -119,8 +120,37 @@ function advancedIndex(t: Tensor, advanced: readonly { dim: number; index: Tenso
   return picked.reshape(...before, ...linear!.shape, ...after);
 }
 
+defineComposite({
+  name: 'indexPut_',
+  method: 'indexPut_',
+  maxArgs: 3,
+  fn: (self: Tensor, items: readonly IndexItem[], values: Tensor | number | boolean, accumulate = false): Tensor => {
+    if (typeof accumulate !== 'boolean') throw invalidValue('indexPut_', 'accumulate must be a boolean', accumulate);
+    // Which elements the index names, as positions in self's elements in row-major order: index an arange of them.
+    const positions = arange(0, self.numel(), 1, { dtype: 'int64', device: self.device }).reshape(...self.shape).index(items);
+    let source: Tensor;
+    if (values instanceof Tensor) {
+      if (values.dtype !== self.dtype) throw invalidValue('indexPut_', `values must have self's dtype (${self.dtype}), got ${values.dtype}`);
+      source = values.expand(...positions.shape).contiguous().reshape(-1);
+    } else {
+      if (typeof values !== 'number' && typeof values !== 'boolean') throw invalidValue('indexPut_', 'values must be a Tensor, a number or a boolean', values);
+      source = full([positions.numel()], Number(values), { dtype: self.dtype, device: self.device });
+    }
+    const flat = positions.reshape(-1);
+    // Written through a contiguous copy when self is not contiguous (its flat view would be one).
+    const target = self.isContiguous() ? self : self.contiguous();
+    const view = target.reshape(-1);
+    if (accumulate) view.scatterAdd_(0, flat, source);
+    else view.scatter_(0, flat, source);
+    if (target !== self) self.copy_(target);
+    return self;
+  },
+  doc: 't[…] = values in place (values broadcast to the indexed shape); accumulate adds, repeated indices included',
+});
+
 declare module '../../tensor/tensor.js' {
   interface Tensor {
     index(items: readonly IndexItem[]): Tensor;
+    indexPut_(items: readonly IndexItem[], values: Tensor | number | boolean, accumulate?: boolean): Tensor;
   }
 }
