@@ -127,5 +127,6 @@ describe('the other collectives', () => {
     expect(expectCode(() => distributed.broadcast([a, b], { src: 2 }), 'ERR_INVALID_VALUE').message).toMatch(/^broadcast: options.src must be an integer in \[0, 1\]/);
     expect(expectCode(() => distributed.barrier([0, 0]), 'ERR_INVALID_VALUE').message).toMatch(/a device appears twice/);
     expect(expectCode(() => distributed.allReduce([]), 'ERR_INVALID_VALUE').message).toMatch(/non-empty array of tensors/);
+    expect(expectCode(() => distributed.allGather([[a, a], [b, b]], [a, b], { op: 'sum' } as never), 'ERR_INVALID_VALUE').message).toMatch(/^allGather: options has no option "op"/);
   });
 });

@@ -18,8 +18,8 @@ import { empty } from '../ops/factories.js';
  * work after it waits. Ranks meet through events (so the sanitizer sees the ordering); each
  * rank's worker pulls the bytes it needs from the others' memory on its own stream, so the
  * ranks copy and reduce in parallel; reductions are device kernels: the main thread only
- * enqueues. A rank whose device fails makes every rank's result
- * reject with that device's error when read (peer copies carry it).
+ * enqueues. A rank whose device fails makes every rank's result reject with that device's
+ * error when read (the copies carry it).
  */
 
 export type ReduceOp = 'sum' | 'avg' | 'max' | 'min';
@@ -83,8 +83,8 @@ function checkRankTensors(call: string, name: string, tensors: unknown, count?: 
   return tensors as Tensor[];
 }
 
-function ranksOf(call: string, tensors: readonly Tensor[], options: unknown): Ranks {
-  const o = requireOptions<CollectiveOptions & Record<string, unknown>>(call, options, 'options', ['streams', 'op', 'src']);
+function ranksOf(call: string, tensors: readonly Tensor[], options: unknown, known: readonly string[] = ['streams']): Ranks {
+  const o = requireOptions<CollectiveOptions & Record<string, unknown>>(call, options, 'options', known);
   const devices = tensors.map((t) => t.device.index!);
   if (new Set(devices).size !== devices.length) throw invalidValue(call, `each rank needs its own device, got devices ${devices.join(', ')}`);
   const runtime = tensors[0]!.storage(call).runtime!;
@@ -204,7 +204,7 @@ export function allReduce(tensors: readonly Tensor[], options?: CollectiveOption
   const call = 'allReduce';
   const ts = checkRankTensors(call, 'tensors', tensors);
   checkSame(call, ts);
-  const ranks = ranksOf(call, ts, options);
+  const ranks = ranksOf(call, ts, options, ['streams', 'op']);
   const op = reduceOpOf(call, options, ts[0]!.dtype);
   const n = ts[0]!.numel();
   const count = ts.length;
@@ -235,7 +235,7 @@ export function broadcast(tensors: readonly Tensor[], options: CollectiveOptions
   const call = 'broadcast';
   const ts = checkRankTensors(call, 'tensors', tensors);
   checkSame(call, ts);
-  const ranks = ranksOf(call, ts, options);
+  const ranks = ranksOf(call, ts, options, ['streams', 'src']);
   const src = requireInteger(call, 'options.src', (options as { src?: unknown } | undefined)?.src, 0, ts.length - 1);
   onRanks(call, ranks, ts, () => {
     meet(ranks);
@@ -280,7 +280,7 @@ export function reduceScatter(outputs: readonly Tensor[], inputs: readonly (read
     checkSame(call, [outs[0]!, ...l], `inputs[${k}] and the outputs`);
     return l;
   });
-  const ranks = ranksOf(call, outs, options);
+  const ranks = ranksOf(call, outs, options, ['streams', 'op']);
   const op = reduceOpOf(call, options, outs[0]!.dtype);
   onRanks(call, ranks, outs, () => {
     meet(ranks);
