@@ -15,7 +15,7 @@ import { empty } from '../ops/factories.js';
  * Collectives across openreg devices (NCCL's role, torch.distributed's shape with one rank
  * per device in one process): each is enqueued on one stream per rank (the devices' current
  * streams unless given) and is stream-ordered there — work enqueued before it is included,
- * work after it waits. Ranks meet through events (so the sanitizer sees the ordering); each
+ * work after it waits. Ranks meet through stream waits (the sanitizer sees the ordering); each
  * rank's worker pulls the bytes it needs from the others' memory on its own stream, so the
  * ranks copy and reduce in parallel; reductions are device kernels: the main thread only
  * enqueues. A rank whose device fails makes every rank's result reject with that device's
@@ -101,16 +101,13 @@ function ranksOf(call: string, tensors: readonly Tensor[], options: unknown, kno
   return { runtime, streams };
 }
 
-/** Every rank's stream waits for every other rank's stream to reach this point (events, which the sanitizer sees as ordering). */
+/**
+ * Every rank's stream waits for every other rank's stream to reach this point: stream-to-stream
+ * waits (no event slots), which the sanitizer sees as ordering. Each wait is for a position
+ * already enqueued, so they cannot wait on one another in a circle.
+ */
 function meet({ runtime, streams }: Ranks): void {
-  const events = streams.map((s) => {
-    const e = runtime.withDevice(s.device, () => runtime.eventCreate({ disableTiming: true }));
-    runtime.eventRecord(e, s);
-    return e;
-  });
-  streams.forEach((s, r) => events.forEach((e, k) => k !== r && runtime.streamWaitEvent(s, e)));
-  // Enqueued waits outlive their events (cudaEventDestroy's rule): the slots go back at once.
-  for (const e of events) runtime.eventDestroy(e);
+  streams.forEach((s, r) => streams.forEach((other, k) => k !== r && runtime.streamWaitStream(s, other)));
 }
 
 /**
