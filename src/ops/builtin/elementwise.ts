@@ -31,7 +31,7 @@ function outputType(kind: Kind, common: DType): DType {
 /** A scalar operand as given (its kind decides promotion: `bool.add(true)` stays bool) and as the kernel takes it. */
 type Other = Tensor | number | boolean | bigint;
 
-export interface BinaryArgs extends OpArgs {
+interface BinaryArgs extends OpArgs {
   readonly self: Tensor;
   readonly other: Other;
   readonly alpha?: number | boolean;
@@ -99,11 +99,11 @@ export function binaryKernel(kind: Kind, op: BinaryOp) {
 const ALPHA = ', *, Scalar alpha=1';
 
 /** The schemas of a binary op: name.Tensor and name.Scalar (alpha: add and sub). */
-export function binarySchemas(name: string, alpha: boolean): string[] {
+function binarySchemas(name: string, alpha: boolean): string[] {
   return [`${name}.Tensor(Tensor self, Tensor other${alpha ? ALPHA : ''}) -> Tensor`, `${name}.Scalar(Tensor self, Scalar other${alpha ? ', Scalar alpha=1' : ''}) -> Tensor`];
 }
 
-export const tensorOf = (v: Other): Tensor => v as Tensor;
+const tensorOf = (v: Other): Tensor => v as Tensor;
 const alphaNumber = (a: BinaryArgs): number => (a.alpha === undefined ? 1 : Number(a.alpha));
 
 export const ADD = defineOp({
@@ -209,7 +209,7 @@ export const POW = defineOp({
 });
 
 /** A plan whose result must be floating (PyTorch has no integral kernel for the op). */
-export function floatingOnly(call: string, plan: BinaryPlan): BinaryPlan {
+function floatingOnly(call: string, plan: BinaryPlan): BinaryPlan {
   if (DTYPES[plan.dtype].category !== 'floating') throw invalidValue(call, `${call.replace(/_$/, '').replace(/\.out$/, '')} is not implemented for ${plan.dtype} tensors`);
   return plan;
 }
