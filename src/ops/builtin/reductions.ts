@@ -7,6 +7,7 @@ import { ReduceOp } from '../../protocol/tensor-abi.js';
 import { TensorKernel } from '../../protocol/tensor-kernel-signatures.js';
 import { type Executor, viewOf } from '../executor.js';
 import { defineBuiltin } from '../register.js';
+import { where } from './selection.js';
 
 /** Reductions over chosen dimensions (all when none are named), with keepdim. */
 
@@ -139,10 +140,29 @@ export const AMAX = defineOp({
   doc: 'the largest elements over dim (all when empty); refused over a dimension of size 0',
 });
 
+const planProd = planReduction(ReduceOp.prod);
+
 export const PROD = defineOp({
   schemas: REDUCE_SCHEMAS('prod', 'dim_int').map((schema, i) => (i === 0 ? schema : schema.replace('int[1]? dim', 'int dim'))),
-  result: planReduction(ReduceOp.prod),
+  result: planProd,
   kernel: reduceKernel(ReduceOp.prod),
+  derivatives: {
+    // The product of the others, as PyTorch's prod_backward: result / x without zeros; with one
+    // zero in a slice, the product of the rest at the zero and 0 elsewhere; with more, 0.
+    self: (g, a: ReductionArgs, result) => {
+      const plan = planProd('prod backward', a);
+      const x = a.self;
+      const spread = (t: Tensor) => expandReduced(t, x, plan.dims, plan.keepdim);
+      const zero = x.eq(0);
+      const zeros = spread(zero.sum(plan.dims, plan.keepdim));
+      const ones = where(zero, 1, x);
+      const others = spread(plan.dims.length === x.ndim ? ones.prod() : ones.prod(plan.dims[0], plan.keepdim));
+      const gx = spread(g);
+      const noZero = gx.mul(spread(result)).div(x);
+      return where(zeros.eq(0), noZero, where(zeros.eq(1).logicalAnd(zero), gx.mul(others), 0));
+    },
+  },
+  saves: ['self', 'result'],
   doc: 'product over dim (all when omitted); integers and bools multiply into int64; 1 over nothing',
 });
 
