@@ -105,6 +105,10 @@ function call(op: string, args: unknown[], kwargs: Record<string, unknown>, devi
     case 'softmax':
     case 'logSoftmax':
       return self[op](k.dim as number, k.dtype);
+    case 'sortValues':
+      return self.sort(args[1] as number, args[2] as boolean)[0];
+    case 'topkValues':
+      return self.topk(args[1] as number, args[2] as number, args[3] as boolean)[0];
     case 'gelu':
       return k.approximate === undefined ? self.gelu() : self.gelu(k.approximate);
     case 'clamp':

@@ -490,12 +490,12 @@ export class Tensor implements Disposable {
 
   /** `[values, indices]` sorted along `dim` (the last by default), stably; NaN sorts above every number. */
   sort(dim = -1, descending = false): [Tensor, Tensor] {
-    return op('sort', 'sort', [this, dim, descending]) as [Tensor, Tensor];
+    return differentiableValues(this, dim, op('sort', 'sort', [this, dim, descending]) as [Tensor, Tensor]);
   }
 
   /** `[values, indices]` of the k largest (or smallest) elements along `dim`, in sorted order. */
   topk(k: number, dim = -1, largest = true, sorted = true): [Tensor, Tensor] {
-    return op('topk', 'topk', [this, k, dim, largest, sorted]) as [Tensor, Tensor];
+    return differentiableValues(this, dim, op('topk', 'topk', [this, k, dim, largest, sorted]) as [Tensor, Tensor]);
   }
 
   /** The smallest element (no `dim`), or `[values, indices]` along `dim`. */
@@ -658,6 +658,17 @@ export class Tensor implements Disposable {
       throw asRaisedBy('recordStream', error);
     }
   }
+}
+
+/**
+ * sort's and topk's values, differentiable when self needs a gradient: gathered from self at
+ * the indices, so backward scatters the gradient back to where each value came from (PyTorch's
+ * formula for both).
+ */
+function differentiableValues(self: Tensor, dim: number, [values, indices]: [Tensor, Tensor]): [Tensor, Tensor] {
+  if (!self.requiresGrad || !dispatchState().gradEnabled) return [values, indices];
+  values.dispose();
+  return [op('gather', 'gather', [self, dim, indices]) as Tensor, indices];
 }
 
 /** Most elements nested arrays may hold: V8 aborts the process (uncatchably) on arrays near 2^27 elements. */

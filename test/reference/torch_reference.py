@@ -160,6 +160,8 @@ CALLS = {
     'argsort': lambda a, dim=-1, descending=False: a.sort(dim=dim, descending=descending, stable=True)[1],
     'topk': lambda a, k, dim=-1, largest=True: tuple(a.topk(k, dim, largest)),
     'cumsum': lambda a, dim: a.cumsum(dim),
+    'sortValues': lambda a, dim=-1, descending=False: a.sort(dim=dim, descending=descending, stable=True)[0],
+    'topkValues': lambda a, k, dim=-1, largest=True: a.topk(k, dim, largest)[0],
     'prod': lambda a, dim=None, keepdim=False: a.prod() if dim is None else a.prod(dim, keepdim),
     'eye': lambda n, m=None: torch.eye(n) if m is None else torch.eye(n, m),
     'linspace': lambda start, end, steps: torch.linspace(start, end, steps),
@@ -499,6 +501,10 @@ for d in ['float32', 'float64']:
     case('backward', ['prod', dict(x, values=[2.0, 0.0, 3.0, 1.5, 0.0, 0.0, 2.0, -1.0]), 1])
     case('backward', ['prod', dict(x, values=[2.0, 0.0, 3.0, 1.5, 0.5, 1.0, 2.0, -1.0])])
     case('backward', ['prod', dict(x, values=[2.0, 0.0, 3.0, 1.5, 0.5, 1.0, 2.0, -1.0]), 0, True])
+    case('backward', ['sortValues', x, 1, True])
+    case('backward', ['sortValues', x, 0])
+    case('backward', ['topkValues', x, 2, 1])
+    case('backward', ['topkValues', x, 1, 0, False])
     case('backward', ['cumsum', x, 1])
     case('backward', ['cumsum', x, 0])
     case('backward', ['index', x, [IDX([1, 0, 1]), IDX([3, 3, 0])]])
