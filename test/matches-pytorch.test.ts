@@ -58,7 +58,7 @@ function decodeArg(arg: unknown, device: string): unknown {
 }
 
 /** Calls the openreg counterpart of the case's PyTorch call. */
-function run(c: Case, device: string): o.Tensor | o.Tensor[] {
+function run(c: Case, device: string): Promise<o.Tensor | o.Tensor[]> {
   return call(c.op, c.args.map((a) => decodeArg(a, device)), c.kwargs, device);
 }
 
@@ -68,7 +68,8 @@ function upstream(y: o.Tensor): o.Tensor {
   return o.tensor(Array.from({ length: n }, (_, i) => 1 + (i % 3) * 0.5), { dtype: y.dtype, device: y.device.toString() }).reshape(...y.shape);
 }
 
-function call(op: string, args: unknown[], kwargs: Record<string, unknown>, device: string): o.Tensor | o.Tensor[] {
+/** Async: nonzero and maskedSelect answer with a Promise (their sizes are read from the device). */
+async function call(op: string, args: unknown[], kwargs: Record<string, unknown>, device: string): Promise<o.Tensor | o.Tensor[]> {
   const k = kwargs as { alpha?: number; dim?: number | number[]; keepdim?: boolean; dtype?: o.DType; approximate?: 'none' | 'tanh' };
   const [self, other] = args as [o.Tensor, unknown];
   switch (op) {
@@ -105,6 +106,10 @@ function call(op: string, args: unknown[], kwargs: Record<string, unknown>, devi
     case 'softmax':
     case 'logSoftmax':
       return self[op](k.dim as number, k.dtype);
+    case 'nonzero':
+      return self.nonzero();
+    case 'maskedSelect':
+      return self.maskedSelect(args[1] as o.Tensor);
     case 'sortValues':
       return self.sort(args[1] as number, args[2] as boolean)[0];
     case 'topkValues':
@@ -119,7 +124,7 @@ function call(op: string, args: unknown[], kwargs: Record<string, unknown>, devi
       // The gradients of every floating tensor argument of the op named first, for the upstream weights.
       const leaf = (a: unknown): unknown => (a instanceof o.Tensor && a.isFloatingPoint() ? a.requiresGrad_() : Array.isArray(a) ? a.map(leaf) : a);
       const leaves = args.slice(1).map(leaf);
-      const y = call(args[0] as string, leaves, kwargs, device) as o.Tensor;
+      const y = (await call(args[0] as string, leaves, kwargs, device)) as o.Tensor;
       y.mul(upstream(y)).sum().backward();
       return leaves.flat().flatMap((a) => (a instanceof o.Tensor && a.requiresGrad ? [a.grad!] : []));
     }
@@ -168,7 +173,7 @@ async function check(c: Case, device: string): Promise<string | undefined> {
   const refused = 'error' in c.expected;
   let result: o.Tensor | o.Tensor[];
   try {
-    result = run(c, device);
+    result = await run(c, device);
     if (refused) {
       // A refusal may come with the values (a read), never not at all.
       await Promise.all([result].flat().map((t) => t.ready()));

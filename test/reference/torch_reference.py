@@ -155,6 +155,8 @@ CALLS = {
     'all': lambda a, dim=None, keepdim=False: a.all() if dim is None else a.all(dim, keepdim),
     'any': lambda a, dim=None, keepdim=False: a.any() if dim is None else a.any(dim, keepdim),
     'bmm': lambda a, b: a.bmm(b),
+    'nonzero': lambda a: a.nonzero(),
+    'maskedSelect': lambda a, mask: a.masked_select(mask),
     'index': lambda a, items: a[tuple(python_index(i) for i in items)],
     'sort': lambda a, dim=-1, descending=False: tuple(a.sort(dim=dim, descending=descending, stable=True)),
     'argsort': lambda a, dim=-1, descending=False: a.sort(dim=dim, descending=descending, stable=True)[1],
@@ -467,6 +469,13 @@ for items in [[1], [-1, '1:', '::2'], [None, '...', 0], ['...', None], [0, IDX([
               [':', IDX([0, 1, 2, 2], [2, 2]), IDX([1])], [IDX([1, 1, 0])], [':', ':', IDX([-4, 3])], ['1:2', None, IDX([0])], [0, 0, 0], [2], [0, 0, 0, 0]]:
     case('index', [X3, items])
 
+# nonzero and masked_select: sizes read from the device (openreg's are Promises).
+for t in [tensor_arg('float32', [3, 4]), tensor_arg('bool', [2, 3]), tensor_arg('int64', [5]), tensor_arg('float32', [0, 2]), {'dtype': 'float32', 'shape': [], 'values': [2.0]}]:
+    case('nonzero', [t])
+case('maskedSelect', [tensor_arg('float32', [2, 3]), {'dtype': 'bool', 'shape': [3], 'values': [True, False, True]}])
+case('maskedSelect', [tensor_arg('int32', [2, 3]), {'dtype': 'bool', 'shape': [2, 3], 'values': [False] * 6}])
+case('maskedSelect', [tensor_arg('float32', [3]), {'dtype': 'bool', 'shape': [2, 1], 'values': [True, False]}])
+
 # Gradients, for the upstream weights 1, 1.5, 2, …: each differentiable new op in float32 and float64.
 GRAD_INPUT = {'dtype': 'float32', 'shape': [2, 4], 'values': [-2.5, -1.0, -0.5, 0.25, 0.5, 1.0, 1.5, 3.0]}
 for d in ['float32', 'float64']:
@@ -501,6 +510,7 @@ for d in ['float32', 'float64']:
     case('backward', ['prod', dict(x, values=[2.0, 0.0, 3.0, 1.5, 0.0, 0.0, 2.0, -1.0]), 1])
     case('backward', ['prod', dict(x, values=[2.0, 0.0, 3.0, 1.5, 0.5, 1.0, 2.0, -1.0])])
     case('backward', ['prod', dict(x, values=[2.0, 0.0, 3.0, 1.5, 0.5, 1.0, 2.0, -1.0]), 0, True])
+    case('backward', ['maskedSelect', x, {'dtype': 'bool', 'shape': [4], 'values': [True, False, False, True]}])
     case('backward', ['sortValues', x, 1, True])
     case('backward', ['sortValues', x, 0])
     case('backward', ['topkValues', x, 2, 1])

@@ -3,11 +3,12 @@ import { requireFinite, requireInteger, requireOptions } from '../../errors/vali
 import { DTYPES, type DType } from '../../tensor/dtype.js';
 import type { DeviceLike } from '../../tensor/device.js';
 import { checkDim } from '../../tensor/shape.js';
-import { Tensor } from '../../tensor/tensor.js';
+import { Tensor, asRaisedBy } from '../../tensor/tensor.js';
+import { broadcastShapes } from '../../tensor/shape.js';
 import { defineComposite } from '../composite.js';
 import { arange, full, rand } from '../factories.js';
 import type { OpMethod } from '../define-op.js';
-import { cat } from './cat.js';
+import { cat, stack } from './cat.js';
 import { where } from './selection.js';
 // t.index([...]) is a composite too; it loads with these.
 import './indexing-syntax.js';
@@ -265,8 +266,61 @@ export const bernoulli = defineComposite({
   doc: "1 with probability p (elementwise, from the device's generator), else 0, in p's dtype",
 });
 
+/** The positions of true (nonzero) elements of `mask` flattened, in order: a stable descending argsort's first `count`. */
+async function truePositions(mask: Tensor): Promise<Tensor> {
+  const flat = mask.reshape(-1).ne(0);
+  const count = Number(await flat.sum().item());
+  return flat.argsort(0, true).slice(0, 0, count);
+}
+
+defineComposite({
+  name: 'nonzero',
+  method: 'nonzero',
+  maxArgs: 0,
+  fn: (self: Tensor): Promise<Tensor> =>
+    (async () => {
+      try {
+        const at = await truePositions(self);
+        // Flat positions to coordinates, one column per dimension (row-major).
+        const columns: Tensor[] = [];
+        // In float64, exact below 2^53: float32 division would lose the low bits of large positions.
+        let rest = at.to('float64');
+        for (let d = self.ndim - 1; d >= 0; d--) {
+          const n = self.shape[d]!;
+          const coordinate = rest.remainder(n);
+          columns.unshift(coordinate.to('int64'));
+          rest = rest.sub(coordinate).div(n);
+        }
+        return self.ndim === 0 ? full([at.numel(), 0], 0, { dtype: 'int64', device: self.device }) : stack(columns, 1);
+      } catch (error) {
+        throw asRaisedBy('nonzero', error);
+      }
+    })(),
+  doc: 'the coordinates of the nonzero elements, one row each, in row-major order (a Promise: its size is read from the device)',
+});
+
+defineComposite({
+  name: 'maskedSelect',
+  method: 'maskedSelect',
+  maxArgs: 1,
+  fn: (self: Tensor, mask: Tensor): Promise<Tensor> =>
+    (async () => {
+      try {
+        if (!(mask instanceof Tensor) || (mask.dtype !== 'bool' && mask.dtype !== 'uint8')) throw invalidValue('maskedSelect', 'mask must be a bool tensor', mask);
+        const shape = broadcastShapes('maskedSelect', self.shape, mask.shape);
+        const at = await truePositions(mask.expand(...shape));
+        return self.expand(...shape).reshape(-1).indexSelect(0, at);
+      } catch (error) {
+        throw asRaisedBy('maskedSelect', error);
+      }
+    })(),
+  doc: "the elements of self where mask (broadcast) is true, as 1-D: PyTorch's x[mask] (a Promise: its size is read from the device)",
+});
+
 declare module '../../tensor/tensor.js' {
   interface Tensor {
+    nonzero: () => Promise<Tensor>;
+    maskedSelect: (mask: Tensor) => Promise<Tensor>;
     split: (splitSize: number | readonly number[], dim?: number) => Tensor[];
     chunk: (chunks: number, dim?: number) => Tensor[];
     flip: OpMethod<[dims: number | readonly number[]]>;
