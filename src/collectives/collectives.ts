@@ -148,6 +148,22 @@ function checkSame(call: string, tensors: readonly Tensor[], what = 'tensors'): 
   }
 }
 
+/**
+ * One list of tensors per rank (allGather's outputs, reduceScatter's inputs): list r holds one
+ * tensor per rank, all on rank r's device, of the shape and dtype of `ranks` (the other side's
+ * one tensor per rank, named `other` in messages).
+ */
+function checkRankLists(call: string, name: string, lists: unknown, ranks: readonly Tensor[], other: string): Tensor[][] {
+  if (!Array.isArray(lists) || lists.length !== ranks.length) throw invalidValue(call, `${name} must hold one list per rank (${ranks.length})`, lists);
+  return lists.map((list, r) => {
+    const l = checkRankTensors(call, `${name}[${r}]`, list, ranks.length);
+    const device = ranks[r]!.device.index;
+    for (const t of l) if (t.device.index !== device) throw invalidValue(call, `${name}[${r}] must be on rank ${r}'s device (openreg:${device})`, t.toString());
+    checkSame(call, [ranks[0]!, ...l], `${name}[${r}] and the ${other}`);
+    return l;
+  });
+}
+
 function reduceOpOf(call: string, options: unknown, dtype: Tensor['dtype']): ReduceOp {
   const op = (options as { op?: unknown } | undefined)?.op;
   const r = op === undefined ? 'sum' : requireOneOf(call, 'options.op', op, REDUCE_OPS);
@@ -246,15 +262,7 @@ export function allGather(outputs: readonly (readonly Tensor[])[], inputs: reado
   const call = 'allGather';
   const ins = checkRankTensors(call, 'inputs', inputs);
   checkSame(call, ins, 'inputs');
-  if (!Array.isArray(outputs) || outputs.length !== ins.length) throw invalidValue(call, `outputs must hold one list per rank (${ins.length})`, outputs);
-  const outs = outputs.map((list, r) => {
-    const l = checkRankTensors(call, `outputs[${r}]`, list, ins.length);
-    for (const t of l) {
-      if (t.device.index !== ins[r]!.device.index) throw invalidValue(call, `outputs[${r}] must be on rank ${r}'s device (openreg:${ins[r]!.device.index})`, t.toString());
-    }
-    checkSame(call, [ins[0]!, ...l], `outputs[${r}] and the inputs`);
-    return l;
-  });
+  const outs = checkRankLists(call, 'outputs', outputs, ins, 'inputs');
   const ranks = ranksOf(call, ins, options);
   onRanks(call, ranks, outs.flat(), () => {
     meet(ranks);
@@ -268,15 +276,7 @@ export function reduceScatter(outputs: readonly Tensor[], inputs: readonly (read
   const call = 'reduceScatter';
   const outs = checkRankTensors(call, 'outputs', outputs);
   checkSame(call, outs, 'outputs');
-  if (!Array.isArray(inputs) || inputs.length !== outs.length) throw invalidValue(call, `inputs must hold one list per rank (${outs.length})`, inputs);
-  const ins = inputs.map((list, k) => {
-    const l = checkRankTensors(call, `inputs[${k}]`, list, outs.length);
-    for (const t of l) {
-      if (t.device.index !== outs[k]!.device.index) throw invalidValue(call, `inputs[${k}] must be on rank ${k}'s device (openreg:${outs[k]!.device.index})`, t.toString());
-    }
-    checkSame(call, [outs[0]!, ...l], `inputs[${k}] and the outputs`);
-    return l;
-  });
+  const ins = checkRankLists(call, 'inputs', inputs, outs, 'outputs');
   const ranks = ranksOf(call, outs, options, ['streams', 'op']);
   const op = reduceOpOf(call, options, outs[0]!.dtype);
   onRanks(call, ranks, outs, () => {

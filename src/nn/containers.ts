@@ -12,29 +12,32 @@ function checkModule(call: string, m: unknown): Module {
   return m;
 }
 
-/** Modules applied in order, each to the previous one's output (PyTorch's nn.Sequential). */
-export class Sequential extends Module {
-  constructor(...modules: Module[]) {
-    super();
-    modules.forEach((m, i) => this.registerModule(String(i), checkModule('Sequential', m)));
-  }
-
+/** The bookkeeping both containers share: children under '0', '1', …, indexing, appending and iteration. */
+abstract class IndexedModules extends Module {
   get length(): number {
     return indexed(this).length;
   }
 
   /** The module at index i (negative counts from the end). */
   at(i: number): Module {
-    return at('Sequential.at', indexed(this), i);
+    return at(`${this.constructor.name}.at`, indexed(this), i);
   }
 
   append(module: Module): this {
-    this.registerModule(String(this.length), checkModule('Sequential.append', module));
+    this.registerModule(String(this.length), checkModule(`${this.constructor.name}.append`, module));
     return this;
   }
 
   [Symbol.iterator](): Iterator<Module> {
     return indexed(this)[Symbol.iterator]();
+  }
+}
+
+/** Modules applied in order, each to the previous one's output (PyTorch's nn.Sequential). */
+export class Sequential extends IndexedModules {
+  constructor(...modules: Module[]) {
+    super();
+    modules.forEach((m, i) => this.registerModule(String(i), checkModule('Sequential', m)));
   }
 
   forward(input: unknown): any {
@@ -45,32 +48,15 @@ export class Sequential extends Module {
 }
 
 /** A list of modules whose parameters belong to the owner (PyTorch's nn.ModuleList); it has no forward of its own. */
-export class ModuleList extends Module {
+export class ModuleList extends IndexedModules {
   constructor(modules: Iterable<Module> = []) {
     super();
     for (const m of modules) this.append(m);
   }
 
-  get length(): number {
-    return indexed(this).length;
-  }
-
-  at(i: number): Module {
-    return at('ModuleList.at', indexed(this), i);
-  }
-
-  append(module: Module): this {
-    this.registerModule(String(this.length), checkModule('ModuleList.append', module));
-    return this;
-  }
-
   extend(modules: Iterable<Module>): this {
     for (const m of modules) this.append(m);
     return this;
-  }
-
-  [Symbol.iterator](): Iterator<Module> {
-    return indexed(this)[Symbol.iterator]();
   }
 
   forward(): never {

@@ -51,7 +51,6 @@ export class DistributedDataParallel extends Module {
   readonly #sideStreams: readonly Stream[];
   readonly #runtime: Runtime;
   #syncing = true;
-  #launchedAny = false;
 
   constructor(replicas: readonly Module[], options?: DdpOptions) {
     super();
@@ -151,7 +150,6 @@ export class DistributedDataParallel extends Module {
   /** All-reduces one bucket's gradients (averaged) on the side streams, after the gradients' streams. */
   #launch(bucket: Bucket): void {
     bucket.launched = true;
-    this.#launchedAny = true;
     const rt = this.#runtime;
     const flats = this.#params.map((list, r) => {
       const side = this.#sideStreams[r]!;
@@ -182,12 +180,11 @@ export class DistributedDataParallel extends Module {
       b.launched = false;
       b.pending = b.params.length * this.#params.length;
     }
-    this.#launchedAny = false;
   }
 
   /** PyTorch's check: a new forward while some gradients of the last backward never arrived. */
   #checkPriorIteration(call: string): void {
-    if (!this.#launchedAny && this.#buckets.every((b) => b.pending === b.params.length * this.#params.length)) return;
+    if (this.#buckets.every((b) => !b.launched && b.pending === b.params.length * this.#params.length)) return;
     const missing = this.#buckets.filter((b) => !b.launched).flatMap((b) => b.params);
     throw invalidValue(call, `expected to have finished reduction in the prior iteration before starting a new one: parameters ${missing.join(', ')} (indices into parameters()) received no gradient on every rank`);
   }

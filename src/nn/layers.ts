@@ -222,45 +222,37 @@ export class Flatten extends Module {
   }
 }
 
-/** An activation as a module: `fn` applied to the input. */
-abstract class Activation extends Module {
-  protected abstract apply1(input: Tensor): Tensor;
-  forward(input: Tensor): Tensor {
-    return this.apply1(input);
-  }
-}
-
-export class ReLU extends Activation {
-  protected apply1(x: Tensor): Tensor {
+export class ReLU extends Module {
+  forward(x: Tensor): Tensor {
     return x.relu();
   }
 }
 
-export class Tanh extends Activation {
-  protected apply1(x: Tensor): Tensor {
+export class Tanh extends Module {
+  forward(x: Tensor): Tensor {
     return x.tanh();
   }
 }
 
-export class Sigmoid extends Activation {
-  protected apply1(x: Tensor): Tensor {
+export class Sigmoid extends Module {
+  forward(x: Tensor): Tensor {
     return x.sigmoid();
   }
 }
 
-export class SiLU extends Activation {
-  protected apply1(x: Tensor): Tensor {
+export class SiLU extends Module {
+  forward(x: Tensor): Tensor {
     return x.silu();
   }
 }
 
-export class Identity extends Activation {
-  protected apply1(x: Tensor): Tensor {
+export class Identity extends Module {
+  forward(x: Tensor): Tensor {
     return x;
   }
 }
 
-export class GELU extends Activation {
+export class GELU extends Module {
   readonly approximate: 'none' | 'tanh';
 
   constructor(approximate: 'none' | 'tanh' = 'none') {
@@ -268,7 +260,7 @@ export class GELU extends Activation {
     this.approximate = requireOneOf('GELU', 'approximate', approximate, ['none', 'tanh'] as const);
   }
 
-  protected apply1(x: Tensor): Tensor {
+  forward(x: Tensor): Tensor {
     return x.gelu(this.approximate);
   }
 
@@ -277,32 +269,29 @@ export class GELU extends Activation {
   }
 }
 
-/** softmax or logSoftmax along dim. */
-export class Softmax extends Activation {
+/** A module of an op along one dimension: softmax and logSoftmax. */
+abstract class AlongDim extends Module {
   readonly dim: number;
+
   constructor(dim: number) {
     super();
-    this.dim = requireInteger('Softmax', 'dim', dim, Number.MIN_SAFE_INTEGER);
+    this.dim = requireInteger(this.constructor.name, 'dim', dim, Number.MIN_SAFE_INTEGER);
   }
-  protected apply1(x: Tensor): Tensor {
-    return x.softmax(this.dim);
-  }
+
   override extraRepr(): string {
     return `dim=${this.dim}`;
   }
 }
 
-export class LogSoftmax extends Activation {
-  readonly dim: number;
-  constructor(dim: number) {
-    super();
-    this.dim = requireInteger('LogSoftmax', 'dim', dim, Number.MIN_SAFE_INTEGER);
+export class Softmax extends AlongDim {
+  forward(x: Tensor): Tensor {
+    return x.softmax(this.dim);
   }
-  protected apply1(x: Tensor): Tensor {
+}
+
+export class LogSoftmax extends AlongDim {
+  forward(x: Tensor): Tensor {
     return x.logSoftmax(this.dim);
-  }
-  override extraRepr(): string {
-    return `dim=${this.dim}`;
   }
 }
 
@@ -347,19 +336,15 @@ export class Conv2d extends Module {
   }
 }
 
-/** Max pooling over [N, C, H, W] windows (stride = kernel size by default). */
-export class MaxPool2d extends Module {
+/** A pooling module: the kernel size and the options its function takes, checked at construction. */
+abstract class Pool2d<O extends Pool2dOptions> extends Module {
   readonly kernelSize: Pair;
-  readonly options: Pool2dOptions;
+  readonly options: O;
 
-  constructor(kernelSize: Pair, options?: Pool2dOptions) {
+  constructor(kernelSize: Pair, options: O | undefined, known: readonly string[]) {
     super();
     this.kernelSize = kernelSize;
-    this.options = requireOptions<Pool2dOptions>('MaxPool2d', options, 'options', ['stride', 'padding', 'dilation']);
-  }
-
-  forward(input: Tensor): Tensor {
-    return maxPool2d(input, this.kernelSize, this.options);
+    this.options = requireOptions<O>(this.constructor.name, options, 'options', known) as O;
   }
 
   override extraRepr(): string {
@@ -367,22 +352,24 @@ export class MaxPool2d extends Module {
   }
 }
 
-/** Average pooling over [N, C, H, W] windows, padded zeros counted. */
-export class AvgPool2d extends Module {
-  readonly kernelSize: Pair;
-  readonly options: Omit<Pool2dOptions, 'dilation'>;
+/** Max pooling over [N, C, H, W] windows (stride = kernel size by default). */
+export class MaxPool2d extends Pool2d<Pool2dOptions> {
+  constructor(kernelSize: Pair, options?: Pool2dOptions) {
+    super(kernelSize, options, ['stride', 'padding', 'dilation']);
+  }
 
+  forward(input: Tensor): Tensor {
+    return maxPool2d(input, this.kernelSize, this.options);
+  }
+}
+
+/** Average pooling over [N, C, H, W] windows, padded zeros counted. */
+export class AvgPool2d extends Pool2d<Omit<Pool2dOptions, 'dilation'>> {
   constructor(kernelSize: Pair, options?: Omit<Pool2dOptions, 'dilation'>) {
-    super();
-    this.kernelSize = kernelSize;
-    this.options = requireOptions<Omit<Pool2dOptions, 'dilation'>>('AvgPool2d', options, 'options', ['stride', 'padding']);
+    super(kernelSize, options, ['stride', 'padding']);
   }
 
   forward(input: Tensor): Tensor {
     return avgPool2d(input, this.kernelSize, this.options);
-  }
-
-  override extraRepr(): string {
-    return `kernel_size=${String(this.kernelSize)}, stride=${String(this.options.stride ?? this.kernelSize)}, padding=${String(this.options.padding ?? 0)}`;
   }
 }

@@ -100,13 +100,17 @@ export function nllLoss(input: Tensor, target: Tensor, options?: NllLossOptions)
   const o = nllOptions(call, options, ['reduction', 'weight', 'ignoreIndex']);
   const x = logProbabilities(call, input);
   const t = requireTensor(call, 'target', target);
-  const { valid, safe, weights } = classTargets(call, x, t, o.weight, o.ignoreIndex);
+  return negativeLogLikelihood(x, classTargets(call, x, t, o.weight, o.ignoreIndex), o.reduction);
+}
+
+/** nllLoss of log-probabilities x for targets already checked and resolved (crossEntropy resolves them once for both its terms). */
+function negativeLogLikelihood(x: Tensor, { valid, safe, weights }: ClassTargets, reduction: Reduction): Tensor {
   const classDim = x.ndim === 1 ? 0 : 1;
   const picked = x.gather(classDim, safe.unsqueeze(classDim)).squeeze(classDim);
   // where, not a multiply by 0: ignored targets get a gradient of exactly 0 even when every target is ignored (0/0).
   const losses = where(valid, picked.neg().mul(weights), 0);
-  if (o.reduction === 'none') return losses;
-  if (o.reduction === 'sum') return losses.sum();
+  if (reduction === 'none') return losses;
+  if (reduction === 'sum') return losses.sum();
   // The weighted mean: over the targets' weights, so ignored ones do not count (all ignored: 0/0 = NaN, as PyTorch).
   return losses.sum().div(weights.sum());
 }
@@ -142,10 +146,10 @@ export function crossEntropy(input: Tensor, target: Tensor, options?: CrossEntro
     if (o.reduction === 'none') return losses;
     return o.reduction === 'sum' ? losses.sum() : losses.sum().div(x.numel() / classes);
   }
-  // Checked here first, so that a bad target is reported as crossEntropy's.
-  const { valid, weights } = classTargets(call, x, t, o.weight, o.ignoreIndex);
-  const nll = nllLoss(logp, t, { reduction: o.reduction, weight: o.weight, ignoreIndex: o.ignoreIndex });
+  const targets = classTargets(call, x, t, o.weight, o.ignoreIndex);
+  const nll = negativeLogLikelihood(logp, targets, o.reduction);
   if (eps === 0) return nll;
+  const { valid, weights } = targets;
   const smooth = where(valid, (perClass === undefined ? logp : logp.mul(perClass)).sum(classDim).neg(), 0);
   const reduced = o.reduction === 'none' ? smooth : o.reduction === 'sum' ? smooth.sum() : smooth.sum().div(weights.sum());
   return nll.mul(1 - eps).add(reduced.mul(eps / classes));

@@ -3,6 +3,7 @@ import { requireBoolean, requireOptions } from '../errors/validate.js';
 import { DTYPES } from '../tensor/dtype.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import { Tensor } from '../tensor/tensor.js';
+import { zeroGradients } from '../nn/module.js';
 
 /** Hyperparameters of a parameter group: numbers and booleans (and betas' pair). */
 export type Hyperparameters = Record<string, number | boolean | readonly [number, number]>;
@@ -65,15 +66,7 @@ export abstract class Optimizer<H extends Hyperparameters = Hyperparameters> {
   zeroGrad(options?: { setToNone?: boolean }): void {
     const o = requireOptions<{ setToNone: boolean }>(`${this.#name}.zeroGrad`, options, 'options', ['setToNone']);
     const setToNone = o.setToNone === undefined ? true : requireBoolean(`${this.#name}.zeroGrad`, 'options.setToNone', o.setToNone);
-    noGrad(() => {
-      for (const g of this.paramGroups) {
-        for (const p of g.params) {
-          if (p.grad === undefined) continue;
-          if (setToNone) p.grad = undefined;
-          else p.grad.zero_();
-        }
-      }
-    });
+    zeroGradients(this.paramGroups.flatMap((g) => g.params), setToNone);
   }
 
   /** One update of every parameter that has a gradient. */

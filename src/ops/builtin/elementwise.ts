@@ -230,41 +230,33 @@ export const HYPOT = defineOp({
   doc: 'sqrt(self² + other²) without overflow in between; floating dtypes only',
 });
 
-/** The quotient a/b rounded by `round`, as the derivative of remainder and fmod needs it. */
-const roundedQuotient = (a: BinaryArgs, round: 'floor' | 'trunc'): Tensor => {
-  const q = a.self.div(a.other as Tensor | number);
-  return round === 'floor' ? q.floor() : q.trunc();
-};
+/**
+ * remainder and fmod: self − round(self / other) · other, rounded by floor (Python's modulo,
+ * the sign of other) or trunc (C's fmod, the sign of self). The derivative for other is
+ * −g · round(self / other).
+ */
+function moduloOp(name: 'remainder' | 'fmod', op: BinaryOp, round: 'floor' | 'trunc', doc: string) {
+  return defineOp({
+    schemas: binarySchemas(name, false),
+    inplace: true,
+    out: true,
+    result: planBinary('arith', op),
+    kernel: binaryKernel('arith', op),
+    derivatives: {
+      self: (g, a: BinaryArgs) => sumTo(g, a.self.shape),
+      other: (g, a: BinaryArgs) => {
+        const q = a.self.div(a.other as Tensor | number);
+        return sumTo(g.mul(round === 'floor' ? q.floor() : q.trunc()).neg(), tensorOf(a.other).shape);
+      },
+    },
+    saves: ['self', 'other'],
+    autocast: 'promote',
+    doc,
+  });
+}
 
-export const REMAINDER = defineOp({
-  schemas: binarySchemas('remainder', false),
-  inplace: true,
-  out: true,
-  result: planBinary('arith', BinaryOp.remainder),
-  kernel: binaryKernel('arith', BinaryOp.remainder),
-  derivatives: {
-    self: (g, a: BinaryArgs) => sumTo(g, a.self.shape),
-    other: (g, a: BinaryArgs) => sumTo(g.mul(roundedQuotient(a, 'floor')).neg(), tensorOf(a.other).shape),
-  },
-  saves: ['self', 'other'],
-  autocast: 'promote',
-  doc: "Python's modulo: self − floor(self / other) · other, the sign of other; integers by a scalar 0 are refused",
-});
-
-export const FMOD = defineOp({
-  schemas: binarySchemas('fmod', false),
-  inplace: true,
-  out: true,
-  result: planBinary('arith', BinaryOp.fmod),
-  kernel: binaryKernel('arith', BinaryOp.fmod),
-  derivatives: {
-    self: (g, a: BinaryArgs) => sumTo(g, a.self.shape),
-    other: (g, a: BinaryArgs) => sumTo(g.mul(roundedQuotient(a, 'trunc')).neg(), tensorOf(a.other).shape),
-  },
-  saves: ['self', 'other'],
-  autocast: 'promote',
-  doc: "C's fmod: self − trunc(self / other) · other, the sign of self; integers by a scalar 0 are refused",
-});
+export const REMAINDER = moduloOp('remainder', BinaryOp.remainder, 'floor', "Python's modulo: self − floor(self / other) · other, the sign of other; integers by a scalar 0 are refused");
+export const FMOD = moduloOp('fmod', BinaryOp.fmod, 'trunc', "C's fmod: self − trunc(self / other) · other, the sign of self; integers by a scalar 0 are refused");
 
 defineBuiltin('threshold_backward(Tensor grad_output, Tensor self, Scalar threshold) -> Tensor', (ex, g: Tensor, x: Tensor) => {
   const out = ex.empty(g.dtype, broadcastShapes('threshold_backward', g.shape, x.shape));
