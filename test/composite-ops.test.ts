@@ -50,6 +50,24 @@ describe('composite ops', () => {
     expect(expectCode(() => o.zeros([2]).indexPut_([0], o.ones([1], { dtype: 'int64' })), 'ERR_INVALID_VALUE').message).toMatch(/^indexPut_: values must have self's dtype \(float32\), got int64/);
   });
 
+  it("index and write by a bool mask computed on the device, as PyTorch's t[t > 0] and t[t < 0] = 0 do", async () => {
+    const x = o.tensor([[-1, 2, -3], [4, -5, 6]], { dtype: 'float32', device: 'openreg:0' });
+    // The mask is still being computed when index reads it: the read waits for it.
+    expect(await x.index([x.gt(0)]).toArray()).toEqual([2, 4, 6]);
+    x.indexPut_([x.lt(0)], 0);
+    expect(await x.toArray()).toEqual([[0, 2, 0], [4, 0, 6]]);
+    expect(await x.index([':', o.tensor([true, false, true], { device: 'openreg:0' })]).toArray()).toEqual([[0, 0], [4, 6]]);
+  });
+
+  it('refuse a cpu bool mask with pool work pending, naming the Promise form and ready()', async () => {
+    const x = o.tensor([1, -2, 3], { dtype: 'float32' });
+    const mask = x.gt(0);
+    const error = expectCode(() => x.index([mask]), 'ERR_NOT_READY');
+    expect(error.message).toMatch(/^index: the bool mask .* await mask\.ready\(\) first, or use the Promise form t\.maskedSelect\(mask\)/);
+    await mask.ready();
+    expect(await x.index([mask]).toArray()).toEqual([1, 3]);
+  });
+
   it('name the call the user made in their errors, and refuse extra arguments', () => {
     const x = o.zeros([3, 4]);
     expect(expectCode(() => x.split([1, 1]), 'ERR_INVALID_VALUE').message).toMatch(/^split: split sizes \[1, 1\] must sum to 3/);

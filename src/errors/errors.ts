@@ -66,6 +66,10 @@ export const MESSAGES = {
   dataRace: { code: ErrorCode.DATA_RACE, template: '{call}: {report}' },
   injectedOutOfMemory: { code: ErrorCode.OUT_OF_MEMORY, template: '{call}: cannot allocate {bytes} bytes on device {device}: an injected fault (rt.faults.inject)' },
   cpuWorkPending: { code: ErrorCode.NOT_READY, template: '{call}: {tensor} has work pending on the CPU pool; use the Promise form of this call' },
+  maskPending: {
+    code: ErrorCode.NOT_READY,
+    template: '{call}: the bool mask {tensor} has work pending on the CPU pool, and indexing must read it now: await mask.ready() first, or use the Promise form t.maskedSelect(mask)',
+  },
   notImplemented: { code: ErrorCode.NOT_SUPPORTED, template: "{call}: Operator '{op}' is not implemented for device {device}" },
   runtimeClosed: { code: ErrorCode.RUNTIME_CLOSED, template: '{call}: the runtime is closed' },
   waitTimedOut: { code: ErrorCode.TIMEOUT, template: '{call}: the work waited for did not complete within {ms} ms' },

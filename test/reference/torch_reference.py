@@ -468,6 +468,12 @@ IDX = lambda values, shape=None: {'dtype': 'int64', 'shape': shape or [len(value
 for items in [[1], [-1, '1:', '::2'], [None, '...', 0], ['...', None], [0, IDX([2, 0])], [IDX([1, 0]), ':', IDX([3, -1])],
               [':', IDX([0, 1, 2, 2], [2, 2]), IDX([1])], [IDX([1, 1, 0])], [':', ':', IDX([-4, 3])], ['1:2', None, IDX([0])], [0, 0, 0], [2], [0, 0, 0, 0]]:
     case('index', [X3, items])
+# Bool masks: each covers as many dimensions as it has (PyTorch turns it into nonzero's coordinates).
+MASK = lambda values, shape=None: {'dtype': 'bool', 'shape': [len(values)] if shape is None else shape, 'values': values}
+for items in [[MASK([True, False, True, True, False, False], [2, 3])], [':', MASK([False, True, True])], [MASK([True, False]), ':', IDX([0, 3])],
+              [MASK([True] * 24, [2, 3, 4])], [MASK([False] * 6, [2, 3])], [MASK([True], [])], [MASK([False], [])], [0, MASK([True, False, False, True])],
+              [MASK([True, True, False])], ['...', MASK([True, False, True, False, True, False, True, False, True, True, True, True], [3, 4])]]:
+    case('index', [X3, items])
 
 # nonzero and masked_select: sizes read from the device (openreg's are Promises).
 for t in [tensor_arg('float32', [3, 4]), tensor_arg('bool', [2, 3]), tensor_arg('int64', [5]), tensor_arg('float32', [0, 2]), {'dtype': 'float32', 'shape': [], 'values': [2.0]}]:
@@ -519,6 +525,7 @@ for d in ['float32', 'float64']:
     case('backward', ['cumsum', x, 0])
     case('backward', ['index', x, [IDX([1, 0, 1]), IDX([3, 3, 0])]])
     case('backward', ['index', x, [':', '1:3']])
+    case('backward', ['index', x, [MASK([True, False, False, True, True, False, True, True], [2, 4])]])
     case('backward', ['where', {'dtype': 'bool', 'shape': [2, 4], 'values': [True, False] * 4}, x, {'dtype': d, 'shape': [4], 'values': [1.0, 2.0, 3.0, 4.0]}])
 
 # Reductions, including empty tensors and empty reduced dimensions.

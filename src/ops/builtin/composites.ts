@@ -10,6 +10,7 @@ import { arange, full, rand } from '../factories.js';
 import type { OpMethod } from '../define-op.js';
 import { cat, stack } from './cat.js';
 import { where } from './selection.js';
+import { coordinatesOf, truePositions } from './mask-positions.js';
 // t.index([...]) is a composite too; it loads with these.
 import './indexing-syntax.js';
 
@@ -266,13 +267,6 @@ export const bernoulli = defineComposite({
   doc: "1 with probability p (elementwise, from the device's generator), else 0, in p's dtype",
 });
 
-/** The positions of true (nonzero) elements of `mask` flattened, in order: a stable descending argsort's first `count`. */
-async function truePositions(mask: Tensor): Promise<Tensor> {
-  const flat = mask.reshape(-1).ne(0);
-  const count = Number(await flat.sum().item());
-  return flat.argsort(0, true).slice(0, 0, count);
-}
-
 defineComposite({
   name: 'nonzero',
   method: 'nonzero',
@@ -281,16 +275,7 @@ defineComposite({
     (async () => {
       try {
         const at = await truePositions(self);
-        // Flat positions to coordinates, one column per dimension (row-major).
-        const columns: Tensor[] = [];
-        // In float64, exact below 2^53: float32 division would lose the low bits of large positions.
-        let rest = at.to('float64');
-        for (let d = self.ndim - 1; d >= 0; d--) {
-          const n = self.shape[d]!;
-          const coordinate = rest.remainder(n);
-          columns.unshift(coordinate.to('int64'));
-          rest = rest.sub(coordinate).div(n);
-        }
+        const columns = coordinatesOf(at, self.shape);
         return self.ndim === 0 ? full([at.numel(), 0], 0, { dtype: 'int64', device: self.device }) : stack(columns, 1);
       } catch (error) {
         throw asRaisedBy('nonzero', error);

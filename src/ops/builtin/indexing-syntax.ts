@@ -3,14 +3,16 @@ import { Tensor } from '../../tensor/tensor.js';
 import { defineComposite } from '../composite.js';
 import { where } from './selection.js';
 import { arange, full } from '../factories.js';
+import { trueCoordinatesSync } from './mask-positions.js';
 
 /**
  * PyTorch's `t[...]` as `t.index([...])`: integers select (negative from the end), `':'`-style
  * strings and `{ start, stop, step }` slice (views), `null` adds a dimension, `'...'` stands for
  * the dimensions not named, and integer tensors index by position (advanced indexing: several
  * broadcast together; their dimensions go where the first one was when they are adjacent, in
- * front otherwise). Bool masks need the count of true elements on the host: use `where`,
- * `maskedFill` or `nonzero`-free forms instead.
+ * front otherwise). A bool mask of k dimensions indexes those k dimensions by the coordinates of
+ * its true elements, as k integer tensors (PyTorch's nonzero): the mask is read with a blocking
+ * wait, as PyTorch's t[mask] synchronizes.
  */
 
 export type IndexItem = number | null | string | { start?: number; stop?: number; step?: number } | Tensor;
@@ -43,8 +45,8 @@ function sliceOf(item: IndexItem): SliceSpec | undefined {
   return undefined;
 }
 
-/** Consumes dimensions: integers, slices and tensors take one each; null and '...' take none themselves. */
-const takesDim = (item: IndexItem): boolean => item !== null && item !== '...';
+/** Dimensions an item consumes: integers, slices and integer tensors one each, a bool mask its own count; null and '...' none. */
+const dimsTaken = (item: IndexItem): number => (item === null || item === '...' ? 0 : item instanceof Tensor && item.dtype === 'bool' ? item.ndim : 1);
 
 export const index = defineComposite({
   name: 'index',
@@ -54,7 +56,7 @@ export const index = defineComposite({
     if (!Array.isArray(items)) throw invalidValue('index', 'expected an array of indices (PyTorch\'s t[a, b, …] is t.index([a, b, …]))', items);
     const ellipses = items.filter((i) => i === '...').length;
     if (ellipses > 1) throw invalidValue('index', "an index can only have a single ellipsis ('...')");
-    const named = items.filter(takesDim).length;
+    const named = items.reduce((n, item) => n + dimsTaken(item), 0);
     if (named > self.ndim) throw invalidValue('index', `too many indices for tensor of dimension ${self.ndim}`);
     // '...' expands to the dimensions no item names; without one, they trail.
     const full: IndexItem[] = [];
@@ -76,7 +78,10 @@ export const index = defineComposite({
         if (item < -size || item >= size) throw invalidValue('index', `index ${item} is out of bounds for dimension ${dim} with size ${size}`);
         out = out.select(dim, item < 0 ? item + size : item);
       } else if (item instanceof Tensor) {
-        if (item.dtype === 'bool') throw invalidValue('index', 'bool mask indices are not supported (their result size needs a synchronous read); use where() or maskedFill()');
+        if (item.dtype === 'bool') {
+          ({ out, dim } = maskIndex(out, dim, item, advanced));
+          continue;
+        }
         if (item.dtype !== 'int64' && item.dtype !== 'int32') throw invalidValue('index', `tensors used as indices must be int64 or int32, got ${item.dtype}`);
         advanced.push({ dim, index: item });
         dim++;
@@ -89,8 +94,25 @@ export const index = defineComposite({
     if (advanced.length === 0) return out;
     return advancedIndex(out, advanced);
   },
-  doc: "t[…] as t.index([…]): integers, slices (':' strings or { start, stop, step }), null, '...', and integer tensors (advanced indexing)",
+  doc: "t[…] as t.index([…]): integers, slices (':' strings or { start, stop, step }), null, '...', integer tensors (advanced indexing) and bool masks",
 });
+
+/**
+ * A bool mask at dimension `dim` of `t`: the coordinates of its true elements become one
+ * advanced index per dimension it covers; returns `t` and the next dimension. A 0-d mask adds a
+ * dimension of size 1 (true) or 0 (false), as in PyTorch.
+ */
+function maskIndex(t: Tensor, dim: number, mask: Tensor, advanced: { dim: number; index: Tensor }[]): { out: Tensor; dim: number } {
+  const m = mask.ndim === 0 ? mask.reshape(1) : mask;
+  if (mask.ndim === 0) t = t.unsqueeze(dim);
+  m.shape.forEach((n, j) => {
+    if (n !== t.shape[dim + j]) {
+      throw invalidValue('index', `the shape of the mask [${m.shape.join(', ')}] at index ${j} does not match the shape of the indexed tensor [${t.shape.join(', ')}] at index ${dim + j}`);
+    }
+  });
+  trueCoordinatesSync('index', m).forEach((index, j) => advanced.push({ dim: dim + j, index }));
+  return { out: t, dim: dim + m.ndim };
+}
 
 /** Gathers by integer tensors at the given dimensions of `t` (PyTorch's advanced indexing). */
 function advancedIndex(t: Tensor, advanced: readonly { dim: number; index: Tensor }[]): Tensor {
