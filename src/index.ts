@@ -33,6 +33,7 @@ export { Profiler } from './integration/profiler/profiler.js';
 export { StreamSanitizer } from './integration/sanitizer/stream-sanitizer.js';
 export type { AccessSite, RaceReport, SanitizerOptions } from './integration/sanitizer/stream-sanitizer.js';
 export type { ProfileFlow, ProfileKind, ProfileRecord } from './integration/profiler/profile-record.js';
+export type { CommunicationOverlap } from './integration/profiler/communication-overlap.js';
 export type { RandomDType } from './protocol/random-dtype.js';
 export { philox4x32, PhiloxStream, toUnitFloat32, toUnitFloat64 } from './protocol/philox.js';
 export type { KernelContext, KernelFunction } from './protocol/kernel-context.js';

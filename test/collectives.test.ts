@@ -114,6 +114,48 @@ describe('the other collectives', () => {
     }
   });
 
+  it("shows each collective to hooks once per rank and to the profiler as one span per rank holding that rank's work, with flows between the ranks", async () => {
+    const seen: o.HookEvents['collective'][] = [];
+    const off = [0, 1, 2].map((d) => rt.hooks.on(d, 'collective', (e) => seen.push(e)));
+    const ts = [0, 1, 2].map((r) => on(r, values(r, 300), 'float32'));
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    rt.profiler.start();
+    try {
+      await distributed.allReduce(ts).synchronize();
+      await distributed.barrier([0, 2]).synchronize();
+    } finally {
+      rt.profiler.stop();
+      for (const f of off) f();
+    }
+    expect(seen.map((e) => [e.call, e.device, e.rank, e.ranks, e.bytes])).toEqual([
+      ['allReduce', 0, 0, 3, 1200],
+      ['allReduce', 1, 1, 3, 1200],
+      ['allReduce', 2, 2, 3, 1200],
+      ['barrier', 0, 0, 2, 0],
+      ['barrier', 2, 1, 2, 0],
+    ]);
+    const records = rt.profiler.records;
+    const spans = records.filter((r) => r.kind === 'collective');
+    // The barrier found every stream idle: its waits enqueued nothing, so it has no device span.
+    expect(spans.map((r) => [r.name, r.device]).sort()).toEqual([['allReduce', 0], ['allReduce', 1], ['allReduce', 2]]);
+    for (const span of spans.filter((r) => r.name === 'allReduce')) {
+      // Each rank reduces its chunk (copies and kernels on its own stream), all inside its span.
+      const work = records.filter((r) => r.thread === 'device' && r.device === span.device && r.stream === span.stream && (r.kind === 'memcpy' || r.kind === 'kernel'));
+      const inside = work.filter((r) => r.start >= span.start && r.end <= span.end);
+      expect(inside.filter((r) => r.kind === 'memcpy').length).toBeGreaterThanOrEqual(4);
+      expect(inside.some((r) => r.kind === 'kernel')).toBe(true);
+    }
+    const path = join(mkdtempSync(join(tmpdir(), 'openreg-collective-')), 'trace.json');
+    await rt.profiler.exportChromeTrace(path);
+    const trace = JSON.parse(readFileSync(path, 'utf8')) as { traceEvents: { name: string; cat?: string; ph: string; pid: number }[] };
+    const starts = trace.traceEvents.filter((e) => e.cat === 'flow' && e.name === 'collective' && e.ph === 's');
+    // Every ordered pair of ranks.
+    expect(starts.length).toBe(6);
+    expect(trace.traceEvents.filter((e) => e.cat === 'collective' && e.ph === 'X').map((e) => e.pid).sort()).toEqual([0, 1, 2]);
+  });
+
   it('refuses bad arguments with a coded error naming the call', () => {
     const a = o.zeros([2], { device: 'openreg:0' });
     const b = o.zeros([2], { device: 'openreg:1' });

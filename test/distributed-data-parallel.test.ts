@@ -62,6 +62,31 @@ describe('DistributedDataParallel', () => {
     }
   });
 
+  it('shows each bucket to the profiler as an all-reduce span per device on its side stream, and how much of them backward hid', async () => {
+    const replicas = [0, 1].map((d) => new Net().to(`openreg:${d}`));
+    const ddp = new nn.DistributedDataParallel(replicas, { bucketCapMb: 0.0002, broadcastBuffers: false });
+    const xs = [0, 1].map((d) => o.randn([4, 6], { device: `openreg:${d}` }));
+    rt.profiler.start();
+    try {
+      const outs = ddp.call([xs[0]!], [xs[1]!]) as o.Tensor[];
+      for (const out of outs) out.sum().backward();
+      await Promise.all([0, 1].map((d) => rt.withDevice(d, () => rt.deviceSynchronize())));
+    } finally {
+      rt.profiler.stop();
+    }
+    const spans = rt.profiler.records.filter((r) => r.kind === 'collective');
+    for (const d of [0, 1]) {
+      const mine = spans.filter((r) => r.device === d);
+      expect(mine.length).toBe(ddp.bucketCount);
+      expect(mine.every((r) => r.name === 'allReduce' && r.stream === ddp.sideStreams[d]!.id)).toBe(true);
+    }
+    const overlap = rt.profiler.communicationOverlap();
+    expect(overlap.communicationMs).toBeGreaterThan(0);
+    expect(overlap.fraction).toBeGreaterThanOrEqual(0);
+    expect(overlap.fraction).toBeLessThanOrEqual(1);
+    expect(overlap.hiddenMs).toBeCloseTo(overlap.fraction * overlap.communicationMs, 9);
+  });
+
   it('accumulates gradients locally under noSync and averages the total on the next synced backward', async () => {
     const replicas = [0, 1].map((d) => new nn.Linear(3, 1, { bias: false, device: `openreg:${d}` }));
     const ddp = new nn.DistributedDataParallel(replicas);

@@ -160,3 +160,26 @@ describe('the profiler', () => {
     await expect(rt.profiler.exportChromeTrace('')).rejects.toMatchObject({ code: ErrorCode.INVALID_VALUE });
   });
 });
+
+describe('communicationOverlap', () => {
+  const record = (kind: ProfileRecord['kind'], device: number, stream: number, start: number, end: number): ProfileRecord => ({
+    kind, name: kind, thread: 'device', device, stream, start, end, bytes: 0, correlation: 0, span: 0,
+  });
+
+  it("counts the collectives' kernels and copies, their waits excluded, and the part of them computation elsewhere covers", async () => {
+    const { communicationOverlap } = await import('../dist/src/integration/profiler/communication-overlap.js');
+    const records = [
+      record('collective', 0, 1, 0, 10),
+      record('wait', 0, 1, 0, 1),
+      record('memcpy', 0, 1, 1, 5),
+      record('kernel', 0, 1, 6, 10),
+      // Computation on device 1: two overlapping kernels cover 3..7 once, not twice.
+      record('kernel', 1, 0, 3, 6),
+      record('kernel', 1, 0, 4, 7),
+      // Device 0's own work after the collective covers nothing.
+      record('kernel', 0, 0, 10, 12),
+    ];
+    expect(communicationOverlap(records)).toEqual({ communicationMs: 8, hiddenMs: 3, fraction: 3 / 8 });
+    expect(communicationOverlap(records.slice(4))).toEqual({ communicationMs: 0, hiddenMs: 0, fraction: 0 });
+  });
+});

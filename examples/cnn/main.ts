@@ -4,7 +4,7 @@
  * batch). Both runs start from the same weights and see the same global batches, so their
  * losses agree; the demo prints both, the step times, and how far the replicas drifted.
  */
-import { type ProfileRecord, type Tensor, manualSeed, nn, optim, openreg, randn, tensor } from 'openreg';
+import { type Tensor, manualSeed, nn, optim, openreg, randn, tensor } from 'openreg';
 
 const CLASSES = 4;
 const SIZE = 12;
@@ -80,10 +80,10 @@ for (const { x, y } of data) {
 const ddpMs = (performance.now() - started) / STEPS;
 
 /**
- * One more DDP step under the profiler: the share of all-reduce device time (the side streams'
- * spans) during which the other device is still running backward work (spans on its other
- * streams). A device worker runs one command at a time, so on this simulated hardware the
- * all-reduce can hide only behind the other device's work, never its own device's.
+ * One more DDP step under the profiler: the share of the all-reduce's device time (the
+ * collectives' kernels and copies) during which computation ran. A device worker runs one
+ * command at a time, so on this simulated hardware an all-reduce can hide only behind the
+ * other device's backward, never its own device's.
  */
 async function hiddenFraction(): Promise<number> {
   const rt = replicas[0]!.parameters()[0]!.storage('hiddenFraction').runtime!;
@@ -95,24 +95,8 @@ async function hiddenFraction(): Promise<number> {
   outputs.forEach((out, d) => nn.functional.crossEntropy(out, halves[d]![1]).backward());
   await openreg.synchronize(0);
   await openreg.synchronize(1);
-  const records = rt.profiler.stop().filter((r: ProfileRecord) => r.thread === 'device' && (r.kind === 'kernel' || r.kind === 'memcpy'));
-  const side = (r: ProfileRecord) => r.stream === ddp.sideStreams[r.device]!.id;
-  let total = 0;
-  let hidden = 0;
-  for (const r of records.filter(side)) {
-    total += r.end - r.start;
-    const busy = records.filter((o) => o.device !== r.device && !side(o)).map((o) => [Math.max(o.start, r.start), Math.min(o.end, r.end)] as const).filter(([a, b]) => b > a);
-    busy.sort((a, b) => a[0] - b[0]);
-    let covered = 0;
-    let reach = r.start;
-    for (const [a, b] of busy) {
-      if (b <= reach) continue;
-      covered += b - Math.max(a, reach);
-      reach = b;
-    }
-    hidden += covered;
-  }
-  return total === 0 ? 0 : hidden / total;
+  rt.profiler.stop();
+  return rt.profiler.communicationOverlap().fraction;
 }
 const hidden = await hiddenFraction();
 

@@ -279,6 +279,11 @@ export class Runtime implements RuntimeApi, HandleOwner, AsyncDisposable {
   }
 
 
+  /** @internal Enqueues a collective's work (`fn`) on `streams`, one per rank, as one observable collective. */
+  collective<T>(call: string, streams: readonly Stream[], bytes: number, fn: () => T): T {
+    return this.#core.collective(call, streams, bytes, fn);
+  }
+
   get closed(): boolean {
     return this.#core.closed;
   }

@@ -127,11 +127,25 @@ function onRanks(call: string, { runtime, streams }: Ranks, outputs: readonly Te
   }
 }
 
-/** The end of a collective: ranks meet once more (no rank changes its buffer while others still read it), and the handle. */
-function finish(ranks: Ranks): Work {
-  meet(ranks);
+/**
+ * Enqueues a collective as one observable unit (hooks, the profiler's per-rank spans): the ranks
+ * meet, `body` enqueues the work, and they meet once more (no rank changes its buffer while
+ * others still read it). `bytes`: the size of each rank's tensor. Returns the handle.
+ */
+function collective(call: string, ranks: Ranks, outputs: readonly Tensor[], bytes: number, body?: () => void): Work {
+  ranks.runtime.collective(call, ranks.streams, bytes, () => {
+    if (body !== undefined) {
+      onRanks(call, ranks, outputs, () => {
+        meet(ranks);
+        body();
+      });
+    }
+    meet(ranks);
+  });
   return new Work(ranks.runtime, ranks.streams);
 }
+
+const bytesOf = (t: Tensor): number => t.numel() * t.itemsize;
 
 /** [start, end) of chunk k of n elements split over `count` ranks (the last chunks may be short or empty). */
 function chunk(n: number, count: number, k: number): [number, number] {
@@ -225,8 +239,7 @@ export function allReduce(tensors: readonly Tensor[], options?: CollectiveOption
   const flats = ts.map(flat);
   const parts = flats.map((f) => Array.from({ length: count }, (_, k) => f.slice(0, ...chunk(n, count, k))));
   try {
-    onRanks(call, ranks, ts, () => {
-      meet(ranks);
+    return collective(call, ranks, ts, bytesOf(ts[0]!), () => {
       // Reduce-scatter: rank r reduces chunk r of every rank's tensor into its own.
       for (let r = 0; r < count; r++) {
         if (parts[r]![r]!.numel() > 0) reduceInto(call, ranks, parts.map((p) => p[r]!), r, parts[r]![r]!, op, true);
@@ -240,7 +253,6 @@ export function allReduce(tensors: readonly Tensor[], options?: CollectiveOption
   } finally {
     for (const t of [...parts.flat(), ...flats]) if (!ts.includes(t)) t.dispose();
   }
-  return finish(ranks);
 }
 
 /** Copies rank `src`'s tensor into every other rank's. */
@@ -250,11 +262,7 @@ export function broadcast(tensors: readonly Tensor[], options: CollectiveOptions
   checkSame(call, ts);
   const ranks = ranksOf(call, ts, options, ['streams', 'src']);
   const src = requireInteger(call, 'options.src', (options as { src?: unknown } | undefined)?.src, 0, ts.length - 1);
-  onRanks(call, ranks, ts, () => {
-    meet(ranks);
-    ts.forEach((t, r) => r !== src && pull(call, ranks, r, src, t, ts[src]!));
-  });
-  return finish(ranks);
+  return collective(call, ranks, ts, bytesOf(ts[0]!), () => ts.forEach((t, r) => r !== src && pull(call, ranks, r, src, t, ts[src]!)));
 }
 
 /** outputs[r][k] = inputs[k] on every rank r (PyTorch's all_gather with one output list per rank). */
@@ -264,11 +272,9 @@ export function allGather(outputs: readonly (readonly Tensor[])[], inputs: reado
   checkSame(call, ins, 'inputs');
   const outs = checkRankLists(call, 'outputs', outputs, ins, 'inputs');
   const ranks = ranksOf(call, ins, options);
-  onRanks(call, ranks, outs.flat(), () => {
-    meet(ranks);
-    outs.forEach((list, r) => list.forEach((o, k) => (k === r ? o.copy_(ins[k]!) : pull(call, ranks, r, k, o, ins[k]!))));
-  });
-  return finish(ranks);
+  return collective(call, ranks, outs.flat(), bytesOf(ins[0]!), () =>
+    outs.forEach((list, r) => list.forEach((o, k) => (k === r ? o.copy_(ins[k]!) : pull(call, ranks, r, k, o, ins[k]!)))),
+  );
 }
 
 /** outputs[r] = the reduction over k of inputs[k][r] (PyTorch's reduce_scatter with one input list per rank). */
@@ -279,11 +285,7 @@ export function reduceScatter(outputs: readonly Tensor[], inputs: readonly (read
   const ins = checkRankLists(call, 'inputs', inputs, outs, 'outputs');
   const ranks = ranksOf(call, outs, options, ['streams', 'op']);
   const op = reduceOpOf(call, options, outs[0]!.dtype);
-  onRanks(call, ranks, outs, () => {
-    meet(ranks);
-    outs.forEach((out, r) => reduceInto(call, ranks, ins.map((list) => list[r]!), r, out, op, false));
-  });
-  return finish(ranks);
+  return collective(call, ranks, outs, bytesOf(outs[0]!), () => outs.forEach((out, r) => reduceInto(call, ranks, ins.map((list) => list[r]!), r, out, op, false)));
 }
 
 /** Orders the devices' streams (every device of the runtime by default) after one another's work so far. */
@@ -296,5 +298,5 @@ export function barrier(devices?: readonly number[], options?: CollectiveOptions
   for (const d of all) requireInteger(call, 'device', d, 0, runtime.getDeviceCount() - 1);
   if (new Set(all).size !== all.length) throw invalidValue(call, 'a device appears twice', devices);
   if (o.streams !== undefined && (!Array.isArray(o.streams) || o.streams.length !== all.length)) throw invalidValue(call, `options.streams must hold one stream per device (${all.length})`, o.streams);
-  return finish({ runtime, streams: o.streams ?? all.map((d) => runtime.getCurrentStream(d)) });
+  return collective(call, { runtime, streams: o.streams ?? all.map((d) => runtime.getCurrentStream(d)) }, [], 0);
 }

@@ -89,6 +89,12 @@ export interface RuntimeEvents {
    * the call, and the device commands it enqueued carry it.
    */
   apiCall: { call: string; device: number; stream: number; start: number; end: number; bytes: number; correlation: number; span: number };
+  /**
+   * A collective was enqueued: rank r on `streams[r]` of `devices[r]`, `bytes` per rank. While
+   * timing is on, `start`/`end` time the enqueueing on the host and the API calls it made have
+   * the spans `firstSpan` … `lastSpan` (their device commands carry them); else all four are 0.
+   */
+  collective: { call: string; devices: readonly number[]; streams: readonly Stream[]; bytes: number; start: number; end: number; firstSpan: number; lastSpan: number };
 }
 
 export type RuntimeEventType = keyof RuntimeEvents;
@@ -118,6 +124,7 @@ export const RUNTIME_EVENT_TYPES: readonly RuntimeEventType[] = [
   'deviceReset',
   'error',
   'apiCall',
+  'collective',
 ];
 
 type Listeners = { [T in RuntimeEventType]: RuntimeEventListener<T>[] | undefined };

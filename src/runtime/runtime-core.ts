@@ -328,6 +328,20 @@ export class RuntimeCore implements DeviceHost {
     }
   }
 
+  /** Runs `fn`, which enqueues a collective's work on `streams` (one per rank), and reports it with the spans of the calls it made. */
+  collective<T>(call: string, streams: readonly Stream[], bytes: number, fn: () => T): T {
+    if (this.observer.listeners.collective === undefined) return fn();
+    const timing = this.observer.timing;
+    const firstSpan = timing ? this.#lastSpan + 1 : 0;
+    const start = timing ? sharedClockMs() : 0;
+    try {
+      return fn();
+    } finally {
+      const devices = streams.map((s) => s.device);
+      this.observer.emit('collective', { call, devices, streams, bytes, start, end: timing ? sharedClockMs() : 0, firstSpan, lastSpan: timing ? this.#lastSpan : 0 });
+    }
+  }
+
   /** Reports a call that enqueues nothing (an allocation) as a host span from `start` (0: timing was off). */
   hostSpan(call: string, device: number, start: number, bytes = 0): void {
     if (start !== 0 && this.observer.timing) {

@@ -15,6 +15,8 @@ export interface HookEvents {
   eventRecord: { device: number; stream: number; event: number };
   synchronization: { device: number; call: string; stream?: number };
   error: { device: number; error: OpenRegError };
+  /** A collective was enqueued; one event per rank, on the rank's device and stream. */
+  collective: { device: number; stream: number; call: string; rank: number; ranks: number; bytes: number };
 }
 
 export type HookType = keyof HookEvents;
@@ -45,6 +47,9 @@ export const HOOK_SOURCES: { readonly [T in HookType]: (deliver: (event: HookEve
     synchronization: (e) => deliver(e.stream === undefined ? { device: e.device, call: e.call } : { device: e.device, call: e.call, stream: e.stream.id }),
   }),
   error: (deliver) => ({ error: (e) => deliver({ device: e.device, error: e.error }) }),
+  collective: (deliver) => ({
+    collective: (e) => e.streams.forEach((s, rank) => deliver({ device: s.device, stream: s.id, call: e.call, rank, ranks: e.streams.length, bytes: e.bytes })),
+  }),
 };
 
 export const HOOK_TYPES = Object.keys(HOOK_SOURCES) as readonly HookType[];

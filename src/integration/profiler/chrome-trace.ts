@@ -17,7 +17,8 @@ export interface TraceEvent {
 /**
  * Trace Event Format JSON for a profile: one process per device and one for the host,
  * one track per stream, complete ("X") events for spans, and flow arrows from each API
- * call to the device work it enqueued, and from an event's record to the waits on it.
+ * call to the device work it enqueued, from an event's record to the waits on it, and
+ * between the ranks of each collective.
  */
 export function toChromeTrace(records: readonly ProfileRecord[], flows: readonly ProfileFlow[], deviceCount: number): { traceEvents: TraceEvent[]; displayTimeUnit: 'ms' } {
   const hostPid = deviceCount;
@@ -64,11 +65,12 @@ export function toChromeTrace(records: readonly ProfileRecord[], flows: readonly
     const call = r.thread === 'device' && r.kind !== 'wait' ? hostBySpan.get(r.span) : undefined;
     if (call !== undefined) arrow(call, r, 'launch');
   }
-  // Event record → the wait that depends on it.
+  // Event record → the wait that depends on it; a collective's rank → each rank it meets.
+  const [fromKind, toKind] = [{ eventWait: 'eventRecord', collective: 'collective' }, { eventWait: 'wait', collective: 'collective' }] as const;
   for (const f of flows) {
-    const recorded = records.find((r) => r.thread === 'device' && r.kind === 'eventRecord' && r.span === f.from);
-    const waited = records.find((r) => r.thread === 'device' && r.kind === 'wait' && r.span === f.to);
-    if (recorded !== undefined && waited !== undefined) arrow(recorded, waited, 'event wait');
+    const from = records.find((r) => r.thread === 'device' && r.kind === fromKind[f.kind] && r.span === f.from);
+    const to = records.find((r) => r.thread === 'device' && r.kind === toKind[f.kind] && r.span === f.to);
+    if (from !== undefined && to !== undefined) arrow(from, to, f.kind === 'eventWait' ? 'event wait' : 'collective');
   }
   return { traceEvents: events, displayTimeUnit: 'ms' };
 }

@@ -4,6 +4,7 @@ import { requireString } from '../../errors/validate.js';
 import { TraceKind, TraceReader } from '../../protocol/trace-format.js';
 import type { IntegrationContext } from '../../runtime/runtime-api.js';
 import { toChromeTrace } from './chrome-trace.js';
+import { type CommunicationOverlap, communicationOverlap } from './communication-overlap.js';
 import type { ProfileFlow, ProfileKind, ProfileRecord } from './profile-record.js';
 
 const DEVICE_KINDS: Record<number, ProfileKind> = {
@@ -28,6 +29,8 @@ export class Profiler {
   #host: ProfileRecord[] = [];
   #flows: ProfileFlow[] = [];
   #records: ProfileRecord[] = [];
+  /** The collectives of the session: their ranks' (device, stream) and the spans of their calls. */
+  #collectives: { call: string; streams: readonly (readonly [number, number])[]; bytes: number; firstSpan: number; lastSpan: number }[] = [];
   /** Correlation id of each traced call of the session, by its span. */
   readonly #correlationOf = new Map<number, number>();
   #dropped = 0;
@@ -48,6 +51,7 @@ export class Profiler {
     if (this.active) return;
     this.#host = [];
     this.#flows = [];
+    this.#collectives = [];
     this.#dropped = 0;
     for (const r of this.#readers) r.reset();
     this.#ctx.setTracing(true);
@@ -64,7 +68,10 @@ export class Profiler {
           if (e.start !== 0) host('synchronization', e.call, e.device, e.stream?.id ?? -1, e.start, e.end, 0, 0, 0);
         },
         streamWait: (e) => {
-          if (e.fromSpan > 0 && e.span > 0) this.#flows.push({ from: e.fromSpan, to: e.span });
+          if (e.fromSpan > 0 && e.span > 0) this.#flows.push({ kind: 'eventWait', from: e.fromSpan, to: e.span });
+        },
+        collective: (e) => {
+          if (e.firstSpan > 0) this.#collectives.push({ call: e.call, streams: e.streams.map((s) => [s.device, s.id] as const), bytes: e.bytes, firstSpan: e.firstSpan, lastSpan: e.lastSpan });
         },
       },
       { timing: true },
@@ -91,14 +98,43 @@ export class Profiler {
         records.push({ kind, name, thread: 'device', device, stream: r.stream, start: r.start, end: r.end, bytes: r.bytes, correlation, span: r.correlation });
       }
     });
+    records.push(...this.#collectiveRecords(records));
     records.sort((a, b) => a.start - b.start);
     this.#records = records;
     return records;
   }
 
+  /**
+   * One record per rank of each collective, from its first command on the rank's stream to its
+   * last (the waits where the ranks meet included), and flows between every pair of ranks.
+   */
+  #collectiveRecords(records: readonly ProfileRecord[]): ProfileRecord[] {
+    const out: ProfileRecord[] = [];
+    for (const c of this.#collectives) {
+      const ranks: ProfileRecord[] = [];
+      for (const [device, stream] of c.streams) {
+        const work = records.filter((r) => r.thread === 'device' && r.device === device && r.stream === stream && r.span >= c.firstSpan && r.span <= c.lastSpan);
+        if (work.length === 0) continue;
+        const first = work.reduce((a, b) => (b.span < a.span ? b : a));
+        const start = Math.min(...work.map((r) => r.start));
+        const end = Math.max(...work.map((r) => r.end));
+        ranks.push({ kind: 'collective', name: c.call, thread: 'device', device, stream, start, end, bytes: c.bytes, correlation: first.correlation, span: first.span });
+      }
+      for (const a of ranks) for (const b of ranks) if (a !== b) this.#flows.push({ kind: 'collective', from: a.span, to: b.span });
+      out.push(...ranks);
+    }
+    return out;
+  }
+
   /** Records of the last session (after stop). */
   get records(): readonly ProfileRecord[] {
     return this.#records;
+  }
+
+  /** Of the last session's collectives, how much device time ran while computation ran elsewhere. */
+  communicationOverlap(): CommunicationOverlap {
+    if (this.active) throw invalidValue('profiler.communicationOverlap', 'the profiler is running: stop it first');
+    return communicationOverlap(this.#records);
   }
 
   /** Device records lost because a trace buffer was full. */
