@@ -169,6 +169,24 @@ describe('elementwise kernels', () => {
       RUNS,
     );
   });
+
+  it('int64 elements keep every bit through strided kernels, negative and up to ±2^53, and round as Number(bigint) beyond', async () => {
+    const big = [2n ** 53n - 1n, -(2n ** 53n) + 1n, -1n, 2n ** 32n, -(2n ** 32n) - 7n, 2n ** 62n + 1n, -(2n ** 63n)];
+    const bigints = async (x: Tensor): Promise<bigint[]> => Array.from(await x.data<BigInt64Array>());
+    for (const device of ['openreg:0', 'cpu']) {
+      const t = tensor(BigInt64Array.from(big), { device });
+      // A transposed view of a 2-row expand: the strided kernels read and write every element.
+      const copied = t.expand(2, big.length).t().contiguous();
+      expect(await bigints(copied)).toEqual(big.flatMap((v) => [v, v]));
+      // Arithmetic goes through doubles (documented): exact within ±2^53, else the nearest double.
+      const sums = await bigints(t.add(tensor([0], { dtype: 'int64', device })));
+      expect(sums.slice(0, 5)).toEqual(big.slice(0, 5));
+      expect(sums.slice(5)).toEqual(big.slice(5).map((v) => BigInt(Number(v))));
+      // A gather by int64 index reads each index exactly.
+      const at = tensor([6, 0, 3], { dtype: 'int64', device });
+      expect(await bigints(t.gather(0, at))).toEqual([big[6], big[0], big[3]]);
+    }
+  });
 });
 
 describe('reductions, products and softmax', () => {

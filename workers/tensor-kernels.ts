@@ -7,7 +7,7 @@
 import { ABSENT_OPERAND, type TensorArg, isDenseOver, typedKernel } from '../src/protocol/kernel-abi.js';
 import { BinaryOp, DTYPE_CODE_ITEMSIZE, DTypeCode, ReduceOp, SCALAR_OPERAND, UnaryOp } from '../src/protocol/tensor-abi.js';
 import { TensorKernel } from '../src/protocol/tensor-kernel-signatures.js';
-import { Rows, operand, stridesIn } from './tensor-operands.js';
+import { Rows, int64At, operand, stridesIn } from './tensor-operands.js';
 import { binarySimd, compareSimd, denseAs, reduceSimd, unarySimd } from './simd-paths.js';
 import { erf, gelu, geluBackward, geluTanh, geluTanhBackward, remainder, roundHalfEven, silu, siluBackward } from './special-functions.js';
 
@@ -169,6 +169,20 @@ export const tensorBinary = typedKernel(TensorKernel.binary, (_ctx, { op, out, a
   rows.reset();
   const n = rows.length;
   const [io, ia, ib] = rows.inner as unknown as [number, number, number];
+  const [op_, xp, yp] = [o.plain, x.plain, y.plain];
+  if (op_ !== undefined && xp !== undefined && (yp !== undefined || b.dtype === SCALAR_OPERAND) && !integral) {
+    // Plain numbers on every side (a permuted or broadcast float view, say): the arrays directly.
+    const scale = scaled ? alpha : 1;
+    const v = b.value * scale;
+    do {
+      let po = rows.base[0]!;
+      let pa = rows.base[1]!;
+      let pb = rows.base[2]!;
+      if (yp === undefined) for (let j = 0; j < n; j++, po += io, pa += ia) op_[po] = fn(xp[pa]!, v);
+      else for (let j = 0; j < n; j++, po += io, pa += ia, pb += ib) op_[po] = fn(xp[pa]!, scale * yp[pb]!);
+    } while (rows.next());
+    return;
+  }
   do {
     let po = rows.base[0]!;
     let pa = rows.base[1]!;
@@ -273,6 +287,8 @@ export const tensorGather = typedKernel(TensorKernel.gather, (_ctx, { out, input
   const x = operand(input);
   const size = input.shape[dim]!;
   const step = input.strides[dim]!;
+  // Plain numbers on both sides (float32, say) and an int64 index: the arrays directly.
+  const [op_, xp, words] = [o.plain, x.plain, idx.words];
   rows.reset();
   const n = rows.length;
   const [io, ii, ix] = rows.inner as unknown as [number, number, number];
@@ -280,7 +296,10 @@ export const tensorGather = typedKernel(TensorKernel.gather, (_ctx, { out, input
     let po = rows.base[0]!;
     let pi = rows.base[1]!;
     let px = rows.base[2]!;
-    for (let j = 0; j < n; j++, po += io, pi += ii, px += ix) o.set(po, x.get(px + checkedIndex(idx.get(pi), size, 'gather') * step));
+    if (op_ !== undefined && xp !== undefined && words !== undefined) {
+      for (let j = 0; j < n; j++, po += io, pi += ii, px += ix) op_[po] = xp[px + checkedIndex(int64At(words, pi), size, 'gather') * step]!;
+    } else if (op_ !== undefined && xp !== undefined) for (let j = 0; j < n; j++, po += io, pi += ii, px += ix) op_[po] = xp[px + checkedIndex(idx.get(pi), size, 'gather') * step]!;
+    else for (let j = 0; j < n; j++, po += io, pi += ii, px += ix) o.set(po, x.get(px + checkedIndex(idx.get(pi), size, 'gather') * step));
   } while (rows.next());
 });
 
@@ -294,6 +313,7 @@ export const tensorScatter = typedKernel(TensorKernel.scatter, (_ctx, { out, ind
   const y = operand(src);
   const size = out.shape[dim]!;
   const step = out.strides[dim]!;
+  const [op_, yp, words] = [o.plain, y.plain, idx.words];
   rows.reset();
   const n = rows.length;
   const [io, ii, is] = rows.inner as unknown as [number, number, number];
@@ -301,9 +321,17 @@ export const tensorScatter = typedKernel(TensorKernel.scatter, (_ctx, { out, ind
     let po = rows.base[0]!;
     let pi = rows.base[1]!;
     let ps = rows.base[2]!;
-    for (let j = 0; j < n; j++, po += io, pi += ii, ps += is) {
-      const at = po + checkedIndex(idx.get(pi), size, 'scatter') * step;
-      o.set(at, accumulate !== 0 ? o.get(at) + y.get(ps) : y.get(ps));
+    if (op_ !== undefined && yp !== undefined) {
+      // Plain numbers on both sides: the arrays directly.
+      for (let j = 0; j < n; j++, po += io, pi += ii, ps += is) {
+        const at = po + checkedIndex(words !== undefined ? int64At(words, pi) : idx.get(pi), size, 'scatter') * step;
+        op_[at] = accumulate !== 0 ? op_[at]! + yp[ps]! : yp[ps]!;
+      }
+    } else {
+      for (let j = 0; j < n; j++, po += io, pi += ii, ps += is) {
+        const at = po + checkedIndex(idx.get(pi), size, 'scatter') * step;
+        o.set(at, accumulate !== 0 ? o.get(at) + y.get(ps) : y.get(ps));
+      }
     }
   } while (rows.next());
 });

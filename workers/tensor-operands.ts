@@ -12,7 +12,12 @@ export interface Operand {
   set(i: number, v: number): void;
   /** The raw array when its elements are plain numbers (float32, float64, int32, uint8). */
   readonly plain: PlainArray | undefined;
+  /** An int64 operand's 32-bit words (low first): read element i as `int64At(words, i)` without a BigInt. */
+  readonly words?: Int32Array;
 }
+
+/** Element i of int64 `words`: hi·2³² is exact and the one addition rounds once, as Number(bigint) does. */
+export const int64At = (words: Int32Array, i: number): number => words[2 * i + 1]! * 4294967296 + (words[2 * i]! >>> 0);
 
 let float16Table: Float32Array | undefined;
 /** float16 decoding is a table lookup (65536 entries, built on first use). */
@@ -53,9 +58,24 @@ export function operand(arg: TensorArg): Operand {
       return { get: (i) => arr[i]!, set: (i, v) => (arr[i] = v !== 0 ? 1 : 0), plain: undefined };
     }
     case DTypeCode.int64: {
+      // Through 32-bit words (little-endian, low word first): a BigInt per element would allocate.
+      const words = new Int32Array(memory, at, 2 * n);
       const arr = new BigInt64Array(memory, at, n);
-      const toBig = (v: number) => (Number.isFinite(v) ? BigInt.asIntN(64, BigInt(Math.trunc(v))) : 0n);
-      return { get: (i) => Number(arr[i]!), set: (i, v) => (arr[i] = toBig(v)), plain: undefined };
+      return {
+        get: (i) => int64At(words, i),
+        set: (i, v) => {
+          const t = Math.trunc(v);
+          if (Number.isSafeInteger(t)) {
+            const hi = Math.floor(t / 4294967296);
+            words[2 * i] = t - hi * 4294967296;
+            words[2 * i + 1] = hi;
+          } else {
+            arr[i] = Number.isFinite(t) ? BigInt.asIntN(64, BigInt(t)) : 0n;
+          }
+        },
+        plain: undefined,
+        words,
+      };
     }
     case DTypeCode.float16: {
       const arr = new Uint16Array(memory, at, n);

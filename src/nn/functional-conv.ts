@@ -34,12 +34,22 @@ function outSize(size: number, kernel: number, stride: number, padding: number, 
   return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 
-/** The int64 index of every window element into the image flattened (H·W is the pad slot), uploaded to `device`. */
-function windowIndex(call: string, device: TensorDevice, h: number, w: number, win: Window): { index: Tensor; oh: number; ow: number } {
+/** Window indices kept on the host by geometry: a model reuses a few, and building one loops over every window element. */
+const windowIndices = new Map<string, Tensor>();
+const WINDOW_INDEX_CACHE_BYTES = 64 << 20;
+let windowIndexBytes = 0;
+
+/** The int64 index of every window element into an H×W image flattened (H·W is the pad slot), on the host. */
+function hostWindowIndex(h: number, w: number, oh: number, ow: number, win: Window): Tensor {
+  const key = [h, w, ...win.kernel, ...win.stride, ...win.padding, ...win.dilation].join();
+  const cached = windowIndices.get(key);
+  if (cached !== undefined) {
+    // Most recently used last: eviction takes the first.
+    windowIndices.delete(key);
+    windowIndices.set(key, cached);
+    return cached;
+  }
   const [kh, kw] = win.kernel;
-  const oh = outSize(h, kh, win.stride[0], win.padding[0], win.dilation[0]);
-  const ow = outSize(w, kw, win.stride[1], win.padding[1], win.dilation[1]);
-  if (oh <= 0 || ow <= 0) throw invalidValue(call, `the window [${kh}, ${kw}] (dilation [${win.dilation.join(', ')}]) does not fit the padded input [${h + 2 * win.padding[0]}, ${w + 2 * win.padding[1]}]`);
   const idx = new Array<number>(oh * ow * kh * kw);
   let i = 0;
   for (let y = 0; y < oh; y++) {
@@ -53,7 +63,28 @@ function windowIndex(call: string, device: TensorDevice, h: number, w: number, w
       }
     }
   }
-  return { index: tensor(idx, { dtype: 'int64', device }), oh, ow };
+  const index = tensor(idx, { dtype: 'int64', device: 'cpu' });
+  windowIndices.set(key, index);
+  windowIndexBytes += idx.length * 8;
+  for (const [k, t] of windowIndices) {
+    if (windowIndexBytes <= WINDOW_INDEX_CACHE_BYTES || k === key) break;
+    windowIndices.delete(k);
+    windowIndexBytes -= t.numel() * 8;
+    t.dispose();
+  }
+  return index;
+}
+
+/**
+ * The window index on `device`: a non-blocking upload in stream order (a blocking one would
+ * make the host wait for the device's earlier work at every convolution).
+ */
+function windowIndex(call: string, device: TensorDevice, h: number, w: number, win: Window): { index: Tensor; oh: number; ow: number } {
+  const [kh, kw] = win.kernel;
+  const oh = outSize(h, kh, win.stride[0], win.padding[0], win.dilation[0]);
+  const ow = outSize(w, kw, win.stride[1], win.padding[1], win.dilation[1]);
+  if (oh <= 0 || ow <= 0) throw invalidValue(call, `the window [${kh}, ${kw}] (dilation [${win.dilation.join(', ')}]) does not fit the padded input [${h + 2 * win.padding[0]}, ${w + 2 * win.padding[1]}]`);
+  return { index: hostWindowIndex(h, w, oh, ow, win).to(device, { nonBlocking: true }), oh, ow };
 }
 
 /** The windows of x [N, C, H, W]: [N, C, OH·OW, KH·KW], padded positions reading `fill`. */
