@@ -175,8 +175,26 @@ for _ in range(5):
     step_losses.append(loss.item())
 training = {'initial': initial, 'input': desc(x), 'target': desc(y), 'losses': step_losses, 'final': {k: desc(v) for k, v in model.state_dict().items()}}
 
+# The demo's CNN shape (conv → relu → max pool → linear), smaller: three steps from fixed weights.
+cnn = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(3 * 3 * 3, 4))
+with torch.no_grad():
+    for i, p in enumerate(cnn.parameters()):
+        p.copy_(values(list(p.shape), 40 + i, 0.5))
+cnn_initial = {k: desc(v) for k, v in cnn.state_dict().items()}
+images = values([5, 1, 6, 6], 50)
+labels = torch.tensor([0, 1, 2, 3, 1])
+opt = torch.optim.SGD(cnn.parameters(), lr=0.1, momentum=0.9)
+cnn_losses = []
+for _ in range(3):
+    opt.zero_grad()
+    loss = F.cross_entropy(cnn(images), labels)
+    loss.backward()
+    opt.step()
+    cnn_losses.append(loss.item())
+cnn_training = {'initial': cnn_initial, 'input': desc(images), 'target': desc(labels), 'losses': cnn_losses, 'final': {k: desc(v) for k, v in cnn.state_dict().items()}}
+
 out = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures', 'torch-nn-reference.json')
 with open(out, 'w') as f:
-    json.dump({'torch': torch.__version__, 'generator': 'test/reference/torch_nn_reference.py', 'losses': losses, 'layers': layers, 'optimizers': optimizers, 'schedulers': schedulers, 'training': training}, f, separators=(',', ':'))
+    json.dump({'torch': torch.__version__, 'generator': 'test/reference/torch_nn_reference.py', 'losses': losses, 'layers': layers, 'optimizers': optimizers, 'schedulers': schedulers, 'training': training, 'cnnTraining': cnn_training}, f, separators=(',', ':'))
     f.write('\n')
 print(f'{len(losses)} losses, {len(layers)} layers, {len(optimizers)} optimizers, {len(schedulers)} schedulers -> {os.path.relpath(out)}')
