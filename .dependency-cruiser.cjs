@@ -13,6 +13,8 @@ const LAYERS = [
   // Training, built on the framework half: modules and losses, then optimizers.
   'src/nn',
   'src/optim',
+  // Adapters to other frameworks, on top of everything: TensorFlow.js's backend (openreg/tfjs).
+  'src/tfjs',
 ];
 
 const escape = (layer) => `^${layer}/`;
