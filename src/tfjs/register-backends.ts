@@ -2,10 +2,10 @@ import { type KernelConfig, getKernelsForBackend, registerBackend, registerKerne
 import '@tensorflow/tfjs-backend-cpu';
 import { openreg } from '../ops/openreg-namespace.js';
 import { cpuFallback } from './cpu-fallback.js';
-import { NATIVE_KERNELS } from './native-kernels.js';
+import { NATIVE_KERNELS, nativeOrFallback } from './native-kernels.js';
 import { OpenRegBackend } from './openreg-backend.js';
 
-/** How each tfjs kernel runs on openreg: natively on the device, or through the CPU fallback. */
+/** How each tfjs kernel runs on openreg: natively on the device (its uncovered cases still fall back), or through the CPU fallback. */
 export interface KernelCoverage {
   native: string[];
   fallback: string[];
@@ -23,12 +23,15 @@ export function registerOpenRegBackends(): KernelCoverage {
   if (coverage !== undefined) return coverage;
   const names = ['openreg', ...Array.from({ length: openreg.deviceCount() }, (_, d) => `openreg:${d}`)];
   names.forEach((name, i) => registerBackend(name, () => new OpenRegBackend(i === 0 ? undefined : i - 1), 0));
-  const native = new Set(NATIVE_KERNELS.map((k) => k.kernelName));
-  const fallback = getKernelsForBackend('cpu').filter((k) => !native.has(k.kernelName));
+  const cpu = getKernelsForBackend('cpu');
   for (const name of names) {
-    for (const k of NATIVE_KERNELS) registerKernel({ ...k, backendName: name });
-    for (const k of fallback) registerKernel({ kernelName: k.kernelName, backendName: name, kernelFunc: cpuFallback(k) } as KernelConfig);
+    for (const k of cpu) {
+      const native = NATIVE_KERNELS[k.kernelName];
+      const fallback = cpuFallback(k);
+      registerKernel({ kernelName: k.kernelName, backendName: name, kernelFunc: native === undefined ? fallback : nativeOrFallback(native, fallback) } as KernelConfig);
+    }
   }
-  coverage = { native: [...native].sort(), fallback: fallback.map((k) => k.kernelName).sort() };
+  const native = cpu.map((k) => k.kernelName).filter((k) => NATIVE_KERNELS[k] !== undefined);
+  coverage = { native: native.sort(), fallback: cpu.map((k) => k.kernelName).filter((k) => NATIVE_KERNELS[k] === undefined).sort() };
   return coverage;
 }

@@ -34,7 +34,7 @@ jasmine.env.addReporter({
   specDone: (r) => {
     specs++;
     if (r.status === 'pending' || r.status === 'excluded') pending++;
-    if (r.status === 'failed') failed.set(r.fullName, r.failedExpectations.map((e) => e.message.split('\n')[0]).join(' | '));
+    if (r.status === 'failed') failed.set(r.fullName, r.failedExpectations.map((e) => (process.env.TFJS_STACKS ? e.stack : e.message.split('\n')[0])).join(' | '));
   },
 });
 const started = performance.now();
