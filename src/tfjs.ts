@@ -7,5 +7,5 @@ registerOpenRegBackends();
 
 export { OpenRegBackend } from './tfjs/openreg-backend.js';
 export type { OpenRegData } from './tfjs/openreg-backend.js';
-export { registerOpenRegBackends } from './tfjs/register-backends.js';
+export { kernelCoverage, registerOpenRegBackends } from './tfjs/register-backends.js';
 export type { KernelCoverage } from './tfjs/register-backends.js';

@@ -16,18 +16,34 @@ export type NativeKernel = (args: { inputs: Record<string, TensorInfo | TensorIn
 const DTYPE: Partial<Record<DataType, DType>> = { float32: 'float32', int32: 'int32', bool: 'bool' };
 
 /**
+ * The tensors a native kernel made on the way (its operands' views, intermediates), disposed when
+ * it returns: their device memory goes back to the caching allocator at once, not at the next
+ * garbage collection. `kept` are the outputs' own tensors.
+ */
+let scope: Set<Tensor> | undefined;
+let kept: Set<Tensor> | undefined;
+
+/** Marks `t` as the kernel's intermediate. */
+function tmp(t: Tensor): Tensor {
+  scope?.add(t);
+  return t;
+}
+
+/**
  * The input's elements as an openreg tensor of its tfjs shape: always a view of its own (a data
  * id's tensor is disposed with it; an output that passes an input on must not share the handle).
  */
 function operand(backend: OpenRegBackend, info: TensorInfo): Tensor {
-  return backend.tensorOf(info).reshape(...info.shape);
+  return tmp(backend.tensorOf(info).reshape(...info.shape));
 }
 
 /** A new output holding `t` (made contiguous: reads and Reshape see its elements in order) as `dtype`. */
 function output(backend: OpenRegBackend, t: Tensor, dtype: DataType): TensorInfo {
   const want = DTYPE[dtype]!;
-  const typed = t.dtype === want ? t : t.to(want);
-  return backend.makeOutput(typed.isContiguous() ? typed : typed.contiguous(), typed.shape, dtype);
+  const typed = t.dtype === want ? t : tmp(t).to(want);
+  const own = typed.isContiguous() ? typed : tmp(typed).contiguous();
+  kept?.add(own);
+  return backend.makeOutput(own, own.shape, dtype);
 }
 
 const named = (inputs: Record<string, TensorInfo | TensorInfo[]> | TensorInfo[]): Record<string, TensorInfo> => inputs as Record<string, TensorInfo>;
@@ -92,8 +108,8 @@ function reshaped(x: TensorInfo, attrs: NamedAttrMap): number[] {
 function matmulOf(backend: OpenRegBackend, a: TensorInfo, b: TensorInfo, attrs: NamedAttrMap): Tensor {
   let x = operand(backend, a);
   let y = operand(backend, b);
-  if (attrs.transposeA === true) x = x.transpose(-1, -2);
-  if (attrs.transposeB === true) y = y.transpose(-1, -2);
+  if (attrs.transposeA === true) x = tmp(x.transpose(-1, -2));
+  if (attrs.transposeB === true) y = tmp(y.transpose(-1, -2));
   return x.matmul(y);
 }
 
@@ -110,7 +126,7 @@ const ACTIVATIONS: Record<string, ((t: Tensor) => Tensor) | undefined> = {
   linear: (t) => t,
   relu: (t) => t.relu(),
   sigmoid: (t) => t.sigmoid(),
-  elu: (t) => where(t.gt(0), t, t.expm1()),
+  elu: (t) => where(tmp(t.gt(0)), t, tmp(t.expm1())),
 };
 
 /** Kernel name → the native implementation. */
@@ -124,7 +140,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Maximum: binary((a, b) => a.maximum(b), isNumeric),
   Minimum: binary((a, b) => a.minimum(b), isNumeric),
   SquaredDifference: binary((a, b) => {
-    const d = a.sub(b);
+    const d = tmp(a.sub(b));
     return d.mul(d);
   }, isFloat),
   Equal: comparison((a, b) => a.eq(b)),
@@ -147,7 +163,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Square: unary((x) => x.mul(x), (x) => isNumeric(x)),
   Reciprocal: unary((x) => x.reciprocal()),
   Relu: unary((x) => x.relu(), (x) => isNumeric(x)),
-  Elu: unary((x) => where(x.gt(0), x, x.expm1())),
+  Elu: unary((x) => where(tmp(x.gt(0)), x, tmp(x.expm1()))),
   Sigmoid: unary((x) => x.sigmoid()),
   Tanh: unary((x) => x.tanh()),
   Erf: unary((x) => x.erf()),
@@ -164,7 +180,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Sum: reduction((x, d, k) => x.sum(d, k), (x) => isFloat(x)),
   Mean: reduction((x, d, k) => x.mean(d, k), (x) => isFloat(x)),
   // One dimension at a time, the last first (openreg's prod takes one).
-  Prod: reduction((x, d, k) => [...d].sort((p, q) => q - p).reduce((t, dim) => t.prod(dim, k), x), (x) => isFloat(x)),
+  Prod: reduction((x, d, k) => [...d].sort((p, q) => q - p).reduce((t, dim) => tmp(t).prod(dim, k), x), (x) => isFloat(x)),
   Max: reduction((x, d, k) => x.amax(d, k), (x) => isNumeric(x), 'reductionIndices'),
   Min: reduction((x, d, k) => x.amin(d, k), (x) => isNumeric(x)),
   ArgMax: ({ inputs, backend, attrs }) => {
@@ -173,14 +189,14 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
     const [dim] = axes(attrs.axis, x!.shape.length);
     // tfjs skips NaN (PyTorch's argmax picks it).
     const t = operand(backend, x!);
-    return output(backend, (x!.dtype === 'float32' ? where(t.isnan(), -Infinity, t) : t).argmax(dim!), 'int32');
+    return output(backend, (x!.dtype === 'float32' ? tmp(where(tmp(t.isnan()), -Infinity, t)) : t).argmax(dim!), 'int32');
   },
   ArgMin: ({ inputs, backend, attrs }) => {
     const { x } = named(inputs);
     if (!isNumeric(x!) || x!.shape.length === 0) return undefined;
     const [dim] = axes(attrs.axis, x!.shape.length);
     const t = operand(backend, x!);
-    return output(backend, (x!.dtype === 'float32' ? where(t.isnan(), Infinity, t) : t).argmin(dim!), 'int32');
+    return output(backend, (x!.dtype === 'float32' ? tmp(where(tmp(t.isnan()), Infinity, t)) : t).argmin(dim!), 'int32');
   },
   Softmax: ({ inputs, backend, attrs }) => {
     const { logits } = named(inputs);
@@ -197,8 +213,8 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
     const { a, b, bias, preluActivationWeights } = named(inputs);
     const activation = ACTIVATIONS[(attrs.activation as string | undefined) ?? 'linear'];
     if (!isFloat(a!, b!) || !matmulFits(a!, b!, attrs) || activation === undefined || preluActivationWeights !== undefined || (bias !== undefined && !isFloat(bias))) return undefined;
-    const product = matmulOf(backend, a!, b!, attrs);
-    return output(backend, activation(bias === undefined ? product : product.add(operand(backend, bias))), 'float32');
+    const product = tmp(matmulOf(backend, a!, b!, attrs));
+    return output(backend, activation(bias === undefined ? product : tmp(product.add(operand(backend, bias)))), 'float32');
   },
   Transpose: ({ inputs, backend, attrs }) => {
     const { x } = named(inputs);
@@ -212,7 +228,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
     const [begin, size] = slice_util.parseSliceParams(x as unknown as Parameters<typeof slice_util.parseSliceParams>[0], attrs.begin as number[], attrs.size as number[]);
     slice_util.assertParamsValid(x as unknown as Parameters<typeof slice_util.assertParamsValid>[0], begin, size);
     let t = operand(backend, x!);
-    x!.shape.forEach((_, d) => (t = t.slice(d, begin[d]!, begin[d]! + size[d]!)));
+    x!.shape.forEach((_, d) => (t = tmp(t.slice(d, begin[d]!, begin[d]! + size[d]!))));
     return output(backend, t, x!.dtype);
   },
   Concat: ({ inputs, backend, attrs }) => {
@@ -254,12 +270,22 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
     // cpu refuses it with its own message, so such a gather takes the fallback.
     const size = x!.shape[dim!]!;
     if ((backend.readSync(indices!.dataId) as Int32Array).some((i) => i < 0 || i >= size)) return undefined;
-    const picked = operand(backend, x!).indexSelect(dim!, operand(backend, indices!).reshape(-1));
+    const picked = tmp(operand(backend, x!).indexSelect(dim!, tmp(operand(backend, indices!).reshape(-1))));
     return output(backend, picked.reshape(...x!.shape.slice(0, dim), ...indices!.shape, ...x!.shape.slice(dim! + 1)), x!.dtype);
   },
 };
 
-/** A native kernel, or the fallback when it does not cover the call. */
+/** A native kernel, or the fallback when it does not cover the call; its intermediates are disposed either way. */
 export function nativeOrFallback(native: NativeKernel, fallback: KernelFunc): KernelFunc {
-  return (args) => native(args as Parameters<NativeKernel>[0]) ?? fallback(args);
+  return (args) => {
+    const [outer, outerKept] = [scope, kept];
+    scope = new Set();
+    kept = new Set();
+    try {
+      return native(args as Parameters<NativeKernel>[0]) ?? fallback(args);
+    } finally {
+      for (const t of scope) if (!kept.has(t)) t.dispose();
+      [scope, kept] = [outer, outerKept];
+    }
+  };
 }

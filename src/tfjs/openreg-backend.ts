@@ -58,7 +58,11 @@ export class OpenRegBackend extends KernelBackend {
   #entry(values: BackendValues, shape: number[], dtype: DataType, refCount: number): OpenRegData {
     const device = DEVICE_DTYPES[dtype];
     if (device === undefined) return { dtype, shape, refCount, values };
-    const t = values == null ? empty(shape, { dtype: device, device: this.deviceName() }) : tensor(values as Float32Array | Int32Array | Uint8Array, { dtype: device, device: this.deviceName() }).reshape(...shape);
+    if (values == null) return { dtype, shape, refCount, tensor: empty(shape, { dtype: device, device: this.deviceName() }) };
+    const flat = tensor(values as Float32Array | Int32Array | Uint8Array, { dtype: device, device: this.deviceName() });
+    // The view of tfjs's shape holds the memory; the flat handle goes at once (not at a garbage collection).
+    const t = flat.reshape(...shape);
+    flat.dispose();
     return { dtype, shape, refCount, tensor: t };
   }
 

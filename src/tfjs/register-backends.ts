@@ -35,3 +35,8 @@ export function registerOpenRegBackends(): KernelCoverage {
   coverage = { native: native.sort(), fallback: cpu.map((k) => k.kernelName).filter((k) => NATIVE_KERNELS[k] === undefined).sort() };
   return coverage;
 }
+
+/** Which tfjs kernels openreg runs natively and which through the CPU fallback (registering the backends first if needed). */
+export function kernelCoverage(): KernelCoverage {
+  return registerOpenRegBackends();
+}
