@@ -1,54 +1,17 @@
 import { type DataType, type KernelFunc, type NamedAttrMap, type TensorInfo, slice_util } from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor/tensor.js';
-import type { DType } from '../tensor/dtype.js';
 import { cat, stack } from '../ops/builtin/cat.js';
 import { where } from '../ops/builtin/selection.js';
 import { full } from '../ops/factories.js';
 import type { OpenRegBackend } from './openreg-backend.js';
+import { CONV_KERNELS } from './conv-kernels.js';
+import { DTYPE, type NativeKernel, inKernelScope, isFloat, isNumeric, named, operand, output, tmp } from './kernel-scope.js';
 
 /**
  * The tfjs kernels openreg runs natively: openreg's own ops, as stream-ordered device work.
  * Each returns undefined for the cases it does not cover (a dtype, an attribute), which then
  * take the CPU fallback like any other kernel.
  */
-export type NativeKernel = (args: { inputs: Record<string, TensorInfo | TensorInfo[]> | TensorInfo[]; backend: OpenRegBackend; attrs: NamedAttrMap }) => TensorInfo | TensorInfo[] | undefined;
-
-const DTYPE: Partial<Record<DataType, DType>> = { float32: 'float32', int32: 'int32', bool: 'bool' };
-
-/**
- * The tensors a native kernel made on the way (its operands' views, intermediates), disposed when
- * it returns: their device memory goes back to the caching allocator at once, not at the next
- * garbage collection. `kept` are the outputs' own tensors.
- */
-let scope: Set<Tensor> | undefined;
-let kept: Set<Tensor> | undefined;
-
-/** Marks `t` as the kernel's intermediate. */
-function tmp(t: Tensor): Tensor {
-  scope?.add(t);
-  return t;
-}
-
-/**
- * The input's elements as an openreg tensor of its tfjs shape: always a view of its own (a data
- * id's tensor is disposed with it; an output that passes an input on must not share the handle).
- */
-function operand(backend: OpenRegBackend, info: TensorInfo): Tensor {
-  return tmp(backend.tensorOf(info).reshape(...info.shape));
-}
-
-/** A new output holding `t` (made contiguous: reads and Reshape see its elements in order) as `dtype`. */
-function output(backend: OpenRegBackend, t: Tensor, dtype: DataType): TensorInfo {
-  const want = DTYPE[dtype]!;
-  const typed = t.dtype === want ? t : tmp(t).to(want);
-  const own = typed.isContiguous() ? typed : tmp(typed).contiguous();
-  kept?.add(own);
-  return backend.makeOutput(own, own.shape, dtype);
-}
-
-const named = (inputs: Record<string, TensorInfo | TensorInfo[]> | TensorInfo[]): Record<string, TensorInfo> => inputs as Record<string, TensorInfo>;
-const isFloat = (...infos: TensorInfo[]): boolean => infos.every((i) => i.dtype === 'float32');
-const isNumeric = (...infos: TensorInfo[]): boolean => infos.every((i) => i.dtype === 'float32' || i.dtype === 'int32') && infos.every((i) => i.dtype === infos[0]!.dtype);
 
 /** An elementwise kernel of a and b (broadcast as numpy, PyTorch and tfjs do), for the operand dtypes `accepts` allows. */
 function binary(fn: (a: Tensor, b: Tensor) => Tensor, accepts: (a: TensorInfo, b: TensorInfo) => boolean, result?: DataType): NativeKernel {
@@ -131,6 +94,7 @@ const ACTIVATIONS: Record<string, ((t: Tensor) => Tensor) | undefined> = {
 
 /** Kernel name → the native implementation. */
 export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
+  ...CONV_KERNELS,
   Reshape: alias(reshaped),
   Identity: alias((x) => x.shape),
   Add: binary((a, b) => a.add(b), isNumeric),
@@ -277,15 +241,5 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
 
 /** A native kernel, or the fallback when it does not cover the call; its intermediates are disposed either way. */
 export function nativeOrFallback(native: NativeKernel, fallback: KernelFunc): KernelFunc {
-  return (args) => {
-    const [outer, outerKept] = [scope, kept];
-    scope = new Set();
-    kept = new Set();
-    try {
-      return native(args as Parameters<NativeKernel>[0]) ?? fallback(args);
-    } finally {
-      for (const t of scope) if (!kept.has(t)) t.dispose();
-      [scope, kept] = [outer, outerKept];
-    }
-  };
+  return (args) => inKernelScope(() => native(args as Parameters<NativeKernel>[0]) ?? fallback(args));
 }
