@@ -23,7 +23,7 @@ export interface BenchContext {
 }
 
 export async function createContext(): Promise<BenchContext> {
-  const rt = await Runtime.create({ deviceCount: 2, deviceMemoryBytes: 320 << 20, hostMemoryBytes: 200 << 20, stagingBytes: 32 << 20 });
+  const rt = await Runtime.create({ deviceCount: 2, deviceMemoryBytes: 768 << 20, hostMemoryBytes: 200 << 20, stagingBytes: 32 << 20 });
   const mod = await rt.loadModule(new URL('./kernels.js', import.meta.url));
   const echo = new Worker(baselineWorker, { workerData: { mode: 'echo' } });
   const comlinkWorker = new Worker(baselineWorker, { workerData: { mode: 'comlink' } });

@@ -1,9 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import '../../src/tfjs.js';
 import type { BenchContext } from '../context.js';
 import { type Row, type SuiteOptions, type TaskSpec, compare, measure } from '../harness.js';
 import { type Tensor, empty, noGrad, rand, shutdownCpuPool } from '../../src/index.js';
+import { tfjsWorkloads } from './tfjs-workloads.js';
+import type { Backend, Workload } from './workload.js';
 
 const ADD_N = 1 << 20; // add: 1M float32 (4 MiB) per operand
 const SUM_N = 1 << 22; // sum: 4M float32
@@ -11,22 +14,13 @@ const SOFTMAX = 1024; // softmax over the rows of 1024×1024
 const TINY_ADDS = 10_000; // per-op overhead: a chain of adds of 16 elements
 const MLP = { batch: 256, inputs: 784, hidden: 256, classes: 10, lr: 0.05 };
 
-type Backend = 'cpu' | 'wasm';
-type Subject = 'openreg, 1 device' | 'openreg, 2 devices' | 'openreg cpu backend' | 'tfjs-backend-cpu' | 'tfjs-backend-wasm';
-
-/** One workload: what it computes per subject (subjects it skips are absent) and its rate unit. */
-interface Workload {
-  name: string;
-  ops: number;
-  rows: Partial<Record<Subject, () => Promise<void>>>;
-}
-
 /**
  * Tensor ops as users run them, every row timed the same way: the op (or training step) and
  * the read-back of its result to the host, on openreg with 1 and 2 devices, openreg's cpu
  * backend (the piscina pool), tfjs-core's cpu backend and tfjs-backend-wasm (both on the main
  * thread; tfjs-backend-wasm is XNNPACK with SIMD, single-threaded in Node). Ratios are against
- * tfjs-backend-wasm, the fastest peer. Two devices split the work: halves of the operands, of
+ * tfjs-backend-wasm, the fastest peer; 'tfjs on openreg' is tfjs with openreg as its backend
+ * (openreg/tfjs, one device). Two devices split the work: halves of the operands, of
  * matmul's and softmax's rows, and of the MLP's batch (data parallel: each device pulls the
  * other's gradients and updates its replica with their mean).
  */
@@ -63,7 +57,9 @@ export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promi
     for (const s of shapes) cpu.push(await onTf('cpu', s));
     const wasm: tf.Tensor[] = [];
     for (const s of shapes) wasm.push(await onTf('wasm', s));
-    return { 'tfjs-backend-cpu': tfjs('cpu', () => op(...cpu)), 'tfjs-backend-wasm': tfjs('wasm', () => op(...wasm)) };
+    const device: tf.Tensor[] = [];
+    for (const s of shapes) device.push(await onTf('openreg', s));
+    return { 'tfjs-backend-cpu': tfjs('cpu', () => op(...cpu)), 'tfjs-backend-wasm': tfjs('wasm', () => op(...wasm)), 'tfjs on openreg': tfjs('openreg', () => op(...device)) };
   };
 
   const workloads: Workload[] = [];
@@ -96,7 +92,7 @@ export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promi
         'openreg, 2 devices': readBack(() => [top.matmul(b0), bottom.matmul(b1)]),
         'openreg cpu backend': readBack(() => [ac.matmul(bc)]),
         // tfjs-backend-cpu takes seconds per 1024² product: 16 samples of it would dominate the run.
-        ...(n < 1024 ? peers : { 'tfjs-backend-wasm': peers['tfjs-backend-wasm'] }),
+        ...(n < 1024 ? peers : { 'tfjs-backend-wasm': peers['tfjs-backend-wasm'], 'tfjs on openreg': peers['tfjs on openreg'] }),
       },
     });
   }
@@ -131,6 +127,7 @@ export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promi
     });
   }
   workloads.push(await mlpWorkload(on, onTf));
+  workloads.push(...(await tfjsWorkloads(on, onTf, tfjs)));
   {
     const [t, u] = [on('openreg:0', [16]), on('openreg:0', [16])];
     const chain = (make: () => tf.Tensor, add: (x: tf.Tensor) => tf.Tensor, backend: Backend) => async () => {
@@ -189,8 +186,9 @@ export async function tensorOps(ctx: BenchContext, options: SuiteOptions): Promi
   await rt.deviceSynchronize();
   const rows = await measure('tensor ops', tasks, options);
   for (const w of workloads) {
-    const peer = `${w.name}: tfjs-backend-wasm`;
-    for (const subject of Object.keys(w.rows)) if (subject !== 'tfjs-backend-wasm') compare(rows, `${w.name}: ${subject}`, peer, 'latency');
+    // Against tfjs-backend-wasm, or tfjs-backend-cpu where wasm cannot run the workload (it has no conv2d gradients).
+    const against = 'tfjs-backend-wasm' in w.rows ? 'tfjs-backend-wasm' : 'tfjs-backend-cpu';
+    for (const subject of Object.keys(w.rows)) if (subject !== against) compare(rows, `${w.name}: ${subject}`, `${w.name}: ${against}`, 'latency');
   }
   const native = rows.find((r) => r.name.startsWith('small op, native'))!;
   const fallback = rows.find((r) => r.name.startsWith('small op, CPU fallback'))!;
@@ -297,6 +295,7 @@ async function mlpWorkload(on: (device: string, shape: number[]) => Tensor, onTf
       'openreg cpu backend': step(cpu),
       'tfjs-backend-cpu': await tfStep('cpu'),
       'tfjs-backend-wasm': await tfStep('wasm'),
+      'tfjs on openreg': await tfStep('openreg'),
     },
   };
 }
