@@ -83,6 +83,7 @@ const project = mkdtempSync(join(tmpdir(), 'openreg-readme-'));
 mkdirSync(join(project, 'node_modules'));
 symlinkSync(root, join(project, 'node_modules', 'openreg'), 'dir');
 symlinkSync(join(root, 'node_modules', 'tinybench'), join(project, 'node_modules', 'tinybench'), 'dir');
+symlinkSync(join(root, 'node_modules', '@tensorflow'), join(project, 'node_modules', '@tensorflow'), 'dir');
 writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'readme-snippets', private: true, type: 'module' }));
 // A kernel for fragments that only need one to exist ("rt.launchKernel(k, …) runs on s").
 writeFileSync(join(project, 'touch.mjs'), 'export function touch() {}\n');

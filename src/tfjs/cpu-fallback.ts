@@ -4,7 +4,14 @@ import type { OpenRegBackend } from './openreg-backend.js';
 
 /** The host backend the fallback runs tfjs-backend-cpu's kernels on: private, so a user's `cpu` backend is untouched. */
 let host: MathBackendCPU | undefined;
-const hostBackend = (): MathBackendCPU => (host ??= new MathBackendCPU());
+function hostBackend(): MathBackendCPU {
+  if (host === undefined) {
+    host = new MathBackendCPU();
+    // Its first write would advise installing tfjs-node: advice for tfjs users, not for openreg's fallback.
+    (host as unknown as { firstUse: boolean }).firstUse = false;
+  }
+  return host;
+}
 
 type HostData = { values?: unknown; complexTensorInfos?: { real: TensorInfo; imag: TensorInfo } };
 const hostData = (cpu: MathBackendCPU, info: TensorInfo): HostData => (cpu.data as unknown as { get(id: object): HostData }).get(info.dataId);
