@@ -226,6 +226,25 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
     if (DTYPE[dtype] === undefined || typeof attrs.value !== 'number') return undefined;
     return output(backend, full(attrs.shape as number[], attrs.value, { dtype: DTYPE[dtype], device: backend.deviceName() }), dtype);
   },
+  Step: ({ inputs, backend, attrs }) => {
+    const { x } = named(inputs);
+    if (!isFloat(x!)) return undefined;
+    // 1 above zero, alpha elsewhere, NaN kept (tfjs's step: relu's derivative).
+    const t = operand(backend, x!);
+    return output(backend, where(tmp(t.isnan()), Number.NaN, tmp(where(tmp(t.gt(0)), 1, attrs.alpha as number))), 'float32');
+  },
+  PadV2: ({ inputs, backend, attrs }) => {
+    const { x } = named(inputs);
+    if (!isNumeric(x!) || typeof attrs.constantValue !== 'number') return undefined;
+    const paddings = attrs.paddings as [number, number][];
+    const shape = x!.shape.map((n, d) => paddings[d]![0] + n + paddings[d]![1]);
+    const out = full(shape, attrs.constantValue, { dtype: DTYPE[x!.dtype]!, device: backend.deviceName() });
+    // x into the middle: a view of out, written in place.
+    let middle = out;
+    x!.shape.forEach((n, d) => (middle = tmp(middle.slice(d, paddings[d]![0], paddings[d]![0] + n))));
+    middle.copy_(operand(backend, x!));
+    return output(backend, out, x!.dtype);
+  },
   GatherV2: ({ inputs, backend, attrs }) => {
     const { x, indices } = named(inputs);
     if (DTYPE[x!.dtype] === undefined || indices!.dtype !== 'int32' || (attrs.batchDims as number | undefined ?? 0) !== 0 || x!.shape.length === 0) return undefined;
