@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, type Runtime, openreg } from '../dist/src/index.js';
 import { kernelCoverage } from '../dist/src/tfjs.js';
-import { expectRejectCode, useTensorRuntime } from './helpers.js';
+import { expectCode, expectRejectCode, useTensorRuntime } from './helpers.js';
 
 // openreg as a TensorFlow.js backend (openreg/tfjs): tfjs-core's own conformance suite runs in
 // `npm test` (test/tfjs/run-conformance.mjs); here, what a tfjs program on openreg can count on.
@@ -65,6 +65,14 @@ describe('openreg as a TensorFlow.js backend', () => {
     const doc = readFileSync(new URL('../docs/tfjs.md', import.meta.url), 'utf8');
     const listed = doc.split('<!-- tfjs-native-kernels -->')[1]!.split('<!-- /tfjs-native-kernels -->')[0]!;
     expect(listed.split(',').map((k) => k.trim())).toEqual(native);
+  });
+
+  it('refuses a backend pinned to a device that does not exist, naming the call and the value', async () => {
+    const { OpenRegBackend } = await import('../dist/src/tfjs.js');
+    for (const bad of [2, -1, 0.5, '1']) {
+      const error = expectCode(() => new OpenRegBackend(bad as number), ErrorCode.INVALID_VALUE);
+      expect(error.message).toMatch(/^OpenRegBackend: device must be an integer/);
+    }
   });
 
   it("shows tfjs work to the profiler as device kernels on the backend's device", async () => {

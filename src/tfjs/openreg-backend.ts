@@ -1,6 +1,7 @@
 import { type BackendTimingInfo, type BackendValues, DataStorage, type DataType, KernelBackend, type TensorInfo, engine } from '@tensorflow/tfjs-core';
 import { invalidValue } from '../errors/errors.js';
-import { currentRuntime } from '../tensor/device.js';
+import { requireInteger } from '../errors/validate.js';
+import { currentRuntime, deviceCount as countDevices } from '../tensor/device.js';
 import type { DType } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { empty, tensor } from '../ops/factories.js';
@@ -36,7 +37,7 @@ export class OpenRegBackend extends KernelBackend {
 
   constructor(device?: number) {
     super();
-    this.device = device;
+    this.device = device === undefined ? undefined : requireInteger('OpenRegBackend', 'device', device, 0, countDevices() - 1);
     this.data = new DataStorage(this, engine());
   }
 
