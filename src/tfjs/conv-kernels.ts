@@ -1,9 +1,8 @@
-import { type NamedAttrMap, type TensorInfo, backend_util } from '@tensorflow/tfjs-core';
+import { type NamedAttrMap, backend_util } from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../ops/factories.js';
 import { where } from '../ops/builtin/selection.js';
 import { avgPool2d, conv2d, maxPool2d } from '../nn/functional-conv.js';
-import type { OpenRegBackend } from './openreg-backend.js';
 import { type NativeKernel, isFloat, named, operand, output, tmp } from './kernel-scope.js';
 
 /**
@@ -56,29 +55,36 @@ function gradientOf(of: Tensor, forward: (leaf: Tensor) => Tensor, dy: Tensor): 
   return tmp(leaf.grad!);
 }
 
-function conv(backend: OpenRegBackend, x: TensorInfo, filter: TensorInfo, attrs: NamedAttrMap): TensorInfo | undefined {
-  if (!isFloat(x, filter) || !isNHWC(attrs) || x.shape.length !== 4) return undefined;
-  const info = convInfo(x.shape, filter.shape, attrs);
+type Pair = [number, number];
+
+/** openreg's conv2d options for a tfjs convolution of input `xShape` (NHWC), or undefined when openreg would compute other windows. */
+function convOptions(xShape: number[], filterShape: number[], attrs: NamedAttrMap): { stride: Pair; padding: Pair; dilation: Pair } | undefined {
+  if (!isNHWC(attrs) || xShape.length !== 4) return undefined;
+  const info = convInfo(xShape, filterShape, attrs);
   const padding = symmetricPadding(info);
-  if (padding === undefined) return undefined;
-  const options = { stride: [info.strideHeight, info.strideWidth] as [number, number], padding, dilation: [info.dilationHeight, info.dilationWidth] as [number, number] };
-  const y = conv2d(toNCHW(operand(backend, x)), toOIHW(operand(backend, filter)), undefined, options);
-  return output(backend, toNHWC(y), 'float32');
+  return padding === undefined ? undefined : { stride: [info.strideHeight, info.strideWidth], padding, dilation: [info.dilationHeight, info.dilationWidth] };
+}
+
+/** openreg's pooling of a tfjs pooling over `xShape` (NHWC) as a function of an NCHW tensor, or undefined when openreg would compute other windows. */
+function poolingOf(kind: 'max' | 'avg', xShape: number[], attrs: NamedAttrMap): ((x: Tensor) => Tensor) | undefined {
+  if (xShape.length !== 4) return undefined;
+  const { filterSize, strides, pad, dimRoundingMode } = attrs as Record<string, never>;
+  const info = backend_util.computePool2DInfo(xShape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const padding = symmetricPadding(info);
+  // tfjs's average leaves padding out of the count; PyTorch's default counts it: only unpadded averages run here.
+  if (padding === undefined || (kind === 'avg' && (padding[0] !== 0 || padding[1] !== 0))) return undefined;
+  const options = { stride: [info.strideHeight, info.strideWidth] as Pair, padding };
+  const window: Pair = [info.filterHeight, info.filterWidth];
+  return kind === 'max' ? (x) => maxPool2d(x, window, options) : (x) => avgPool2d(x, window, options);
 }
 
 function pool(kind: 'max' | 'avg'): NativeKernel {
   return ({ inputs, backend, attrs }) => {
     const { x } = named(inputs);
-    if (!isFloat(x!) || x!.shape.length !== 4) return undefined;
-    const { filterSize, strides, pad, dimRoundingMode } = attrs as Record<string, never>;
-    const info = backend_util.computePool2DInfo(x!.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-    const padding = symmetricPadding(info);
-    // tfjs's average leaves padding out of the count; PyTorch's default counts it: only unpadded averages run here.
-    if (padding === undefined || (kind === 'avg' && (padding[0] !== 0 || padding[1] !== 0))) return undefined;
-    const options = { stride: [info.strideHeight, info.strideWidth] as [number, number], padding };
-    const window: [number, number] = [info.filterHeight, info.filterWidth];
+    const pooling = poolingOf(kind, x!.shape, attrs);
+    if (!isFloat(x!) || pooling === undefined) return undefined;
     const xs = toNCHW(operand(backend, x!));
-    return output(backend, toNHWC(kind === 'max' ? maxPool2d(withoutNaN(xs), window, options) : avgPool2d(xs, window, options)), 'float32');
+    return output(backend, toNHWC(pooling(kind === 'max' ? withoutNaN(xs) : xs)), 'float32');
   };
 }
 
@@ -86,33 +92,26 @@ function pool(kind: 'max' | 'avg'): NativeKernel {
 function poolGrad(kind: 'max' | 'avg'): NativeKernel {
   return ({ inputs, backend, attrs }) => {
     const { dy, input } = named(inputs);
-    if (input === undefined || !isFloat(dy!, input) || input.shape.length !== 4) return undefined;
-    const { filterSize, strides, pad, dimRoundingMode } = attrs as Record<string, never>;
-    const info = backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-    const padding = symmetricPadding(info);
-    if (padding === undefined || (kind === 'avg' && (padding[0] !== 0 || padding[1] !== 0))) return undefined;
-    const options = { stride: [info.strideHeight, info.strideWidth] as [number, number], padding };
-    const window: [number, number] = [info.filterHeight, info.filterWidth];
-    const forward = (leaf: Tensor): Tensor => (kind === 'max' ? maxPool2d(leaf, window, options) : avgPool2d(leaf, window, options));
-    const nchw = toNCHW(operand(backend, input));
+    const pooling = input === undefined ? undefined : poolingOf(kind, input.shape, attrs);
+    if (pooling === undefined || !isFloat(dy!, input!)) return undefined;
+    const nchw = toNCHW(operand(backend, input!));
     const xs = tmp((kind === 'max' ? withoutNaN(nchw) : nchw).contiguous());
-    return output(backend, toNHWC(gradientOf(xs, forward, toNCHW(operand(backend, dy!)))), 'float32');
+    return output(backend, toNHWC(gradientOf(xs, pooling, toNCHW(operand(backend, dy!)))), 'float32');
   };
 }
 
 export const CONV_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Conv2D: ({ inputs, backend, attrs }) => {
     const { x, filter } = named(inputs);
-    return conv(backend, x!, filter!, attrs);
+    const options = convOptions(x!.shape, filter!.shape, attrs);
+    if (!isFloat(x!, filter!) || options === undefined) return undefined;
+    return output(backend, toNHWC(conv2d(toNCHW(operand(backend, x!)), toOIHW(operand(backend, filter!)), undefined, options)), 'float32');
   },
   Conv2DBackpropInput: ({ inputs, backend, attrs }) => {
     const { dy, filter } = named(inputs);
     const inputShape = attrs.inputShape as number[];
-    if (!isFloat(dy!, filter!) || !isNHWC(attrs) || inputShape.length !== 4) return undefined;
-    const info = convInfo(inputShape, filter!.shape, attrs);
-    const padding = symmetricPadding(info);
-    if (padding === undefined) return undefined;
-    const options = { stride: [info.strideHeight, info.strideWidth] as [number, number], padding, dilation: [info.dilationHeight, info.dilationWidth] as [number, number] };
+    const options = convOptions(inputShape, filter!.shape, attrs);
+    if (!isFloat(dy!, filter!) || options === undefined) return undefined;
     const w = toOIHW(operand(backend, filter!));
     // The convolution is linear in x: its gradient at zeros is the input gradient.
     const [n, h, wd, c] = inputShape as [number, number, number, number];
@@ -122,11 +121,8 @@ export const CONV_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Conv2DBackpropFilter: ({ inputs, backend, attrs }) => {
     const { x, dy } = named(inputs);
     const filterShape = attrs.filterShape as number[];
-    if (!isFloat(x!, dy!) || !isNHWC(attrs) || x!.shape.length !== 4) return undefined;
-    const info = convInfo(x!.shape, filterShape, attrs);
-    const padding = symmetricPadding(info);
-    if (padding === undefined) return undefined;
-    const options = { stride: [info.strideHeight, info.strideWidth] as [number, number], padding, dilation: [info.dilationHeight, info.dilationWidth] as [number, number] };
+    const options = convOptions(x!.shape, filterShape, attrs);
+    if (!isFloat(x!, dy!) || options === undefined) return undefined;
     const xs = toNCHW(operand(backend, x!));
     const [fh, fw, cin, cout] = filterShape as [number, number, number, number];
     const w0 = zeros([cout, cin, fh, fw], { dtype: 'float32', device: backend.deviceName() });
