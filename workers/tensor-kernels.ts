@@ -130,10 +130,13 @@ function copyRows(out: TensorArg, x: TensorArg): boolean {
     return true;
   }
   rows.reset();
+  // Short rows (a permuted window, say) element by element: a subarray per row would allocate.
+  const short = n < 64;
   do {
     const po = rows.base[0]!;
     const px = rows.base[1]!;
     if (repeated) o.fill(s[px]!, po, po + n);
+    else if (short) for (let j = 0; j < n; j++) o[po + j] = s[px + j]!;
     else o.set(s.subarray(px, px + n), po);
   } while (rows.next());
   return true;
