@@ -16,8 +16,15 @@ export interface Operand {
   readonly words?: Int32Array;
 }
 
-/** Element i of int64 `words`: hi·2³² is exact and the one addition rounds once, as Number(bigint) does. */
-export const int64At = (words: Int32Array, i: number): number => words[2 * i + 1]! * 4294967296 + (words[2 * i]! >>> 0);
+/**
+ * Element i of int64 `words`: a small non-negative value (an index) is its low word, in integer
+ * arithmetic; else hi·2³² is exact and the one addition rounds once, as Number(bigint) does.
+ */
+export function int64At(words: Int32Array, i: number): number {
+  const lo = words[2 * i]!;
+  const hi = words[2 * i + 1]!;
+  return hi === 0 && lo >= 0 ? lo : hi * 4294967296 + (lo >>> 0);
+}
 
 let float16Table: Float32Array | undefined;
 /** float16 decoding is a table lookup (65536 entries, built on first use). */
