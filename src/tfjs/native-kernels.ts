@@ -76,6 +76,16 @@ function matmulOf(backend: OpenRegBackend, a: TensorInfo, b: TensorInfo, attrs: 
   return x.matmul(y);
 }
 
+/** A tensor of x's shape and dtype filled with `value` (ZerosLike, OnesLike). */
+function filledLike(value: number): NativeKernel {
+  return ({ inputs, backend }) => {
+    const { x } = named(inputs);
+    const dtype = DTYPE[x!.dtype];
+    if (dtype === undefined) return undefined;
+    return output(backend, full(x!.shape, value, { dtype, device: backend.deviceName() }), x!.dtype);
+  };
+}
+
 /** Operands a matmul takes (rank ≥ 2, inner dimensions equal); others fall back to tfjs's checks and messages. */
 function matmulFits(a: TensorInfo, b: TensorInfo, attrs: NamedAttrMap): boolean {
   if (a.shape.length < 2 || b.shape.length < 2) return false;
@@ -226,6 +236,32 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
     if (DTYPE[dtype] === undefined || typeof attrs.value !== 'number') return undefined;
     return output(backend, full(attrs.shape as number[], attrs.value, { dtype: DTYPE[dtype], device: backend.deviceName() }), dtype);
   },
+  ClipByValue: ({ inputs, backend, attrs }) => {
+    const { x } = named(inputs);
+    if (!isFloat(x!)) return undefined;
+    return output(backend, operand(backend, x!).clamp(attrs.clipValueMin as number, attrs.clipValueMax as number), 'float32');
+  },
+  Relu6: unary((x) => x.clamp(0, 6)),
+  LeakyRelu: ({ inputs, backend, attrs }) => {
+    const { x } = named(inputs);
+    if (!isFloat(x!)) return undefined;
+    const t = operand(backend, x!);
+    return output(backend, where(tmp(t.gt(0)), t, tmp(t.mul(attrs.alpha as number))), 'float32');
+  },
+  // tfjs's where: a condition of the values' shape (a rank-1 condition selects rows, which PyTorch's broadcasting does not: fallback).
+  Select: ({ inputs, backend }) => {
+    const { condition, t, e } = named(inputs);
+    const same = (a: TensorInfo, b: TensorInfo) => a.shape.length === b.shape.length && a.shape.every((n, i) => n === b.shape[i]);
+    if (condition!.dtype !== 'bool' || !isNumeric(t!, e!) || !same(condition!, t!) || !same(t!, e!)) return undefined;
+    return output(backend, where(operand(backend, condition!), operand(backend, t!), operand(backend, e!)), t!.dtype);
+  },
+  AddN: ({ inputs, backend }) => {
+    const list = inputs as TensorInfo[];
+    if (list.length === 0 || !isNumeric(...list) || !list.every((i) => i.shape.join() === list[0]!.shape.join())) return undefined;
+    return output(backend, list.slice(1).reduce((sum, i) => tmp(sum).add(operand(backend, i)), operand(backend, list[0]!)), list[0]!.dtype);
+  },
+  ZerosLike: filledLike(0),
+  OnesLike: filledLike(1),
   Step: ({ inputs, backend, attrs }) => {
     const { x } = named(inputs);
     if (!isFloat(x!)) return undefined;
