@@ -94,10 +94,12 @@ function matmulFits(a: TensorInfo, b: TensorInfo, attrs: NamedAttrMap): boolean 
   return inner === other;
 }
 
-/** The activations _FusedMatMul takes natively. */
-const ACTIVATIONS: Record<string, ((t: Tensor) => Tensor) | undefined> = {
+/** The activations _FusedMatMul takes natively (`alpha`: leakyrelu's slope). */
+const ACTIVATIONS: Record<string, ((t: Tensor, alpha: number) => Tensor) | undefined> = {
   linear: (t) => t,
   relu: (t) => t.relu(),
+  relu6: (t) => t.clamp(0, 6),
+  leakyrelu: (t, alpha) => where(tmp(t.gt(0)), t, tmp(t.mul(alpha))),
   sigmoid: (t) => t.sigmoid(),
   elu: (t) => where(tmp(t.gt(0)), t, tmp(t.expm1())),
 };
@@ -137,7 +139,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Square: unary((x) => x.mul(x), (x) => isNumeric(x)),
   Reciprocal: unary((x) => x.reciprocal()),
   Relu: unary((x) => x.relu(), (x) => isNumeric(x)),
-  Elu: unary((x) => where(tmp(x.gt(0)), x, tmp(x.expm1()))),
+  Elu: unary((x) => ACTIVATIONS.elu!(x, 0)),
   Sigmoid: unary((x) => x.sigmoid()),
   Tanh: unary((x) => x.tanh()),
   Erf: unary((x) => x.erf()),
@@ -188,7 +190,8 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
     const activation = ACTIVATIONS[(attrs.activation as string | undefined) ?? 'linear'];
     if (!isFloat(a!, b!) || !matmulFits(a!, b!, attrs) || activation === undefined || preluActivationWeights !== undefined || (bias !== undefined && !isFloat(bias))) return undefined;
     const product = tmp(matmulOf(backend, a!, b!, attrs));
-    return output(backend, activation(bias === undefined ? product : tmp(product.add(operand(backend, bias)))), 'float32');
+    const biased = bias === undefined ? product : tmp(product.add(operand(backend, bias)));
+    return output(backend, activation(biased, (attrs.leakyreluAlpha as number | undefined) ?? 0.2), 'float32');
   },
   Transpose: ({ inputs, backend, attrs }) => {
     const { x } = named(inputs);
@@ -241,12 +244,11 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
     if (!isFloat(x!)) return undefined;
     return output(backend, operand(backend, x!).clamp(attrs.clipValueMin as number, attrs.clipValueMax as number), 'float32');
   },
-  Relu6: unary((x) => x.clamp(0, 6)),
+  Relu6: unary((x) => ACTIVATIONS.relu6!(x, 0)),
   LeakyRelu: ({ inputs, backend, attrs }) => {
     const { x } = named(inputs);
     if (!isFloat(x!)) return undefined;
-    const t = operand(backend, x!);
-    return output(backend, where(tmp(t.gt(0)), t, tmp(t.mul(attrs.alpha as number))), 'float32');
+    return output(backend, ACTIVATIONS.leakyrelu!(operand(backend, x!), attrs.alpha as number), 'float32');
   },
   // tfjs's where: a condition of the values' shape (a rank-1 condition selects rows, which PyTorch's broadcasting does not: fallback).
   Select: ({ inputs, backend }) => {
