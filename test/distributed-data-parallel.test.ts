@@ -119,4 +119,14 @@ describe('DistributedDataParallel', () => {
     expect(expectCode(() => ddp.call(...xs), 'ERR_INVALID_VALUE').message).toMatch(/expected to have finished reduction in the prior iteration/);
     await rt.deviceSynchronize();
   });
+
+  it("refuses a rank's second backward in one iteration, before the other rank's first", async () => {
+    const replicas = [0, 1].map((d) => new nn.Linear(2, 2, { device: `openreg:${d}` }));
+    const ddp = new nn.DistributedDataParallel(replicas);
+    const outs = ddp.call([o.ones([1, 2], { device: 'openreg:0' })], [o.ones([1, 2], { device: 'openreg:1' })]) as o.Tensor[];
+    const loss = outs[0]!.sum();
+    loss.backward(undefined, { retainGraph: true });
+    expect(expectCode(() => loss.backward(), 'ERR_INVALID_VALUE').message).toMatch(/received a second gradient in one DistributedDataParallel iteration/);
+    await rt.deviceSynchronize();
+  });
 });

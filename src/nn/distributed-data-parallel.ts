@@ -1,7 +1,7 @@
 import { invalidValue } from '../errors/errors.js';
 import { requireFinite, requireOptions } from '../errors/validate.js';
 import type { Runtime } from '../api/runtime.js';
-import type { Stream } from '../runtime/handles.js';
+import type { Event, Stream } from '../runtime/handles.js';
 import { noGrad } from '../tensor/grad-mode.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { cat } from '../ops/builtin/cat.js';
@@ -15,6 +15,10 @@ interface Bucket {
   readonly params: readonly number[];
   /** Gradients still to arrive this iteration, over all ranks. */
   pending: number;
+  /** Per rank: its gradients still to arrive this iteration. */
+  readonly pendingOf: number[];
+  /** Per rank: recorded on its stream when its last gradient of the bucket arrived (the all-reduce waits for that, not for the rest of its backward). */
+  readonly ready: readonly Event[];
   launched: boolean;
 }
 
@@ -87,14 +91,20 @@ export class DistributedDataParallel extends Module {
         last.bytes += bytes;
       } else buckets.push({ params: [i], bytes, dtype: p.dtype });
     }
-    this.#buckets = buckets.map((b) => ({ params: b.params, pending: b.params.length * replicas.length, launched: false }));
+    this.#buckets = buckets.map((b) => ({
+      params: b.params,
+      pending: b.params.length * replicas.length,
+      pendingOf: devices.map(() => b.params.length),
+      ready: devices.map((d) => this.#runtime.withDevice(d, () => this.#runtime.eventCreate({ disableTiming: true }))),
+      launched: false,
+    }));
     const bucketOf = new Array<number>(first!.length);
     this.#buckets.forEach((b, k) => b.params.forEach((i) => (bucketOf[i] = k)));
     this.#bucketOf = bucketOf;
     // Replicas start equal: rank 0's parameters and buffers everywhere.
     this.#broadcast(first!.map((_, i) => this.#params.map((list) => list[i]!)));
     this.#broadcastBuffers();
-    this.#params.forEach((list) => list.forEach((p, i) => p.registerPostAccumulateGradHook(() => this.#arrived(i))));
+    this.#params.forEach((list, r) => list.forEach((p, i) => p.registerPostAccumulateGradHook(() => this.#arrived(i, r))));
   }
 
   /** The streams (one per rank) the gradient all-reduces run on: a profile shows them as their own tracks. */
@@ -137,11 +147,16 @@ export class DistributedDataParallel extends Module {
     }
   }
 
-  /** A gradient of parameter i arrived on some rank. */
-  #arrived(i: number): void {
+  /** A gradient of parameter i arrived on rank r. */
+  #arrived(i: number, r: number): void {
     if (!this.#syncing) return;
     const bucket = this.#buckets[this.#bucketOf[i]!]!;
-    if (bucket.launched) throw invalidValue('backward', 'a parameter received a second gradient in one DistributedDataParallel iteration (run each rank\'s backward once per forward, or use noSync)');
+    if (bucket.launched || bucket.pendingOf[r] === 0) throw invalidValue('backward', 'a parameter received a second gradient in one DistributedDataParallel iteration (run each rank\'s backward once per forward, or use noSync)');
+    // The rank's part of the bucket is complete at this point of its stream: later backward work there need not be waited for.
+    if (--bucket.pendingOf[r]! === 0) {
+      const rt = this.#runtime;
+      rt.eventRecord(bucket.ready[r]!, rt.getCurrentStream(this.#sideStreams[r]!.device));
+    }
     if (--bucket.pending > 0) return;
     this.#launch(bucket);
     if (this.#buckets.every((b) => b.launched)) this.#finish();
@@ -153,7 +168,7 @@ export class DistributedDataParallel extends Module {
     const rt = this.#runtime;
     const flats = this.#params.map((list, r) => {
       const side = this.#sideStreams[r]!;
-      rt.streamWaitStream(side, rt.getCurrentStream(side.device));
+      rt.streamWaitEvent(side, bucket.ready[r]!);
       return rt.withStream(side, () => noGrad(() => cat(bucket.params.map((i) => list[i]!.grad!.reshape(-1)))));
     });
     allReduce(flats, { op: 'avg', streams: this.#sideStreams });
@@ -179,6 +194,7 @@ export class DistributedDataParallel extends Module {
     for (const b of this.#buckets) {
       b.launched = false;
       b.pending = b.params.length * this.#params.length;
+      b.pendingOf.fill(b.params.length);
     }
   }
 
