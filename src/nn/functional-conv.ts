@@ -30,7 +30,7 @@ interface Window {
 }
 
 /** Output size along one dimension (PyTorch's formula). */
-function outSize(size: number, kernel: number, stride: number, padding: number, dilation: number): number {
+export function outSize(size: number, kernel: number, stride: number, padding: number, dilation: number): number {
   return Math.floor((size + 2 * padding - dilation * (kernel - 1) - 1) / stride) + 1;
 }
 

@@ -2,7 +2,7 @@ import { type NamedAttrMap, backend_util } from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor/tensor.js';
 import { zeros } from '../ops/factories.js';
 import { where } from '../ops/builtin/selection.js';
-import { avgPool2d, conv2d, maxPool2d } from '../nn/functional-conv.js';
+import { avgPool2d, conv2d, maxPool2d, outSize } from '../nn/functional-conv.js';
 import { type NativeKernel, isFloat, named, operand, output, tmp } from './kernel-scope.js';
 
 /**
@@ -29,10 +29,7 @@ function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap, 
 function symmetricPadding(info: ConvInfo): [number, number] | undefined {
   const p = info.padInfo;
   if (p.top !== p.bottom || p.left !== p.right) return undefined;
-  const fits = (size: number, window: number, dilation: number, stride: number, pad: number, out: number): boolean => {
-    const span = dilation * (window - 1) + 1;
-    return 2 * pad <= window && Math.floor((size + 2 * pad - span) / stride) + 1 === out;
-  };
+  const fits = (size: number, window: number, dilation: number, stride: number, pad: number, out: number): boolean => 2 * pad <= window && outSize(size, window, stride, pad, dilation) === out;
   const rows = fits(info.inHeight, info.filterHeight, info.dilationHeight, info.strideHeight, p.top, info.outHeight);
   const cols = fits(info.inWidth, info.filterWidth, info.dilationWidth, info.strideWidth, p.left, info.outWidth);
   return rows && cols ? [p.top, p.left] : undefined;

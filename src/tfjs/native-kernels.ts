@@ -1,4 +1,4 @@
-import { type DataType, type KernelFunc, type NamedAttrMap, type TensorInfo, slice_util } from '@tensorflow/tfjs-core';
+import { type DataType, type KernelFunc, type NamedAttrMap, type TensorInfo, slice_util, util } from '@tensorflow/tfjs-core';
 import type { Tensor } from '../tensor/tensor.js';
 import { cat, stack } from '../ops/builtin/cat.js';
 import { where } from '../ops/builtin/selection.js';
@@ -34,18 +34,15 @@ function unary(fn: (x: Tensor) => Tensor, accepts: (x: TensorInfo) => boolean = 
 const comparison = (fn: (a: Tensor, b: Tensor) => Tensor): NativeKernel => binary(fn, (a, b) => isNumeric(a, b), 'bool');
 const logical = (fn: (a: Tensor, b: Tensor) => Tensor): NativeKernel => binary(fn, (a, b) => a.dtype === 'bool' && b.dtype === 'bool', 'bool');
 
-/** tfjs's `axis` attribute (a number, a list, or none: every axis) as openreg dims. */
-function axes(attr: unknown, rank: number): number[] {
-  const list = attr === undefined || attr === null ? Array.from({ length: rank }, (_, i) => i) : Array.isArray(attr) ? (attr as number[]) : [attr as number];
-  return list.map((a) => (a < 0 ? a + rank : a));
-}
+/** tfjs's `axis` attribute (a number, a list, or none: every axis) as openreg dims, by tfjs's own rule. */
+const axes = (attr: unknown, shape: number[]): number[] => util.parseAxisParam(attr as number | number[], shape);
 
 /** A reduction over the axes attribute (`axis`, or Max's `reductionIndices`) with `keepDims`; no axes take the fallback. */
 function reduction(fn: (x: Tensor, dims: number[], keep: boolean) => Tensor, accepts: (x: TensorInfo) => boolean, axisAttr = 'axis'): NativeKernel {
   return ({ inputs, backend, attrs }) => {
     const { x } = named(inputs);
     if (!accepts(x!) || x!.shape.length === 0) return undefined;
-    const dims = axes(attrs[axisAttr], x!.shape.length);
+    const dims = axes(attrs[axisAttr], x!.shape);
     if (dims.length === 0) return undefined;
     return output(backend, fn(operand(backend, x!), dims, attrs.keepDims === true), x!.dtype);
   };
@@ -60,12 +57,8 @@ function alias(shapeOf: (x: TensorInfo, attrs: NamedAttrMap) => number[]): Nativ
   };
 }
 
-function reshaped(x: TensorInfo, attrs: NamedAttrMap): number[] {
-  const size = x.shape.reduce((p, n) => p * n, 1);
-  const requested = attrs.shape as number[];
-  const known = requested.reduce((p, n) => (n === -1 ? p : p * n), 1);
-  return requested.map((n) => (n === -1 ? size / known : n));
-}
+/** Reshape's target, its one -1 inferred as tfjs infers it. */
+const reshaped = (x: TensorInfo, attrs: NamedAttrMap): number[] => util.inferFromImplicitShape(attrs.shape as number[], util.sizeFromShape(x.shape));
 
 /** a·b with tfjs's transposes (BatchMatMul, _FusedMatMul): batch dimensions broadcast. */
 function matmulOf(backend: OpenRegBackend, a: TensorInfo, b: TensorInfo, attrs: NamedAttrMap): Tensor {
@@ -162,7 +155,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   ArgMax: ({ inputs, backend, attrs }) => {
     const { x } = named(inputs);
     if (!isNumeric(x!) || x!.shape.length === 0) return undefined;
-    const [dim] = axes(attrs.axis, x!.shape.length);
+    const [dim] = axes(attrs.axis, x!.shape);
     // tfjs skips NaN (PyTorch's argmax picks it).
     const t = operand(backend, x!);
     return output(backend, (x!.dtype === 'float32' ? tmp(where(tmp(t.isnan()), -Infinity, t)) : t).argmax(dim!), 'int32');
@@ -170,14 +163,14 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   ArgMin: ({ inputs, backend, attrs }) => {
     const { x } = named(inputs);
     if (!isNumeric(x!) || x!.shape.length === 0) return undefined;
-    const [dim] = axes(attrs.axis, x!.shape.length);
+    const [dim] = axes(attrs.axis, x!.shape);
     const t = operand(backend, x!);
     return output(backend, (x!.dtype === 'float32' ? tmp(where(tmp(t.isnan()), Infinity, t)) : t).argmin(dim!), 'int32');
   },
   Softmax: ({ inputs, backend, attrs }) => {
     const { logits } = named(inputs);
     if (!isFloat(logits!) || logits!.shape.length === 0) return undefined;
-    const [dim] = axes(attrs.dim, logits!.shape.length);
+    const [dim] = axes(attrs.dim, logits!.shape);
     return output(backend, operand(backend, logits!).softmax(dim ?? -1), 'float32');
   },
   BatchMatMul: ({ inputs, backend, attrs }) => {
@@ -213,7 +206,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
     if (list.length === 0 || !list.every((i) => DTYPE[i.dtype] !== undefined && i.dtype === list[0]!.dtype)) return undefined;
     const rank = list[0]!.shape.length;
     if (rank === 0) return undefined;
-    const [dim] = axes(attrs.axis, rank);
+    const [dim] = axes(attrs.axis, list[0]!.shape);
     return output(backend, cat(list.map((i) => operand(backend, i)), dim!), list[0]!.dtype);
   },
   Pack: ({ inputs, backend, attrs }) => {
@@ -225,7 +218,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   Unpack: ({ inputs, backend, attrs }) => {
     const { value } = named(inputs);
     if (DTYPE[value!.dtype] === undefined || value!.shape.length === 0) return undefined;
-    const [dim] = axes(attrs.axis, value!.shape.length);
+    const [dim] = axes(attrs.axis, value!.shape);
     const t = operand(backend, value!);
     return Array.from({ length: value!.shape[dim!]! }, (_, i) => output(backend, t.select(dim!, i), value!.dtype));
   },
@@ -286,7 +279,7 @@ export const NATIVE_KERNELS: Readonly<Record<string, NativeKernel>> = {
   GatherV2: ({ inputs, backend, attrs }) => {
     const { x, indices } = named(inputs);
     if (DTYPE[x!.dtype] === undefined || indices!.dtype !== 'int32' || (attrs.batchDims as number | undefined ?? 0) !== 0 || x!.shape.length === 0) return undefined;
-    const [dim] = axes(attrs.axis, x!.shape.length);
+    const [dim] = axes(attrs.axis, x!.shape);
     // An index out of range would be a device-side assert (a sticky error, as on CUDA): tfjs's
     // cpu refuses it with its own message, so such a gather takes the fallback.
     const size = x!.shape[dim!]!;

@@ -1,4 +1,4 @@
-import { type BackendTimingInfo, type BackendValues, DataStorage, type DataType, KernelBackend, type TensorInfo, engine } from '@tensorflow/tfjs-core';
+import { type BackendTimingInfo, type BackendValues, DataStorage, type DataType, KernelBackend, type TensorInfo, backend_util, engine } from '@tensorflow/tfjs-core';
 import { invalidValue } from '../errors/errors.js';
 import { requireInteger } from '../errors/validate.js';
 import { currentRuntime, deviceCount as countDevices } from '../tensor/device.js';
@@ -99,7 +99,7 @@ export class OpenRegBackend extends KernelBackend {
 
   override readSync(dataId: object): BackendValues {
     const entry = this.data.get(dataId);
-    if (entry.complexTensorInfos !== undefined) return interleave(this.readSync(entry.complexTensorInfos.real.dataId) as Float32Array, this.readSync(entry.complexTensorInfos.imag.dataId) as Float32Array);
+    if (entry.complexTensorInfos !== undefined) return backend_util.mergeRealAndImagArrays(this.readSync(entry.complexTensorInfos.real.dataId) as Float32Array, this.readSync(entry.complexTensorInfos.imag.dataId) as Float32Array);
     if (entry.tensor === undefined) return entry.values!;
     return entry.tensor.dataSync() as BackendValues;
   }
@@ -108,7 +108,7 @@ export class OpenRegBackend extends KernelBackend {
     const entry = this.data.get(dataId);
     if (entry.complexTensorInfos !== undefined) {
       const [re, im] = await Promise.all([this.read(entry.complexTensorInfos.real.dataId), this.read(entry.complexTensorInfos.imag.dataId)]);
-      return interleave(re as Float32Array, im as Float32Array);
+      return backend_util.mergeRealAndImagArrays(re as Float32Array, im as Float32Array);
     }
     if (entry.tensor === undefined) return entry.values!;
     return (await entry.tensor.data()) as BackendValues;
@@ -169,14 +169,4 @@ export class OpenRegBackend extends KernelBackend {
   override dispose(): void {
     // The engine disposes its tensors' data first; what is left belongs to nobody.
   }
-}
-
-/** Real and imaginary parts as tfjs's interleaved complex64 values. */
-function interleave(re: Float32Array, im: Float32Array): Float32Array {
-  const out = new Float32Array(re.length * 2);
-  for (let i = 0; i < re.length; i++) {
-    out[2 * i] = re[i]!;
-    out[2 * i + 1] = im[i]!;
-  }
-  return out;
 }
