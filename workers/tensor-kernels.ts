@@ -290,7 +290,7 @@ export const tensorGather = typedKernel(TensorKernel.gather, (_ctx, { out, input
   const x = operand(input);
   const size = input.shape[dim]!;
   const step = input.strides[dim]!;
-  // Plain numbers on both sides (float32, say) and an int64 index: the arrays directly.
+  // Plain numbers on both sides (float32, say): the arrays directly, an int64 index by its words.
   const [op_, xp, words] = [o.plain, x.plain, idx.words];
   rows.reset();
   const n = rows.length;
@@ -299,10 +299,9 @@ export const tensorGather = typedKernel(TensorKernel.gather, (_ctx, { out, input
     let po = rows.base[0]!;
     let pi = rows.base[1]!;
     let px = rows.base[2]!;
-    if (op_ !== undefined && xp !== undefined && words !== undefined) {
-      for (let j = 0; j < n; j++, po += io, pi += ii, px += ix) op_[po] = xp[px + checkedIndex(int64At(words, pi), size, 'gather') * step]!;
-    } else if (op_ !== undefined && xp !== undefined) for (let j = 0; j < n; j++, po += io, pi += ii, px += ix) op_[po] = xp[px + checkedIndex(idx.get(pi), size, 'gather') * step]!;
-    else for (let j = 0; j < n; j++, po += io, pi += ii, px += ix) o.set(po, x.get(px + checkedIndex(idx.get(pi), size, 'gather') * step));
+    if (op_ !== undefined && xp !== undefined) {
+      for (let j = 0; j < n; j++, po += io, pi += ii, px += ix) op_[po] = xp[px + checkedIndex(words !== undefined ? int64At(words, pi) : idx.get(pi), size, 'gather') * step]!;
+    } else for (let j = 0; j < n; j++, po += io, pi += ii, px += ix) o.set(po, x.get(px + checkedIndex(idx.get(pi), size, 'gather') * step));
   } while (rows.next());
 });
 

@@ -201,7 +201,7 @@ const flat = (t: Tensor): Tensor => t.reshape(-1);
  * work: if k's device fails, reads of dst reject with its error.
  */
 function pull(call: string, { runtime, streams }: Ranks, r: number, k: number, dst: Tensor, src: Tensor): void {
-  const bytes = dst.numel() * dst.itemsize;
+  const bytes = bytesOf(dst);
   if (bytes === 0) return;
   runtime.memcpyAsync(dst.dataPtr(), src.dataPtr(), bytes, MemcpyKind.deviceToDevice, streams[r]!);
   dst.storage(call).dependOn([runtime.workReceipt(call, streams[k]!)]);

@@ -110,10 +110,20 @@ export class Profiler {
    */
   #collectiveRecords(records: readonly ProfileRecord[]): ProfileRecord[] {
     const out: ProfileRecord[] = [];
+    if (this.#collectives.length === 0) return out;
+    // Each stream's device records, gathered once for all the collectives.
+    const byStream = new Map<string, ProfileRecord[]>();
+    for (const r of records) {
+      if (r.thread !== 'device') continue;
+      const key = `${r.device}:${r.stream}`;
+      const list = byStream.get(key);
+      if (list === undefined) byStream.set(key, [r]);
+      else list.push(r);
+    }
     for (const c of this.#collectives) {
       const ranks: ProfileRecord[] = [];
       for (const [device, stream] of c.streams) {
-        const work = records.filter((r) => r.thread === 'device' && r.device === device && r.stream === stream && r.span >= c.firstSpan && r.span <= c.lastSpan);
+        const work = (byStream.get(`${device}:${stream}`) ?? []).filter((r) => r.span >= c.firstSpan && r.span <= c.lastSpan);
         if (work.length === 0) continue;
         const first = work.reduce((a, b) => (b.span < a.span ? b : a));
         const start = Math.min(...work.map((r) => r.start));
